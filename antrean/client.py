@@ -1,0 +1,90 @@
+"""A request/reply client of the queue service, for apps, tests and benchmarks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+from typing import Any
+
+from antrean import protocol
+from antrean.config import BrokerConfig
+from antrean.mqtt import MqttClient
+
+
+class NoAnswer(TimeoutError):
+    """The queue service did not answer in time (down, or the wrong office id)."""
+
+
+class QueueClient:
+    """Sends commands as one device and waits for their replies."""
+
+    def __init__(self, office: str, device: str, broker: BrokerConfig) -> None:
+        self.office = office
+        self.device = device
+        self._ids = itertools.count(1)
+        self._prefix = f"{device}-{os.getpid()}-{id(self):x}"
+        self._waiting: dict[str, threading.Event] = {}
+        self._replies: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.mqtt = MqttClient(f"{self._prefix}-client", broker)
+        self.mqtt.subscribe(protocol.reply_topic(office, device), self._on_reply)
+
+    def start(self, timeout: float = 10) -> QueueClient:
+        self.mqtt.start()
+        if not self.mqtt.wait_connected(timeout):
+            raise ConnectionError("cannot reach the MQTT broker")
+        return self
+
+    def stop(self) -> None:
+        self.mqtt.stop()
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    def send(
+        self, action: str, args: dict[str, Any] | None = None, cmd_id: str | None = None
+    ) -> str:
+        """Publishes a command without waiting; returns its id."""
+        cmd_id = cmd_id or self.new_id()
+        with self._lock:
+            self._waiting.setdefault(cmd_id, threading.Event())
+        body = {"id": cmd_id, "action": action, "args": args or {}}
+        self.mqtt.publish(protocol.cmd_topic(self.office, self.device), body)
+        return cmd_id
+
+    def wait(self, cmd_id: str, timeout: float = 5) -> dict[str, Any]:
+        """The reply to a command sent earlier."""
+        with self._lock:
+            event = self._waiting.setdefault(cmd_id, threading.Event())
+        if not event.wait(timeout):
+            raise NoAnswer(
+                f"no answer to {cmd_id} within {timeout} s from the queue service of "
+                f"office {self.office!r}; is it running, and is the office id right?"
+            )
+        with self._lock:
+            self._waiting.pop(cmd_id, None)
+            return self._replies.pop(cmd_id)
+
+    def request(
+        self,
+        action: str,
+        args: dict[str, Any] | None = None,
+        cmd_id: str | None = None,
+        timeout: float = 5,
+    ) -> dict[str, Any]:
+        """Sends a command and returns its reply."""
+        return self.wait(self.send(action, args, cmd_id), timeout)
+
+    def send_raw(self, payload: bytes) -> None:
+        """Publishes bytes as they are (for malformed-input tests)."""
+        self.mqtt.publish(protocol.cmd_topic(self.office, self.device), payload)
+
+    def _on_reply(self, _topic: str, payload: bytes) -> None:
+        reply = json.loads(payload)
+        cmd_id = reply.get("id")
+        key = cmd_id if isinstance(cmd_id, str) else "<none>"
+        with self._lock:
+            self._replies[key] = reply
+            self._waiting.setdefault(key, threading.Event()).set()

@@ -1,0 +1,427 @@
+"""The office config: one TOML file, validated at start into typed, frozen models.
+
+A bad value is reported with its key and the line it stands on, because the
+person reading the error is a technician with a text editor and no debugger.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from antrean.domain import CounterNumber, DeviceId, Role, ServiceCode
+
+DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRINTER_DRIVERS = ("usb", "serial", "network", "file", "sim")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be used, with where it is."""
+
+    def __init__(self, source: str, line: int | None, key: str, message: str) -> None:
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {key}: {message}")
+        self.line = line
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Opening time and closing time of one weekday, office-local."""
+
+    opens: time
+    closes: time
+
+
+# weekday (0 = Monday) -> hours; a weekday that is absent is a closed day.
+WeeklyHours = dict[int, OpeningHours]
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeConfig:
+    id: str
+    name: str
+    timezone: ZoneInfo
+    hours: WeeklyHours | None  # None: always open
+    running_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None  # the office CA; set to use TLS
+    keepalive_s: int = 15
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    code: ServiceCode
+    name: str
+    name_en: str = ""
+    daily_quota: int | None = None  # None: no quota
+    hours: WeeklyHours | None = None  # None: the office's hours
+
+
+@dataclass(frozen=True, slots=True)
+class CounterConfig:
+    number: CounterNumber
+    name: str
+    services: tuple[ServiceCode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    id: DeviceId
+    role: Role
+    counter: CounterNumber | None = None  # the counter a counter device acts for
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRules:
+    priority_enabled: bool = True
+    priority_name: str = "Prioritas"
+    priority_description: str = "Lansia, disabilitas, ibu hamil"
+    # Normal calls allowed between two priority calls while both lanes wait.
+    priority_ratio: int = 2
+    recall_limit: int = 3
+    recent_calls: int = 10  # calls kept in state/calls for the board
+    # Used for the wait estimate until a service has served anyone today.
+    default_service_time_s: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterConfig:
+    driver: str = "sim"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole office config. App sections (kiosk, board, voice) stay raw in `sections`."""
+
+    source: str
+    office: OfficeConfig
+    broker: BrokerConfig
+    store_path: Path
+    services: tuple[ServiceConfig, ...]
+    counters: tuple[CounterConfig, ...]
+    devices: tuple[DeviceConfig, ...]
+    rules: QueueRules
+    printer: PrinterConfig
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, code: str) -> ServiceConfig | None:
+        """The service with this code, or None."""
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> CounterConfig | None:
+        """The counter with this number, or None."""
+        return next((c for c in self.counters if c.number == number), None)
+
+    def device(self, device_id: str) -> DeviceConfig | None:
+        """The device with this id, or None."""
+        return next((d for d in self.devices if d.id == device_id), None)
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, else $ANTREAN_CONFIG, else /etc/antrean/antrean.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("ANTREAN_CONFIG")
+    return Path(env) if env else DEFAULT_PATH
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(p), None, "(file)", f"cannot read: {exc.strerror}") from exc
+    return parse_config(text, source=str(p), base_dir=p.parent)
+
+
+def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Validate TOML text into a Config; relative paths are taken from base_dir."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, _toml_error_line(exc), "(syntax)", str(exc)) from exc
+    r = _Reader(text, source)
+    base = base_dir or Path.cwd()
+
+    office_t = r.table(data, "office", required=True)
+    office = OfficeConfig(
+        id=r.slug(office_t, "office", "id"),
+        name=r.string(office_t, "office", "name"),
+        timezone=r.zone(office_t, "office", "timezone", default="Asia/Jakarta"),
+        hours=r.hours(office_t, "office", "hours"),
+        running_text=r.string(office_t, "office", "running_text", default=""),
+    )
+
+    broker_t = r.table(data, "broker")
+    tls_ca = r.string(broker_t, "broker", "tls_ca", default="")
+    broker = BrokerConfig(
+        host=r.string(broker_t, "broker", "host", default="127.0.0.1"),
+        port=r.integer(broker_t, "broker", "port", default=1883, low=1, high=65535),
+        username=r.string(broker_t, "broker", "username", default="") or None,
+        password=r.string(broker_t, "broker", "password", default="") or None,
+        tls_ca=(base / tls_ca) if tls_ca else None,
+        keepalive_s=r.integer(broker_t, "broker", "keepalive_s", default=15, low=5, high=600),
+    )
+
+    store_t = r.table(data, "store")
+    store_path = base / r.string(store_t, "store", "path", default="var/antrean.db")
+
+    services = tuple(_service(r, t, i) for i, t in enumerate(r.array(data, "service")))
+    if not services:
+        raise ConfigError(source, None, "service", "at least one [[service]] is needed")
+    _unique(r, [s.code for s in services], "service", "code")
+    codes = {s.code for s in services}
+
+    counters = tuple(_counter(r, t, i, codes) for i, t in enumerate(r.array(data, "counter")))
+    _unique(r, [c.number for c in counters], "counter", "number")
+    numbers = {c.number for c in counters}
+
+    devices = tuple(_device(r, t, i, numbers) for i, t in enumerate(r.array(data, "device")))
+    _unique(r, [d.id for d in devices], "device", "id")
+
+    q = r.table(data, "queue")
+    p = r.table(data, "priority")
+    rules = QueueRules(
+        priority_enabled=r.boolean(p, "priority", "enabled", default=True),
+        priority_name=r.string(p, "priority", "name", default="Prioritas"),
+        priority_description=r.string(
+            p, "priority", "description", default="Lansia, disabilitas, ibu hamil"
+        ),
+        priority_ratio=r.integer(p, "priority", "ratio", default=2, low=0, high=100),
+        recall_limit=r.integer(q, "queue", "recall_limit", default=3, low=0, high=20),
+        recent_calls=r.integer(q, "queue", "recent_calls", default=10, low=1, high=100),
+        default_service_time_s=r.integer(
+            q, "queue", "default_service_time_s", default=300, low=10, high=7200
+        ),
+    )
+
+    printer_t = r.table(data, "printer")
+    driver = r.string(printer_t, "printer", "driver", default="sim")
+    if driver not in PRINTER_DRIVERS:
+        r.fail("printer", "driver", f"must be one of {', '.join(PRINTER_DRIVERS)}, got {driver!r}")
+    printer = PrinterConfig(driver, {k: v for k, v in printer_t.items() if k != "driver"})
+
+    known = {"office", "broker", "store", "service", "counter", "device", "queue", "priority"}
+    sections = {k: v for k, v in data.items() if k not in known}
+    return Config(
+        source, office, broker, store_path, services, counters, devices, rules, printer, sections
+    )
+
+
+def _service(r: _Reader, t: dict[str, Any], i: int) -> ServiceConfig:
+    where = f"service[{i}]"
+    code = r.string(t, where, "code")
+    if not re.fullmatch(r"[A-Z]", code):
+        r.fail(where, "code", f"must be one capital letter, got {code!r}")
+    quota = r.integer(t, where, "daily_quota", default=0, low=1, high=9999) or None
+    return ServiceConfig(
+        code=ServiceCode(code),
+        name=r.string(t, where, "name"),
+        name_en=r.string(t, where, "name_en", default=""),
+        daily_quota=quota,
+        hours=r.hours(t, where, "hours"),
+    )
+
+
+def _counter(r: _Reader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:
+    where = f"counter[{i}]"
+    number = r.integer(t, where, "number", low=1, high=999)
+    services = r.get(t, where, "services")
+    if (
+        not isinstance(services, list)
+        or not services
+        or not all(isinstance(s, str) for s in services)
+    ):
+        r.fail(where, "services", "must be a non-empty list of service codes")
+    for s in services:
+        if s not in codes:
+            r.fail(where, "services", f"unknown service {s!r}")
+    return CounterConfig(
+        number=CounterNumber(number),
+        name=r.string(t, where, "name", default=f"Loket {number}"),
+        services=tuple(ServiceCode(s) for s in services),
+    )
+
+
+def _device(r: _Reader, t: dict[str, Any], i: int, counters: set[CounterNumber]) -> DeviceConfig:
+    where = f"device[{i}]"
+    device_id = r.slug(t, where, "id")
+    role_name = r.string(t, where, "role")
+    try:
+        role = Role(role_name)
+    except ValueError:
+        roles = ", ".join(x.value for x in Role)
+        r.fail(where, "role", f"must be one of {roles}, got {role_name!r}")
+    counter: CounterNumber | None = None
+    if role is Role.COUNTER:
+        counter = CounterNumber(r.integer(t, where, "counter", low=1, high=999))
+        if counter not in counters:
+            r.fail(where, "counter", f"no [[counter]] has number {counter}")
+    elif "counter" in t:
+        r.fail(where, "counter", "only a device with role 'counter' has a counter")
+    return DeviceConfig(DeviceId(device_id), role, counter)
+
+
+def _unique(r: _Reader, values: list[Any], table: str, key: str) -> None:
+    seen: set[Any] = set()
+    for i, v in enumerate(values):
+        if v in seen:
+            r.fail(f"{table}[{i}]", key, f"{v!r} is used twice")
+        seen.add(v)
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    m = re.search(r"line (\d+)", str(exc))
+    return int(m.group(1)) if m else None
+
+
+class _Reader:
+    """Typed getters that fail with the key's dotted name and line."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.splitlines()
+        self.source = source
+
+    def fail(self, where: str, key: str, message: str) -> NoReturn:
+        dotted = f"{where}.{key}" if key else where
+        raise ConfigError(self.source, self._line(where, key), dotted, message)
+
+    def _line(self, where: str, key: str) -> int | None:
+        """Finds the line of `key` in table `where` ("office", "service[2]")."""
+        m = re.fullmatch(r"([\w.]+)(?:\[(\d+)\])?", where)
+        if not m:
+            return None
+        table, index = m.group(1), int(m.group(2) or 0)
+        seen, inside = -1, False
+        for n, raw in enumerate(self.lines, start=1):
+            line = raw.strip()
+            header = re.fullmatch(r"\[\[?\s*([\w.]+)\s*\]\]?(?:\s*#.*)?", line)
+            if header:
+                name = header.group(1)
+                if name == table:
+                    seen += 1
+                    inside = seen == index
+                    if inside and not key:
+                        return n
+                elif not name.startswith(f"{table}."):
+                    inside = False
+                continue
+            if inside and re.match(rf"{re.escape(key)}\s*=", line):
+                return n
+        return None
+
+    def get(self, t: dict[str, Any], where: str, key: str, default: Any = None) -> Any:
+        if key in t:
+            return t[key]
+        if default is None:
+            self.fail(where, key, "is required")
+        return default
+
+    def table(self, data: dict[str, Any], name: str, required: bool = False) -> dict[str, Any]:
+        value = data.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "", "the section is required")
+            return {}
+        if not isinstance(value, dict):
+            self.fail(name, "", "must be a table")
+        return value
+
+    def array(self, data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(name, "", f"must be written as [[{name}]] tables")
+        return value
+
+    def string(self, t: dict[str, Any], where: str, key: str, default: str | None = None) -> str:
+        value = self.get(t, where, key, default)
+        if not isinstance(value, str):
+            self.fail(where, key, f"must be a string, got {value!r}")
+        return value
+
+    def slug(self, t: dict[str, Any], where: str, key: str) -> str:
+        value = self.string(t, where, key)
+        if not _SLUG.fullmatch(value):
+            self.fail(where, key, f"use lower-case letters, digits and '-', got {value!r}")
+        return value
+
+    def boolean(self, t: dict[str, Any], where: str, key: str, default: bool) -> bool:
+        value = self.get(t, where, key, default)
+        if not isinstance(value, bool):
+            self.fail(where, key, f"must be true or false, got {value!r}")
+        return value
+
+    def integer(
+        self,
+        t: dict[str, Any],
+        where: str,
+        key: str,
+        default: int | None = None,
+        low: int = 0,
+        high: int = 2**31,
+    ) -> int:
+        if key not in t and default is not None:
+            return default
+        value = self.get(t, where, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(where, key, f"must be a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    def zone(self, t: dict[str, Any], where: str, key: str, default: str) -> ZoneInfo:
+        name = self.string(t, where, key, default)
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(where, key, f"unknown time zone {name!r} (try 'Asia/Jakarta')")
+
+    def hours(self, t: dict[str, Any], where: str, key: str) -> WeeklyHours | None:
+        """Parses {"mon-thu" = "08:00-15:00", fri = "08:00-11:00"}; absent days are closed."""
+        if key not in t:
+            return None
+        value = t[key]
+        if not isinstance(value, dict) or not value:
+            self.fail(where, key, 'must be a table like { mon-thu = "08:00-15:00" }')
+        hours: WeeklyHours = {}
+        for days, span in value.items():
+            sub = f"{where}.{key}"
+            for day in self._days(sub, days):
+                hours[day] = self._span(sub, days, span)
+        return hours
+
+    def _days(self, where: str, days: str) -> list[int]:
+        first, _, last = days.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            self.fail(where, days, "days are mon, tue, wed, thu, fri, sat, sun or a range mon-thu")
+        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if b < a:
+            self.fail(where, days, "a day range runs forwards, like mon-thu")
+        return list(range(a, b + 1))
+
+    def _span(self, where: str, days: str, span: Any) -> OpeningHours:
+        m = _HOURS.fullmatch(span) if isinstance(span, str) else None
+        if not m:
+            self.fail(where, days, f'must look like "08:00-15:00", got {span!r}')
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h1, m1) >= (h2, m2):
+            self.fail(where, days, f"{span!r} is not a valid opening time range")
+        closes = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+        return OpeningHours(time(h1, m1), closes)

@@ -1,0 +1,107 @@
+"""The queue's vocabulary: tickets, services, counters, and the errors residents see."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NewType
+
+TicketId = NewType("TicketId", str)  # "2026-11-27/A012": business day and code
+ServiceCode = NewType("ServiceCode", str)  # one capital letter, "A"
+CounterNumber = NewType("CounterNumber", int)
+DeviceId = NewType("DeviceId", str)
+
+
+class TicketStatus(enum.StrEnum):
+    """Where a ticket is in its life: waiting, then called, then one of the ends."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Role(enum.StrEnum):
+    """What a device is allowed to do, set per device id in the office config."""
+
+    KIOSK = "kiosk"
+    COUNTER = "counter"
+    BOARD = "board"
+    ADMIN = "admin"
+
+
+def ticket_code(service: str, number: int) -> str:
+    """The printed code: service letter and the day's number, three digits, four past 999."""
+    return f"{service}{number:03d}"
+
+
+def make_ticket_id(day: date, code: str) -> TicketId:
+    """A ticket id is unique for ever: the business day plus the code."""
+    return TicketId(f"{day.isoformat()}/{code}")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One resident's place in the queue for one business day."""
+
+    id: TicketId
+    day: date
+    service: ServiceCode  # the service it waits for now; changes on transfer
+    number: int  # the day's number in the service it was issued for
+    code: str  # printed code, never changes ("A012")
+    priority: bool  # lansia, disabilitas, ibu hamil
+    status: TicketStatus
+    issued_at: datetime
+    order: int  # office-wide issue order; waiting order and transfers keep it
+    called_at: datetime | None = None
+    finished_at: datetime | None = None
+    counter: CounterNumber | None = None
+    recalls: int = 0
+
+    def replace(self, **changes: Any) -> Ticket:
+        """A copy with some fields changed (tickets are immutable)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """Whether a service takes new tickets now, and why not."""
+
+    code: ServiceCode
+    open: bool = True
+    reason: str = ""  # shown to residents when closed ("Blanko KTP-el habis")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterStatus:
+    """A counter (loket): open or not, and the ticket it is serving."""
+
+    number: CounterNumber
+    open: bool = False
+    current: TicketId | None = None
+    # Normal calls made since this counter's last priority call; drives the
+    # interleaving of the priority lane (see Engine._pick_next).
+    normal_streak: int = 0
+
+
+class QueueError(Exception):
+    """A refusal with a stable code for programs and a message for residents and staff.
+
+    Messages are in Bahasa Indonesia because kiosks and counters show them as-is.
+    """
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `error` object of a reply."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        out.update(self.details)
+        return out

@@ -1,0 +1,548 @@
+"""The queue engine: every rule of numbering and calling, with no I/O.
+
+The engine holds today's state in memory. Each operation either raises a
+QueueError before it changes anything, or changes state and returns an
+Outcome that lists what changed, so the store can commit it and the service
+can publish it. The clock is injected so tests can move time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from antrean.config import Config
+from antrean.domain import (
+    CounterNumber,
+    CounterStatus,
+    QueueError,
+    ServiceCode,
+    ServiceStatus,
+    Ticket,
+    TicketId,
+    TicketStatus,
+    make_ticket_id,
+    ticket_code,
+)
+from antrean.hours import business_day, closed_reason
+
+Clock = Callable[[], datetime]
+SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What the store hands the engine at start-up: the last business day's state."""
+
+    day: date | None = None
+    tickets: list[Ticket] = field(default_factory=list)
+    counters: list[CounterStatus] = field(default_factory=list)
+    services: list[ServiceStatus] = field(default_factory=list)
+    seq: int = 0
+    running_text: str | None = None
+    service_times: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one operation changed: rows to store, events to publish, and its result."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    tickets: dict[TicketId, Ticket] = field(default_factory=dict)
+    counters: set[CounterNumber] = field(default_factory=set)
+    services: set[ServiceCode] = field(default_factory=set)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    office_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.tickets or self.counters or self.services or self.events)
+
+    def absorb(self, later: Outcome) -> None:
+        """Appends a later outcome (the next command of a batch) to this one."""
+        self.tickets.update(later.tickets)
+        self.counters |= later.counters
+        self.services |= later.services
+        self.events.extend(later.events)
+        self.office_changed |= later.office_changed
+
+
+class Engine:
+    """Today's queue for one office."""
+
+    def __init__(self, config: Config, clock: Clock, snapshot: Snapshot | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.rules = config.rules
+        snap = snapshot or Snapshot()
+        self.seq = snap.seq
+        self.running_text = (
+            snap.running_text if snap.running_text is not None else config.office.running_text
+        )
+        self.day: date = snap.day or business_day(clock(), config.office.timezone)
+        self.tickets: dict[TicketId, Ticket] = {t.id: t for t in snap.tickets}
+        self.services = {s.code: ServiceStatus(s.code) for s in config.services}
+        self.services.update({s.code: s for s in snap.services if s.code in self.services})
+        self.counters = {c.number: self._fresh_counter(c.number) for c in config.counters}
+        self.counters.update({c.number: c for c in snap.counters if c.number in self.counters})
+        self.service_times: dict[str, deque[float]] = {
+            s.code: deque(snap.service_times.get(s.code, ()), maxlen=SERVICE_TIME_WINDOW)
+            for s in config.services
+        }
+        # Kept as counters because issue() is the hot path; rebuilt from tickets at start.
+        self.last_number = {s.code: 0 for s in config.services}
+        self.last_order = 0
+        self._index_numbers()
+        self._out = Outcome()
+
+    def _index_numbers(self) -> None:
+        for code in self.last_number:
+            self.last_number[code] = 0
+        for t in self.tickets.values():
+            original = ServiceCode(t.code[0])
+            self.last_number[original] = max(self.last_number.get(original, 0), t.number)
+        self.last_order = max((t.order for t in self.tickets.values()), default=0)
+
+    # ---- queries -------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def waiting(self, services: Iterable[str] | None = None) -> list[Ticket]:
+        """Waiting tickets in calling order (by original issue order)."""
+        wanted = set(services) if services is not None else None
+        found = [
+            t
+            for t in self.tickets.values()
+            if t.status is TicketStatus.WAITING and (wanted is None or t.service in wanted)
+        ]
+        return sorted(found, key=lambda t: t.order)
+
+    def ticket_by_code(self, code: str) -> Ticket:
+        """Today's ticket with this printed code."""
+        t = self.tickets.get(make_ticket_id(self.day, code.upper()))
+        if t is None:
+            raise QueueError("unknown_ticket", f"Nomor {code} tidak ditemukan hari ini.")
+        return t
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """People who will be called before this ticket in its service (same or higher lane)."""
+        if ticket.status is not TicketStatus.WAITING:
+            return 0
+        return sum(
+            1
+            for t in self.waiting([ticket.service])
+            if t.order < ticket.order and (t.priority or not ticket.priority)
+        )
+
+    def mean_service_time(self, service: str) -> float:
+        times = self.service_times.get(service)
+        if not times:
+            return float(self.rules.default_service_time_s)
+        return sum(times) / len(times)
+
+    def serving_counters(self, service: str) -> int:
+        """Open counters serving this service, or all configured ones if none is open yet."""
+        serving = [c for c in self.config.counters if service in c.services]
+        open_ = [c for c in serving if self.counters[c.number].open]
+        return max(len(open_) or len(serving), 1)
+
+    def estimated_wait_s(self, service: str, ahead: int) -> int:
+        per_person = self.mean_service_time(service) / self.serving_counters(service)
+        return math.ceil(ahead * per_person)
+
+    def closed_reason(self, service: str, now: datetime | None = None) -> QueueError | None:
+        """Why `service` takes no tickets now (closed, hours, quota), or None."""
+        cfg = self.config.service(service)
+        assert cfg is not None
+        status = self.services[cfg.code]
+        if not status.open:
+            message = status.reason or "Layanan ditutup sementara."
+            return QueueError("service_closed", message, service=cfg.code)
+        local = (now or self.clock()).astimezone(self.config.office.timezone)
+        reason = closed_reason(cfg.hours or self.config.office.hours, local)
+        if reason:
+            return QueueError("office_closed", reason, service=cfg.code)
+        if cfg.daily_quota is not None and self.last_number[cfg.code] >= cfg.daily_quota:
+            message = "Kuota hari ini sudah penuh. Silakan datang kembali besok."
+            return QueueError("quota_full", message, service=cfg.code)
+        return None
+
+    def ticket_view(self, t: Ticket) -> dict[str, Any]:
+        """A ticket as the contract shows it."""
+        ahead = self.ahead_of(t)
+        return {
+            "id": t.id,
+            "code": t.code,
+            "service": t.service,
+            "number": t.number,
+            "priority": t.priority,
+            "status": t.status.value,
+            "issued_at": _iso(t.issued_at),
+            "called_at": _iso(t.called_at),
+            "finished_at": _iso(t.finished_at),
+            "counter": t.counter,
+            "recalls": t.recalls,
+            "ahead": ahead,
+            "estimated_wait_s": (
+                self.estimated_wait_s(t.service, ahead) if t.status is TicketStatus.WAITING else 0
+            ),
+        }
+
+    def recent_calls(self) -> list[Ticket]:
+        """Today's called tickets, most recent call first, for the board."""
+        called = [t for t in self.tickets.values() if t.called_at is not None]
+        called.sort(key=lambda t: (t.called_at, t.order), reverse=True)
+        return called[: self.rules.recent_calls]
+
+    # ---- time ----------------------------------------------------------
+
+    def tick(self) -> Outcome:
+        """Rolls over to a new business day when the office-local date has changed.
+
+        Tickets still waiting or being served expire (their rows stay in the
+        store), counters close, and numbering starts again at 1.
+        """
+        now = self.clock()
+        today = business_day(now, self.config.office.timezone)
+        self._out = Outcome()
+        if today == self.day:
+            return self._out
+        previous, expired = self.day, 0
+        for t in self.tickets.values():
+            if t.status in (TicketStatus.WAITING, TicketStatus.CALLED):
+                self._put(t.replace(status=TicketStatus.EXPIRED, finished_at=now))
+                expired += 1
+        self.tickets = {}
+        self.day = today
+        self._index_numbers()
+        for number in self.counters:
+            self._put_counter(self._fresh_counter(number))
+        self._out.services |= set(self.services)
+        self._out.office_changed = True
+        self._emit("day_started", previous_day=previous.isoformat(), expired=expired)
+        return self._finish({"day": today.isoformat()})
+
+    # ---- resident actions ------------------------------------------------
+
+    def issue(self, service: str, priority: bool = False) -> Outcome:
+        """A new number for `service`, in the priority lane if asked."""
+        self._begin()
+        cfg = self.config.service(service)
+        if cfg is None:
+            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+        if priority and not self.rules.priority_enabled:
+            raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
+        now = self.clock()
+        refusal = self.closed_reason(cfg.code, now)
+        if refusal:
+            raise refusal
+        number = self.last_number[cfg.code] + 1
+        code_text = ticket_code(cfg.code, number)
+        self.last_number[cfg.code] = number
+        self.last_order += 1
+        order = self.last_order
+        ticket = Ticket(
+            id=make_ticket_id(self.day, code_text),
+            day=self.day,
+            service=cfg.code,
+            number=number,
+            code=code_text,
+            priority=priority,
+            status=TicketStatus.WAITING,
+            issued_at=now,
+            order=order,
+        )
+        self._put(ticket)
+        self._out.services.add(cfg.code)
+        view = self.ticket_view(ticket)
+        self._emit("issued", ticket=view)
+        return self._finish({"ticket": view})
+
+    # ---- counter actions -------------------------------------------------
+
+    def call_next(self, counter: int) -> Outcome:
+        """Finishes the counter's ticket (served) and calls the next one for its services."""
+        self._begin()
+        cfg = self._counter_cfg(counter)
+        finished = self._finish_current(cfg.number, TicketStatus.SERVED)
+        self._open_counter(cfg.number)
+        ticket = self._pick_next(cfg.number, cfg.services)
+        called = self._call(cfg.number, ticket, in_order=True) if ticket else None
+        return self._finish({"ticket": called, "finished": finished})
+
+    def call_ticket(self, counter: int, code: str) -> Outcome:
+        """Calls a specific waiting (or skipped) number out of order."""
+        self._begin()
+        cfg = self._counter_cfg(counter)
+        ticket = self.ticket_by_code(code)
+        if ticket.status not in (TicketStatus.WAITING, TicketStatus.NO_SHOW):
+            raise QueueError(
+                "invalid_state",
+                f"Nomor {ticket.code} tidak sedang menunggu ({ticket.status.value}).",
+            )
+        finished = self._finish_current(cfg.number, TicketStatus.SERVED)
+        self._open_counter(cfg.number)
+        called = self._call(cfg.number, self.tickets[ticket.id], in_order=False)
+        return self._finish({"ticket": called, "finished": finished})
+
+    def recall(self, counter: int) -> Outcome:
+        """Calls the counter's current ticket again, up to the recall limit."""
+        self._begin()
+        ticket = self._current(counter)
+        if ticket.recalls >= self.rules.recall_limit:
+            raise QueueError(
+                "recall_limit",
+                f"Nomor {ticket.code} sudah dipanggil ulang {ticket.recalls} kali.",
+                limit=self.rules.recall_limit,
+            )
+        ticket = ticket.replace(recalls=ticket.recalls + 1, called_at=self.clock())
+        self._put(ticket)
+        view = self.ticket_view(ticket)
+        self._emit("recalled", ticket=view, counter=ticket.counter, **self._counter_names(counter))
+        return self._finish({"ticket": view})
+
+    def no_show(self, counter: int) -> Outcome:
+        """Skips the counter's current ticket; staff can requeue it later."""
+        return self._end_current(counter, TicketStatus.NO_SHOW)
+
+    def complete(self, counter: int) -> Outcome:
+        """Marks the counter's current ticket served."""
+        return self._end_current(counter, TicketStatus.SERVED)
+
+    def transfer(self, counter: int, service: str) -> Outcome:
+        """Moves the counter's current ticket to another service, keeping its place."""
+        self._begin()
+        ticket = self._current(counter)
+        target = self.config.service(service)
+        if target is None:
+            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+        if target.code == ticket.service:
+            raise QueueError("invalid_state", f"Nomor {ticket.code} sudah di layanan {service}.")
+        moved = ticket.replace(
+            service=target.code,
+            status=TicketStatus.WAITING,
+            counter=None,
+            called_at=None,
+            recalls=0,
+        )
+        self._put(moved)
+        self._put_counter(self._counter(counter, current=None))
+        self._out.services |= {ticket.service, target.code}
+        view = self.ticket_view(moved)
+        self._emit("transferred", ticket=view, from_service=ticket.service, counter=counter)
+        return self._finish({"ticket": view})
+
+    def requeue(self, code: str) -> Outcome:
+        """Puts a skipped (no-show) ticket back in the queue at its original place."""
+        self._begin()
+        ticket = self.ticket_by_code(code)
+        if ticket.status is not TicketStatus.NO_SHOW:
+            raise QueueError(
+                "invalid_state", f"Hanya nomor yang dilewati bisa diantrekan ulang ({ticket.code})."
+            )
+        back = ticket.replace(
+            status=TicketStatus.WAITING, counter=None, called_at=None, finished_at=None, recalls=0
+        )
+        self._put(back)
+        self._out.services.add(back.service)
+        view = self.ticket_view(back)
+        self._emit("requeued", ticket=view)
+        return self._finish({"ticket": view})
+
+    def cancel(self, code: str) -> Outcome:
+        """Cancels a waiting ticket (the resident left, or it was issued by mistake)."""
+        self._begin()
+        ticket = self.ticket_by_code(code)
+        if ticket.status is not TicketStatus.WAITING:
+            raise QueueError(
+                "invalid_state", f"Nomor {ticket.code} tidak sedang menunggu ({ticket.status})."
+            )
+        gone = ticket.replace(status=TicketStatus.CANCELLED, finished_at=self.clock())
+        self._put(gone)
+        self._out.services.add(gone.service)
+        view = self.ticket_view(gone)
+        self._emit("cancelled", ticket=view)
+        return self._finish({"ticket": view})
+
+    def counter_open(self, counter: int) -> Outcome:
+        """Opens a counter (a call opens it too)."""
+        self._begin()
+        cfg = self._counter_cfg(counter)
+        self._open_counter(cfg.number)
+        return self._finish({"counter": cfg.number, "open": True})
+
+    def counter_close(self, counter: int) -> Outcome:
+        """Closes a counter; its current ticket, if any, is finished as served."""
+        self._begin()
+        cfg = self._counter_cfg(counter)
+        finished = self._finish_current(cfg.number, TicketStatus.SERVED)
+        if self.counters[cfg.number].open:
+            self._put_counter(self._counter(cfg.number, open=False))
+            self._out.services |= set(cfg.services)
+            self._emit("counter_closed", counter=cfg.number, **self._counter_names(cfg.number))
+        return self._finish({"counter": cfg.number, "open": False, "finished": finished})
+
+    # ---- office actions --------------------------------------------------
+
+    def service_open(self, service: str) -> Outcome:
+        """Takes tickets for a service again."""
+        return self._set_service(service, True, "")
+
+    def service_close(self, service: str, reason: str) -> Outcome:
+        """Stops issuing tickets for a service; the reason is shown to residents."""
+        return self._set_service(service, False, reason.strip() or "Layanan ditutup sementara.")
+
+    def set_running_text(self, text: str) -> Outcome:
+        """The announcement line the board scrolls."""
+        self._begin()
+        if text != self.running_text:
+            self.running_text = text
+            self._out.office_changed = True
+            self._emit("running_text", text=text)
+        return self._finish({"running_text": text})
+
+    # ---- internals -------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._out = Outcome()
+
+    def _finish(self, result: dict[str, Any]) -> Outcome:
+        out, self._out = self._out, Outcome()
+        out.result = result
+        if out.events:
+            out.office_changed = True  # state/office carries the last seq
+        return out
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        self.seq += 1
+        event = {"seq": self.seq, "kind": kind, "at": _iso(self.clock()), "day": str(self.day)}
+        event.update(data)
+        self._out.events.append(event)
+
+    def _put(self, ticket: Ticket) -> None:
+        self.tickets[ticket.id] = ticket
+        self._out.tickets[ticket.id] = ticket
+        self._out.services.add(ticket.service)
+
+    def _put_counter(self, status: CounterStatus) -> None:
+        self.counters[status.number] = status
+        self._out.counters.add(status.number)
+
+    def _counter(self, number: int, **changes: Any) -> CounterStatus:
+        c = self.counters[CounterNumber(number)]
+        return CounterStatus(
+            number=c.number,
+            open=changes.get("open", c.open),
+            current=changes.get("current", c.current),
+            normal_streak=changes.get("normal_streak", c.normal_streak),
+        )
+
+    def _fresh_counter(self, number: CounterNumber) -> CounterStatus:
+        # A fresh day starts with a full streak so a waiting priority ticket goes first.
+        return CounterStatus(number, normal_streak=self.rules.priority_ratio)
+
+    def _counter_cfg(self, counter: int) -> Any:
+        cfg = self.config.counter(counter)
+        if cfg is None:
+            raise QueueError("unknown_counter", f"Loket {counter} tidak ada.")
+        return cfg
+
+    def _counter_names(self, counter: int) -> dict[str, Any]:
+        cfg = self._counter_cfg(counter)
+        return {"counter_name": cfg.name}
+
+    def _current(self, counter: int) -> Ticket:
+        self._counter_cfg(counter)
+        current = self.counters[CounterNumber(counter)].current
+        if current is None:
+            raise QueueError("no_current_ticket", f"Loket {counter} sedang tidak melayani nomor.")
+        return self.tickets[current]
+
+    def _open_counter(self, counter: CounterNumber) -> None:
+        if not self.counters[counter].open:
+            self._put_counter(self._counter(counter, open=True))
+            cfg = self._counter_cfg(counter)
+            self._out.services |= set(cfg.services)  # wait estimates change
+            self._emit("counter_opened", counter=counter, counter_name=cfg.name)
+
+    def _finish_current(
+        self, counter: CounterNumber, status: TicketStatus
+    ) -> dict[str, Any] | None:
+        current = self.counters[counter].current
+        if current is None:
+            return None
+        now = self.clock()
+        ticket = self.tickets[current].replace(status=status, finished_at=now)
+        self._put(ticket)
+        self._put_counter(self._counter(counter, current=None))
+        if status is TicketStatus.SERVED and ticket.called_at is not None:
+            self.service_times[ticket.service].append((now - ticket.called_at).total_seconds())
+        view = self.ticket_view(ticket)
+        self._emit(status.value, ticket=view, counter=counter)
+        return view
+
+    def _end_current(self, counter: int, status: TicketStatus) -> Outcome:
+        self._begin()
+        self._current(counter)
+        view = self._finish_current(CounterNumber(counter), status)
+        return self._finish({"ticket": view})
+
+    def _pick_next(self, counter: CounterNumber, services: Iterable[str]) -> Ticket | None:
+        """Oldest waiting ticket, interleaving the priority lane at the configured ratio.
+
+        While both lanes wait, a counter makes at most `priority_ratio` normal
+        calls between two priority calls, so neither lane starves.
+        """
+        waiting = self.waiting(services)
+        first_priority = next((t for t in waiting if t.priority), None)
+        first_normal = next((t for t in waiting if not t.priority), None)
+        streak = self.counters[counter].normal_streak
+        if first_priority and (not first_normal or streak >= self.rules.priority_ratio):
+            self._put_counter(self._counter(counter, normal_streak=0))
+            return first_priority
+        if first_normal:
+            self._put_counter(self._counter(counter, normal_streak=streak + 1))
+            return first_normal
+        return None
+
+    def _call(self, counter: CounterNumber, ticket: Ticket, in_order: bool) -> dict[str, Any]:
+        called = ticket.replace(
+            status=TicketStatus.CALLED,
+            counter=counter,
+            called_at=self.clock(),
+            finished_at=None,
+            recalls=0,
+        )
+        self._put(called)
+        self._put_counter(self._counter(counter, current=called.id))
+        view = self.ticket_view(called)
+        self._emit(
+            "called",
+            ticket=view,
+            counter=counter,
+            in_order=in_order,
+            **self._counter_names(counter),
+        )
+        return view
+
+    def _set_service(self, service: str, open_: bool, reason: str) -> Outcome:
+        self._begin()
+        cfg = self.config.service(service)
+        if cfg is None:
+            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+        status = ServiceStatus(cfg.code, open_, reason)
+        if self.services[cfg.code] != status:
+            self.services[cfg.code] = status
+            self._out.services.add(cfg.code)
+            kind = "service_opened" if open_ else "service_closed"
+            self._emit(kind, service=cfg.code, reason=reason)
+        return self._finish({"service": cfg.code, "open": open_, "reason": reason})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") if value else None

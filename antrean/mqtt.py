@@ -1,0 +1,175 @@
+"""The one door to the network: the only module that imports paho-mqtt.
+
+Everything else calls `publish` and `subscribe` with dicts and plain callbacks.
+Callbacks run on paho's network thread; an exception in one is logged (and
+counted, so tests can fail on it) instead of killing that thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from antrean.config import BrokerConfig
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+QOS = 1  # the contract: at-least-once everywhere, duplicates absorbed by command ids
+# Reconnect quickly after a broker restart (1 s) but back off to 10 s so a dead
+# broker is not hammered; a restart on a Pi takes a few seconds.
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 10
+# A burst of calls while the broker is away must not grow memory without bound.
+MAX_QUEUED_MESSAGES = 10_000
+
+callback_errors: list[BaseException] = []  # read by the test suite's guard fixture
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """The retained message the broker publishes if this client vanishes."""
+
+    topic: str
+    payload: dict[str, Any]
+
+
+def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+    def wrapper(*args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            callback_errors.append(exc)
+            log.exception("MQTT callback %s failed", getattr(fn, "__name__", fn))
+
+    return wrapper
+
+
+class MqttClient:
+    """A paho client with our defaults: QoS 1, TCP_NODELAY, last will, auto-reconnect, TLS."""
+
+    def __init__(
+        self,
+        client_id: str,
+        broker: BrokerConfig,
+        will: Will | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.broker = broker
+        self._handlers: dict[str, MessageHandler] = {}
+        self._connected = threading.Event()
+        self._user_on_connect = on_connect
+        self._user_on_disconnect = on_disconnect
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv311,  # the contract works over 3.1.1 brokers and bridges
+            clean_session=True,  # commands sent while we are away must not fire later
+        )
+        c.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        c.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        if broker.username:
+            c.username_pw_set(broker.username, broker.password)
+        if broker.tls_ca:
+            c.tls_set(ca_certs=str(broker.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if will:
+            c.will_set(will.topic, _encode(will.payload), qos=QOS, retain=True)
+        c.on_connect = _guard(self._on_connect)
+        c.on_disconnect = _guard(self._on_disconnect)
+        c.on_message = _guard(self._on_message)
+        c.on_socket_open = _guard(self._on_socket_open)
+        self._client = c
+
+    # ---- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Connects in the background and keeps reconnecting until stop()."""
+        log.info("connecting to MQTT broker %s:%d as %s", *self._where(), self.client_id)
+        self._client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnects cleanly (no last will) and stops the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # ---- messages ------------------------------------------------------------
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
+        """Publishes JSON (or raw bytes) at QoS 1; queued by paho while disconnected."""
+        data = payload if isinstance(payload, bytes) else _encode(payload)
+        log.debug("out %s %s", topic, data[:200])
+        self._client.publish(topic, data, qos=QOS, retain=retain)
+
+    def publish_and_wait(self, topic: str, payload: dict[str, Any], timeout: float = 5) -> bool:
+        """Publishes and waits for the broker's PUBACK (used before a clean stop)."""
+        info = self._client.publish(topic, _encode(payload), qos=QOS, retain=True)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Routes messages matching the filter to handler; survives reconnects."""
+        self._handlers[topic_filter] = handler
+        if self.connected:
+            self._client.subscribe(topic_filter, qos=QOS)
+
+    # ---- paho callbacks (network thread) -------------------------------------
+
+    def _on_socket_open(self, _c: Any, _u: Any, sock: Any) -> None:
+        # paho leaves Nagle on; with delayed ACKs a QoS 1 exchange stalls ~40 ms.
+        if isinstance(sock, socket.socket) or hasattr(sock, "setsockopt"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _on_connect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker %s:%d refused the connection: %s", *self._where(), reason)
+            return
+        log.info("connected to MQTT broker %s:%d", *self._where())
+        for topic_filter in self._handlers:
+            self._client.subscribe(topic_filter, qos=QOS)
+        self._connected.set()
+        if self._user_on_connect:
+            self._user_on_connect()
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            log.warning("lost the MQTT broker %s:%d (%s); reconnecting", *self._where(), reason)
+        if self._user_on_disconnect:
+            self._user_on_disconnect()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        log.debug("in %s %s", msg.topic, msg.payload[:200])
+        for topic_filter, handler in self._handlers.items():
+            if paho.topic_matches_sub(topic_filter, msg.topic):
+                handler(msg.topic, msg.payload)
+
+    def _where(self) -> tuple[str, int]:
+        return self.broker.host, self.broker.port
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,297 @@
+"""The queue service: commands in over MQTT, engine, store, replies and state out.
+
+One worker thread owns the engine and the store. It takes commands in
+batches: every command in a batch goes through the engine, the whole batch is
+committed in one SQLite transaction (one fsync), and only then are the replies,
+events and retained states published. A crash before the commit loses only
+unanswered commands, which devices retry with the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from antrean import __version__, protocol
+from antrean.config import Config
+from antrean.domain import QueueError
+from antrean.engine import Clock, Engine, Outcome
+from antrean.protocol import Command
+from antrean.store import COMMAND_MEMORY_DAYS, Store
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 256  # commands per transaction; bounds the latency of the last one in a burst
+TICK_S = 1.0  # how often the worker checks the day rollover and opening hours
+
+
+class Bus(Protocol):
+    """What the service needs of MQTT (antrean.mqtt.MqttClient provides it)."""
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
+        """Publish at QoS 1."""
+
+    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+        """Route matching messages to handler."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Replies and changes of the commands handled together in one transaction."""
+
+    replies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+    seen: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+_REPUBLISH = object()  # queued by on_connect: publish all retained state again
+_STOP = object()
+
+
+class QueueService:
+    """The one authority for an office's numbers."""
+
+    def __init__(self, config: Config, store: Store, clock: Clock) -> None:
+        self.config = config
+        self.office = config.office.id
+        self.store = store
+        self.clock = clock
+        self.engine = Engine(config, clock, store.load(s.code for s in config.services))
+        self.bus: Bus | None = None
+        self._inbox: queue.Queue[object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._published_refusals: dict[str, Any] = {}
+
+    # ---- wiring ----------------------------------------------------------------
+
+    def presence(self, online: bool) -> dict[str, Any]:
+        """Payload of device/queue/status (online now, offline as the last will)."""
+        return {"online": online, "role": "queue", "version": __version__}
+
+    def attach(self, bus: Bus) -> None:
+        """Subscribes to the office's command topics."""
+        self.bus = bus
+        bus.subscribe(protocol.cmd_topic(self.office, "+"), self.on_command)
+
+    def on_connected(self) -> None:
+        """Called on every (re)connect: state is republished from the worker thread."""
+        self._inbox.put(_REPUBLISH)
+
+    def on_command(self, topic: str, payload: bytes) -> None:
+        """Called on the network thread: hands the command to the worker."""
+        self._inbox.put((topic, payload))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._inbox.put(_STOP)
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    # ---- worker thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        last_prune = datetime.min
+        while True:
+            try:
+                first = self._inbox.get(timeout=TICK_S)
+            except queue.Empty:
+                first = None
+            items = [] if first is None else [first]
+            while len(items) < BATCH_MAX:
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in items:
+                items = items[: items.index(_STOP)]
+                self._handle(items)
+                return
+            self._handle(items)
+            now = self.clock().replace(tzinfo=None)
+            if now - last_prune > timedelta(hours=1):
+                last_prune = now
+                self._forget_old_commands()
+
+    def _handle(self, items: list[object]) -> None:
+        batch = _Batch()
+        batch.outcome.absorb(self.engine.tick())
+        republish = False
+        for item in items:
+            if item is _REPUBLISH:
+                republish = True
+            elif isinstance(item, tuple):
+                self._command(batch, *item)
+        if batch.outcome.changed or batch.replies:
+            self._commit(batch)
+        if republish:
+            self.publish_all_state()
+        self._publish(batch)
+        self._republish_changed_refusals()
+
+    def _command(self, batch: _Batch, topic: str, payload: bytes) -> None:
+        device = _device_of(topic, self.office)
+        if device is None:
+            log.warning("dropped a command on %s: no device id in the topic", topic)
+            return
+        try:
+            command = protocol.parse_command(self.config, device, payload)
+        except QueueError as err:
+            cmd_id = err.details.get("id")
+            log.info("refused %s from %s: %s", cmd_id, device, err)
+            if isinstance(cmd_id, str) and (earlier := self._earlier(batch, device, cmd_id)):
+                batch.replies.append((device, None, earlier))
+                return
+            batch.replies.append((device, cmd_id, protocol.reply_error(cmd_id, err)))
+            return
+        earlier = self._earlier(batch, device, command.id)
+        if earlier is not None:
+            log.info("repeated command %s from %s: answering as before", command.id, device)
+            batch.replies.append((device, None, earlier))
+            return
+        reply = self._execute(batch, command)
+        batch.seen[(device, command.id)] = reply
+        batch.replies.append((device, command.id, reply))
+
+    def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> dict[str, Any] | None:
+        return batch.seen.get((device, cmd_id)) or self.store.reply_for(device, cmd_id)
+
+    def _execute(self, batch: _Batch, command: Command) -> dict[str, Any]:
+        log.debug("%s from %s: %s %s", command.id, command.device.id, command.action, command.args)
+        try:
+            outcome = self._dispatch(command)
+        except QueueError as err:
+            log.info(
+                "%s %s from %s refused: %s", command.action, command.id, command.device.id, err
+            )
+            return protocol.reply_error(command.id, err)
+        batch.outcome.absorb(outcome)
+        return protocol.reply_ok(command.id, outcome.result)
+
+    def _dispatch(self, c: Command) -> Outcome:
+        e, a = self.engine, c.args
+        match c.action:
+            case "issue":
+                return e.issue(a["service"], a.get("priority", False))
+            case "call_next" | "recall" | "no_show" | "complete" | "counter_open" | "counter_close":
+                return getattr(e, c.action)(a["counter"])  # type: ignore[no-any-return]
+            case "transfer":
+                return e.transfer(a["counter"], a["service"])
+            case "call_ticket":
+                return e.call_ticket(a["counter"], a["code"])
+            case "requeue":
+                return e.requeue(a["code"])
+            case "cancel":
+                return e.cancel(a["code"])
+            case "service_open":
+                return e.service_open(a["service"])
+            case "service_close":
+                return e.service_close(a["service"], a.get("reason", ""))
+            case "set_running_text":
+                return e.set_running_text(a["text"])
+            case "snapshot":
+                return Outcome(result=protocol.snapshot(e))
+        raise QueueError("unknown_action", f"Aksi {c.action!r} tidak dikenal.")
+
+    def _commit(self, batch: _Batch) -> None:
+        out, e = batch.outcome, self.engine
+        self.store.commit(
+            tickets=out.tickets.values(),
+            counters=[e.counters[n] for n in out.counters],
+            services=[e.services[s] for s in out.services],
+            meta={"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text},
+            replies=[(d, i, r) for d, i, r in batch.replies if i is not None],
+            now=self.clock(),
+        )
+
+    # ---- publishing --------------------------------------------------------------
+
+    def _publish(self, batch: _Batch) -> None:
+        bus, office, out = self.bus, self.office, batch.outcome
+        if bus is None:
+            return
+        for event in out.events:
+            bus.publish(protocol.event_topic(office, event["kind"]), event)
+        for device, _id, reply in batch.replies:
+            bus.publish(protocol.reply_topic(office, device), reply)
+        for code in sorted(out.services):
+            bus.publish(
+                protocol.state_topic(office, "service", code),
+                protocol.service_state(self.engine, code),
+                retain=True,
+            )
+        for number in sorted(out.counters):
+            bus.publish(
+                protocol.state_topic(office, "counter", number),
+                protocol.counter_state(self.engine, number),
+                retain=True,
+            )
+        if any(e["kind"] in _CALL_KINDS for e in out.events):
+            bus.publish(
+                protocol.state_topic(office, "calls"), protocol.calls_state(self.engine), True
+            )
+        if out.office_changed:
+            bus.publish(
+                protocol.state_topic(office, "office"), protocol.office_state(self.engine), True
+            )
+
+    def publish_all_state(self) -> None:
+        """Publishes every retained state topic and this service's presence."""
+        if self.bus is None:
+            return
+        out = Outcome(
+            services={s.code for s in self.config.services},
+            counters={c.number for c in self.config.counters},
+            office_changed=True,
+            events=[],
+        )
+        self._publish(_Batch(outcome=out))
+        self.bus.publish(
+            protocol.state_topic(self.office, "calls"), protocol.calls_state(self.engine), True
+        )
+        self.bus.publish(
+            protocol.status_topic(self.office, protocol.QUEUE_DEVICE), self.presence(True), True
+        )
+        log.info("published the state of office %s (seq %d)", self.office, self.engine.seq)
+
+    def _republish_changed_refusals(self) -> None:
+        # Opening hours and the quota change what a kiosk may offer without any
+        # event; republish a service's state when its refusal changes.
+        now = self.clock()
+        for s in self.config.services:
+            refusal = self.engine.closed_reason(s.code, now)
+            current = refusal.as_dict() if refusal else None
+            if self._published_refusals.get(s.code, "unset") != current:
+                if s.code in self._published_refusals and self.bus is not None:
+                    self.bus.publish(
+                        protocol.state_topic(self.office, "service", s.code),
+                        protocol.service_state(self.engine, s.code),
+                        retain=True,
+                    )
+                self._published_refusals[s.code] = current
+
+    def _forget_old_commands(self) -> None:
+        removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))
+        if removed:
+            log.info("forgot %d command ids older than %d days", removed, COMMAND_MEMORY_DAYS)
+
+
+# Events after which state/calls (the board's history) may have changed.
+_CALL_KINDS = frozenset(
+    {"called", "recalled", "no_show", "served", "transferred", "requeued", "day_started"}
+)
+
+
+def _device_of(topic: str, office: str) -> str | None:
+    prefix = protocol.cmd_topic(office, "")
+    if not topic.startswith(prefix):
+        return None
+    device = topic[len(prefix) :]
+    return device if device and "/" not in device else None

@@ -1,0 +1,247 @@
+"""The SQLite store: one file, one writer, every change durable before it is answered.
+
+WAL with synchronous=FULL because a Pi loses power without warning. Start-up
+reads only the current business day (indexed), so it does not grow with history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from antrean.domain import (
+    CounterNumber,
+    CounterStatus,
+    ServiceCode,
+    ServiceStatus,
+    Ticket,
+    TicketId,
+    TicketStatus,
+)
+from antrean.engine import SERVICE_TIME_WINDOW, Snapshot
+
+log = logging.getLogger(__name__)
+
+# Each entry moves the schema one version up; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        called_at TEXT,
+        finished_at TEXT,
+        counter INTEGER,
+        recalls INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (day, code)
+    );
+    CREATE INDEX tickets_by_day ON tickets (day);
+    CREATE INDEX tickets_served ON tickets (service, finished_at) WHERE status = 'served';
+    CREATE TABLE counters (
+        number INTEGER PRIMARY KEY,
+        open INTEGER NOT NULL,
+        current TEXT,
+        normal_streak INTEGER NOT NULL
+    );
+    CREATE TABLE services (
+        code TEXT PRIMARY KEY,
+        open INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE commands (
+        device TEXT NOT NULL,
+        id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        PRIMARY KEY (device, id)
+    );
+    CREATE INDEX commands_by_time ON commands (at);
+    """,
+)
+COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
+
+
+class Store:
+    """The queue's durable state."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Brings the schema to the newest version, one transaction per step."""
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path} has schema version {version}; this Antrean knows "
+                f"{len(MIGRATIONS)}. Install the newer Antrean that wrote it."
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("migrating %s to schema version %d", self.path, number)
+            statements = [s for s in script.split(";") if s.strip()]
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    # ---- start-up ------------------------------------------------------------
+
+    def load(self, services: Iterable[str]) -> Snapshot:
+        """The state of the last business day the service ran, for the engine."""
+        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        snap = Snapshot(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
+        if "day" in meta:
+            snap.day = date.fromisoformat(meta["day"])
+            rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))
+            snap.tickets = [_ticket(r) for r in rows.fetchall()]
+        snap.counters = [
+            CounterStatus(CounterNumber(n), bool(o), TicketId(c) if c else None, s)
+            for n, o, c, s in self.db.execute("SELECT * FROM counters")
+        ]
+        snap.services = [
+            ServiceStatus(ServiceCode(c), bool(o), r)
+            for c, o, r in self.db.execute("SELECT * FROM services")
+        ]
+        for service in services:
+            snap.service_times[service] = self.recent_service_times(service)
+        return snap
+
+    def recent_service_times(self, service: str) -> list[float]:
+        """Durations (s) of the service's last served tickets, oldest first."""
+        rows = self.db.execute(
+            "SELECT called_at, finished_at FROM tickets INDEXED BY tickets_served"
+            " WHERE status = 'served' AND service = ? AND called_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (service, SERVICE_TIME_WINDOW),
+        ).fetchall()
+        return [
+            (datetime.fromisoformat(f) - datetime.fromisoformat(c)).total_seconds()
+            for c, f in reversed(rows)
+        ]
+
+    # ---- commands --------------------------------------------------------------
+
+    def reply_for(self, device: str, command_id: str) -> dict[str, Any] | None:
+        """The reply a command already got, if it was seen before."""
+        row = self.db.execute(
+            "SELECT reply FROM commands WHERE device = ? AND id = ?", (device, command_id)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def commit(
+        self,
+        *,
+        tickets: Iterable[Ticket],
+        counters: Iterable[CounterStatus],
+        services: Iterable[ServiceStatus],
+        meta: dict[str, str],
+        replies: Iterable[tuple[str, str, dict[str, Any]]],
+        now: datetime,
+    ) -> None:
+        """Writes one batch of changes and the replies that acknowledge them, atomically."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [_row(t) for t in tickets],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
+                [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO services VALUES (?,?,?)",
+                [(s.code, int(s.open), s.reason) for s in services],
+            )
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items()))
+            at = now.isoformat()
+            db.executemany(
+                "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
+                [(d, i, at, json.dumps(r, ensure_ascii=False)) for d, i, r in replies],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def forget_old_commands(self, before: datetime) -> int:
+        """Drops command ids older than the idempotency window."""
+        db = self.db
+        with db:
+            cur = db.execute("DELETE FROM commands WHERE at < ?", (before.isoformat(),))
+        return cur.rowcount
+
+    # ---- reports --------------------------------------------------------------
+
+    def tickets_of_day(self, day: date) -> list[Ticket]:
+        """Every ticket of one business day, in issue order (history stays queryable)."""
+        rows = self.db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY ord", (str(day),))
+        return [_ticket(r) for r in rows.fetchall()]
+
+
+def _row(t: Ticket) -> tuple[Any, ...]:
+    return (
+        t.id,
+        t.day.isoformat(),
+        t.service,
+        t.number,
+        t.code,
+        int(t.priority),
+        t.status.value,
+        t.issued_at.isoformat(),
+        t.order,
+        t.called_at.isoformat() if t.called_at else None,
+        t.finished_at.isoformat() if t.finished_at else None,
+        t.counter,
+        t.recalls,
+    )
+
+
+def _ticket(r: tuple[Any, ...]) -> Ticket:
+    return Ticket(
+        id=TicketId(r[0]),
+        day=date.fromisoformat(r[1]),
+        service=ServiceCode(r[2]),
+        number=r[3],
+        code=r[4],
+        priority=bool(r[5]),
+        status=TicketStatus(r[6]),
+        issued_at=datetime.fromisoformat(r[7]),
+        order=r[8],
+        called_at=datetime.fromisoformat(r[9]) if r[9] else None,
+        finished_at=datetime.fromisoformat(r[10]) if r[10] else None,
+        counter=CounterNumber(r[11]) if r[11] is not None else None,
+        recalls=r[12],
+    )

@@ -1,0 +1,1 @@
+"""The counter staff's buttons, keypad and console (not built yet: see issue 5)."""

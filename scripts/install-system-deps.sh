@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Antrean needs when they are missing.
+# Used by `make test` and `make demo` on a fresh Debian 12 / Raspberry Pi OS machine.
+set -euo pipefail
+
+packages=(mosquitto mosquitto-clients)
+# A Debian python3 needs the venv module from its own package; a python3 that
+# already has working venv/ensurepip (pyenv, a Pi image with it) does not.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  packages+=(python3-venv python3-pip)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

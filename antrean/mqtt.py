@@ -69,6 +69,7 @@ class MqttClient:
         self.broker = broker
         self._handlers: dict[str, MessageHandler] = {}
         self._connected = threading.Event()
+        self._stopping = False
         self._user_on_connect = on_connect
         self._user_on_disconnect = on_disconnect
         c = paho.Client(
@@ -101,6 +102,7 @@ class MqttClient:
 
     def stop(self) -> None:
         """Disconnects cleanly (no last will) and stops the network thread."""
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -156,7 +158,7 @@ class MqttClient:
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was:
+        if was and not self._stopping:
             log.warning("lost the MQTT broker %s:%d (%s); reconnecting", *self._where(), reason)
         if self._user_on_disconnect:
             self._user_on_disconnect()

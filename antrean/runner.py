@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from datetime import UTC, datetime
@@ -10,11 +11,13 @@ from types import FrameType
 
 from antrean import protocol
 from antrean.config import Config
+from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
 from antrean.service import QueueService
 from antrean.store import Store
 
 log = logging.getLogger(__name__)
+EXIT_SOFTWARE = 70  # sysexits EX_SOFTWARE: an internal error, restart wanted
 
 
 def utc_now() -> datetime:
@@ -22,30 +25,57 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class QueueServiceRunner:
+    """The queue service wired to its store and broker; start() and stop()."""
+
+    def __init__(self, config: Config, clock: Clock = utc_now) -> None:
+        self.config = config
+        self.store = Store(config.store_path)
+        self.service = QueueService(config, self.store, clock, on_fatal=_exit_for_restart)
+        office = config.office.id
+        self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
+        self.mqtt = MqttClient(
+            client_id=f"antrean-queue-{office}",
+            broker=config.broker,
+            will=Will(self.status_topic, self.service.presence(False)),
+            on_connect=self.service.on_connected,
+        )
+        self.service.attach(self.mqtt)
+
+    def start(self) -> QueueServiceRunner:
+        self.service.start()
+        self.mqtt.start()
+        engine = self.service.engine
+        log.info(
+            "queue service for %s (%s) running; store %s, day %s, seq %d",
+            self.config.office.name,
+            self.config.office.id,
+            self.config.store_path,
+            engine.day,
+            engine.seq,
+        )
+        return self
+
+    def stop(self) -> None:
+        self.service.stop()
+        # A clean stop says "offline" itself; the last will covers the unclean ones.
+        if self.mqtt.connected:
+            self.mqtt.publish_and_wait(self.status_topic, self.service.presence(False))
+        self.mqtt.stop()
+        self.store.close()
+        log.info("queue service stopped")
+
+
+def _exit_for_restart(_exc: BaseException) -> None:
+    # systemd (Restart=on-failure) starts us again from the committed store.
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
+
+
 def run_queue_service(config: Config, stop: threading.Event | None = None) -> None:
     """Serves the office until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or threading.Event()
-    store = Store(config.store_path)
-    service = QueueService(config, store, utc_now)
-    office = config.office.id
-    status = protocol.status_topic(office, protocol.QUEUE_DEVICE)
-    client = MqttClient(
-        client_id=f"antrean-queue-{office}",
-        broker=config.broker,
-        will=Will(status, service.presence(False)),
-        on_connect=service.on_connected,
-    )
-    service.attach(client)
-    service.start()
-    client.start()
-    log.info(
-        "queue service for %s (%s) running; store %s, day %s, seq %d",
-        config.office.name,
-        office,
-        config.store_path,
-        service.engine.day,
-        service.engine.seq,
-    )
+    runner = QueueServiceRunner(config).start()
 
     def _signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
@@ -55,10 +85,4 @@ def run_queue_service(config: Config, stop: threading.Event | None = None) -> No
         signal.signal(signal.SIGTERM, _signal)
         signal.signal(signal.SIGINT, _signal)
     stop.wait()
-    service.stop()
-    # A clean stop says "offline" itself; the last will covers the unclean ones.
-    if client.connected:
-        client.publish_and_wait(status, service.presence(False))
-    client.stop()
-    store.close()
-    log.info("queue service stopped")
+    runner.stop()

@@ -56,7 +56,13 @@ _STOP = object()
 class QueueService:
     """The one authority for an office's numbers."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.config = config
         self.office = config.office.id
         self.store = store
@@ -66,6 +72,7 @@ class QueueService:
         self._inbox: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._published_refusals: dict[str, Any] = {}
+        self._on_fatal = on_fatal
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -110,11 +117,20 @@ class QueueService:
                     items.append(self._inbox.get_nowait())
                 except queue.Empty:
                     break
-            if _STOP in items:
+            stop = _STOP in items
+            if stop:
                 items = items[: items.index(_STOP)]
+            try:
                 self._handle(items)
+            except Exception as exc:
+                # The engine moved on but the store may not have: memory and disk
+                # could differ. Stop serving; a restart rebuilds from the store.
+                log.critical("the queue worker failed; stopping the service", exc_info=True)
+                if self._on_fatal:
+                    self._on_fatal(exc)
                 return
-            self._handle(items)
+            if stop:
+                return
             now = self.clock().replace(tzinfo=None)
             if now - last_prune > timedelta(hours=1):
                 last_prune = now

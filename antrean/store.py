@@ -173,10 +173,9 @@ class Store:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [_row(t) for t in tickets],
-            )
+            # An upsert on the id only: a clash on (day, code) must fail loudly,
+            # never replace another resident's ticket.
+            db.executemany(_UPSERT_TICKET, [_row(t) for t in tickets])
             db.executemany(
                 "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
                 [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
@@ -209,6 +208,15 @@ class Store:
         """Every ticket of one business day, in issue order (history stays queryable)."""
         rows = self.db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY ord", (str(day),))
         return [_ticket(r) for r in rows.fetchall()]
+
+
+_UPSERT_TICKET = """
+    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (id) DO UPDATE SET
+        service = excluded.service, status = excluded.status, called_at = excluded.called_at,
+        finished_at = excluded.finished_at, counter = excluded.counter,
+        recalls = excluded.recalls
+"""
 
 
 def _row(t: Ticket) -> tuple[Any, ...]:

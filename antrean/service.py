@@ -160,12 +160,11 @@ class QueueService:
         try:
             command = protocol.parse_command(self.config, device, payload)
         except QueueError as err:
+            # Refused before it could change anything: answered, not remembered,
+            # so junk from unknown devices does not fill the command table.
             cmd_id = err.details.get("id")
             log.info("refused %s from %s: %s", cmd_id, device, err)
-            if isinstance(cmd_id, str) and (earlier := self._earlier(batch, device, cmd_id)):
-                batch.replies.append((device, None, earlier))
-                return
-            batch.replies.append((device, cmd_id, protocol.reply_error(cmd_id, err)))
+            batch.replies.append((device, None, protocol.reply_error(cmd_id, err)))
             return
         earlier = self._earlier(batch, device, command.id)
         if earlier is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
+import uuid
 from typing import Any
 
 from antrean import protocol
@@ -24,7 +24,9 @@ class QueueClient:
         self.office = office
         self.device = device
         self._ids = itertools.count(1)
-        self._prefix = f"{device}-{os.getpid()}-{id(self):x}"
+        # Unique across reboots: a reused id within the service's memory would
+        # get an old answer (an old ticket) instead of a new one.
+        self._prefix = f"{device}-{uuid.uuid4().hex[:12]}"
         self._waiting: dict[str, threading.Event] = {}
         self._replies: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()

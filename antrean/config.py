@@ -20,6 +20,7 @@ from antrean.domain import CounterNumber, DeviceId, Role, ServiceCode
 DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRINTER_DRIVERS = ("usb", "serial", "network", "file", "sim")
+RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -265,6 +266,8 @@ def _counter(r: _Reader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> 
 def _device(r: _Reader, t: dict[str, Any], i: int, counters: set[CounterNumber]) -> DeviceConfig:
     where = f"device[{i}]"
     device_id = r.slug(t, where, "id")
+    if device_id == RESERVED_DEVICE:
+        r.fail(where, "id", f"{RESERVED_DEVICE!r} is the queue service's own id; choose another")
     role_name = r.string(t, where, "role")
     try:
         role = Role(role_name)

@@ -61,6 +61,12 @@ class Ticket:
     finished_at: datetime | None = None
     counter: CounterNumber | None = None
     recalls: int = 0
+    recalled_at: datetime | None = None  # the last recall; called_at stays the first call
+
+    @property
+    def last_called_at(self) -> datetime | None:
+        """When the ticket was last called or recalled."""
+        return self.recalled_at or self.called_at
 
     def replace(self, **changes: Any) -> Ticket:
         """A copy with some fields changed (tickets are immutable)."""

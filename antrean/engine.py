@@ -93,34 +93,37 @@ class Engine:
             s.code: deque(snap.service_times.get(s.code, ()), maxlen=SERVICE_TIME_WINDOW)
             for s in config.services
         }
-        # Kept as counters because issue() is the hot path; rebuilt from tickets at start.
+        # Indexes kept because issue() and call_next() are the hot path; all are
+        # derived from today's tickets, at start and at each rollover.
         self.last_number = {s.code: 0 for s in config.services}
         self.last_order = 0
+        self._waiting: dict[str, dict[TicketId, Ticket]] = {}
         self._index_numbers()
         self._out = Outcome()
 
     def _index_numbers(self) -> None:
         for code in self.last_number:
             self.last_number[code] = 0
+        self._waiting = {s.code: {} for s in self.config.services}
         for t in self.tickets.values():
+            if t.status is TicketStatus.WAITING:
+                self._waiting[t.service][t.id] = t
             original = ServiceCode(t.code[0])
             self.last_number[original] = max(self.last_number.get(original, 0), t.number)
         self.last_order = max((t.order for t in self.tickets.values()), default=0)
 
     # ---- queries -------------------------------------------------------
 
-    def now(self) -> datetime:
-        return self.clock()
-
     def waiting(self, services: Iterable[str] | None = None) -> list[Ticket]:
         """Waiting tickets in calling order (by original issue order)."""
-        wanted = set(services) if services is not None else None
-        found = [
-            t
-            for t in self.tickets.values()
-            if t.status is TicketStatus.WAITING and (wanted is None or t.service in wanted)
-        ]
+        lanes = self._waiting.keys() if services is None else services
+        found = [t for s in set(lanes) for t in self._waiting[s].values()]
         return sorted(found, key=lambda t: t.order)
+
+    def waiting_count(self, service: str, priority_only: bool = False) -> int:
+        """How many wait for a service (or in its priority lane)."""
+        lane = self._waiting[service]
+        return sum(t.priority for t in lane.values()) if priority_only else len(lane)
 
     def ticket_by_code(self, code: str) -> Ticket:
         """Today's ticket with this printed code."""
@@ -135,7 +138,7 @@ class Engine:
             return 0
         return sum(
             1
-            for t in self.waiting([ticket.service])
+            for t in self._waiting[ticket.service].values()
             if t.order < ticket.order and (t.priority or not ticket.priority)
         )
 
@@ -155,7 +158,7 @@ class Engine:
         per_person = self.mean_service_time(service) / self.serving_counters(service)
         return math.ceil(ahead * per_person)
 
-    def closed_reason(self, service: str, now: datetime | None = None) -> QueueError | None:
+    def refusal(self, service: str, now: datetime | None = None) -> QueueError | None:
         """Why `service` takes no tickets now (closed, hours, quota), or None."""
         cfg = self.config.service(service)
         assert cfg is not None
@@ -184,6 +187,7 @@ class Engine:
             "status": t.status.value,
             "issued_at": _iso(t.issued_at),
             "called_at": _iso(t.called_at),
+            "recalled_at": _iso(t.recalled_at),
             "finished_at": _iso(t.finished_at),
             "counter": t.counter,
             "recalls": t.recalls,
@@ -194,9 +198,9 @@ class Engine:
         }
 
     def recent_calls(self) -> list[Ticket]:
-        """Today's called tickets, most recent call first, for the board."""
+        """Today's called tickets, most recent call (or recall) first, for the board."""
         called = [t for t in self.tickets.values() if t.called_at is not None]
-        called.sort(key=lambda t: (t.called_at, t.order), reverse=True)
+        called.sort(key=lambda t: (t.last_called_at, t.order), reverse=True)
         return called[: self.rules.recent_calls]
 
     # ---- time ----------------------------------------------------------
@@ -234,11 +238,11 @@ class Engine:
         self._begin()
         cfg = self.config.service(service)
         if cfg is None:
-            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
         now = self.clock()
-        refusal = self.closed_reason(cfg.code, now)
+        refusal = self.refusal(cfg.code, now)
         if refusal:
             raise refusal
         number = self.last_number[cfg.code] + 1
@@ -300,8 +304,10 @@ class Engine:
                 f"Nomor {ticket.code} sudah dipanggil ulang {ticket.recalls} kali.",
                 limit=self.rules.recall_limit,
             )
-        ticket = ticket.replace(recalls=ticket.recalls + 1, called_at=self.clock())
+        # called_at stays the first call, so service times are measured from it.
+        ticket = ticket.replace(recalls=ticket.recalls + 1, recalled_at=self.clock())
         self._put(ticket)
+        self._out.counters.add(CounterNumber(counter))  # its state shows the ticket
         view = self.ticket_view(ticket)
         self._emit("recalled", ticket=view, counter=ticket.counter, **self._counter_names(counter))
         return self._finish({"ticket": view})
@@ -320,7 +326,7 @@ class Engine:
         ticket = self._current(counter)
         target = self.config.service(service)
         if target is None:
-            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
         if target.code == ticket.service:
             raise QueueError("invalid_state", f"Nomor {ticket.code} sudah di layanan {service}.")
         moved = ticket.replace(
@@ -328,13 +334,20 @@ class Engine:
             status=TicketStatus.WAITING,
             counter=None,
             called_at=None,
+            recalled_at=None,
             recalls=0,
         )
         self._put(moved)
         self._put_counter(self._counter(counter, current=None))
         self._out.services |= {ticket.service, target.code}
         view = self.ticket_view(moved)
-        self._emit("transferred", ticket=view, from_service=ticket.service, counter=counter)
+        self._emit(
+            "transferred",
+            ticket=view,
+            from_service=ticket.service,
+            counter=counter,
+            **self._counter_names(counter),
+        )
         return self._finish({"ticket": view})
 
     def requeue(self, code: str) -> Outcome:
@@ -346,7 +359,12 @@ class Engine:
                 "invalid_state", f"Hanya nomor yang dilewati bisa diantrekan ulang ({ticket.code})."
             )
         back = ticket.replace(
-            status=TicketStatus.WAITING, counter=None, called_at=None, finished_at=None, recalls=0
+            status=TicketStatus.WAITING,
+            counter=None,
+            called_at=None,
+            recalled_at=None,
+            finished_at=None,
+            recalls=0,
         )
         self._put(back)
         self._out.services.add(back.service)
@@ -425,6 +443,11 @@ class Engine:
         self._out.events.append(event)
 
     def _put(self, ticket: Ticket) -> None:
+        old = self.tickets.get(ticket.id)
+        if old is not None and old.status is TicketStatus.WAITING:
+            del self._waiting[old.service][old.id]
+        if ticket.status is TicketStatus.WAITING:
+            self._waiting[ticket.service][ticket.id] = ticket
         self.tickets[ticket.id] = ticket
         self._out.tickets[ticket.id] = ticket
         self._out.services.add(ticket.service)
@@ -483,7 +506,7 @@ class Engine:
         if status is TicketStatus.SERVED and ticket.called_at is not None:
             self.service_times[ticket.service].append((now - ticket.called_at).total_seconds())
         view = self.ticket_view(ticket)
-        self._emit(status.value, ticket=view, counter=counter)
+        self._emit(status.value, ticket=view, counter=counter, **self._counter_names(counter))
         return view
 
     def _end_current(self, counter: int, status: TicketStatus) -> Outcome:
@@ -515,6 +538,7 @@ class Engine:
             status=TicketStatus.CALLED,
             counter=counter,
             called_at=self.clock(),
+            recalled_at=None,
             finished_at=None,
             recalls=0,
         )
@@ -534,7 +558,7 @@ class Engine:
         self._begin()
         cfg = self.config.service(service)
         if cfg is None:
-            raise QueueError("unknown_service", f"Layanan {service!r} tidak ada.")
+            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
         status = ServiceStatus(cfg.code, open_, reason)
         if self.services[cfg.code] != status:
             self.services[cfg.code] = status

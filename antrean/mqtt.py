@@ -68,6 +68,7 @@ class MqttClient:
         self.client_id = client_id
         self.broker = broker
         self._handlers: dict[str, MessageHandler] = {}
+        self._no_retained: set[str] = set()
         self._connected = threading.Event()
         self._stopping = False
         self._user_on_connect = on_connect
@@ -131,9 +132,18 @@ class MqttClient:
             return False
         return info.is_published()
 
-    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
-        """Routes messages matching the filter to handler; survives reconnects."""
+    def subscribe(
+        self, topic_filter: str, handler: MessageHandler, accept_retained: bool = True
+    ) -> None:
+        """Routes messages matching the filter to handler; survives reconnects.
+
+        With accept_retained=False, messages the broker delivers from its
+        retained store are dropped with a warning (a retained command would
+        otherwise run again on every reconnect).
+        """
         self._handlers[topic_filter] = handler
+        if not accept_retained:
+            self._no_retained.add(topic_filter)
         if self.connected:
             self._client.subscribe(topic_filter, qos=QOS)
 
@@ -166,8 +176,12 @@ class MqttClient:
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         log.debug("in %s %s", msg.topic, msg.payload[:200])
         for topic_filter, handler in self._handlers.items():
-            if paho.topic_matches_sub(topic_filter, msg.topic):
-                handler(msg.topic, msg.payload)
+            if not paho.topic_matches_sub(topic_filter, msg.topic):
+                continue
+            if msg.retain and topic_filter in self._no_retained:
+                log.warning("ignored a retained message on %s (must not be retained)", msg.topic)
+                continue
+            handler(msg.topic, msg.payload)
 
     def _where(self) -> tuple[str, int]:
         return self.broker.host, self.broker.port

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from antrean import __version__
-from antrean.config import Config, DeviceConfig
+from antrean.config import RESERVED_DEVICE, Config, DeviceConfig
 from antrean.domain import QueueError, Role
 from antrean.engine import Engine
 from antrean.hours import hours_view
 
 ROOT = "antrean/v1"
 MAX_PAYLOAD = 16 * 1024  # a command is a few hundred bytes; anything near this is abuse
-QUEUE_DEVICE = "queue"  # the queue service's own device id in device/{id}/status
+QUEUE_DEVICE = RESERVED_DEVICE  # the queue service's own id in device/{id}/status
 
 
 def office_root(office: str) -> str:
@@ -53,8 +54,8 @@ ARGS: dict[str, dict[str, tuple[type, bool]]] = {
     "complete": {"counter": (int, True)},
     "transfer": {"counter": (int, True), "service": (str, True)},
     "call_ticket": {"counter": (int, True), "code": (str, True)},
-    "requeue": {"code": (str, True), "counter": (int, False)},
-    "cancel": {"code": (str, True), "counter": (int, False)},
+    "requeue": {"code": (str, True)},
+    "cancel": {"code": (str, True)},
     "counter_open": {"counter": (int, True)},
     "counter_close": {"counter": (int, True)},
     "service_open": {"service": (str, True)},
@@ -87,6 +88,10 @@ ALLOWED: dict[Role, frozenset[str]] = {
 }
 
 
+_TYPE_WORDS = {str: "teks", int: "bilangan bulat", bool: "true atau false"}
+READ_ONLY = frozenset({"snapshot"})  # answered fresh each time, never remembered
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A parsed, validated command from one device."""
@@ -102,9 +107,11 @@ def parse_command(config: Config, device_id: str, payload: bytes) -> Command:
     if len(payload) > MAX_PAYLOAD:
         raise QueueError("too_large", f"Perintah lebih dari {MAX_PAYLOAD} byte.")
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise QueueError("bad_request", f"JSON tidak valid: {exc}") from exc
+        # UTF-8 only (json.loads would guess UTF-16/32 from bytes); a deeply
+        # nested payload raises RecursionError, which must not reach the worker.
+        body = json.loads(payload.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise QueueError("bad_request", f"JSON UTF-8 tidak valid: {exc}") from exc
     if not isinstance(body, dict):
         raise QueueError("bad_request", "Perintah harus objek JSON {id, action, args}.")
     cmd_id = body.get("id")
@@ -123,13 +130,13 @@ def _validate(config: Config, device_id: str, cmd_id: str, body: dict[str, Any])
         raise QueueError("bad_request", f"Field tidak dikenal: {', '.join(sorted(extra))}.")
     device = config.device(device_id)
     if device is None:
-        raise QueueError("unknown_device", f"Perangkat {device_id!r} tidak terdaftar.")
+        raise QueueError("unknown_device", f"Perangkat {device_id} tidak terdaftar.")
     action = body.get("action")
     if not isinstance(action, str):
         raise QueueError("bad_request", "Field 'action' harus teks.")
     spec = ARGS.get(action)
     if spec is None:
-        raise QueueError("unknown_action", f"Aksi {action!r} tidak dikenal.")
+        raise QueueError("unknown_action", f"Aksi {action} tidak dikenal.")
     args = body.get("args", {})
     if not isinstance(args, dict):
         raise QueueError("bad_request", "Field 'args' harus objek JSON.")
@@ -142,11 +149,11 @@ def _validate(config: Config, device_id: str, cmd_id: str, body: dict[str, Any])
     for name, (kind, required) in spec.items():
         if name not in args:
             if required:
-                raise QueueError("bad_request", f"Argumen '{name}' wajib diisi.")
+                raise QueueError("bad_request", f"Argumen {name} wajib diisi.")
             continue
         value = args[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise QueueError("bad_request", f"Argumen '{name}' harus {kind.__name__}.")
+            raise QueueError("bad_request", f"Argumen {name} harus {_TYPE_WORDS[kind]}.")
     command = Command(cmd_id, device, action, args)
     authorize(config, command)
     return command
@@ -185,9 +192,9 @@ def service_state(engine: Engine, code: str) -> dict[str, Any]:
     """state/service/{code}: whether residents can take a number, and how long it takes."""
     cfg = engine.config.service(code)
     assert cfg is not None
-    waiting = engine.waiting([cfg.code])
+    waiting = engine.waiting_count(cfg.code)
     status = engine.services[cfg.code]
-    refusal = engine.closed_reason(cfg.code)
+    refusal = engine.refusal(cfg.code)
     called = [t for t in engine.tickets.values() if t.service == cfg.code and t.called_at]
     last_called = max(called, key=lambda t: t.called_at or t.issued_at, default=None)
     last = engine.last_number[cfg.code]
@@ -200,11 +207,11 @@ def service_state(engine: Engine, code: str) -> dict[str, Any]:
         "reason": status.reason,
         "accepting": refusal is None,
         "refusal": refusal.as_dict() if refusal else None,
-        "waiting": len(waiting),
-        "waiting_priority": sum(1 for t in waiting if t.priority),
+        "waiting": waiting,
+        "waiting_priority": engine.waiting_count(cfg.code, priority_only=True),
         "last_issued": f"{cfg.code}{last:03d}" if last else None,
         "last_called": last_called.code if last_called else None,
-        "estimated_wait_s": engine.estimated_wait_s(cfg.code, len(waiting)),
+        "estimated_wait_s": engine.estimated_wait_s(cfg.code, waiting),
         "quota": cfg.daily_quota,
         "issued": last,
         "hours": hours_view(cfg.hours or engine.config.office.hours),
@@ -238,14 +245,16 @@ def calls_state(engine: Engine) -> dict[str, Any]:
                 "priority": t.priority,
                 "counter": t.counter,
                 "counter_name": counter.name if counter else None,
-                "called_at": t.called_at.isoformat(timespec="milliseconds")
-                if t.called_at
-                else None,
+                "called_at": _iso(t.last_called_at),
                 "recalls": t.recalls,
                 "status": t.status.value,
             }
         )
     return {"day": str(engine.day), "calls": calls}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") if value else None
 
 
 def office_state(engine: Engine) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +37,12 @@ class Bus(Protocol):
     def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
         """Publish at QoS 1."""
 
-    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+    def subscribe(
+        self,
+        topic_filter: str,
+        handler: Callable[[str, bytes], None],
+        accept_retained: bool = True,
+    ) -> None:
         """Route matching messages to handler."""
 
 
@@ -83,7 +89,7 @@ class QueueService:
     def attach(self, bus: Bus) -> None:
         """Subscribes to the office's command topics."""
         self.bus = bus
-        bus.subscribe(protocol.cmd_topic(self.office, "+"), self.on_command)
+        bus.subscribe(protocol.cmd_topic(self.office, "+"), self.on_command, accept_retained=False)
 
     def on_connected(self) -> None:
         """Called on every (re)connect: state is republished from the worker thread."""
@@ -172,8 +178,9 @@ class QueueService:
             batch.replies.append((device, None, earlier))
             return
         reply = self._execute(batch, command)
+        remembered = None if command.action in protocol.READ_ONLY else command.id
         batch.seen[(device, command.id)] = reply
-        batch.replies.append((device, command.id, reply))
+        batch.replies.append((device, remembered, reply))
 
     def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> dict[str, Any] | None:
         return batch.seen.get((device, cmd_id)) or self.store.reply_for(device, cmd_id)
@@ -236,6 +243,10 @@ class QueueService:
             bus.publish(protocol.event_topic(office, event["kind"]), event)
         for device, _id, reply in batch.replies:
             bus.publish(protocol.reply_topic(office, device), reply)
+        # paho's network thread writes what we queued, but it needs the GIL,
+        # which building the states below would hold for up to the 5 ms switch
+        # interval. Yield it so events and replies leave first.
+        time.sleep(0)
         for code in sorted(out.services):
             bus.publish(
                 protocol.state_topic(office, "service", code),
@@ -281,7 +292,7 @@ class QueueService:
         # event; republish a service's state when its refusal changes.
         now = self.clock()
         for s in self.config.services:
-            refusal = self.engine.closed_reason(s.code, now)
+            refusal = self.engine.refusal(s.code, now)
             current = refusal.as_dict() if refusal else None
             if self._published_refusals.get(s.code, "unset") != current:
                 if s.code in self._published_refusals and self.bus is not None:

@@ -45,6 +45,7 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at TEXT,
         counter INTEGER,
         recalls INTEGER NOT NULL DEFAULT 0,
+        recalled_at TEXT,
         UNIQUE (day, code)
     );
     CREATE INDEX tickets_by_day ON tickets (day);
@@ -211,11 +212,11 @@ class Store:
 
 
 _UPSERT_TICKET = """
-    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET
         service = excluded.service, status = excluded.status, called_at = excluded.called_at,
         finished_at = excluded.finished_at, counter = excluded.counter,
-        recalls = excluded.recalls
+        recalls = excluded.recalls, recalled_at = excluded.recalled_at
 """
 
 
@@ -234,6 +235,7 @@ def _row(t: Ticket) -> tuple[Any, ...]:
         t.finished_at.isoformat() if t.finished_at else None,
         t.counter,
         t.recalls,
+        t.recalled_at.isoformat() if t.recalled_at else None,
     )
 
 
@@ -252,4 +254,5 @@ def _ticket(r: tuple[Any, ...]) -> Ticket:
         finished_at=datetime.fromisoformat(r[10]) if r[10] else None,
         counter=CounterNumber(r[11]) if r[11] is not None else None,
         recalls=r[12],
+        recalled_at=datetime.fromisoformat(r[13]) if r[13] else None,
     )

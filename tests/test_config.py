@@ -63,6 +63,7 @@ def test_hours_left_out_means_always_open() -> None:
         ("port = 1883", 'port = "1883"', "broker.port", "whole number"),
         ('driver = "sim"', 'driver = "laser"', "printer.driver", "must be one of"),
         ('id = "kiosk-1"', 'id = "admin"', "device[6].id", "used twice"),
+        ('id = "board-1"', 'id = "queue"', "device[1].id", "queue service's own id"),
     ],
 )
 def test_a_bad_value_names_its_key_and_line(old: str, new: str, key: str, fragment: str) -> None:

@@ -87,6 +87,8 @@ def test_roles_are_enforced(office: Office) -> None:
         (b"not json", "bad_request"),
         (b"\xff\xfe", "bad_request"),
         (b"[1, 2]", "bad_request"),
+        (b"[" * 5000, "bad_request"),  # nesting that would blow the parser's recursion
+        ('{"id": "u", "action": "snapshot"}'.encode("utf-16"), "bad_request"),
         (b'{"action": "issue", "args": {"service": "A"}}', "bad_request"),
         (b'{"id": 7, "action": "issue"}', "bad_request"),
         (b'{"id": "m1", "action": "fly", "args": {}}', "unknown_action"),
@@ -112,8 +114,8 @@ def test_malformed_commands_get_a_clear_error_and_change_nothing(
     client = office.client("kiosk-1")
     client.send_raw(payload)
     try:
-        body = json.loads(payload) if code != "too_large" else None
-    except ValueError:
+        body = json.loads(payload.decode()) if code != "too_large" else None
+    except (ValueError, RecursionError):
         body = None
     known_id = isinstance(body, dict) and isinstance(body.get("id"), str)
     key = body["id"] if known_id else "<none>"  # type: ignore[index]
@@ -269,3 +271,37 @@ def test_a_failed_commit_answers_nothing_and_stops_the_service(
     with pytest.raises(NoAnswer):
         office.client("kiosk-1").request("issue", {"service": "A"}, timeout=2)
     assert [type(f) for f in failures] == [sqlite3.OperationalError]
+
+
+def test_a_retained_command_runs_once_not_again_on_every_reconnect(
+    office: Office, config: Config
+) -> None:
+    kiosk = office.client("kiosk-1")
+    topic = protocol.cmd_topic(config.office.id, "kiosk-1")
+    body = {"id": "sticky", "action": "issue", "args": {"service": "C"}}
+    kiosk.mqtt._client.publish(topic, json.dumps(body), qos=1, retain=True)
+    assert kiosk.wait("sticky")["result"]["ticket"]["code"] == "C001"
+    office.runner.store.forget_old_commands(datetime(2100, 1, 1, tzinfo=UTC))  # type: ignore[union-attr]
+    office.restart()  # the broker hands the retained command to the new subscription
+    office.ok("kiosk-1", "snapshot")
+    assert office.ok("kiosk-1", "issue", service="C")["ticket"]["code"] == "C002"
+    kiosk.mqtt._client.publish(topic, b"", qos=1, retain=True)  # clear it
+
+
+def test_recall_republishes_the_counter_state(office: Office, watcher: Watcher) -> None:
+    office.ok("kiosk-1", "issue", service="A")
+    office.ok("counter-1", "call_next")
+    recalled = office.ok("counter-1", "recall")["ticket"]
+    assert recalled["recalls"] == 1
+    assert recalled["recalled_at"] is not None
+    assert recalled["called_at"] is not None  # the first call stays on record
+    watcher.wait_for(
+        lambda t, p: (
+            t == f"{ROOT}/state/counter/1" and p["current"] and p["current"]["recalls"] == 1
+        )
+    )
+
+
+def test_snapshots_are_not_remembered(office: Office) -> None:
+    office.client("board-1").request("snapshot", cmd_id="look-1")
+    assert office.runner.store.reply_for("board-1", "look-1") is None  # type: ignore[union-attr]

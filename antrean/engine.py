@@ -29,6 +29,7 @@ from antrean.domain import (
     ticket_code,
 )
 from antrean.hours import business_day, closed_reason
+from antrean.lanes import Lanes
 
 Clock = Callable[[], datetime]
 SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
@@ -97,17 +98,15 @@ class Engine:
         # derived from today's tickets, at start and at each rollover.
         self.last_number = {s.code: 0 for s in config.services}
         self.last_order = 0
-        self._waiting: dict[str, dict[TicketId, Ticket]] = {}
+        self.lanes = Lanes(self.services)
         self._index_numbers()
         self._out = Outcome()
 
     def _index_numbers(self) -> None:
         for code in self.last_number:
             self.last_number[code] = 0
-        self._waiting = {s.code: {} for s in self.config.services}
+        self.lanes.rebuild(self.tickets.values())
         for t in self.tickets.values():
-            if t.status is TicketStatus.WAITING:
-                self._waiting[t.service][t.id] = t
             original = ServiceCode(t.code[0])
             self.last_number[original] = max(self.last_number.get(original, 0), t.number)
         self.last_order = max((t.order for t in self.tickets.values()), default=0)
@@ -116,14 +115,7 @@ class Engine:
 
     def waiting(self, services: Iterable[str] | None = None) -> list[Ticket]:
         """Waiting tickets in calling order (by original issue order)."""
-        lanes = self._waiting.keys() if services is None else services
-        found = [t for s in set(lanes) for t in self._waiting[s].values()]
-        return sorted(found, key=lambda t: t.order)
-
-    def waiting_count(self, service: str, priority_only: bool = False) -> int:
-        """How many wait for a service (or in its priority lane)."""
-        lane = self._waiting[service]
-        return sum(t.priority for t in lane.values()) if priority_only else len(lane)
+        return self.lanes.waiting(self.services if services is None else services)
 
     def ticket_by_code(self, code: str) -> Ticket:
         """Today's ticket with this printed code."""
@@ -133,14 +125,10 @@ class Engine:
         return t
 
     def ahead_of(self, ticket: Ticket) -> int:
-        """People who will be called before this ticket in its service (same or higher lane)."""
+        """People who will be called before this ticket in its service."""
         if ticket.status is not TicketStatus.WAITING:
             return 0
-        return sum(
-            1
-            for t in self._waiting[ticket.service].values()
-            if t.order < ticket.order and (t.priority or not ticket.priority)
-        )
+        return self.lanes.ahead(ticket)
 
     def mean_service_time(self, service: str) -> float:
         times = self.service_times.get(service)
@@ -198,10 +186,8 @@ class Engine:
         }
 
     def recent_calls(self) -> list[Ticket]:
-        """Today's called tickets, most recent call (or recall) first, for the board."""
-        called = [t for t in self.tickets.values() if t.called_at is not None]
-        called.sort(key=lambda t: (t.last_called_at, t.order), reverse=True)
-        return called[: self.rules.recent_calls]
+        """Today's calls and recalls, most recent first, for the board."""
+        return self.lanes.recent_calls(self.rules.recent_calls)
 
     # ---- time ----------------------------------------------------------
 
@@ -443,11 +429,7 @@ class Engine:
         self._out.events.append(event)
 
     def _put(self, ticket: Ticket) -> None:
-        old = self.tickets.get(ticket.id)
-        if old is not None and old.status is TicketStatus.WAITING:
-            del self._waiting[old.service][old.id]
-        if ticket.status is TicketStatus.WAITING:
-            self._waiting[ticket.service][ticket.id] = ticket
+        self.lanes.update(self.tickets.get(ticket.id), ticket)
         self.tickets[ticket.id] = ticket
         self._out.tickets[ticket.id] = ticket
         self._out.services.add(ticket.service)
@@ -521,9 +503,8 @@ class Engine:
         While both lanes wait, a counter makes at most `priority_ratio` normal
         calls between two priority calls, so neither lane starves.
         """
-        waiting = self.waiting(services)
-        first_priority = next((t for t in waiting if t.priority), None)
-        first_normal = next((t for t in waiting if not t.priority), None)
+        first_priority = self.lanes.first(services, priority=True)
+        first_normal = self.lanes.first(services, priority=False)
         streak = self.counters[counter].normal_streak
         if first_priority and (not first_normal or streak >= self.rules.priority_ratio):
             self._put_counter(self._counter(counter, normal_streak=0))

@@ -12,6 +12,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,11 @@ class MqttClient:
         self.broker = broker
         self._handlers: dict[str, MessageHandler] = {}
         self._no_retained: set[str] = set()
+        self._unacked: set[int] = set()  # SUBSCRIBE message ids not yet acknowledged
+        self._driven = False
+        self._next_attempt = 0.0
+        self._backoff = float(RECONNECT_MIN_S)
+        self._lock = threading.Lock()
         self._connected = threading.Event()
         self._stopping = False
         self._user_on_connect = on_connect
@@ -90,6 +96,7 @@ class MqttClient:
         c.on_connect = _guard(self._on_connect)
         c.on_disconnect = _guard(self._on_disconnect)
         c.on_message = _guard(self._on_message)
+        c.on_subscribe = _guard(self._on_subscribe)
         c.on_socket_open = _guard(self._on_socket_open)
         self._client = c
 
@@ -108,7 +115,43 @@ class MqttClient:
         self._client.loop_stop()
         self._connected.clear()
 
+    # ---- driven mode: the owner's thread runs the network, no paho thread -------
+
+    def open(self) -> None:
+        """Prepares a connection that poll() drives from the caller's thread.
+
+        The queue service uses this: with no network thread, a publish made on
+        the calling thread is written to the socket at once, so a call's event
+        does not wait for the GIL behind the work that follows it.
+        """
+        log.info("connecting to MQTT broker %s:%d as %s", *self._where(), self.client_id)
+        self._client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
+        self._driven = True
+
+    def poll(self, timeout: float) -> None:
+        """Reads, writes and keeps alive for up to `timeout` s; reconnects with back-off."""
+        if self._client.loop(timeout) == paho.MQTT_ERR_SUCCESS:
+            return
+        now = time.monotonic()
+        if now < self._next_attempt:
+            time.sleep(min(timeout, self._next_attempt - now))
+            return
+        try:
+            self._client.reconnect()
+            self._backoff = RECONNECT_MIN_S
+        except OSError as exc:
+            log.warning("cannot reach MQTT broker %s:%d: %s", *self._where(), exc)
+            self._next_attempt = now + self._backoff
+            self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
+
+    def close(self) -> None:
+        """Disconnects cleanly in driven mode."""
+        self._stopping = True
+        self._client.disconnect()
+        self._connected.clear()
+
     def wait_connected(self, timeout: float) -> bool:
+        """Waits until connected with every subscription acknowledged by the broker."""
         return self._connected.wait(timeout)
 
     @property
@@ -126,10 +169,12 @@ class MqttClient:
     def publish_and_wait(self, topic: str, payload: dict[str, Any], timeout: float = 5) -> bool:
         """Publishes and waits for the broker's PUBACK (used before a clean stop)."""
         info = self._client.publish(topic, _encode(payload), qos=QOS, retain=True)
-        try:
-            info.wait_for_publish(timeout)
-        except (RuntimeError, ValueError):
-            return False
+        deadline = time.monotonic() + timeout
+        while not info.is_published() and time.monotonic() < deadline:
+            if self._driven:
+                self._client.loop(0.05)  # nobody else reads the PUBACK
+            else:
+                time.sleep(0.01)
         return info.is_published()
 
     def subscribe(
@@ -159,8 +204,27 @@ class MqttClient:
             log.error("broker %s:%d refused the connection: %s", *self._where(), reason)
             return
         log.info("connected to MQTT broker %s:%d", *self._where())
-        for topic_filter in self._handlers:
-            self._client.subscribe(topic_filter, qos=QOS)
+        # "Connected" means ready: a command sent before our SUBSCRIBE took
+        # effect would be lost, so wait for every SUBACK first.
+        with self._lock:
+            self._unacked.clear()
+            for topic_filter in self._handlers:
+                _rc, mid = self._client.subscribe(topic_filter, qos=QOS)
+                if mid is not None:
+                    self._unacked.add(mid)
+            ready = not self._unacked
+        if ready:
+            self._ready()
+
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, _codes: Any, _props: Any) -> None:
+        with self._lock:
+            was_waiting = bool(self._unacked)
+            self._unacked.discard(mid)
+            ready = was_waiting and not self._unacked
+        if ready:
+            self._ready()
+
+    def _ready(self) -> None:
         self._connected.set()
         if self._user_on_connect:
             self._user_on_connect()

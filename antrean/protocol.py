@@ -115,8 +115,8 @@ def parse_command(config: Config, device_id: str, payload: bytes) -> Command:
     if not isinstance(body, dict):
         raise QueueError("bad_request", "Perintah harus objek JSON {id, action, args}.")
     cmd_id = body.get("id")
-    if not isinstance(cmd_id, str) or not 1 <= len(cmd_id) <= 128:
-        raise QueueError("bad_request", "Field 'id' harus teks 1-128 karakter.")
+    if not isinstance(cmd_id, str) or not 1 <= len(cmd_id) <= 128 or not _is_text(cmd_id):
+        raise QueueError("bad_request", "Field id harus teks 1-128 karakter.")
     try:
         return _validate(config, device_id, cmd_id, body)
     except QueueError as exc:
@@ -124,7 +124,19 @@ def parse_command(config: Config, device_id: str, payload: bytes) -> Command:
         raise
 
 
+def _is_text(value: object) -> bool:
+    """False when JSON escapes smuggled in lone surrogates ("\ud800"): not text,
+    and SQLite and every later encode would fail on them."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _validate(config: Config, device_id: str, cmd_id: str, body: dict[str, Any]) -> Command:
+    if not _is_text(body):
+        raise QueueError("bad_request", "Perintah berisi teks yang bukan UTF-8 yang sah.")
     extra = set(body) - {"id", "action", "args"}
     if extra:
         raise QueueError("bad_request", f"Field tidak dikenal: {', '.join(sorted(extra))}.")
@@ -192,11 +204,10 @@ def service_state(engine: Engine, code: str) -> dict[str, Any]:
     """state/service/{code}: whether residents can take a number, and how long it takes."""
     cfg = engine.config.service(code)
     assert cfg is not None
-    waiting = engine.waiting_count(cfg.code)
+    waiting = engine.lanes.count(cfg.code)
     status = engine.services[cfg.code]
     refusal = engine.refusal(cfg.code)
-    called = [t for t in engine.tickets.values() if t.service == cfg.code and t.called_at]
-    last_called = max(called, key=lambda t: t.called_at or t.issued_at, default=None)
+    last_called = engine.lanes.last_called(cfg.code)
     last = engine.last_number[cfg.code]
     return {
         "code": cfg.code,
@@ -208,7 +219,7 @@ def service_state(engine: Engine, code: str) -> dict[str, Any]:
         "accepting": refusal is None,
         "refusal": refusal.as_dict() if refusal else None,
         "waiting": waiting,
-        "waiting_priority": engine.waiting_count(cfg.code, priority_only=True),
+        "waiting_priority": engine.lanes.count(cfg.code, priority_only=True),
         "last_issued": f"{cfg.code}{last:03d}" if last else None,
         "last_called": last_called.code if last_called else None,
         "estimated_wait_s": engine.estimated_wait_s(cfg.code, waiting),

@@ -43,8 +43,8 @@ class QueueServiceRunner:
         self.service.attach(self.mqtt)
 
     def start(self) -> QueueServiceRunner:
+        self.mqtt.open()  # the service's worker thread drives the network
         self.service.start()
-        self.mqtt.start()
         engine = self.service.engine
         log.info(
             "queue service for %s (%s) running; store %s, day %s, seq %d",
@@ -61,7 +61,7 @@ class QueueServiceRunner:
         # A clean stop says "offline" itself; the last will covers the unclean ones.
         if self.mqtt.connected:
             self.mqtt.publish_and_wait(self.status_topic, self.service.presence(False))
-        self.mqtt.stop()
+        self.mqtt.close()
         self.store.close()
         log.info("queue service stopped")
 

@@ -28,7 +28,9 @@ from antrean.store import COMMAND_MEMORY_DAYS, Store
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 256  # commands per transaction; bounds the latency of the last one in a burst
-TICK_S = 1.0  # how often the worker checks the day rollover and opening hours
+# How long the worker waits on the network before it checks the day rollover and
+# opening hours, and notices stop(): short enough for both, long enough to idle.
+TICK_S = 0.25
 
 
 class Bus(Protocol):
@@ -44,6 +46,9 @@ class Bus(Protocol):
         accept_retained: bool = True,
     ) -> None:
         """Route matching messages to handler."""
+
+    def poll(self, timeout: float) -> None:
+        """Run the network on the calling thread for up to `timeout` s."""
 
 
 @dataclass(slots=True)
@@ -75,7 +80,7 @@ class QueueService:
         self.clock = clock
         self.engine = Engine(config, clock, store.load(s.code for s in config.services))
         self.bus: Bus | None = None
-        self._inbox: queue.Queue[object] = queue.Queue()
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._published_refusals: dict[str, Any] = {}
         self._on_fatal = on_fatal
@@ -113,11 +118,8 @@ class QueueService:
     def _run(self) -> None:
         last_prune = datetime.min
         while True:
-            try:
-                first = self._inbox.get(timeout=TICK_S)
-            except queue.Empty:
-                first = None
-            items = [] if first is None else [first]
+            self._receive()
+            items: list[object] = []
             while len(items) < BATCH_MAX:
                 try:
                     items.append(self._inbox.get_nowait())
@@ -141,6 +143,18 @@ class QueueService:
             if now - last_prune > timedelta(hours=1):
                 last_prune = now
                 self._forget_old_commands()
+
+    def _receive(self) -> None:
+        """Waits up to a tick for messages, then takes what else has arrived (a batch)."""
+        if self.bus is None:
+            time.sleep(TICK_S)
+            return
+        before = self._inbox.qsize()
+        self.bus.poll(TICK_S)
+        # paho reads about one packet per poll; keep reading while a burst lasts.
+        while before < self._inbox.qsize() < BATCH_MAX:
+            before = self._inbox.qsize()
+            self.bus.poll(0)
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
@@ -220,7 +234,7 @@ class QueueService:
                 return e.set_running_text(a["text"])
             case "snapshot":
                 return Outcome(result=protocol.snapshot(e))
-        raise QueueError("unknown_action", f"Aksi {c.action!r} tidak dikenal.")
+        raise QueueError("unknown_action", f"Aksi {c.action} tidak dikenal.")
 
     def _commit(self, batch: _Batch) -> None:
         out, e = batch.outcome, self.engine
@@ -243,10 +257,6 @@ class QueueService:
             bus.publish(protocol.event_topic(office, event["kind"]), event)
         for device, _id, reply in batch.replies:
             bus.publish(protocol.reply_topic(office, device), reply)
-        # paho's network thread writes what we queued, but it needs the GIL,
-        # which building the states below would hold for up to the 5 ms switch
-        # interval. Yield it so events and replies leave first.
-        time.sleep(0)
         for code in sorted(out.services):
             bus.publish(
                 protocol.state_topic(office, "service", code),

@@ -87,6 +87,11 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.migrate()
+        # Every remembered command key, so a new command's id check is a set
+        # look-up; the table holds a few days of commands (thousands of keys).
+        self._known: set[tuple[str, str]] = set(
+            self.db.execute("SELECT device, id FROM commands").fetchall()
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -155,6 +160,8 @@ class Store:
 
     def reply_for(self, device: str, command_id: str) -> dict[str, Any] | None:
         """The reply a command already got, if it was seen before."""
+        if (device, command_id) not in self._known:
+            return None  # the common case, answered without touching the disk
         row = self.db.execute(
             "SELECT reply FROM commands WHERE device = ? AND id = ?", (device, command_id)
         ).fetchone()
@@ -187,20 +194,24 @@ class Store:
             )
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items()))
             at = now.isoformat()
+            remembered = list(replies)
             db.executemany(
                 "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
-                [(d, i, at, json.dumps(r, ensure_ascii=False)) for d, i, r in replies],
+                [(d, i, at, json.dumps(r, ensure_ascii=False)) for d, i, r in remembered],
             )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._known.update((d, i) for d, i, _ in remembered)
 
     def forget_old_commands(self, before: datetime) -> int:
         """Drops command ids older than the idempotency window."""
         db = self.db
         with db:
             cur = db.execute("DELETE FROM commands WHERE at < ?", (before.isoformat(),))
+        if cur.rowcount:
+            self._known = set(db.execute("SELECT device, id FROM commands").fetchall())
         return cur.rowcount
 
     # ---- reports --------------------------------------------------------------

@@ -205,6 +205,19 @@ class OfficeDay(RuleBasedStateMachine):
             assert state["waiting_priority"] == sum(t.priority for t in real)
 
     @invariant()
+    def recent_calls_are_the_latest_calls_newest_first(self) -> None:
+        e = self.engine
+        recent = e.recent_calls()
+        called = [t for t in e.tickets.values() if t.last_called_at is not None]
+        assert len(recent) == min(len(called), self.config.rules.recent_calls)
+        times = [t.last_called_at for t in recent]
+        assert times == sorted(times, reverse=True)  # type: ignore[type-var]
+        assert all(e.tickets[t.id] == t for t in recent), "a stale ticket in the call list"
+        if recent:
+            newer = {t.id for t in called if t.last_called_at > times[-1]}  # type: ignore[operator]
+            assert newer <= {t.id for t in recent}
+
+    @invariant()
     def seq_matches_the_events_seen(self) -> None:
         assert self.engine.seq == self.last_seq
 

@@ -88,6 +88,8 @@ def test_roles_are_enforced(office: Office) -> None:
         (b"\xff\xfe", "bad_request"),
         (b"[1, 2]", "bad_request"),
         (b"[" * 5000, "bad_request"),  # nesting that would blow the parser's recursion
+        (b'{"id": "\\ud800", "action": "snapshot"}', "bad_request"),  # a lone surrogate
+        (b'{"id": "s", "action": "set_running_text", "args": {"text": "\\udfff"}}', "bad_request"),
         ('{"id": "u", "action": "snapshot"}'.encode("utf-16"), "bad_request"),
         (b'{"action": "issue", "args": {"service": "A"}}', "bad_request"),
         (b'{"id": 7, "action": "issue"}', "bad_request"),
@@ -118,6 +120,7 @@ def test_malformed_commands_get_a_clear_error_and_change_nothing(
     except (ValueError, RecursionError):
         body = None
     known_id = isinstance(body, dict) and isinstance(body.get("id"), str)
+    known_id = known_id and body["id"] != "\ud800"  # type: ignore[index]
     key = body["id"] if known_id else "<none>"  # type: ignore[index]
     reply = client.wait(key)
     assert reply["ok"] is False

@@ -27,7 +27,7 @@ class Lanes:
         called = []
         for t in tickets:
             if t.status is TicketStatus.WAITING:
-                self._waiting[(t.service, t.priority)][t.id] = t
+                self._enter(t)
             if t.last_called_at is not None:
                 called.append(t)
         called.sort(key=lambda t: (t.last_called_at, t.order))
@@ -38,7 +38,7 @@ class Lanes:
         if old is not None and old.status is TicketStatus.WAITING:
             del self._waiting[(old.service, old.priority)][old.id]
         if new.status is TicketStatus.WAITING:
-            self._waiting[(new.service, new.priority)][new.id] = new
+            self._enter(new)
         moved = old is None or old.last_called_at != new.last_called_at
         if moved:
             self._calls.pop(new.id, None)
@@ -52,7 +52,8 @@ class Lanes:
 
     def first(self, services: Iterable[str], priority: bool) -> Ticket | None:
         """The longest-waiting ticket of one lane across these services."""
-        heads = [t for s in set(services) for t in self._lane(s, priority)]
+        lanes = (self._waiting[(s, priority)] for s in set(services))
+        heads = [next(iter(lane.values())) for lane in lanes if lane]
         return min(heads, key=lambda t: t.order, default=None)
 
     def count(self, service: str, priority_only: bool = False) -> int:
@@ -73,6 +74,15 @@ class Lanes:
     def last_called(self, service: str) -> Ticket | None:
         """The most recently called ticket of a service."""
         return next((t for t in reversed(self._calls.values()) if t.service == service), None)
+
+    def _enter(self, ticket: Ticket) -> None:
+        """Adds a waiting ticket, keeping its lane in issue order (the calling order)."""
+        key = (ticket.service, ticket.priority)
+        lane = self._waiting[key]
+        behind = bool(lane) and ticket.order < next(reversed(lane.values())).order
+        lane[ticket.id] = ticket
+        if behind:  # a requeue or transfer back to its old place: rare, so re-sort
+            self._waiting[key] = dict(sorted(lane.items(), key=lambda kv: kv[1].order))
 
     def _lane(self, service: str, priority: bool) -> Iterable[Ticket]:
         return self._waiting[(service, priority)].values()

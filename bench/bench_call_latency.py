@@ -31,7 +31,7 @@ from common import (
     antrean_command,
     broker_config,
     format_ms,
-    parse_args,
+    main,
     spawn,
     stop_process,
     summary_ms,
@@ -224,12 +224,5 @@ def run(quick: bool) -> Result:
     return result
 
 
-def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
-    result = run(args.quick)
-    result.print_checks()
-    result.save(args.json)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run)

@@ -22,7 +22,7 @@ from common import (
     Result,
     antrean_command,
     format_ms,
-    parse_args,
+    main,
     spawn,
     stop_process,
     summary_ms,
@@ -134,12 +134,5 @@ def run(quick: bool) -> Result:
     return result
 
 
-def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
-    result = run(args.quick)
-    result.print_checks()
-    result.save(args.json)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run)

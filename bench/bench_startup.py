@@ -27,7 +27,7 @@ from common import (
     Result,
     antrean_command,
     is_online,
-    parse_args,
+    main,
     rss_mib,
     spawn,
     stop_process,
@@ -145,12 +145,5 @@ def run(quick: bool) -> Result:
     return result
 
 
-def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
-    result = run(args.quick)
-    result.print_checks()
-    result.save(args.json)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run)

@@ -250,6 +250,14 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
     return parser.parse_args(argv)
 
 
+def main(doc: str, run: Callable[[bool], Result]) -> None:
+    """A benchmark script's entry point: parse the flags, run, print, save."""
+    args = parse_args(doc.splitlines()[0])
+    result = run(args.quick)
+    result.print_checks()
+    result.save(args.json)
+
+
 # ---- clients ------------------------------------------------------------------------
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 
 from antrean.config import OpeningHours, WeeklyHours
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def business_day(now: datetime, tz: object) -> date:
+def business_day(now: datetime, tz: tzinfo) -> date:
     """The office-local date: numbering restarts when it changes."""
-    return now.astimezone(tz).date()  # type: ignore[arg-type]
+    return now.astimezone(tz).date()
 
 
 def clock_text(t: time) -> str:

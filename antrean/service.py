@@ -1,6 +1,7 @@
 """The queue service: commands in over MQTT, engine, store, replies and state out.
 
-One worker thread owns the engine and the store. It takes commands in
+One worker thread owns the engine, the store and the MQTT connection (it runs
+the network loop itself, so a publish goes out at once). It takes commands in
 batches: every command in a batch goes through the engine, the whole batch is
 committed in one SQLite transaction (one fsync), and only then are the replies,
 events and retained states published. A crash before the commit loses only
@@ -10,12 +11,13 @@ unanswered commands, which devices retry with the same id.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from antrean import __version__, protocol
@@ -27,6 +29,7 @@ from antrean.store import COMMAND_MEMORY_DAYS, Store
 
 log = logging.getLogger(__name__)
 
+PRUNE_EVERY_S = 3600  # forgetting old command ids is housekeeping, not urgent
 BATCH_MAX = 256  # commands per transaction; bounds the latency of the last one in a burst
 # How long the worker waits on the network before it checks the day rollover and
 # opening hours, and notices stop(): short enough for both, long enough to idle.
@@ -101,7 +104,7 @@ class QueueService:
         self._inbox.put(_REPUBLISH)
 
     def on_command(self, topic: str, payload: bytes) -> None:
-        """Called on the network thread: hands the command to the worker."""
+        """Called from the network loop (MqttClient.poll): queues the command for the batch."""
         self._inbox.put((topic, payload))
 
     def start(self) -> None:
@@ -116,7 +119,7 @@ class QueueService:
     # ---- worker thread -----------------------------------------------------------
 
     def _run(self) -> None:
-        last_prune = datetime.min
+        last_prune = -math.inf
         while True:
             self._receive()
             items: list[object] = []
@@ -139,9 +142,8 @@ class QueueService:
                 return
             if stop:
                 return
-            now = self.clock().replace(tzinfo=None)
-            if now - last_prune > timedelta(hours=1):
-                last_prune = now
+            if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                last_prune = time.monotonic()
                 self._forget_old_commands()
 
     def _receive(self) -> None:
@@ -165,7 +167,7 @@ class QueueService:
                 republish = True
             elif isinstance(item, tuple):
                 self._command(batch, *item)
-        if batch.outcome.changed or batch.replies:
+        if batch.outcome.changed or any(i is not None for _, i, _ in batch.replies):
             self._commit(batch)
         if republish:
             self.publish_all_state()
@@ -249,49 +251,37 @@ class QueueService:
 
     # ---- publishing --------------------------------------------------------------
 
-    def _publish(self, batch: _Batch) -> None:
-        bus, office, out = self.bus, self.office, batch.outcome
+    def _publish(self, batch: _Batch, everything: bool = False) -> None:
+        """Events first (boards react to them), then replies, then the retained states."""
+        bus, office, out, e = self.bus, self.office, batch.outcome, self.engine
         if bus is None:
             return
         for event in out.events:
             bus.publish(protocol.event_topic(office, event["kind"]), event)
         for device, _id, reply in batch.replies:
             bus.publish(protocol.reply_topic(office, device), reply)
-        for code in sorted(out.services):
-            bus.publish(
-                protocol.state_topic(office, "service", code),
-                protocol.service_state(self.engine, code),
-                retain=True,
-            )
-        for number in sorted(out.counters):
-            bus.publish(
-                protocol.state_topic(office, "counter", number),
-                protocol.counter_state(self.engine, number),
-                retain=True,
-            )
-        if any(e["kind"] in _CALL_KINDS for e in out.events):
-            bus.publish(
-                protocol.state_topic(office, "calls"), protocol.calls_state(self.engine), True
-            )
-        if out.office_changed:
-            bus.publish(
-                protocol.state_topic(office, "office"), protocol.office_state(self.engine), True
-            )
+        services = [s.code for s in self.config.services] if everything else sorted(out.services)
+        for code in services:
+            self._publish_service(code)
+        counters = [c.number for c in self.config.counters] if everything else sorted(out.counters)
+        for number in counters:
+            state = protocol.counter_state(e, number)
+            bus.publish(protocol.state_topic(office, "counter", number), state, retain=True)
+        if everything or any(ev["kind"] in _CALL_KINDS for ev in out.events):
+            bus.publish(protocol.state_topic(office, "calls"), protocol.calls_state(e), True)
+        if everything or out.office_changed:
+            bus.publish(protocol.state_topic(office, "office"), protocol.office_state(e), True)
+
+    def _publish_service(self, code: str) -> None:
+        if self.bus is not None:
+            state = protocol.service_state(self.engine, code)
+            self.bus.publish(protocol.state_topic(self.office, "service", code), state, True)
 
     def publish_all_state(self) -> None:
         """Publishes every retained state topic and this service's presence."""
         if self.bus is None:
             return
-        out = Outcome(
-            services={s.code for s in self.config.services},
-            counters={c.number for c in self.config.counters},
-            office_changed=True,
-            events=[],
-        )
-        self._publish(_Batch(outcome=out))
-        self.bus.publish(
-            protocol.state_topic(self.office, "calls"), protocol.calls_state(self.engine), True
-        )
+        self._publish(_Batch(), everything=True)
         self.bus.publish(
             protocol.status_topic(self.office, protocol.QUEUE_DEVICE), self.presence(True), True
         )
@@ -304,14 +294,9 @@ class QueueService:
         for s in self.config.services:
             refusal = self.engine.refusal(s.code, now)
             current = refusal.as_dict() if refusal else None
-            if self._published_refusals.get(s.code, "unset") != current:
-                if s.code in self._published_refusals and self.bus is not None:
-                    self.bus.publish(
-                        protocol.state_topic(self.office, "service", s.code),
-                        protocol.service_state(self.engine, s.code),
-                        retain=True,
-                    )
-                self._published_refusals[s.code] = current
+            if s.code in self._published_refusals and self._published_refusals[s.code] != current:
+                self._publish_service(s.code)
+            self._published_refusals[s.code] = current
 
     def _forget_old_commands(self) -> None:
         removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))

@@ -39,6 +39,11 @@ def ticket_code(service: str, number: int) -> str:
     return f"{service}{number:03d}"
 
 
+def iso_time(value: datetime | None) -> str | None:
+    """Times in the contract: ISO 8601 with milliseconds and the UTC offset."""
+    return value.isoformat(timespec="milliseconds") if value else None
+
+
 def make_ticket_id(day: date, code: str) -> TicketId:
     """A ticket id is unique for ever: the business day plus the code."""
     return TicketId(f"{day.isoformat()}/{code}")

@@ -25,6 +25,7 @@ from antrean.domain import (
     Ticket,
     TicketId,
     TicketStatus,
+    iso_time,
     make_ticket_id,
     ticket_code,
 )
@@ -173,10 +174,10 @@ class Engine:
             "number": t.number,
             "priority": t.priority,
             "status": t.status.value,
-            "issued_at": _iso(t.issued_at),
-            "called_at": _iso(t.called_at),
-            "recalled_at": _iso(t.recalled_at),
-            "finished_at": _iso(t.finished_at),
+            "issued_at": iso_time(t.issued_at),
+            "called_at": iso_time(t.called_at),
+            "recalled_at": iso_time(t.recalled_at),
+            "finished_at": iso_time(t.finished_at),
             "counter": t.counter,
             "recalls": t.recalls,
             "ahead": ahead,
@@ -424,7 +425,7 @@ class Engine:
 
     def _emit(self, kind: str, **data: Any) -> None:
         self.seq += 1
-        event = {"seq": self.seq, "kind": kind, "at": _iso(self.clock()), "day": str(self.day)}
+        event = {"seq": self.seq, "kind": kind, "at": iso_time(self.clock()), "day": str(self.day)}
         event.update(data)
         self._out.events.append(event)
 
@@ -547,7 +548,3 @@ class Engine:
             kind = "service_opened" if open_ else "service_closed"
             self._emit(kind, service=cfg.code, reason=reason)
         return self._finish({"service": cfg.code, "open": open_, "reason": reason})
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds") if value else None

@@ -64,7 +64,6 @@ class MqttClient:
         broker: BrokerConfig,
         will: Will | None = None,
         on_connect: Callable[[], None] | None = None,
-        on_disconnect: Callable[[], None] | None = None,
     ) -> None:
         self.client_id = client_id
         self.broker = broker
@@ -78,7 +77,6 @@ class MqttClient:
         self._connected = threading.Event()
         self._stopping = False
         self._user_on_connect = on_connect
-        self._user_on_disconnect = on_disconnect
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -234,8 +232,6 @@ class MqttClient:
         self._connected.clear()
         if was and not self._stopping:
             log.warning("lost the MQTT broker %s:%d (%s); reconnecting", *self._where(), reason)
-        if self._user_on_disconnect:
-            self._user_on_disconnect()
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         log.debug("in %s %s", msg.topic, msg.payload[:200])

@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from antrean import __version__
 from antrean.config import RESERVED_DEVICE, Config, DeviceConfig
-from antrean.domain import QueueError, Role
+from antrean.domain import QueueError, Role, iso_time
 from antrean.engine import Engine
 from antrean.hours import hours_view
 
 ROOT = "antrean/v1"
 MAX_PAYLOAD = 16 * 1024  # a command is a few hundred bytes; anything near this is abuse
 QUEUE_DEVICE = RESERVED_DEVICE  # the queue service's own id in device/{id}/status
-
-
-def office_root(office: str) -> str:
-    return f"{ROOT}/{office}"
 
 
 def cmd_topic(office: str, device: str) -> str:
@@ -256,16 +251,12 @@ def calls_state(engine: Engine) -> dict[str, Any]:
                 "priority": t.priority,
                 "counter": t.counter,
                 "counter_name": counter.name if counter else None,
-                "called_at": _iso(t.last_called_at),
+                "called_at": iso_time(t.last_called_at),
                 "recalls": t.recalls,
                 "status": t.status.value,
             }
         )
     return {"day": str(engine.day), "calls": calls}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds") if value else None
 
 
 def office_state(engine: Engine) -> dict[str, Any]:

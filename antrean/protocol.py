@@ -120,8 +120,8 @@ def parse_command(config: Config, device_id: str, payload: bytes) -> Command:
 
 
 def _is_text(value: object) -> bool:
-    """False when JSON escapes smuggled in lone surrogates ("\ud800"): not text,
-    and SQLite and every later encode would fail on them."""
+    """False for lone surrogates, which JSON escapes can smuggle in (a backslash,
+    "ud800"): they are not text, and SQLite and every later encode fail on them."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

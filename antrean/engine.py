@@ -100,10 +100,11 @@ class Engine:
         self.last_number = {s.code: 0 for s in config.services}
         self.last_order = 0
         self.lanes = Lanes(self.services)
-        self._index_numbers()
+        self._reindex()
         self._out = Outcome()
 
-    def _index_numbers(self) -> None:
+    def _reindex(self) -> None:
+        """Derives the numbering counters and the lanes from today's tickets."""
         for code in self.last_number:
             self.last_number[code] = 0
         self.lanes.rebuild(self.tickets.values())
@@ -210,7 +211,7 @@ class Engine:
                 expired += 1
         self.tickets = {}
         self.day = today
-        self._index_numbers()
+        self._reindex()
         for number in self.counters:
             self._put_counter(self._fresh_counter(number))
         self._out.services |= set(self.services)

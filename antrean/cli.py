@@ -1,20 +1,37 @@
-"""The `antrean` command: one entry point, a subcommand per process."""
+"""The `antrean` command: one entry point, a subcommand per process.
+
+Each app (kiosk, board, counter, broker tools) lives in its own module with
+`add_arguments(parser)` and `run(args) -> int`; the table below names them.
+They are imported only to build the parser, so those modules must import their
+heavy libraries (Kivy, escpos, gpiozero) inside `run`, not at the top: a
+queue-only Pi does not have them installed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from typing import Protocol
 
 from antrean import __version__
-from antrean.config import ConfigError, config_path, load_config
+from antrean.config import Config, ConfigError, config_path, load_config
 from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
+# subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
+APP_COMMANDS: dict[str, tuple[str, str]] = {}
 
-def main(argv: list[str] | None = None) -> int:
-    """Parses arguments and runs the chosen subcommand."""
-    parser = argparse.ArgumentParser(prog="antrean", description=__doc__)
+
+class AppCommand(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, core subcommands first."""
+    parser = argparse.ArgumentParser(prog="antrean", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"antrean {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every message")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -28,11 +45,32 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("demo", help="run the whole system on this machine")
     d.add_argument("--config", default="antrean.example.toml")
 
-    args = parser.parse_args(argv)
+    for name, (module, help_text) in APP_COMMANDS.items():
+        app = load_app(module)
+        p = sub.add_parser(name, help=help_text)
+        app.add_arguments(p)
+        p.set_defaults(app_module=module)
+    return parser
+
+
+def load_app(module: str) -> AppCommand:
+    app: AppCommand = importlib.import_module(module)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses arguments and runs the chosen subcommand."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if getattr(args, "app_module", None):
+        try:
+            return load_app(args.app_module).run(args)
+        except ConfigError as exc:
+            print(f"antrean: config error: {exc}", file=sys.stderr)
+            return 2
     try:
         config = load_config(config_path(args.config))
     except ConfigError as exc:
@@ -43,23 +81,27 @@ def main(argv: list[str] | None = None) -> int:
         run_queue_service(config)
         return 0
     if args.command == "check-config":
-        o = config.office
-        print(f"{config.source}: OK")
-        print(f"  office   {o.id} - {o.name} ({o.timezone.key})")
-        print(f"  broker   {config.broker.host}:{config.broker.port}")
-        print(f"  store    {config.store_path}")
-        for s in config.services:
-            quota = s.daily_quota or "no quota"
-            print(f"  service  {s.code} {s.name} ({quota})")
-        for k in config.counters:
-            print(f"  counter  {k.number} {k.name}: {', '.join(k.services)}")
-        for dev in config.devices:
-            extra = f" (counter {dev.counter})" if dev.counter else ""
-            print(f"  device   {dev.id}: {dev.role}{extra}")
+        print_summary(config)
         return 0
     if args.command == "demo":
         return run_demo(config)
     return 1
+
+
+def print_summary(config: Config) -> None:
+    o = config.office
+    print(f"{config.source}: OK")
+    print(f"  office   {o.id} - {o.name} ({o.timezone.key})")
+    print(f"  broker   {config.broker.host}:{config.broker.port}")
+    print(f"  store    {config.store_path}")
+    for s in config.services:
+        quota = s.daily_quota or "no quota"
+        print(f"  service  {s.code} {s.name} ({quota})")
+    for k in config.counters:
+        print(f"  counter  {k.number} {k.name}: {', '.join(k.services)}")
+    for dev in config.devices:
+        extra = f" (counter {dev.counter})" if dev.counter else ""
+        print(f"  device   {dev.id}: {dev.role}{extra}")
 
 
 if __name__ == "__main__":

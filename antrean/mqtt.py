@@ -158,11 +158,18 @@ class MqttClient:
 
     # ---- messages ------------------------------------------------------------
 
-    def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
-        """Publishes JSON (or raw bytes) at QoS 1; queued by paho while disconnected."""
+    def publish(
+        self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False, qos: int = QOS
+    ) -> bool:
+        """Publishes JSON (or raw bytes); False if it could not be handed to the broker now.
+
+        At QoS 1 paho keeps a message it could not send and sends it after the
+        next reconnect; at QoS 0 such a message is dropped (see DeviceLink).
+        """
         data = payload if isinstance(payload, bytes) else _encode(payload)
         log.debug("out %s %s", topic, data[:200])
-        self._client.publish(topic, data, qos=QOS, retain=retain)
+        info = self._client.publish(topic, data, qos=qos, retain=retain)
+        return info.rc == paho.MQTT_ERR_SUCCESS
 
     def publish_and_wait(self, topic: str, payload: dict[str, Any], timeout: float = 5) -> bool:
         """Publishes and waits for the broker's PUBACK (used before a clean stop)."""

@@ -39,8 +39,10 @@ TICK_S = 0.25
 class Bus(Protocol):
     """What the service needs of MQTT (antrean.mqtt.MqttClient provides it)."""
 
-    def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
-        """Publish at QoS 1."""
+    def publish(
+        self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False, qos: int = 1
+    ) -> bool:
+        """Publish (QoS 1 unless told); False if it could not be handed to the broker."""
 
     def subscribe(
         self,

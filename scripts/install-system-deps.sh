@@ -3,7 +3,16 @@
 # Used by `make test` and `make demo` on a fresh Debian 12 / Raspberry Pi OS machine.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients)
+# mosquitto: the broker. xvfb/xauth: a virtual screen for the Kivy tests and
+# `make demo` without a monitor. libgl1-mesa-dri/libegl1: OpenGL for Kivy
+# (software rendering where there is no GPU). libmtdev1: Kivy's touch input.
+# espeak-ng: the board's voice clips. sox: measures and joins WAV files.
+# alsa-utils: aplay, the board's audio player.
+packages=(
+  mosquitto mosquitto-clients
+  xvfb xauth libgl1-mesa-dri libegl1 libgl1 libmtdev1
+  espeak-ng sox alsa-utils
+)
 # A Debian python3 needs the venv module from its own package; a python3 that
 # already has working venv/ensurepip (pyenv, a Pi image with it) does not.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

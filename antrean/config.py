@@ -122,6 +122,20 @@ class Config:
     rules: QueueRules
     printer: PrinterConfig
     sections: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
+    text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
+
+    def reader(self) -> ConfigReader:
+        """Typed getters for an app's own section, whose errors name file, line and key.
+
+        e.g. `r = config.reader(); t = r.table(config.sections, "kiosk")`,
+        then `r.integer(t, "kiosk", "home_after_s", default=8, low=2, high=120)`.
+        """
+        return ConfigReader(self.text, self.source)
+
+    def path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return self.base_dir / value
 
     def service(self, code: str) -> ServiceConfig | None:
         """The service with this code, or None."""
@@ -160,7 +174,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, _toml_error_line(exc), "(syntax)", str(exc)) from exc
-    r = _Reader(text, source)
+    r = ConfigReader(text, source)
     base = base_dir or Path.cwd()
 
     office_t = r.table(data, "office", required=True)
@@ -224,11 +238,22 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     known = {"office", "broker", "store", "service", "counter", "device", "queue", "priority"}
     sections = {k: v for k, v in data.items() if k not in known}
     return Config(
-        source, office, broker, store_path, services, counters, devices, rules, printer, sections
+        source,
+        office,
+        broker,
+        store_path,
+        services,
+        counters,
+        devices,
+        rules,
+        printer,
+        sections,
+        base_dir=base,
+        text=text,
     )
 
 
-def _service(r: _Reader, t: dict[str, Any], i: int) -> ServiceConfig:
+def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:
     where = f"service[{i}]"
     code = r.string(t, where, "code")
     if not re.fullmatch(r"[A-Z]", code):
@@ -243,7 +268,7 @@ def _service(r: _Reader, t: dict[str, Any], i: int) -> ServiceConfig:
     )
 
 
-def _counter(r: _Reader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:
+def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:
     where = f"counter[{i}]"
     number = r.integer(t, where, "number", low=1, high=999)
     services = r.get(t, where, "services")
@@ -263,7 +288,9 @@ def _counter(r: _Reader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> 
     )
 
 
-def _device(r: _Reader, t: dict[str, Any], i: int, counters: set[CounterNumber]) -> DeviceConfig:
+def _device(
+    r: ConfigReader, t: dict[str, Any], i: int, counters: set[CounterNumber]
+) -> DeviceConfig:
     where = f"device[{i}]"
     device_id = r.slug(t, where, "id")
     if device_id == RESERVED_DEVICE:
@@ -284,7 +311,7 @@ def _device(r: _Reader, t: dict[str, Any], i: int, counters: set[CounterNumber])
     return DeviceConfig(DeviceId(device_id), role, counter)
 
 
-def _unique(r: _Reader, values: list[Any], table: str, key: str) -> None:
+def _unique(r: ConfigReader, values: list[Any], table: str, key: str) -> None:
     seen: set[Any] = set()
     for i, v in enumerate(values):
         if v in seen:
@@ -297,7 +324,7 @@ def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
     return int(m.group(1)) if m else None
 
 
-class _Reader:
+class ConfigReader:
     """Typed getters that fail with the key's dotted name and line."""
 
     def __init__(self, text: str, source: str) -> None:

@@ -11,7 +11,7 @@ from antrean.cli import main
 from antrean.config import ConfigError, load_config, parse_config
 from antrean.domain import Role
 
-from .helpers import EXAMPLE, example_text
+from .helpers import EXAMPLE, example_config, example_text
 
 
 def test_example_config_is_the_office_the_issue_describes() -> None:
@@ -101,3 +101,12 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "service[1].daily_quota" in err
     assert main(["check-config", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_app_section_error_names_file_line_and_key(tmp_path: Path) -> None:
+    config = example_config(tmp_path, edit={"[printer]\n": "[printer]\nspeed = -1\n"})
+    r = config.reader()
+    table = r.table(config.sections, "printer")
+    with pytest.raises(ConfigError, match=r"test.toml:\d+: printer.speed: must be a whole number"):
+        r.integer(table, "printer", "speed", default=5, low=1, high=9)
+    assert config.path("var/x") == tmp_path / "var/x"

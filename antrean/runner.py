@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -28,10 +29,18 @@ def utc_now() -> datetime:
 class QueueServiceRunner:
     """The queue service wired to its store and broker; start() and stop()."""
 
-    def __init__(self, config: Config, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock = utc_now,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.config = config
         self.store = Store(config.store_path)
-        self.service = QueueService(config, self.store, clock, on_fatal=_exit_for_restart)
+        # Production ends the process so systemd restarts it from the store;
+        # tests pass a hook that fails the test instead of ending pytest.
+        fatal = on_fatal or _exit_for_restart
+        self.service = QueueService(config, self.store, clock, on_fatal=fatal)
         office = config.office.id
         self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
         self.mqtt = MqttClient(

@@ -65,9 +65,11 @@ class Office:
         self.clock = clock
         self.runner: QueueServiceRunner | None = None
         self._clients: dict[str, QueueClient] = {}
+        self.fatal_errors: list[BaseException] = []  # checked by close()
 
     def start(self) -> Office:
-        self.runner = QueueServiceRunner(self.config, self.clock).start()
+        self.runner = QueueServiceRunner(self.config, self.clock, self.fatal_errors.append)
+        self.runner.start()
         assert self.runner.mqtt.wait_connected(10)
         return self
 
@@ -103,3 +105,4 @@ class Office:
         for c in self._clients.values():
             c.stop()
         self.stop()
+        assert not self.fatal_errors, f"the queue service hit fatal errors: {self.fatal_errors}"

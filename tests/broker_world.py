@@ -54,6 +54,8 @@ class MosquittoProcess:
         db = self.root / "db"
         db.mkdir(exist_ok=True)
         chown(db, broker_owner())  # Mosquitto writes its database as its own user
+        self.log.touch()
+        chown(self.log, broker_owner())
         self._proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
@@ -111,9 +113,9 @@ class HubBroker(MosquittoProcess):
             lan_bind="127.0.0.1",
         )
         self.result: InitResult = init(config, self.files, self.opts)
-        conf_d = root / "conf.d"
-        conf_d.mkdir()
-        (conf_d / "antrean.conf").symlink_to(self.files.conf)
+        self.conf_d = root / "conf.d"  # /etc/mosquitto/conf.d
+        self.conf_d.mkdir()
+        (self.conf_d / "antrean.conf").symlink_to(self.files.conf)
 
     def main_conf(self) -> str:
         # Debian 12's /etc/mosquitto/mosquitto.conf, with the paths moved here.
@@ -180,9 +182,19 @@ class CentralBroker(MosquittoProcess):
         f = self.files
         return (
             f"log_dest file {self.log}\nper_listener_settings true\nset_tcp_nodelay true\n"
+            f"persistence true\npersistence_location {self.root}/db/\n"
             f"listener {self.port} 127.0.0.1\ncafile {f.ca_cert}\ncertfile {f.server_cert}\n"
             f"keyfile {f.server_key}\nallow_anonymous false\npassword_file {f.password_file}\n"
             f"acl_file {f.acl_file}\n"
+        )
+
+    def office_login(self) -> BrokerConfig:
+        """The office's own user on the central broker (the bridge's)."""
+        return BrokerConfig(
+            port=self.port,
+            username=self.office,
+            password=self.office_password,
+            tls_ca=self.files.ca_cert,
         )
 
     def dashboard(self) -> BrokerConfig:

@@ -17,6 +17,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from antrean.config import BrokerConfig
 
@@ -36,8 +38,11 @@ class Probe:
         client_id: str,
         tls: bool | None = None,
         ca: str | None = None,
+        persistent: bool = False,
     ) -> None:
+        """With `persistent`, the broker keeps the session (and queues for it) for 10 min."""
         self.broker = broker
+        self.persistent = persistent
         self._lock = threading.Lock()
         self._done: dict[int, threading.Event] = {}
         self._codes: dict[int, list[int]] = {}
@@ -59,7 +64,18 @@ class Probe:
 
     def connect(self, timeout: float = 5) -> int:
         """The CONNACK reason code; raises OSError/ssl.SSLError if there is no MQTT at all."""
-        self.client.connect(self.broker.host, self.broker.port, keepalive=30)
+        props = None
+        if self.persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 600
+            self.client.reconnect_delay_set(1, 1)
+        self.client.connect(
+            self.broker.host,
+            self.broker.port,
+            keepalive=30,
+            clean_start=not self.persistent,
+            properties=props,
+        )
         self.client.loop_start()
         deadline = time.monotonic() + timeout
         while not self._connack.wait(0.02):

@@ -97,8 +97,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     b.add_argument("--ca", type=Path, help="the central broker's CA (default: the system's CAs)")
     b.add_argument("--username", required=True, help="this office's user on the central broker")
-    b.add_argument("--password-file", required=True, metavar="FILE",
-                   help="a file with that user's password, or - to type it")  # fmt: skip
+    b.add_argument(
+        "--password-file",
+        required=True,
+        metavar="FILE",
+        help="a file with that user's password, or - to type it",
+    )
+    b.add_argument("--link", type=Path, metavar="DIR",
+                   help="also link the section into DIR (e.g. /etc/mosquitto/conf.d)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,11 +137,7 @@ def _init(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:
     )
     result = init(config, files, opts)
     if args.link:
-        link = args.link / "antrean.conf"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(files.conf)
-        print(f"linked {link} -> {files.conf}")
+        _link(args.link, files.conf)
     _report_init(files, result)
     return 0
 
@@ -192,6 +194,16 @@ def _bridge(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int
         raise ProvisionError("the central broker password is empty or has spaces in it")
     bridge = Bridge(config.office.id, host, port, args.username, password, args.ca)
     path = write_bridge(files, bridge, RESTART_TIMEOUT)
+    if args.link:
+        _link(args.link, path)
     print(f"wrote {path}: antrean/v1/{config.office.id}/# goes out to {host}:{port}")
     print("next: sudo systemctl restart mosquitto")
     return 0
+
+
+def _link(conf_d: Path, target: Path) -> None:
+    link = conf_d / target.name
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+    print(f"linked {link} -> {target}")

@@ -49,12 +49,11 @@ class BrokerFiles:
         return self.dir / "antrean.conf"  # linked into /etc/mosquitto/conf.d/
 
     @property
-    def conf_d(self) -> Path:
-        return self.dir / "mosquitto.d"  # optional parts, such as the bridge
-
-    @property
     def bridge_conf(self) -> Path:
-        return self.conf_d / "bridge.conf"
+        # Linked as /etc/mosquitto/conf.d/antrean_bridge.conf: Mosquitto reads
+        # conf.d in name order and "_" sorts after ".", so the bridge section
+        # comes after antrean.conf's settings (include_dir works only there).
+        return self.dir / "antrean_bridge.conf"
 
     @property
     def clients(self) -> Path:

@@ -70,8 +70,5 @@ def render_conf(
         f"keyfile {files.server_key}",
         "tls_version tlsv1.2",
         *auth,
-        "",
-        "# Optional parts, such as the bridge to a central broker (`antrean broker bridge`).",
-        f"include_dir {files.conf_d}",
     ]
     return "\n".join(lines) + "\n"

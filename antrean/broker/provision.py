@@ -120,7 +120,7 @@ def add_device(
 
 
 def write_bridge(files: BrokerFiles, bridge: Bridge, restart_timeout: tuple[int, int]) -> Path:
-    """The bridge section in mosquitto.d/, with the central CA copied beside it."""
+    """The bridge section (antrean_bridge.conf), with the central CA copied beside it."""
     if not files.conf.exists():
         raise ProvisionError(f"{files.dir} is not set up yet; run `antrean broker init` first")
     if bridge.ca_file:
@@ -137,7 +137,7 @@ def write_bridge(files: BrokerFiles, bridge: Bridge, restart_timeout: tuple[int,
 def _make_dirs(files: BrokerFiles) -> None:
     # Mosquitto (user mosquitto) and the hub's apps must be able to walk in;
     # each secret file has its own tight mode.
-    for d in (files.dir, files.conf_d, files.clients):
+    for d in (files.dir, files.clients):
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755)  # noqa: S103 - folders only; the files in them are 0600
 

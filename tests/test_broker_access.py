@@ -17,11 +17,13 @@ import pytest
 
 from antrean.broker import certs
 from antrean.broker.files import BrokerFiles
+from antrean.broker.local import SecuredBroker as HubBroker
+from antrean.broker.local import open_dir
 from antrean.broker.provision import add_device
 from antrean.config import BrokerConfig
 from antrean.mqtt import MqttClient
 
-from .broker_world import HubBroker, open_dir, wait_for
+from .broker_world import wait_for
 from .helpers import example_config
 from .mqtt5_probe import (
     BAD_USERNAME_OR_PASSWORD,

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from antrean.broker.bridge import Bridge
+from antrean.broker.local import SecuredBroker as HubBroker
 from antrean.broker.provision import write_bridge
 
-from .broker_world import CentralBroker, HubBroker, wait_for
+from .broker_world import CentralBroker, wait_for
 from .helpers import example_config
 from .mqtt5_probe import NO_MATCHING_SUBSCRIBERS, SUCCESS, Probe
 

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from antrean.broker.local import SecuredBroker as HubBroker
 from antrean.config import Config, parse_config
 from antrean.device import DeviceLink
 from antrean.runner import QueueServiceRunner
 
-from .broker_world import HubBroker, wait_for
+from .broker_world import wait_for
 from .helpers import FakeClock, example_text
 from .mqtt5_probe import SUCCESS, Probe
 

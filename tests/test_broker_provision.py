@@ -160,6 +160,12 @@ def test_add_device_rotates_one_password_and_keeps_the_others(tmp_path: Path) ->
     assert secret is None
     assert saved == files.client_password("kiosk-1")
     assert mode(saved) == 0o600
+    # A client of the hub (its password is in clients/) is saved there again.
+    secret, saved = add_device(config, files, QUEUE)
+    assert secret is None
+    assert saved == files.client_password(QUEUE)
+    hashed = passwords.read_password_file(files.password_file)[QUEUE]
+    assert passwords.check_password(saved.read_text().strip(), hashed)
 
 
 def test_add_device_needs_a_known_device_and_an_initialised_folder(tmp_path: Path) -> None:

@@ -99,11 +99,12 @@ def add_device(
 ) -> tuple[str | None, Path | None]:
     """New credentials for one device (the old password stops working at the next reload).
 
-    Returns (password to print, None), or (None, file) with `save`.
+    Returns (password to print, None), or (None, file) with `save` or when the
+    device already has its password in clients/ (it runs on the hub).
     """
     users = acl.users(config)
     if device not in users:
-        known = ", ".join(users)
+        known = ", ".join(d.id for d in config.devices)
         raise ProvisionError(
             f"{device!r} is not in {config.source}; add a [[device]] for it first (known: {known})"
         )
@@ -114,7 +115,7 @@ def add_device(
     table[device] = passwords.hash_password(secret)
     ports = _ports(files)
     _write_broker_files(config, files, {u: table[u] for u in users if u in table}, *ports)
-    if save:
+    if save or files.client_password(device).exists():
         return None, _save_client(files, device, secret, owner)
     return secret, None
 

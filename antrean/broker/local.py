@@ -24,7 +24,7 @@ from antrean.broker import acl
 from antrean.broker.files import BrokerFiles, broker_owner, chown
 from antrean.broker.provision import InitOptions, InitResult, init
 from antrean.config import BrokerConfig, Config
-from antrean.devbroker import free_port, mosquitto_binary, port_open
+from antrean.devbroker import free_port, mosquitto_binary, port_open, stop_process
 
 
 def open_dir(prefix: str) -> Path:
@@ -69,13 +69,7 @@ class MosquittoProcess:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc)
         self._proc = None
 
     def reload(self) -> None:

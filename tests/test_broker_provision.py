@@ -308,3 +308,32 @@ def test_the_queue_service_names_a_missing_password_file(
     assert (
         f"{tmp_path}/none/antrean-queue-gajahmungkur.pw: broker.password_file: cannot read" in err
     )
+
+
+def test_bad_options_are_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    out = tmp_path / "broker"
+    base = ["broker", "init", "--config", str(conf), "--out", str(out)]
+    assert main([*base, "--owner", "nobody-here"]) == 2
+    assert "--owner nobody-here: no such user" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*base, "--ip", "192.168.1.300"]) == 2
+    assert "not an IP address: '192.168.1.300'" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["broker", "add-device", "kiosk-1", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: (file): cannot read" in capsys.readouterr().err
+
+
+def test_init_warns_when_mosquitto_could_not_reach_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    out = closed / "broker"
+    assert main(["broker", "init", "--config", str(conf), "--out", str(out), "--name", "h"]) == 0
+    assert f"warning: {closed} is closed to other users" in capsys.readouterr().out

@@ -62,6 +62,15 @@ def hub_names() -> tuple[list[str], list[str]]:
     return names, ips
 
 
+def check_ips(ips: list[str]) -> None:
+    """Raises CertError for anything that is not an IPv4 or IPv6 address."""
+    for ip in ips:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError as exc:
+            raise CertError(f"not an IP address: {ip!r}") from exc
+
+
 def make_ca(files: BrokerFiles, office: str) -> None:
     """A new CA for the office: ca.key (0600) and ca.crt."""
     write_file(files.ca_key, new_key(), 0o600)
@@ -80,11 +89,7 @@ def make_server_cert(
     """A server certificate signed by the office CA, for these names and IP addresses."""
     if not names and not ips:
         raise CertError("the server certificate needs at least one name or address")
-    for ip in ips:
-        try:
-            ipaddress.ip_address(ip)
-        except ValueError as exc:
-            raise CertError(f"not an IP address: {ip!r}") from exc
+    check_ips(ips)
     key = new_key()
     with tempfile.TemporaryDirectory(prefix="antrean-ca-") as tmp:
         key_path = Path(tmp) / "server.key"

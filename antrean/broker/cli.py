@@ -21,6 +21,7 @@ from antrean.broker.provision import (
     InitResult,
     ProvisionError,
     add_device,
+    closed_parents,
     init,
     write_bridge,
 )
@@ -117,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         if args.broker_command == "add-device":
             return _add_device(config, files, args)
         return _bridge(config, files, args)
+    except PermissionError as exc:
+        print(f"antrean broker: {exc} (run it as root: sudo antrean broker ...)", file=sys.stderr)
+        return 2
     except (ProvisionError, certs.CertError, ValueError, OSError) as exc:
         print(f"antrean broker: {exc}", file=sys.stderr)
         return 2
@@ -139,6 +143,9 @@ def _init(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:
     if args.link:
         _link(args.link, files.conf)
     _report_init(files, result)
+    for folder in closed_parents(files.dir):
+        print(f"warning: {folder} is closed to other users; Mosquitto (user mosquitto) "
+              f"cannot reach {files.dir} through it: chmod o+x {folder}")  # fmt: skip
     return 0
 
 

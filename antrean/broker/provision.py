@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
     unknown = [d for d in opts.local_devices if d not in users]
     if unknown:
         raise ProvisionError(f"not a device of this office: {', '.join(unknown)}")
+    _check_owner(opts.owner)
+    certs.check_ips(opts.ips)
     _make_dirs(files)
     result = InitResult()
     has_key, has_cert = files.ca_key.exists(), files.ca_cert.exists()
@@ -103,6 +106,7 @@ def add_device(
     device already has its password in clients/ (it runs on the hub).
     """
     users = acl.users(config)
+    _check_owner(owner)
     if device not in users:
         known = ", ".join(d.id for d in config.devices)
         raise ProvisionError(
@@ -133,6 +137,20 @@ def write_bridge(files: BrokerFiles, bridge: Bridge, restart_timeout: tuple[int,
                         bridge.password, copy)  # fmt: skip
     write_file(files.bridge_conf, render_bridge(bridge, restart_timeout), 0o600, broker_owner())
     return files.bridge_conf
+
+
+def closed_parents(folder: Path) -> list[Path]:
+    """Parents of `folder` that other users cannot walk through (Mosquitto would fail)."""
+    return [p for p in folder.resolve().parents if p.exists() and not p.stat().st_mode & 0o001]
+
+
+def _check_owner(owner: str | None) -> None:
+    if owner is None:
+        return
+    try:
+        pwd.getpwnam(owner)
+    except KeyError:
+        raise ProvisionError(f"--owner {owner}: no such user on this unit") from None
 
 
 def _make_dirs(files: BrokerFiles) -> None:

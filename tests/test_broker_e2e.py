@@ -39,7 +39,8 @@ def unit_config(folder: Path, broker_toml: str) -> Config:
 class SecuredOffice:
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="antrean-e2e-"))
-        self.hub = HubBroker(unit_config(self.tmp / "hub", DEFAULT_BROKER))
+        # kiosk-1 runs on the hub too (`init --local kiosk-1`): loopback, saved password.
+        self.hub = HubBroker(unit_config(self.tmp / "hub", DEFAULT_BROKER), ("kiosk-1",))
         self.hub.start()
         clients = self.hub.files.clients
         # The hub: loopback, no TLS, its own saved password.
@@ -122,3 +123,17 @@ def test_a_board_cannot_send_commands_at_all(office: SecuredOffice) -> None:
     answers: list[Any] = []
     board.send("snapshot", on_reply=answers.append, timeout=1.0)
     wait_for(lambda: answers == [None], 3, "the board's command to time out")
+
+
+def test_the_hub_config_serves_the_queue_service_and_a_kiosk_on_the_hub(
+    office: SecuredOffice,
+) -> None:
+    kiosk = DeviceLink(office.hub_config, "kiosk-1", "kiosk").start()
+    office.links.append(kiosk)
+    wait_for(lambda: kiosk.queue_online, 10, "the hub's kiosk to see the queue service")
+    assert office.hub_config.broker.login("kiosk-1") == (
+        "kiosk-1",
+        office.hub.files.client_password("kiosk-1").read_text().strip(),
+    )
+    issued = kiosk.request("issue", {"service": "B"})
+    assert issued["result"]["ticket"]["code"] == "B001"

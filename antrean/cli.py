@@ -21,7 +21,9 @@ from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
 # subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
-APP_COMMANDS: dict[str, tuple[str, str]] = {}
+APP_COMMANDS: dict[str, tuple[str, str]] = {
+    "broker": ("antrean.broker.cli", "office broker: CA, TLS, device credentials, access rules"),
+}
 
 
 class AppCommand(Protocol):
@@ -78,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.command == "queue":
-        run_queue_service(config)
+        try:
+            run_queue_service(config)
+        except ConfigError as exc:  # e.g. an unreadable broker.password_file
+            print(f"antrean: config error: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "check-config":
         print_summary(config)

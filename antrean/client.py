@@ -30,7 +30,7 @@ class QueueClient:
         self._waiting: dict[str, threading.Event] = {}
         self._replies: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.mqtt = MqttClient(f"{self._prefix}-client", broker)
+        self.mqtt = MqttClient(f"{self._prefix}-client", broker, username=device)
         self.mqtt.subscribe(protocol.reply_topic(office, device), self._on_reply)
 
     def start(self, timeout: float = 10) -> QueueClient:

@@ -64,6 +64,28 @@ class BrokerConfig:
     password: str | None = None
     tls_ca: Path | None = None  # the office CA; set to use TLS
     keepalive_s: int = 15
+    # A file holding the password, so the secret stays out of the shared TOML;
+    # "{user}" in it becomes the login name (each client on a unit has its own).
+    password_file: Path | None = None
+
+    def login(self, user: str) -> tuple[str, str | None] | None:
+        """(username, password) for a client whose own name is `user`, or None (anonymous).
+
+        The username is `username` if set, else `user` (a device logs in as its
+        device id, which the broker also binds to its client id).
+        """
+        name = self.username or user
+        if self.password_file is None:
+            return (name, self.password) if self.username else None
+        path = Path(str(self.password_file).replace("{user}", name))
+        key = "broker.password_file"
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(str(path), None, key, f"cannot read: {exc.strerror}") from exc
+        if not secret:
+            raise ConfigError(str(path), None, key, "the password file is empty")
+        return name, secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +210,9 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
 
     broker_t = r.table(data, "broker")
     tls_ca = r.string(broker_t, "broker", "tls_ca", default="")
+    password_file = r.string(broker_t, "broker", "password_file", default="")
+    if password_file and "password" in broker_t:
+        r.fail("broker", "password_file", "set password or password_file, not both")
     broker = BrokerConfig(
         host=r.string(broker_t, "broker", "host", default="127.0.0.1"),
         port=r.integer(broker_t, "broker", "port", default=1883, low=1, high=65535),
@@ -195,6 +220,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         password=r.string(broker_t, "broker", "password", default="") or None,
         tls_ca=(base / tls_ca) if tls_ca else None,
         keepalive_s=r.integer(broker_t, "broker", "keepalive_s", default=15, low=5, high=600),
+        password_file=(base / password_file) if password_file else None,
     )
 
     store_t = r.table(data, "store")

@@ -47,6 +47,17 @@ def mosquitto_binary() -> str:
     return found
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM (Mosquitto saves its database), then SIGKILL if it hangs."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class DevBroker:
     """Starts and stops a Mosquitto child process listening on 127.0.0.1:port."""
 
@@ -88,13 +99,7 @@ class DevBroker:
         return self
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc)
         self._proc = None
 
     def restart(self) -> None:

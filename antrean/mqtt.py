@@ -64,7 +64,9 @@ class MqttClient:
         broker: BrokerConfig,
         will: Will | None = None,
         on_connect: Callable[[], None] | None = None,
+        username: str | None = None,
     ) -> None:
+        """`username` is the login name when the broker asks for one (default: client_id)."""
         self.client_id = client_id
         self.broker = broker
         self._handlers: dict[str, MessageHandler] = {}
@@ -85,8 +87,9 @@ class MqttClient:
         )
         c.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         c.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        if broker.username:
-            c.username_pw_set(broker.username, broker.password)
+        login = broker.login(username or client_id)
+        if login:
+            c.username_pw_set(*login)
         if broker.tls_ca:
             c.tls_set(ca_certs=str(broker.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         if will:

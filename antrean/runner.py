@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
-from antrean import protocol
+from antrean import protocol, systemd
 from antrean.config import Config
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
@@ -31,7 +31,10 @@ class QueueServiceRunner:
     def __init__(self, config: Config, clock: Clock = utc_now) -> None:
         self.config = config
         self.store = Store(config.store_path)
-        self.service = QueueService(config, self.store, clock, on_fatal=_exit_for_restart)
+        self.watchdog = systemd.Watchdog()
+        self.service = QueueService(
+            config, self.store, clock, on_fatal=_exit_for_restart, on_loop=self.watchdog.alive
+        )
         office = config.office.id
         self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
         self.mqtt = MqttClient(
@@ -54,9 +57,12 @@ class QueueServiceRunner:
             engine.day,
             engine.seq,
         )
+        # Type=notify: systemd starts units ordered after us only now.
+        systemd.notify("READY=1", f"STATUS=serving {self.config.office.id}, day {engine.day}")
         return self
 
     def stop(self) -> None:
+        systemd.notify("STOPPING=1")
         self.service.stop()
         # A clean stop says "offline" itself; the last will covers the unclean ones.
         if self.mqtt.connected:

@@ -240,3 +240,22 @@ def test_bad_input_is_refused_before_anything_is_written(
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert not root.exists() or tree(root) == {}
+
+
+def test_cloud_init_user_data_is_cloud_config_with_a_clean_script(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")  # comes with python-escpos in the test extra
+    path = DEPLOY / "cloud-init" / "user-data"
+    assert path.read_text().startswith("#cloud-config\n")
+    data = yaml.safe_load(path.read_text())
+    assert data["power_state"]["mode"] == "reboot"
+    shell, flag, script = data["runcmd"][0]
+    assert (shell, flag) == ("bash", "-c")
+    assert "deploy/raspberrypi/provision.sh" in script
+    assert "--bundle /opt/antrean/bundle" in script
+    # The first-boot script is shell too: it gets the same lint.
+    as_file = tmp_path / "runcmd.sh"
+    as_file.write_text("#!/usr/bin/env bash\n" + script)
+    result = subprocess.run(
+        ["shellcheck", str(as_file)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout

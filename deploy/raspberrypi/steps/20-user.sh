@@ -18,11 +18,13 @@ groups=()
 [ -n "$COUNTER" ] && groups+=(gpio dialout input)
 
 have=" $(id -nG antrean) "
+missing=""
 for g in "${groups[@]}"; do
-  case $have in *" $g "*) continue ;; esac
+  case "$have $missing " in *" $g "*) continue ;; esac
   if ! getent group "$g" >/dev/null; then
     # Raspberry Pi OS has gpio (with its udev rule); plain Debian does not.
     warn "group '$g' does not exist here; antrean doctor will report what it cannot reach"
+    missing="$missing $g"
     continue
   fi
   usermod -a -G "$g" antrean

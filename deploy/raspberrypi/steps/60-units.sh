@@ -13,7 +13,7 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
       die "antrean broker init failed (see above)"
     CHANGED+=("$ETC/broker")
   fi
-  conf=$(find "$R$ETC/broker" -maxdepth 1 -name '*.conf' 2>/dev/null | sort | head -n 1)
+  conf=$(find "$R$ETC/broker" -maxdepth 1 -name '*.conf' 2>/dev/null | sort | head -n 1 || true)
   if [ -n "$conf" ]; then
     # Debian's mosquitto.conf reads every *.conf in conf.d.
     put_link "${conf#"$R"}" /etc/mosquitto/conf.d/antrean.conf

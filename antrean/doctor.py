@@ -218,9 +218,17 @@ class Doctor:
                 "is the printer on, with paper, on this network?",
             )
 
+    def _who(self) -> str:
+        """The service user, or who is asked instead on a machine without it."""
+        try:
+            pwd.getpwnam(self.user)
+        except KeyError:
+            return f"{_user_name(os.getuid())} (no user {self.user!r} here)"
+        return self.user
+
     def _writable(self, name: str, path: Path, what: str) -> Result:
         if user_can_write(path, self.user):
-            return Result("OK", name, f"{path} is writable by {self.user}")
+            return Result("OK", name, f"{path} is writable by {self._who()}")
         st = path.stat()
         owner = f"{_user_name(st.st_uid)}:{_group_name(st.st_gid)} {st.st_mode & 0o777:o}"
         return Result(
@@ -307,7 +315,7 @@ class Doctor:
                 f"only {free_mb} MB free in {folder}",
                 "sudo journalctl --vacuum-size=50M; remove old files; a bigger SD card",
             )
-        return Result("OK", "disk", f"{free_mb} MB free in {folder}, writable by {self.user}")
+        return Result("OK", "disk", f"{free_mb} MB free in {folder}, writable by {self._who()}")
 
 
 def user_can_write(path: Path, user: str) -> bool:

@@ -121,4 +121,27 @@ listing >"$cache/after.txt"
 grep -q "done: nothing to change" "$cache/run2.log" || fail "the second run reported changes"
 diff "$cache/before.txt" "$cache/after.txt" || fail "the second run changed files (diff above)"
 echo "    $(wc -l <"$cache/before.txt") entries, identical after the second run"
+echo "==> the installed units' programs, running"
+# A private network namespace: its own 127.0.0.1:1883, whatever the host runs.
+unshare --net bash -s "$root" <<'LIVE'
+set -euo pipefail
+root=$1
+ip link set lo up
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+mkdir -p "$root/run/mosquitto" && chown --reference="$root/var/lib/mosquitto" "$root/run/mosquitto"
+in_root mosquitto -d -c /etc/mosquitto/mosquitto.conf
+# The queue service exactly as its unit starts it, as the unit's user.
+exec_start=$(sed -n 's/^ExecStart=//p' "$root/etc/systemd/system/antrean-queue.service")
+# shellcheck disable=SC2086 # the unit's command line, split like systemd does
+in_root runuser -u antrean -- $exec_start >"$root/tmp/queue.log" 2>&1 &
+queue=$!
+for _ in $(seq 50); do grep -q "queue service for" "$root/tmp/queue.log" && break; sleep 0.2; done
+in_root /opt/antrean/venv/bin/antrean doctor --timeout 3 | tee "$root/tmp/doctor.txt" || true
+kill "$queue"; wait "$queue" || true
+kill "$(cat "$root/run/mosquitto/mosquitto.pid")" || true
+grep -q "^OK    broker" "$root/tmp/doctor.txt" && grep -q "^OK    queue" "$root/tmp/doctor.txt" &&
+  grep -q "^OK    config" "$root/tmp/doctor.txt" && grep -q "^OK    disk" "$root/tmp/doctor.txt" ||
+  { echo "FAIL: doctor on the provisioned unit"; cat "$root/tmp/queue.log"; exit 1; }
+[ -s "$root/var/lib/antrean/antrean.db" ] || { echo "FAIL: no store in /var/lib/antrean"; exit 1; }
+LIVE
 echo "==> passed in $(($(date +%s) - started)) s"

@@ -13,7 +13,7 @@ import pytest
 from antrean import cli
 from antrean.config import Config
 from antrean.devbroker import DevBroker, free_port
-from antrean.doctor import Doctor, Result, read_role, user_can_write
+from antrean.doctor import Doctor, Result, read_unit, user_can_write
 
 from .helpers import FakeClock, Office, example_text
 
@@ -264,8 +264,12 @@ def test_user_can_write_follows_mode_bits(tmp_path: Path) -> None:
     assert user_can_write(f, NOBODY)
 
 
-def test_role_from_unit_file(tmp_path: Path) -> None:
+def test_role_from_unit_file(tmp_path: Path, dev: Path) -> None:
     unit = tmp_path / "unit.toml"
-    assert read_role(unit) is None
-    unit.write_text('role = "display"\ncounter = 0\n')
-    assert read_role(unit) == "display"
+    assert read_unit(unit) == (None, 0)
+    unit.write_text('role = "portable"\ncounter = 2\nread_only_root = false\n')
+    assert read_unit(unit) == ("portable", 2)
+    # A portable unit with a counter's buttons needs GPIO like a counter unit.
+    path = write_config(tmp_path, free_port())
+    names = [r.name for r in doctor(path, role="portable", counter=2, dev=dev).checks()]
+    assert names == ["config", "broker", "queue", "printer", "gpio", "clock", "disk"]

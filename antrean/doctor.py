@@ -99,6 +99,13 @@ class Doctor:
 
     def check_config(self) -> Result:
         try:
+            self.config_file.open("rb").close()
+        except PermissionError:
+            fix = "run: sudo antrean doctor"
+            return Result("FAIL", "config", f"{self.config_file}: no permission to read it", fix)
+        except OSError:
+            pass  # load_config says what is wrong with a missing file
+        try:
             self.config = load_config(self.config_file)
         except ConfigError as exc:
             return Result("FAIL", "config", str(exc), "edit the file and run: antrean check-config")

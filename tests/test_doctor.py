@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,3 +274,20 @@ def test_role_from_unit_file(tmp_path: Path, dev: Path) -> None:
     path = write_config(tmp_path, free_port())
     names = [r.name for r in doctor(path, role="portable", counter=2, dev=dev).checks()]
     assert names == ["config", "broker", "queue", "printer", "gpio", "clock", "disk"]
+
+
+def test_config_the_user_may_not_read_says_sudo(tmp_path: Path) -> None:
+    path = tmp_path / "antrean.toml"
+    path.write_text(example_text())
+    path.chmod(0o640)  # as provisioned: root and group antrean only
+    # The technician without sudo: a child process that becomes nobody after
+    # importing the app (whose folder nobody may not read either).
+    code = (
+        "import os, sys; from pathlib import Path; from antrean.doctor import Doctor; "
+        "os.setgid(65534); os.setuid(65534); r = Doctor(Path(sys.argv[1])).check_config(); "
+        "print(r.status, r.detail, r.fix, sep='|')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert out == f"FAIL|{path}: no permission to read it|run: sudo antrean doctor\n"

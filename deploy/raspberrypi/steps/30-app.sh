@@ -47,6 +47,8 @@ if [ "$(cat "$venv/.antrean-stamp" 2>/dev/null)" != "$stamp" ]; then
   CHANGED+=("app")
 fi
 "$APP" --version >/dev/null || die "the installed app does not run: $APP --version"
+# So the technician can type `sudo antrean doctor`.
+put_link "$APP" /usr/local/bin/antrean
 
 # The technician's guide, next to the app (the units link to it).
 docs="$HERE/../../docs/provisioning.md"

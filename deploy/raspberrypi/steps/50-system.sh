@@ -29,7 +29,7 @@ if [ -n "$SCREEN" ]; then
   for cmdline in "$R/boot/firmware/cmdline.txt" "$R/boot/cmdline.txt"; do
     [ -f "$cmdline" ] || continue
     if ! grep -qw 'consoleblank=0' "$cmdline"; then
-      # cmdline.txt is one line; the boot partition is FAT, so no rename trick.
+      # cmdline.txt must stay one line: append to it.
       sed -i '1s/$/ consoleblank=0/' "$cmdline"
       CHANGED+=("${cmdline#"$R"}")
       say "added consoleblank=0 to ${cmdline#"$R"} (after the next reboot)"

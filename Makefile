@@ -32,7 +32,8 @@ PYTHONS ?= 3.11 3.13
 bundle: $(STAMP)
 	ARCH=$(ARCH) PYTHONS="$(PYTHONS)" deploy/raspberrypi/build-bundle.sh dist $(BIN)/python
 
-# Slow (minutes, needs root): provisioning end to end in a debootstrap root.
+# Slow (minutes, needs root): provisioning end to end in a debootstrap root;
+# ROLE=display or ROLE=counter for those roles (default: portable).
 test-provision: $(STAMP)
 	rm -rf var/provision-cache/bundle
 	ARCH=$$(uname -m) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle $(BIN)/python

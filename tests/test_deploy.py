@@ -262,3 +262,10 @@ def test_cloud_init_user_data_is_cloud_config_with_a_clean_script(tmp_path: Path
         ["shellcheck", str(as_file)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_an_option_without_its_value(tmp_path: Path) -> None:
+    config = str(office_toml(tmp_path))
+    result = provision(tmp_path / "root", "--config", config, "--role")
+    assert result.returncode != 0
+    assert result.stderr == "ERROR: --role needs a value (see --help)\n"

@@ -24,15 +24,17 @@ usage() {
   exit 2
 }
 
+value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
+
 ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING=""
 while [ $# -gt 0 ]; do
   case $1 in
-  --role) ROLE=${2:-} && shift ;;
-  --config) CONFIG=${2:-} && shift ;;
-  --counter) COUNTER=${2:-} && shift ;;
-  --bundle) BUNDLE=${2:-} && shift ;;
+  --role) value "$@" && ROLE=$2 && shift ;;
+  --config) value "$@" && CONFIG=$2 && shift ;;
+  --counter) value "$@" && COUNTER=$2 && shift ;;
+  --bundle) value "$@" && BUNDLE=$2 && shift ;;
   --read-only-root) READ_ONLY=1 ;;
-  --root) ROOT=${2:-} && shift ;;
+  --root) value "$@" && ROOT=$2 && shift ;;
   --allow-missing-apps) ALLOW_MISSING=1 ;;
   -h | --help) usage ;;
   *) die "unknown argument '$1' (see --help)" ;;

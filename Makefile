@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint typecheck pytest system-deps clean
+.PHONY: demo test bench lint typecheck pytest system-deps clean bundle test-provision
 
 demo: system-deps $(STAMP)
 	$(BIN)/antrean demo --config antrean.example.toml
@@ -24,6 +24,20 @@ pytest: $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The offline bundle for Raspberry Pi units (docs/provisioning.md): the app and
+# every wheel for CPython 3.11 (Bookworm) and 3.13 (Trixie) on aarch64.
+ARCH ?= aarch64
+PYTHONS ?= 3.11 3.13
+bundle: $(STAMP)
+	ARCH=$(ARCH) PYTHONS="$(PYTHONS)" deploy/raspberrypi/build-bundle.sh dist $(BIN)/python
+
+# Slow (minutes, needs root): provisioning end to end in a debootstrap root;
+# ROLE=display or ROLE=counter for those roles (default: portable).
+test-provision: $(STAMP)
+	rm -rf var/provision-cache/bundle
+	ARCH=$$(uname -m) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle $(BIN)/python
+	scripts/test-provision.sh var/provision-cache/bundle/antrean-bundle-*.tar.gz
 
 system-deps:
 	./scripts/install-system-deps.sh

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
-from antrean import protocol
+from antrean import protocol, systemd
 from antrean.config import Config
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
@@ -37,10 +37,13 @@ class QueueServiceRunner:
     ) -> None:
         self.config = config
         self.store = Store(config.store_path)
+        self.watchdog = systemd.Watchdog()
         # Production ends the process so systemd restarts it from the store;
         # tests pass a hook that fails the test instead of ending pytest.
         fatal = on_fatal or _exit_for_restart
-        self.service = QueueService(config, self.store, clock, on_fatal=fatal)
+        self.service = QueueService(
+            config, self.store, clock, on_fatal=fatal, on_loop=self.watchdog.alive
+        )
         office = config.office.id
         self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
         self.mqtt = MqttClient(
@@ -63,9 +66,12 @@ class QueueServiceRunner:
             engine.day,
             engine.seq,
         )
+        # Type=notify: systemd starts units ordered after us only now.
+        systemd.notify("READY=1", f"STATUS=serving {self.config.office.id}, day {engine.day}")
         return self
 
     def stop(self) -> None:
+        systemd.notify("STOPPING=1")
         self.service.stop()
         # A clean stop says "offline" itself; the last will covers the unclean ones.
         if self.mqtt.connected:

@@ -78,6 +78,7 @@ class QueueService:
         store: Store,
         clock: Clock,
         on_fatal: Callable[[BaseException], None] | None = None,
+        on_loop: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.office = config.office.id
@@ -89,6 +90,9 @@ class QueueService:
         self._thread: threading.Thread | None = None
         self._published_refusals: dict[str, Any] = {}
         self._on_fatal = on_fatal
+        # Called once per worker loop (about every TICK_S): the systemd watchdog
+        # ping, so that a stuck worker stops the pings and gets the service restarted.
+        self._on_loop = on_loop or (lambda: None)
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -123,6 +127,7 @@ class QueueService:
     def _run(self) -> None:
         last_prune = -math.inf
         while True:
+            self._on_loop()
             self._receive()
             items: list[object] = []
             while len(items) < BATCH_MAX:

@@ -8,12 +8,13 @@ set -euo pipefail
 # (software rendering where there is no GPU). libmtdev1: Kivy's touch input.
 # espeak-ng: the board's voice clips. sox: measures and joins WAV files.
 # alsa-utils: aplay, the board's audio player. openssl: `antrean broker` makes
-# the office CA and the hub's TLS certificate with it.
+# the office CA and the hub's TLS certificate with it. shellcheck: the
+# provisioning scripts' lint (systemd-analyze, for the units, comes with systemd).
 packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 libmtdev1
   espeak-ng sox alsa-utils
-  openssl
+  openssl shellcheck systemd
 )
 # A Debian python3 needs the venv module from its own package; a python3 that
 # already has working venv/ensurepip (pyenv, a Pi image with it) does not.

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The settings below are read by steps/*.sh, which this script sources.
+# shellcheck disable=SC2034 source-path=SCRIPTDIR
+# Provisions a Raspberry Pi (Raspberry Pi OS Lite 64-bit, Bookworm or Trixie)
+# as one Antrean unit. Safe to run again: a second run changes nothing.
+#
+#   provision.sh --role hub|display|counter|portable --config office.toml
+#                [--counter N] [--bundle antrean-bundle.tar.gz|DIR]
+#                [--read-only-root] [--root DIR] [--allow-missing-apps]
+#
+# --bundle: install from the offline bundle (`make bundle`), no internet needed.
+# --root DIR: only write the files (config, units, drop-ins, udev) under DIR and
+#   enable units offline; no packages, user or virtualenv. For tests.
+# --allow-missing-apps: warn instead of failing when the app lacks a command
+#   this role needs (a branch where the kiosk/board/broker is not merged yet).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+usage() {
+  sed -n "7,9p" "$0" | sed 's/^# //' >&2
+  exit 2
+}
+
+value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
+
+ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING=""
+while [ $# -gt 0 ]; do
+  case $1 in
+  --role) value "$@" && ROLE=$2 && shift ;;
+  --config) value "$@" && CONFIG=$2 && shift ;;
+  --counter) value "$@" && COUNTER=$2 && shift ;;
+  --bundle) value "$@" && BUNDLE=$2 && shift ;;
+  --read-only-root) READ_ONLY=1 ;;
+  --root) value "$@" && ROOT=$2 && shift ;;
+  --allow-missing-apps) ALLOW_MISSING=1 ;;
+  -h | --help) usage ;;
+  *) die "unknown argument '$1' (see --help)" ;;
+  esac
+  shift
+done
+
+case $ROLE in
+hub | display | counter | portable) ;;
+"") die "--role is required: hub, display, counter or portable" ;;
+*) die "--role must be hub, display, counter or portable, got '$ROLE'" ;;
+esac
+[ -n "$CONFIG" ] || die "--config is required: the office config (antrean.toml)"
+[ -f "$CONFIG" ] || die "--config: no such file: $CONFIG"
+CONFIG=$(realpath "$CONFIG")
+if [ "$ROLE" = counter ] && [ -z "$COUNTER" ]; then
+  die "--counter N is required for a counter unit (the counter number in the config)"
+fi
+if [ -n "$COUNTER" ] && ! [[ $COUNTER =~ ^[1-9][0-9]{0,2}$ ]]; then
+  die "--counter must be a counter number from 1 to 999, got '$COUNTER'"
+fi
+
+R=${ROOT%/}      # prefix for every path in the target ("" on the Pi itself)
+FILES_ONLY=""    # set with --root: write files, touch no packages or users
+[ -n "$R" ] && FILES_ONLY=1
+if [ -z "$FILES_ONLY" ] && [ "$(id -u)" -ne 0 ]; then
+  die "run as root: sudo $0 $*"
+fi
+# Not booted with systemd (a chroot, an image): enable units without a daemon.
+LIVE=""
+if [ -z "$FILES_ONLY" ] && [ -d /run/systemd/system ]; then
+  LIVE=1
+else
+  export SYSTEMD_OFFLINE=1
+fi
+CHANGED=()
+TMP=$(mktemp -d) # scratch space, removed however the run ends
+trap 'rm -rf "$TMP"' EXIT
+
+# The bundle: an archive from `make bundle`, or that archive unpacked.
+BUNDLE_DIR=""
+if [ -n "$BUNDLE" ]; then
+  if [ -d "$BUNDLE" ]; then
+    BUNDLE_DIR=$(realpath "$BUNDLE")
+  elif [ -f "$BUNDLE" ]; then
+    BUNDLE_DIR=$TMP/bundle && mkdir "$BUNDLE_DIR"
+    tar -xzf "$BUNDLE" -C "$BUNDLE_DIR" --strip-components=1 || die "--bundle: cannot unpack $BUNDLE"
+  else
+    die "--bundle: no such file or folder: $BUNDLE"
+  fi
+  [ -d "$BUNDLE_DIR/wheels" ] || die "--bundle: $BUNDLE has no wheels/ folder; is it from make bundle?"
+fi
+
+# What each role runs. `screen`: a full screen app owns tty1 (KMS/DRM).
+# One screen app per Pi: two Kivy apps cannot both be DRM master of the
+# display, so the portable unit runs the kiosk (its board is a second Pi or
+# none; see docs/provisioning.md).
+case $ROLE in
+hub) UNITS=(antrean-queue.service antrean-kiosk.service) SCREEN=kiosk ;;
+display) UNITS=(antrean-board.service) SCREEN=board ;;
+counter) UNITS=() SCREEN="" ;;
+portable) UNITS=(antrean-queue.service antrean-kiosk.service) SCREEN=kiosk ;;
+esac
+[ -n "$COUNTER" ] && UNITS+=("antrean-counter@$COUNTER.service")
+BROKER="" # this unit runs the office's Mosquitto
+case $ROLE in hub | portable) BROKER=1 ;; esac
+
+say "provisioning a '$ROLE' unit${COUNTER:+ (counter $COUNTER)} from $CONFIG${R:+ into $R}"
+for step in "$HERE"/steps/[0-9][0-9]-*.sh; do
+  # shellcheck source=/dev/null
+  . "$step"
+done
+if changed; then
+  say "done: ${#CHANGED[@]} change(s)"
+else
+  say "done: nothing to change"
+fi

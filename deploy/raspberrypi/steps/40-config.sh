@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# /etc/antrean: the office config (validated first) and what this unit is.
+checker=$R$APP
+# With --root the target has no virtualenv: the caller's antrean checks it.
+[ -n "$FILES_ONLY" ] && checker=$(command -v antrean || echo "$R$APP")
+summary=$("$checker" check-config --config "$CONFIG" 2>&1) ||
+  die "the office config is not valid, nothing was installed: $summary"
+
+# The services write only under /var/lib/antrean (ProtectSystem=strict), and a
+# read-only root keeps only that partition: the store must live there.
+store=$(sed -n 's/^  store *//p' <<<"$summary")
+case $store in
+/var/lib/antrean/*) ;;
+*) die "$CONFIG: [store] path is $store; on a Pi set path = \"/var/lib/antrean/antrean.db\"" ;;
+esac
+if [ -n "$COUNTER" ] && ! grep -q "^  counter  $COUNTER " <<<"$summary"; then
+  die "$CONFIG has no [[counter]] with number = $COUNTER (see: antrean check-config)"
+fi
+
+put_dir "$ETC" 0750 root:antrean
+# Group-readable only: it holds the broker password.
+put_file "$CONFIG" "$ETC"/antrean.toml 0640 root:antrean
+read_only=false
+if [ -n "$READ_ONLY" ]; then read_only=true; fi
+put_text "$ETC"/unit.toml 0644 <<TOML
+# Written by provision.sh: what this Pi is (read by antrean doctor).
+role = "$ROLE"
+counter = ${COUNTER:-0}
+read_only_root = $read_only
+TOML
+
+# Journal times in the office's own time zone (the technician reads them).
+zone=$(sed -n 's/^  office .*(\(.*\))$/\1/p' <<<"$summary")
+if [ -n "$zone" ] && [ -e "$R/usr/share/zoneinfo/$zone" ]; then
+  put_link "/usr/share/zoneinfo/$zone" /etc/localtime
+  put_text /etc/timezone 0644 <<<"$zone"
+fi

@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# The role's services: broker set-up, voice clips, units enabled (and, on a
+# running Pi, restarted when something they use changed).
+for unit in "$HERE"/systemd/*.service; do
+  put_file "$unit" "/etc/systemd/system/$(basename "$unit")" 0644
+done
+
+if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
+  # `antrean broker init` makes the CA, passwords and ACL once: running it
+  # again would replace the keys every device already trusts.
+  if [ ! -d "$R$ETC/broker" ] && need_app broker "set up the office's Mosquitto"; then
+    "$APP" broker init --config "$ETC/antrean.toml" --out "$ETC/broker" ||
+      die "antrean broker init failed (see above)"
+    CHANGED+=("$ETC/broker")
+  fi
+  conf=$(find "$R$ETC/broker" -maxdepth 1 -name '*.conf' 2>/dev/null | sort | head -n 1 || true)
+  if [ -n "$conf" ]; then
+    # Debian's mosquitto.conf reads every *.conf in conf.d.
+    put_link "${conf#"$R"}" /etc/mosquitto/conf.d/antrean.conf
+  fi
+  enable_unit mosquitto.service
+fi
+
+if [ "$SCREEN" = board ] && [ -z "$FILES_ONLY" ]; then
+  # espeak-ng clips once per app build (the stamp says which build made them).
+  voice_stamp=/var/lib/antrean/.voice-built
+  want=$(cat /opt/antrean/venv/.antrean-stamp)
+  if [ "$(cat "$voice_stamp" 2>/dev/null)" != "$want" ] && need_app voice "build the board's voice clips"; then
+    as_antrean "$APP" voice build --config "$ETC/antrean.toml" || die "antrean voice build failed (see above)"
+    printf '%s\n' "$want" >"$voice_stamp"
+    CHANGED+=("voice")
+  fi
+fi
+
+# Enable this role's units; disable the others (a Pi that changed role).
+for unit in "$HERE"/systemd/*.service; do
+  name=$(basename "$unit")
+  [[ $name == *@.service ]] && continue
+  if [[ " ${UNITS[*]} " == *" $name "* ]]; then enable_unit "$name"; else disable_unit "$name"; fi
+done
+for link in "$R"/etc/systemd/system/multi-user.target.wants/antrean-counter@*.service; do
+  [ -e "$link" ] || [ -L "$link" ] || continue
+  name=$(basename "$link")
+  [[ " ${UNITS[*]} " == *" $name "* ]] || disable_unit "$name"
+done
+for name in "${UNITS[@]}"; do
+  [[ $name == antrean-counter@* ]] && enable_unit "$name"
+done
+
+if [ -n "$LIVE" ] && changed; then
+  say "restarting services"
+  systemctl daemon-reload
+  udevadm control --reload 2>/dev/null && udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc
+  [ -n "$BROKER" ] && systemctl restart mosquitto.service
+  systemctl restart "${UNITS[@]}"
+fi

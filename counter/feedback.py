@@ -1,0 +1,75 @@
+"""How a counter tells its staff what a press did: an LED, a buzzer, the journal.
+
+- success: a short blink (and a short beep);
+- error (refused, offline, no answer): a long blink (and a long beep);
+- busy (a press while the previous command awaits its reply): no blink, no
+  beep, since the command in flight is about to blink; the journal has it.
+
+Every press gets one journal line (systemd keeps the log of the service).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from counter.agent import Outcome
+
+log = logging.getLogger("counter.press")
+
+SHORT_S = 0.15  # long enough to see in a lit office, short enough not to overlap the next press
+LONG_S = 1.0  # unmistakably different from SHORT_S at a glance
+BEEP_SHORT_S = 0.08
+BEEP_LONG_S = 0.8
+
+
+class JournalFeedback:
+    """One log line per press: what, from where, and how it ended."""
+
+    def __init__(self, counter: int) -> None:
+        self.counter = counter
+
+    def show(self, outcome: Outcome) -> None:
+        if outcome.ok:
+            log.info(
+                "loket %d: %s (%s) -> OK %s in %.0f ms: %s",
+                self.counter,
+                outcome.action,
+                outcome.source,
+                outcome.ticket or "-",
+                outcome.elapsed_s * 1000,
+                outcome.message,
+            )
+        else:
+            log.warning(
+                "loket %d: %s (%s) -> %s: %s",
+                self.counter,
+                outcome.action,
+                outcome.source,
+                outcome.code,
+                outcome.message,
+            )
+
+
+class GpioFeedback:
+    """An LED and/or an active buzzer on GPIO pins (gpiozero; the pin factory from the env)."""
+
+    def __init__(self, led: int | None, buzzer: int | None, pin_factory: Any | None = None) -> None:
+        from gpiozero import LED, Buzzer  # noqa: PLC0415 - only counter Pis have gpiozero
+
+        self.led = LED(led, pin_factory=pin_factory) if led is not None else None
+        self.buzzer = Buzzer(buzzer, pin_factory=pin_factory) if buzzer is not None else None
+
+    def show(self, outcome: Outcome) -> None:
+        if outcome.busy:
+            return
+        on, beep = (SHORT_S, BEEP_SHORT_S) if outcome.ok else (LONG_S, BEEP_LONG_S)
+        if self.led is not None:
+            self.led.blink(on_time=on, off_time=0, n=1, background=True)
+        if self.buzzer is not None:
+            self.buzzer.beep(on_time=beep, off_time=0, n=1, background=True)
+
+    def close(self) -> None:
+        for device in (self.led, self.buzzer):
+            if device is not None:
+                device.close()

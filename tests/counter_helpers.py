@@ -32,9 +32,15 @@ buzzer = 25
 """
 
 
+EXAMPLE_INPUTS = "\n# Counter agents ("  # where the example's own [counter_inputs] begin
+
+
 def counter_config(tmp_path: Path, port: int, extra: str = INPUTS_1) -> Config:
-    """The example office (on the test broker) with counter input tables appended."""
-    return parse_config(example_text(port) + extra, source="test.toml", base_dir=tmp_path)
+    """The example office (on the test broker) with its counter inputs replaced by `extra`."""
+    text = example_text(port)
+    assert EXAMPLE_INPUTS in text, "antrean.example.toml changed; update tests/counter_helpers.py"
+    office = text[: text.index(EXAMPLE_INPUTS)]
+    return parse_config(office + "\n" + extra, source="test.toml", base_dir=tmp_path)
 
 
 def wait(predicate: Callable[[], Any], timeout: float = 5, what: str = "") -> None:

@@ -11,6 +11,8 @@ Every press gets one journal line (systemd keeps the log of the service).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from counter.agent import Outcome
@@ -51,25 +53,68 @@ class JournalFeedback:
             )
 
 
+class Pulse:
+    """Holds an output (LED, buzzer) on until a deadline.
+
+    One thread for the output's life instead of gpiozero's blink(), which
+    starts a thread per blink: the output goes on in the caller's thread at
+    once (a pin write), and a new pulse simply moves the deadline.
+    """
+
+    def __init__(self, device: Any) -> None:
+        self.device = device
+        self._cond = threading.Condition()
+        self._until: float | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="feedback-pulse")
+        self._thread.start()
+
+    def pulse(self, seconds: float) -> None:
+        with self._cond:
+            self.device.on()
+            self._until = time.monotonic() + seconds
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(2)
+        self.device.close()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._until is None:
+                    self._cond.wait()
+                    continue
+                left = self._until - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self.device.off()
+                self._until = None
+
+
 class GpioFeedback:
     """An LED and/or an active buzzer on GPIO pins (gpiozero; the pin factory from the env)."""
 
     def __init__(self, led: int | None, buzzer: int | None, pin_factory: Any | None = None) -> None:
         from gpiozero import LED, Buzzer  # noqa: PLC0415 - only counter Pis have gpiozero
 
-        self.led = LED(led, pin_factory=pin_factory) if led is not None else None
-        self.buzzer = Buzzer(buzzer, pin_factory=pin_factory) if buzzer is not None else None
+        self.led = Pulse(LED(led, pin_factory=pin_factory)) if led is not None else None
+        self.buzzer = Pulse(Buzzer(buzzer, pin_factory=pin_factory)) if buzzer is not None else None
 
     def show(self, outcome: Outcome) -> None:
         if outcome.busy:
             return
         on, beep = (SHORT_S, BEEP_SHORT_S) if outcome.ok else (LONG_S, BEEP_LONG_S)
         if self.led is not None:
-            self.led.blink(on_time=on, off_time=0, n=1, background=True)
+            self.led.pulse(on)
         if self.buzzer is not None:
-            self.buzzer.beep(on_time=beep, off_time=0, n=1, background=True)
+            self.buzzer.pulse(beep)
 
     def close(self) -> None:
-        for device in (self.led, self.buzzer):
-            if device is not None:
-                device.close()
+        for pulse in (self.led, self.buzzer):
+            if pulse is not None:
+                pulse.close()

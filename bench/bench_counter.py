@@ -26,9 +26,9 @@ import threading
 import time
 from pathlib import Path
 
+from bench_call_latency import issue_tickets  # service C: no quota
 from common import (
     OFFICE,
-    Pipeline,
     Result,
     antrean_command,
     broker_config,
@@ -51,7 +51,6 @@ from counter.inputs.gpio import GpioButtons
 from counter.settings import DEFAULT_PINS, GpioSettings
 
 COUNTER = 4
-SERVICE = "C"
 LED_PIN = 24
 # A 5 ms debounce lets presses follow each other quickly; the debounce only
 # rejects edges, it never delays the first one, so it does not change the figure.
@@ -84,17 +83,6 @@ class FeedbackClock:
             raise TimeoutError("no feedback within the timeout")
         assert self.outcome is not None
         return self.outcome
-
-
-def issue_tickets(port: int, count: int) -> None:
-    kiosk = Pipeline(port, "kiosk-1", window=64).start()
-    try:
-        kiosk.run("issue", {"service": SERVICE}, count)
-    finally:
-        kiosk.stop()
-    if kiosk.ok != count:
-        raise RuntimeError(f"issuing failed: {kiosk.errors[:3]}")
-    print(f"issued {count} tickets for service {SERVICE}")
 
 
 def one_press(factory: MockFactory, clock: FeedbackClock) -> float:

@@ -80,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.console:
             os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not read our argv
-            from counter.console import CounterConsoleApp  # noqa: PLC0415 - Kivy only here
+            os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # one log, through logging
+            from counter.console import run_console  # noqa: PLC0415 - Kivy only here
 
-            CounterConsoleApp(station.agent, config).run()
+            run_console(station.agent, config)
         else:
             _wait_for_signal()
     finally:

@@ -11,7 +11,9 @@ Clock.schedule_once. The wording lives in console_view.py.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from kivy.app import App
@@ -235,3 +237,15 @@ class CounterConsoleApp(App):  # type: ignore[misc]  # Kivy is untyped
         if self.popup is not None:
             self.popup.dismiss()
             self.popup = None
+
+
+def run_console(agent: CounterAgent, config: Config) -> None:
+    """Runs the console until its window closes, SIGTERM or Ctrl-C (a clean stop each time)."""
+    app = CounterConsoleApp(agent, config)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app.run()

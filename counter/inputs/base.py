@@ -85,3 +85,32 @@ class HealthReport:
             log.warning("%s unavailable: %s", self.where, why)
         if self.handler:
             self.handler(self.source, status)
+
+
+class ReadingSource:
+    """A source that reads its device on its own thread (keypad, serial box, terminal).
+
+    Subclasses set `name` and write `_session()`: open the device, read it
+    until it goes away or `self._reader.stopping`, report through `health`.
+    """
+
+    name = "source"
+
+    def __init__(self, where: str) -> None:
+        self._reader = ReaderThread(self.name, self._session)
+        self._press: PressHandler | None = None
+        self.health = HealthReport(self.name, where)
+
+    def start(self, press: PressHandler, on_health: HealthHandler) -> None:
+        self._press, self.health.handler = press, on_health
+        self._reader.start()
+
+    def stop(self) -> None:
+        self._reader.stop()
+
+    def _session(self) -> None:
+        raise NotImplementedError
+
+    def _pressed(self, button: str, on_done: OutcomeHandler | None = None) -> None:
+        if self._press:
+            self._press(button, self.name, on_done)

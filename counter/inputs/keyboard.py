@@ -19,7 +19,7 @@ import termios
 import tty
 from typing import Any
 
-from counter.inputs.base import HealthHandler, HealthReport, PressHandler, ReaderThread
+from counter.inputs.base import HealthHandler, PressHandler, ReadingSource
 
 log = logging.getLogger(__name__)
 
@@ -27,23 +27,20 @@ KEYS = {"n": "next", "r": "recall", "x": "no_show", "c": "complete"}
 POLL_S = 0.2
 
 
-class KeyboardSource:
+class KeyboardSource(ReadingSource):
     """One key, one press; reads a terminal file descriptor."""
 
     name = "keyboard"
 
     def __init__(self, fd: int | None = None) -> None:
+        super().__init__("terminal keyboard")
         self.fd = sys.stdin.fileno() if fd is None else fd
-        self._reader = ReaderThread(self.name, self._step)
-        self._press: PressHandler | None = None
         self._saved: Any = None  # termios attributes to restore
-        self.health = HealthReport(self.name, "terminal keyboard")
 
     def start(self, press: PressHandler, on_health: HealthHandler) -> None:
         self._press, self.health.handler = press, on_health
         if not os.isatty(self.fd):
-            log.info("keyboard input off: the standard input is not a terminal")
-            self.health.set("offline", "not a terminal")
+            self.health.set("offline", "the standard input is not a terminal")
             return
         self._saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)  # a key at a time, Ctrl-C still works
@@ -52,13 +49,13 @@ class KeyboardSource:
         self._reader.start()
 
     def stop(self) -> None:
-        self._reader.stop()
+        super().stop()
         if self._saved is not None:
             with contextlib.suppress(termios.error):
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
             self._saved = None
 
-    def _step(self) -> None:
+    def _session(self) -> None:
         ready, _, _ = select.select([self.fd], [], [], POLL_S)
         if not ready:
             return
@@ -69,5 +66,5 @@ class KeyboardSource:
             return
         for char in data.decode("utf-8", errors="ignore").lower():
             button = KEYS.get(char)
-            if button and self._press:
-                self._press(button, self.name, None)
+            if button:
+                self._pressed(button)

@@ -22,7 +22,7 @@ from typing import Any, Protocol, cast
 
 from evdev import InputDevice, InputEvent, ecodes
 
-from counter.inputs.base import HealthHandler, HealthReport, PressHandler, ReaderThread
+from counter.inputs.base import ReadingSource
 from counter.settings import KeypadSettings
 
 log = logging.getLogger(__name__)
@@ -48,25 +48,16 @@ def open_keypad(path: str) -> KeypadDevice:
     return cast(KeypadDevice, InputDevice(path))
 
 
-class KeypadSource:
+class KeypadSource(ReadingSource):
     """Maps the keypad's keys to the counter's buttons."""
 
     name = "keypad"
 
     def __init__(self, settings: KeypadSettings, opener: DeviceOpener = open_keypad) -> None:
+        super().__init__(f"keypad {settings.path}")
         self.settings = settings
         self._open = opener
         self._codes = {ecodes.ecodes[name]: button for name, button in settings.keys.items()}
-        self._reader = ReaderThread(self.name, self._session)
-        self._press: PressHandler | None = None
-        self.health = HealthReport(self.name, f"keypad {settings.path}")
-
-    def start(self, press: PressHandler, on_health: HealthHandler) -> None:
-        self._press, self.health.handler = press, on_health
-        self._reader.start()
-
-    def stop(self) -> None:
-        self._reader.stop()
 
     def _session(self) -> None:
         """Opens and grabs the keypad, then reads it until it goes away or stop()."""
@@ -97,8 +88,7 @@ class KeypadSource:
         if button is None:
             log.debug("keypad: key %s is not mapped", ecodes.KEY.get(event.code, event.code))
             return
-        if self._press:
-            self._press(button, self.name, None)
+        self._pressed(button)
 
 
 def _close_quietly(device: KeypadDevice) -> None:

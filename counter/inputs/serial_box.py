@@ -22,7 +22,7 @@ from typing import Any
 import serial
 
 from counter.agent import Outcome
-from counter.inputs.base import HealthHandler, HealthReport, PressHandler, ReaderThread
+from counter.inputs.base import ReadingSource
 from counter.settings import SerialSettings
 
 log = logging.getLogger(__name__)
@@ -33,25 +33,16 @@ POLL_S = 0.2  # read timeout: how often the reader looks at stop()
 RETRY_S = 2.0  # how often a missing serial adapter is looked for again
 
 
-class SerialBox:
+class SerialBox(ReadingSource):
     """Reads button lines from the box and writes every outcome back to it."""
 
     name = "serial"
 
     def __init__(self, settings: SerialSettings) -> None:
+        super().__init__(f"serial box {settings.port}")
         self.settings = settings
-        self._reader = ReaderThread(self.name, self._session)
         self._port: Any = None
         self._write_lock = threading.Lock()
-        self._press: PressHandler | None = None
-        self.health = HealthReport(self.name, f"serial box {settings.port}")
-
-    def start(self, press: PressHandler, on_health: HealthHandler) -> None:
-        self._press, self.health.handler = press, on_health
-        self._reader.start()
-
-    def stop(self) -> None:
-        self._reader.stop()
 
     # ---- reading -----------------------------------------------------------------
 
@@ -107,8 +98,7 @@ class SerialBox:
             log.warning("serial box: unknown line %r", raw[:MAX_LINE])
             self._write("ERR unknown")
             return
-        if self._press:
-            self._press(button, self.name, self.answer)
+        self._pressed(button, self.answer)
 
     # ---- writing -----------------------------------------------------------------
 

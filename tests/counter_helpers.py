@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from antrean.config import Config, parse_config
 from counter.agent import Outcome
 
 from .helpers import Office, example_text
+from .mqtt_watch import Watcher
 
 INPUTS_1 = """
 [counter_inputs.1]
@@ -94,3 +96,23 @@ def read_lines(fd: int, count: int, timeout: float = 5) -> list[str]:
         if ready:
             data += os.read(fd, 1024)
     return data.decode().splitlines()
+
+
+@contextlib.contextmanager
+def hung_queue_service(office: Office) -> Iterator[None]:
+    """The queue service stops answering while its retained status still says online.
+
+    Commands then go out and get no answer, so the one in flight stays in
+    flight until its timeout, whatever the machine's load. The service is
+    started again at the end.
+    """
+    office.stop()
+    topic = f"antrean/v1/{office.config.office.id}/device/queue/status"
+    ghost = Watcher(office.config.broker, topic, "ghost").start()
+    try:
+        ghost.mqtt.publish(topic, {"online": True, "role": "queue"}, retain=True)
+        ghost.wait_for(lambda _t, body: body.get("online") is True)
+        yield
+    finally:
+        ghost.stop()
+        office.start()

@@ -16,7 +16,14 @@ from counter.feedback import LONG_S, SHORT_S
 from counter.settings import counter_inputs
 from counter.station import CounterStation
 
-from .counter_helpers import Recorder, counter_config, counter_current, service_waiting, wait
+from .counter_helpers import (
+    Recorder,
+    counter_config,
+    counter_current,
+    hung_queue_service,
+    service_waiting,
+    wait,
+)
 from .helpers import FakeClock, Office
 from .mqtt_watch import Watcher
 
@@ -149,16 +156,7 @@ def test_while_a_command_awaits_its_reply_other_presses_are_ignored(
 ) -> None:
     st, rec = station
     issue(office, "A", 3)
-    # The queue service hangs but its retained status still says online: the
-    # command goes out and gets no answer within reply_timeout_s (1 s).
-    office.stop()
-    ghost = Watcher(office.config.broker, "antrean/v1/gajahmungkur/device/queue/status").start()
-    try:
-        ghost.mqtt.publish(
-            "antrean/v1/gajahmungkur/device/queue/status",
-            {"online": True, "role": "queue", "version": "0.1.0"},
-            retain=True,
-        )
+    with hung_queue_service(office):
         wait(lambda: st.agent.online, what="the ghost status")
         led = factory.pin(LED)
         tap(factory, NEXT)
@@ -170,9 +168,6 @@ def test_while_a_command_awaits_its_reply_other_presses_are_ignored(
         assert len(led.states) == 1  # a busy press does not blink
         assert rec.wait_count(4, timeout=3)[3].code == TIMEOUT
         assert not st.agent.busy
-    finally:
-        ghost.stop()
-    office.start()
     time.sleep(0.5)
     # Only the one command was ever sent, and it went unanswered into the void (QoS 0).
     assert counter_current(office, 1) is None

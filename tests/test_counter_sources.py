@@ -18,11 +18,21 @@ from counter.inputs.serial_box import SerialBox
 from counter.settings import KeypadSettings, SerialSettings, counter_inputs
 from counter.station import CounterStation
 
-from .counter_helpers import Recorder, counter_config, counter_current, read_lines, wait
+from .counter_helpers import (
+    Recorder,
+    counter_config,
+    counter_current,
+    hung_queue_service,
+    read_lines,
+    wait,
+)
 from .helpers import FakeClock, Office
 from .mqtt_watch import Watcher
 
 KEYPAD = """
+[counter_inputs.1]
+reply_timeout_s = 1
+
 [counter_inputs.2]
 [counter_inputs.2.keypad]
 path = "/dev/input/by-id/usb-keypad-event-kbd"
@@ -169,8 +179,14 @@ def test_the_serial_box_hears_busy_and_offline(office: Office, pty_pair, broker)
     st, _rec = start_station(office, 1, [box])
     try:
         wait(lambda: box.health.status == "ok", what="the port open")
-        os.write(master, b"NEXT\nNEXT\n")  # the second arrives while the first is in flight
-        assert sorted(read_lines(master, 2)) == ["ERR busy", "OK A001"]
+        with hung_queue_service(office):
+            os.write(master, b"NEXT\n")  # goes out, and no answer comes
+            time.sleep(0.2)
+            os.write(master, b"NEXT\nDONE\n")  # while the first is in flight
+            assert read_lines(master, 3, timeout=5) == ["ERR busy", "ERR busy", "ERR timeout"]
+        wait(lambda: st.agent.online, what="the queue service back")
+        os.write(master, b"NEXT\n")
+        assert read_lines(master, 1) == ["OK A001"]  # nothing of the above had fired
         broker.stop()
         wait(lambda: not st.agent.online, what="the link lost")
         os.write(master, b"NEXT\n")

@@ -52,6 +52,7 @@ def counter_device(config: Config, counter: int, device: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the agent until SIGTERM or Ctrl-C (or until the console window closes)."""
+    from counter.inputs.base import HardwareUnavailable  # noqa: PLC0415
     from counter.settings import counter_inputs  # noqa: PLC0415 - keeps the parser light
     from counter.station import CounterStation  # noqa: PLC0415
 
@@ -65,10 +66,9 @@ def run(args: argparse.Namespace) -> int:
             f"counter_inputs.{args.counter}",
             "counter has no inputs: add a [counter_inputs.N] table or use --console",
         )
-    station = CounterStation(config, settings, device)
     try:
-        station.start()
-    except RuntimeError as exc:  # GPIO that cannot be opened
+        station = CounterStation(config, settings, device).start()
+    except HardwareUnavailable as exc:
         print(f"antrean counter: {exc}", file=sys.stderr)  # noqa: T201 - a CLI's own error
         return 1
     log.info(

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from counter.agent import Outcome
+from counter.inputs.base import GPIO_HINT, HardwareUnavailable
 
 log = logging.getLogger("counter.press")
 
@@ -101,9 +102,17 @@ class GpioFeedback:
 
     def __init__(self, led: int | None, buzzer: int | None, pin_factory: Any | None = None) -> None:
         from gpiozero import LED, Buzzer  # noqa: PLC0415 - only counter Pis have gpiozero
+        from gpiozero.exc import GPIOZeroError  # noqa: PLC0415
 
-        self.led = Pulse(LED(led, pin_factory=pin_factory)) if led is not None else None
-        self.buzzer = Pulse(Buzzer(buzzer, pin_factory=pin_factory)) if buzzer is not None else None
+        try:
+            self.led = Pulse(LED(led, pin_factory=pin_factory)) if led is not None else None
+            self.buzzer = (
+                Pulse(Buzzer(buzzer, pin_factory=pin_factory)) if buzzer is not None else None
+            )
+        except (GPIOZeroError, OSError) as exc:
+            raise HardwareUnavailable(
+                f"cannot open the counter's LED or buzzer ({exc}); {GPIO_HINT}"
+            ) from exc
 
     def show(self, outcome: Outcome) -> None:
         if outcome.busy:

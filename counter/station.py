@@ -58,6 +58,8 @@ class CounterStation:
         except Exception:
             for source in started:
                 source.stop()
+            if self.gpio_feedback:
+                self.gpio_feedback.close()
             self.agent.stop()
             raise
         return self

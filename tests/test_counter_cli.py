@@ -82,3 +82,21 @@ def test_bad_arguments_and_missing_inputs_say_what_to_fix(tmp_path: Path, config
 def test_the_default_device_is_the_counters_own(tmp_path: Path, config: Config) -> None:
     assert counter_device(config, 3, None) == "counter-3"
     assert counter_device(config, 3, "counter-3") == "counter-3"
+
+
+def test_gpio_that_cannot_be_opened_is_a_clear_error(tmp_path: Path, config: Config) -> None:
+    gpio = "\n[counter_inputs.2.gpio]\n[counter_inputs.2.feedback]\nled = 24\n"
+    path = write_config(tmp_path, counter_config(tmp_path, config.broker.port, gpio), "")
+    run = subprocess.run(
+        [*ANTREAN, "counter", "--config", str(path), "--counter", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "GPIOZERO_PIN_FACTORY": "no-such-factory"},
+    )
+    assert run.returncode == 1, run.stderr
+    assert "antrean counter: cannot open the counter's LED or buzzer" in run.stderr
+    assert "set GPIOZERO_PIN_FACTORY=mock" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -17,6 +17,13 @@ PressHandler = Callable[[str, str, OutcomeHandler | None], None]
 HealthHandler = Callable[[str, str], None]
 
 
+class HardwareUnavailable(RuntimeError):
+    """GPIO pins that cannot be opened (not a Pi, a pin in use, no pin factory)."""
+
+
+GPIO_HINT = "on a machine without GPIO, set GPIOZERO_PIN_FACTORY=mock to try the rest"
+
+
 class InputSource(Protocol):
     """A place presses come from: started with the agent's press handler, stopped at exit."""
 

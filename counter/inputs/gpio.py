@@ -22,14 +22,10 @@ from typing import Any
 from gpiozero import Button
 from gpiozero.exc import GPIOZeroError
 
-from counter.inputs.base import HealthHandler, PressHandler
+from counter.inputs.base import GPIO_HINT, HardwareUnavailable, HealthHandler, PressHandler
 from counter.settings import GpioSettings
 
 log = logging.getLogger(__name__)
-
-
-class GpioUnavailable(RuntimeError):
-    """The GPIO pins cannot be opened (not a Pi, pin busy, no pin factory)."""
 
 
 class GpioButtons:
@@ -65,9 +61,8 @@ class GpioButtons:
         except (GPIOZeroError, OSError, RuntimeError) as exc:
             self.stop()
             on_health(self.name, "offline")
-            raise GpioUnavailable(
-                f"cannot open the counter's GPIO buttons ({exc}); on a machine without GPIO "
-                "set GPIOZERO_PIN_FACTORY=mock to try the rest"
+            raise HardwareUnavailable(
+                f"cannot open the counter's GPIO buttons ({exc}); {GPIO_HINT}"
             ) from exc
         log.info(
             "gpio buttons on %s", ", ".join(f"{b}=GPIO{p}" for b, p in self.settings.pins.items())

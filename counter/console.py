@@ -36,6 +36,13 @@ KV = Path(__file__).with_name("console.kv")
 CODE_MAX = 5  # a letter and up to four digits (A1000 after 999)
 
 
+def padded_code(entry: str) -> str:
+    """A12 -> A012, as printed on the ticket (three digits at least); "" or "A" as they are."""
+    if len(entry) < 2:
+        return entry
+    return entry[0] + entry[1:].zfill(3)
+
+
 class ConsoleButton(Button):  # type: ignore[misc]  # Kivy is untyped
     tint = ColorProperty((0.16, 0.38, 0.66, 1))
 
@@ -170,7 +177,9 @@ class CounterConsoleApp(App):  # type: ignore[misc]  # Kivy is untyped
         """A code pad: a service letter, then the digits of the printed number."""
         self.code_entry = ""
         content = BoxLayout(orientation="vertical", spacing=dp(8), padding=dp(8))
-        self._code_label = Label(text="", font_size="44sp", bold=True, size_hint_y=0.25)
+        self._code_label = Label(
+            text="", font_size="44sp", bold=True, markup=True, size_hint_y=0.25
+        )
         content.add_widget(self._code_label)
         letters = GridLayout(rows=1, spacing=dp(8), size_hint_y=0.18)
         for letter in self.view.call_letters():
@@ -211,7 +220,9 @@ class CounterConsoleApp(App):  # type: ignore[misc]  # Kivy is untyped
             entry += key
         self.code_entry = entry
         if self._code_label is not None:
-            self._code_label.text = entry or "_"
+            full = padded_code(entry)
+            hint = f"  [size=24sp][color=#9fb3c8]= {full}[/color][/size]" if full != entry else ""
+            self._code_label.text = (entry or "_") + hint
 
     def _call_entered(self) -> None:
         code = self.code_entry
@@ -219,8 +230,7 @@ class CounterConsoleApp(App):  # type: ignore[misc]  # Kivy is untyped
             self._type("")
             return
         self._close_popup()
-        # A code typed as A12 means A012: the service pads to three digits.
-        code = code[0] + code[1:].zfill(3)
+        code = padded_code(code)
         self.act("call_ticket", f"Memanggil {code}", {"code": code})
 
     def _cancel_button(self) -> ConsoleButton:

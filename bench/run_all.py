@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench_issue_throughput",
     "bench_startup",
     "bench_broker_tls",
+    "bench_counter",
 )
 
 

@@ -1,0 +1,127 @@
+"""What the counter console shows, worked out from retained state and outcomes (no Kivy).
+
+The Kivy console (console.py, console.kv) only copies these strings into
+widgets, so the wording and the rules are tested without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from antrean.config import Config
+from counter.agent import BUSY, Outcome
+
+NOBODY = "—"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingLine:
+    code: str
+    name: str
+    waiting: int
+    priority: int
+
+    @property
+    def text(self) -> str:
+        prio = f" ({self.priority} prioritas)" if self.priority else ""
+        return f"{self.code} · {self.name}: {self.waiting} menunggu{prio}"
+
+
+@dataclass(slots=True)
+class ConsoleView:
+    """The console's model: one counter, its services, its current ticket, the last message."""
+
+    config: Config
+    counter: int
+    online: bool = False
+    open: bool | None = None  # None until state/counter/N arrives
+    current: dict[str, Any] | None = None
+    waiting: dict[str, WaitingLine] = field(default_factory=dict)
+    message: str = ""
+    message_is_error: bool = False
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        found = self.config.counter(self.counter)
+        return found.services if found else ()
+
+    @property
+    def title(self) -> str:
+        found = self.config.counter(self.counter)
+        name = found.name if found else f"Loket {self.counter}"
+        return f"{name} · {self.config.office.name}"
+
+    @property
+    def current_code(self) -> str:
+        return str(self.current["code"]) if self.current else NOBODY
+
+    @property
+    def current_detail(self) -> str:
+        if not self.current:
+            return "Tidak ada yang sedang dilayani" if self.open else "Loket tutup"
+        service = self.config.service(str(self.current.get("service")))
+        parts = [service.name if service else str(self.current.get("service"))]
+        if self.current.get("priority"):
+            parts.append("prioritas")
+        recalls = int(self.current.get("recalls") or 0)
+        if recalls:
+            parts.append(f"dipanggil ulang {recalls} kali")
+        return " · ".join(parts)
+
+    @property
+    def waiting_lines(self) -> list[str]:
+        return [self.waiting[code].text for code in self.services if code in self.waiting]
+
+    @property
+    def link_text(self) -> str:
+        return "Terhubung" if self.online else "Terputus dari server antrean"
+
+    @property
+    def open_text(self) -> str:
+        if self.open is None:
+            return "…"
+        if self.open:
+            return "[b]Loket BUKA[/b]\n[size=12sp]ketuk untuk menutup[/size]"
+        return "[b]Loket TUTUP[/b]\n[size=12sp]ketuk untuk membuka[/size]"
+
+    def transfer_choices(self) -> list[tuple[str, str]]:
+        """(code, label) of every service the current ticket can move to (not its own)."""
+        own = self.current.get("service") if self.current else None
+        return [(s.code, f"{s.code} · {s.name}") for s in self.config.services if s.code != own]
+
+    def call_letters(self) -> list[str]:
+        """Service letters for the call-a-number pad: every service (a transferred ticket too)."""
+        return [s.code for s in self.config.services]
+
+    # ---- updates ------------------------------------------------------------------
+
+    def on_state(self, path: str, body: dict[str, Any]) -> bool:
+        """Takes one retained state payload; True when something shown changed."""
+        if path == f"counter/{self.counter}":
+            self.open = bool(body.get("open"))
+            current = body.get("current")
+            self.current = current if isinstance(current, dict) else None
+            return True
+        if path.startswith("service/") and path.removeprefix("service/") in self.services:
+            code = path.removeprefix("service/")
+            service = self.config.service(code)
+            self.waiting[code] = WaitingLine(
+                code,
+                service.name if service else str(body.get("name", code)),
+                int(body.get("waiting") or 0),
+                int(body.get("waiting_priority") or 0),
+            )
+            return True
+        return False
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        # A busy press is not news on the console: the command in flight answers soon.
+        if outcome.busy and self.message and not self.message_is_error:
+            return
+        self.message = outcome.message
+        self.message_is_error = not outcome.ok and outcome.code != BUSY
+
+    def sending(self, label: str) -> None:
+        self.message = f"{label}…"
+        self.message_is_error = False

@@ -1,0 +1,70 @@
+"""Terminal keys for demos and for trying a counter without hardware.
+
+    n  next (call_next)      r  recall      x  no-show      c  complete
+
+Reads single key presses from a terminal (stdin by default) in cbreak mode,
+so no Enter is needed; the terminal's settings are restored at stop. Other
+keys print nothing and send nothing. When stdin is not a terminal (a systemd
+service), the source stays idle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import sys
+import termios
+import tty
+from typing import Any
+
+from counter.inputs.base import HealthHandler, PressHandler, ReadingSource
+
+log = logging.getLogger(__name__)
+
+KEYS = {"n": "next", "r": "recall", "x": "no_show", "c": "complete"}
+POLL_S = 0.2
+
+
+class KeyboardSource(ReadingSource):
+    """One key, one press; reads a terminal file descriptor."""
+
+    name = "keyboard"
+
+    def __init__(self, fd: int | None = None) -> None:
+        super().__init__("terminal keyboard")
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self._saved: Any = None  # termios attributes to restore
+
+    def start(self, press: PressHandler, on_health: HealthHandler) -> None:
+        self._press, self.health.handler = press, on_health
+        if not os.isatty(self.fd):
+            self.health.set("offline", "the standard input is not a terminal")
+            return
+        self._saved = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)  # a key at a time, Ctrl-C still works
+        log.info("keys: n = next, r = recall, x = no-show, c = complete")
+        self.health.set("ok")
+        self._reader.start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._saved is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def _session(self) -> None:
+        ready, _, _ = select.select([self.fd], [], [], POLL_S)
+        if not ready:
+            return
+        data = os.read(self.fd, 64)
+        if not data:  # the terminal went away
+            self.health.set("offline", "end of input")
+            self._reader.wait(3600)
+            return
+        for char in data.decode("utf-8", errors="ignore").lower():
+            button = KEYS.get(char)
+            if button:
+                self._pressed(button)

@@ -1,0 +1,87 @@
+"""Draws the counter console with a busy morning's queue and saves PNGs (console, pickers).
+
+    .venv/bin/python scripts/counter_console_screenshot.py [docs/screenshots/counter-console.png]
+
+Runs everything it needs itself: its own Xvfb screen, Mosquitto, and queue
+service (the example office, its clock at Thursday 09:00 WIB), then counter 2
+(services A and B) calls a number, and the window is read back from the
+framebuffer. The test suite runs it too (tests/test_counter_console.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from antrean.devbroker import DevBroker  # noqa: E402 - after the path
+from antrean.xvfb import VirtualScreen  # noqa: E402
+
+SIZE = (800, 480)
+
+
+def main(out: Path) -> int:
+    with VirtualScreen() as screen, DevBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        os.environ["DISPLAY"] = screen.display
+        os.environ.pop("WAYLAND_DISPLAY", None)
+        os.environ.update(
+            KIVY_NO_ARGS="1",
+            KIVY_NO_FILELOG="1",
+            KIVY_NO_CONSOLELOG="1",
+            KIVY_LOG_MODE="PYTHON",  # leave stdout and stderr alone
+            KIVY_HOME=tempfile.mkdtemp(prefix="antrean-kivy-home-", dir=tmp),
+            SDL_AUDIODRIVER="dummy",
+        )
+        from counter.console import CounterConsoleApp  # noqa: PLC0415 - Kivy after the env
+        from counter.settings import counter_inputs  # noqa: PLC0415
+        from counter.station import CounterStation  # noqa: PLC0415
+        from tests.helpers import FakeClock, Office, example_config  # noqa: PLC0415
+        from tests.kivy_harness import pump, pump_until, screenshot, start_app  # noqa: PLC0415
+
+        config = example_config(Path(tmp), broker.port)
+        office = Office(config, FakeClock()).start()
+        for service in "AAABABAABB":
+            office.ok("kiosk-1", "issue", service=service)
+        office.ok("kiosk-1", "issue", service="A", priority=True)
+        office.ok("counter-2", "call_next")
+        office.ok("counter-2", "recall")
+        station = CounterStation(config, counter_inputs(config, 2), "counter-2").start()
+        try:
+            deadline = time.monotonic() + 10
+            while not station.agent.online:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the queue service never came online")
+                time.sleep(0.05)
+            app = start_app(CounterConsoleApp(station.agent, config), size=SIZE)
+            app.act("call_next", "Memanggil")
+            pump_until(lambda: app.view.message.startswith("Nomor"), what="a number called")
+            pump_until(lambda: len(app.view.waiting_lines) == 2, what="waiting counts")
+            pump(0.3)
+            screenshot(out)
+            # The two pickers, beside the main picture.
+            app.open_transfer()
+            pump(0.5)  # the popup's opening animation
+            screenshot(out.with_name(f"{out.stem}-transfer.png"))
+            app.open_call_number()
+            for key in "B12":
+                app._type(key)
+            pump(0.5)
+            screenshot(out.with_name(f"{out.stem}-call-number.png"))
+            app.dispatch("on_stop")
+        finally:
+            station.stop()
+            office.close()
+    print(out)  # noqa: T201 - a script that says where its picture is
+    return 0
+
+
+if __name__ == "__main__":
+    target = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs/screenshots/counter-console.png"
+    )
+    sys.exit(main(target))

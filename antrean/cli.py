@@ -21,7 +21,9 @@ from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
 # subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
-APP_COMMANDS: dict[str, tuple[str, str]] = {}
+APP_COMMANDS: dict[str, tuple[str, str]] = {
+    "kiosk": ("kiosk.cli", "run the kiosk: touchscreen and ticket printer"),
+}
 
 
 class AppCommand(Protocol):

@@ -96,6 +96,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
         self._corner_taps: list[float] = []
         self._home_timer: Any = None
         self._dirty = False
+        self._timers: list[Any] = []
         self.title = "Antrean kiosk"
 
     # ---- building ----------------------------------------------------------------
@@ -136,14 +137,19 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
         self.screens.add_widget(self.message)
         self.render_home()
         Window.bind(size=lambda *_: self._later(self._relayout))
-        Clock.schedule_interval(self._tick, 1.0)
-        Clock.schedule_interval(lambda _dt: self.controller.poll_printer(), PRINTER_POLL_S)
+        self._timers = [
+            Clock.schedule_interval(self._tick, 1.0),
+            Clock.schedule_interval(lambda _dt: self.controller.poll_printer(), PRINTER_POLL_S),
+        ]
         Clock.schedule_once(self._first_frame, 0)
         self.link.start()
         self.controller.poll_printer()
         return self.screens
 
     def on_stop(self) -> None:
+        for timer in [*self._timers, self._home_timer]:
+            if timer is not None:
+                timer.cancel()
         if self.controller is not None:
             self.controller.close()
         if self.link is not None:

@@ -142,6 +142,7 @@ class TicketController:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="kiosk-worker")
         self.last: TicketInfo | None = None
         self.printer_status = PrinterStatus.UNKNOWN
+        self._closed = False
 
     # ---- called from the UI thread ---------------------------------------------------
 
@@ -179,7 +180,8 @@ class TicketController:
 
     def poll_printer(self) -> None:
         """Asks the printer for its status in the background (reported via on_printer)."""
-        self._worker.submit(self._query_printer)
+        if not self._closed:
+            self._worker.submit(self._query_printer)
 
     @property
     def busy(self) -> bool:
@@ -190,6 +192,7 @@ class TicketController:
         return self.printer.paper_mm
 
     def close(self) -> None:
+        self._closed = True
         self._worker.shutdown(wait=True, cancel_futures=True)
         self.printer.close()
 

@@ -7,8 +7,11 @@ bytes are decoded back to check what a resident would hold.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from kivy.clock import Clock
 
 from antrean.config import Config
@@ -17,13 +20,49 @@ from kiosk.app import KioskApp
 from kiosk.controller import Printed, PrinterBlocked, PrintFailed
 from kiosk.printer.escpos_decode import decode
 from kiosk.printer.sim import SimPrinter
+from kiosk.settings import kiosk_settings
 
-from .helpers import Office
-from .kiosk_fixtures import STAFF_PIN, kiosk, printer, service_state, wait_home_ready  # noqa: F401
-from .kivy_harness import find_text, pump, pump_until, set_window_size, tap
+from .helpers import FakeClock, Office
+from .kivy_harness import find_text, pump, pump_until, set_window_size, start_app, stop_app, tap
 from .mqtt_watch import Watcher
 
 STATUS = "antrean/v1/gajahmungkur/device/kiosk-1/status"
+STAFF_PIN = "2468"  # the example config's
+
+
+@pytest.fixture
+def printer(tmp_path: Path) -> SimPrinter:
+    return SimPrinter(80, tmp_path / "tickets")
+
+
+@pytest.fixture
+def kiosk(
+    config: Config, office: Office, clock: FakeClock, printer: SimPrinter
+) -> Iterator[KioskApp]:
+    app = KioskApp(config, kiosk_settings(config), printer=printer, now=clock)
+    start_app(app, (800, 480))
+    try:
+        wait_home_ready(app)
+        yield app
+    finally:
+        stop_app(app)
+
+
+def wait_home_ready(app: KioskApp, service: str = "A", timeout: float = 15) -> None:
+    pump_until(
+        lambda: (
+            app.screens.current == "home"
+            and service in app.home.service_buttons
+            and not app.home.service_buttons[service].disabled
+        ),
+        timeout,
+        f"service {service} offered on Home",
+    )
+
+
+def service_state(office: Office, code: str) -> dict[str, Any]:
+    snapshot = office.ok("admin", "snapshot")
+    return next(s for s in snapshot["services"] if s["code"] == code)
 
 
 def wait_message(app: KioskApp, key: str, timeout: float = 10) -> None:
@@ -268,8 +307,10 @@ def assert_text_fits(root: object, size: tuple[int, int]) -> None:
         assert tw <= w.width + 2, (size, w.text, w.texture_size, w.size)
         assert th <= w.height + 2, (size, w.text, w.texture_size, w.size)
         x, y = w.to_window(w.x, w.y)
-        assert x >= -1 and y >= -1, (size, w.text, (x, y))
-        assert x + w.width <= size[0] + 1 and y + w.height <= size[1] + 1, (size, w.text)
+        assert x >= -1, (size, w.text, (x, y))
+        assert y >= -1, (size, w.text, (x, y))
+        assert x + w.width <= size[0] + 1, (size, w.text)
+        assert y + w.height <= size[1] + 1, (size, w.text)
 
 
 def test_the_health_fields_are_in_the_retained_status(kiosk: KioskApp, config: Config) -> None:

@@ -141,7 +141,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
             Clock.schedule_interval(self._tick, 1.0),
             Clock.schedule_interval(lambda _dt: self.controller.poll_printer(), PRINTER_POLL_S),
         ]
-        Clock.schedule_once(self._first_frame, 0)
+        Window.bind(on_flip=self._first_frame)
         self.link.start()
         self.controller.poll_printer()
         return self.screens
@@ -155,7 +155,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
         if self.link is not None:
             self.link.stop()
 
-    def _first_frame(self, _dt: float) -> None:
+    def _first_frame(self, *_: object) -> None:
+        Window.unbind(on_flip=self._first_frame)
         log.info("kiosk: first frame %.3f s after import", time.perf_counter() - STARTED)
 
     # ---- helpers -------------------------------------------------------------------
@@ -312,7 +313,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
         if self.language == "en" and cfg and cfg.name_en:
             service = cfg.name_en
         wait = words.duration(self.language, ticket.estimated_wait_s)
-        details = f"{self.t('ahead', n=ticket.ahead)}  ·  {self.t('estimate', t=wait)}"
+        details = f"{self.t('ahead', n=ticket.ahead)}\n{self.t('estimate', t=wait)}"
         prio = f"  ·  {self.t('priority_button')}" if ticket.priority else ""
         return [
             ("number", f"[b]{ticket.code}[/b]", 130, INK),

@@ -280,3 +280,14 @@ def test_the_file_driver_writes_the_bytes_and_cannot_know_its_status(tmp_path: P
     assert "TES PRINTER" in decode(data).lines
     missing = open_printer(PrinterSettings(driver="file", file_path=tmp_path / "no" / "lp0"))
     assert missing.status() is PrinterStatus.OFFLINE
+
+
+def test_a_usb_printer_that_is_not_plugged_in_is_offline() -> None:
+    pytest.importorskip("usb.core")
+    printer = open_printer(PrinterSettings(driver="usb", usb_vendor=0x0416, usb_product=0x5011))
+    try:
+        assert printer.status() is PrinterStatus.OFFLINE
+        with pytest.raises(PrintError):
+            printer.print_ticket(b"\x1b@x\n")
+    finally:
+        printer.close()

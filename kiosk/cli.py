@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 
 from antrean.config import config_path, load_config
 
@@ -13,7 +14,19 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
     parser.add_argument("--device", help="this kiosk's device id (default: the first kiosk)")
-    parser.add_argument("--size", help="window size for a desktop try-out, e.g. 800x480")
+    parser.add_argument(
+        "--size",
+        type=window_size,
+        help="a window of this size instead of full screen, e.g. 800x480 (try-outs)",
+    )
+
+
+def window_size(text: str) -> str:
+    """--size WIDTHxHEIGHT, each 200-4000 pixels."""
+    m = re.fullmatch(r"(\d{3,4})x(\d{3,4})", text)
+    if not m or not all(200 <= int(v) <= 4000 for v in m.groups()):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 800x480, got {text!r}")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,12 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(config_path(args.config))
     settings = kiosk_settings(config, args.device)
-    if args.size:
-        width, _, height = args.size.partition("x")
-        from kivy.config import Config as KivyConfig  # noqa: PLC0415
-
-        KivyConfig.set("graphics", "width", width)
-        KivyConfig.set("graphics", "height", height)
+    configure_kivy(args.size)
     from kiosk.app import KioskApp  # noqa: PLC0415 - imports Kivy
 
     log.info(
@@ -35,3 +43,21 @@ def run(args: argparse.Namespace) -> int:
     )
     KioskApp(config, settings).run()
     return 0
+
+
+def configure_kivy(size: str | None) -> None:
+    """Full screen without a pointer on the kiosk; a plain window with --size on a desktop.
+
+    Must run before Kivy creates its window (that is, before kiosk.app is imported).
+    """
+    from kivy.config import Config as KivyConfig  # noqa: PLC0415
+
+    KivyConfig.set("kivy", "exit_on_escape", "0")  # a stray keyboard must not close the kiosk
+    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots
+    if size:
+        width, _, height = size.partition("x")
+        KivyConfig.set("graphics", "width", width)
+        KivyConfig.set("graphics", "height", height)
+    else:
+        KivyConfig.set("graphics", "fullscreen", "auto")
+        KivyConfig.set("graphics", "show_cursor", "0")

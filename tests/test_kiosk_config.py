@@ -112,3 +112,12 @@ def test_the_kiosk_command_is_listed_and_imports_no_kivy_to_build_the_parser() -
         check=True,
     ).stdout
     assert "kiosk" in helptext
+
+
+def test_a_bad_window_size_is_refused_by_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["kiosk", "--size", "800by480"])
+    assert stopped.value.code == 2
+    assert "expected WIDTHxHEIGHT like 800x480, got '800by480'" in capsys.readouterr().err

@@ -11,11 +11,12 @@ Baseline, alternating tap by tap in the same process: the bare `issue`
 request/reply through the same DeviceLink (`link.request`). 30 warm-up taps,
 then 500 measured (`--quick`: 10 + 100).
 
-Cold start: `antrean kiosk --config X` (the real command, simulated printer)
-on its own Xvfb, from Popen until the app logs its first Window flip; peak RSS
-(VmHWM) read from /proc then. Baseline in the same run: a bare Kivy app with
-one Label, timed the same way. 5 launches of each, alternating (`--quick`: 2);
-medians are reported. The queue service and broker are up before each launch.
+Cold start: `antrean kiosk --config X` (the real command, full screen,
+simulated printer) on its own 1280x800 Xvfb, from Popen until the app logs its
+first Window flip; peak RSS (VmHWM) read from /proc then. Baseline in the same
+run: a bare full-screen Kivy app with one Label, timed the same way. 5
+launches of each, alternating (`--quick`: 2); medians are reported. The
+queue service and broker are up before each launch.
 
 Targets (issue): tap p99 <= 100 ms; cold start <= 2 s.
 """
@@ -54,8 +55,8 @@ from kiosk.controller import Outcome, Printed, TicketController
 from kiosk.printer.sim import SimPrinter
 
 BARE_KIVY = """
-import time, logging
-t0 = time.perf_counter()
+from kivy.config import Config
+Config.set("graphics", "fullscreen", "auto")  # like the kiosk
 from kivy.app import App
 from kivy.core.window import Window
 from kivy.uix.label import Label
@@ -158,7 +159,7 @@ def peak_rss_mib(pid: int) -> float:
 def cold_start(config_path: Path, folder: Path, quick: bool) -> dict[str, list[float]]:
     runs = 2 if quick else 5
     found: dict[str, list[float]] = {"kiosk_s": [], "kiosk_mib": [], "bare_s": [], "bare_mib": []}
-    with VirtualScreen() as screen:
+    with VirtualScreen(1280, 800) as screen:  # the 10-inch kiosk screen
         env = dict(
             os.environ,
             DISPLAY=screen.display,

@@ -158,6 +158,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
     def _first_frame(self, *_: object) -> None:
         Window.unbind(on_flip=self._first_frame)
         log.info("kiosk: first frame %.3f s after import", time.perf_counter() - STARTED)
+        if self.controller is not None:
+            self.controller.warm_up()
 
     # ---- helpers -------------------------------------------------------------------
 

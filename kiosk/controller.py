@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from antrean.device import NotConnected, Reply, ReplyHandler
 from kiosk.printer.base import Printer, PrintError, PrinterStatus
-from kiosk.ticket import TicketInfo, printer_test_bytes, ticket_bytes
+from kiosk.ticket import TicketInfo, escpos_buffer, printer_test_bytes, ticket_bytes
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,11 @@ class TicketController:
             self._post(lambda: done(status.value))
 
         self._worker.submit(job)
+
+    def warm_up(self) -> None:
+        """Loads python-escpos on the worker thread, so the first tap does not wait for it."""
+        if not self._closed:
+            self._worker.submit(escpos_buffer)
 
     def poll_printer(self) -> None:
         """Asks the printer for its status in the background (reported via on_printer)."""

@@ -5,19 +5,28 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
-
 from kiosk import words
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
 
 # Font A character columns across the paper (12-dot cells on 384 and 576 dots).
 COLUMNS = {58: 32, 80: 48}
 # The ticket number's size multiplier: 5 characters (A1000) still fit the width.
 NUMBER_SIZE = {58: 6, 80: 8}
 QR_MODULE = {58: 5, 80: 6}
+QR_LEVEL_M = 1  # escpos.constants.QR_ECLEVEL_M: recovers 15% of a smudged code
+
+
+def escpos_buffer() -> Dummy:
+    """python-escpos's in-memory printer. Imported here, not at the top: loading its
+    printer capabilities takes about 0.3 s, which the kiosk spends after its first frame."""
+    from escpos.printer import Dummy  # noqa: PLC0415
+
+    return Dummy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +65,7 @@ class TicketInfo:
 def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     """The whole ticket, from printer reset to the cut."""
     cols = COLUMNS[paper_mm]
-    p = Dummy()
+    p = escpos_buffer()
     p.hw("INIT")
     p.set(align="center", bold=True, double_width=True, double_height=True)
     for line in textwrap.wrap(t.office_name, cols // 2):
@@ -83,7 +92,7 @@ def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     p.textln(f"Di depan Anda: {t.ahead} orang")
     p.textln(f"Perkiraan tunggu: {words.duration('id', t.estimated_wait_s)}")
     p.ln()
-    p.qr(t.ticket_id, ec=QR_ECLEVEL_M, size=QR_MODULE[paper_mm], native=True)
+    p.qr(t.ticket_id, ec=QR_LEVEL_M, size=QR_MODULE[paper_mm], native=True)
     p.set(align="center", bold=True)
     p.textln("Harap menunggu panggilan")
     p.set(bold=False)
@@ -96,7 +105,7 @@ def printer_test_bytes(
 ) -> bytes:
     """The staff menu's test print: the widths, sizes and a QR code, no number."""
     cols = COLUMNS[paper_mm]
-    p = Dummy()
+    p = escpos_buffer()
     p.hw("INIT")
     p.set(align="center", bold=True, double_height=True, double_width=True)
     p.textln("TES PRINTER")
@@ -108,7 +117,7 @@ def printer_test_bytes(
     p.set(align="left")
     p.textln("".join(str(i % 10) for i in range(1, cols + 1)))
     p.set(align="center")
-    p.qr(f"antrean-test/{device_id}", ec=QR_ECLEVEL_M, size=QR_MODULE[paper_mm], native=True)
+    p.qr(f"antrean-test/{device_id}", ec=QR_LEVEL_M, size=QR_MODULE[paper_mm], native=True)
     p.textln("Bukan nomor antrean")
     p.cut()
     return bytes(p.output)

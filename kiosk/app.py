@@ -211,6 +211,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
         if self._home_timer is not None:
             self._home_timer.cancel()
             self._home_timer = None
+        if self.shown is not None:
+            self.language = self.settings.language  # the next resident starts in the default
         self.shown = None
         self._locked = False
         self.priority_mode = False

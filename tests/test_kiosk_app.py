@@ -212,6 +212,20 @@ def test_a_lost_broker_disables_the_buttons_calmly_and_the_kiosk_recovers(
     assert service_state(office, "A")["issued"] == 0
 
 
+def test_a_stopped_queue_service_disables_the_buttons_until_it_is_back(
+    kiosk: KioskApp, office: Office, printer: SimPrinter
+) -> None:
+    office.stop()
+    pump_until(lambda: bool(find_text(kiosk.home, "Sedang menyambung")), 10, "calm message")
+    assert all(b.disabled for b in kiosk.home.service_buttons.values())
+    assert kiosk.home.priority_button.disabled
+    office.start()
+    wait_home_ready(kiosk, timeout=20)
+    tap(kiosk.home.service_buttons["A"])
+    wait_message(kiosk, "take")
+    assert b"A001" in printer.jobs[-1].data
+
+
 def test_a_closed_service_stays_visible_greyed_with_its_reason(
     kiosk: KioskApp, office: Office
 ) -> None:
@@ -241,6 +255,13 @@ def test_english_is_one_visible_tap_away(kiosk: KioskApp) -> None:
     pump_until(lambda: bool(find_text(kiosk.home, "Touch the service you need")))
     assert "e-KTP recording" in kiosk.home.service_buttons["A"].text
     assert kiosk.home.language_button.text == "Bahasa Indonesia"
+    pump(1.0)
+    tap(kiosk.home.service_buttons["A"])
+    wait_message(kiosk, "take")
+    assert find_text(kiosk.message, "Please take your ticket")
+    kiosk.go_home()
+    pump(0.2)
+    assert kiosk.home.language_button.text == "English"  # the next resident starts in Indonesian
 
 
 def test_the_staff_menu_needs_the_hidden_gesture_and_the_pin(

@@ -16,7 +16,7 @@ import pytest
 
 from antrean.config import Config
 from antrean.device import DeviceLink, ReplyHandler
-from kiosk.controller import NoAnswer, Offline, Outcome, Printed, TicketController
+from kiosk.controller import NoAnswer, Offline, Outcome, Printed, PrinterBlocked, TicketController
 from kiosk.printer.sim import SimPrinter
 
 from .helpers import FakeClock, Office
@@ -214,3 +214,29 @@ def test_a_refusal_from_the_queue_is_passed_on_without_printing(
     assert refused.code == "service_closed"  # type: ignore[union-attr]
     assert refused.message == "Blanko KTP-el habis"  # type: ignore[union-attr]
     assert printer.jobs == []
+
+
+def test_an_unknown_printer_issues_by_default_and_not_when_told_to_refuse(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The file driver cannot read its status back: `unknown`, reported as such."""
+    from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
+    from kiosk.settings import PrinterSettings  # noqa: PLC0415
+
+    lp0 = tmp_path / "lp0"
+    controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
+    controller.printer = open_printer(PrinterSettings(driver="file", file_path=lp0))
+    try:
+        assert controller.take("A")
+        assert done.wait(10)
+        assert isinstance(outcomes[-1], Printed)
+        assert b"A001" in lp0.read_bytes()
+        assert link.health["printer"] == "unknown"
+        done.clear()
+        controller.issue_on_unknown = False
+        assert controller.take("A")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert outcomes[-1] == PrinterBlocked(PrinterStatus.UNKNOWN)
+    assert issued(office, "A") == 1

@@ -22,6 +22,7 @@ from antrean.runner import run_queue_service
 
 # subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
 APP_COMMANDS: dict[str, tuple[str, str]] = {
+    "kiosk": ("kiosk.cli", "run the kiosk: touchscreen and ticket printer"),
     "counter": ("counter.cli", "run a counter's buttons, keypad, serial box or console"),
     "broker": ("antrean.broker.cli", "office broker: CA, TLS, device credentials, access rules"),
     "doctor": ("antrean.doctor", "check this unit: config, broker, queue, devices, clock, disk"),

@@ -23,6 +23,7 @@ BENCHMARKS = (
     "bench_startup",
     "bench_broker_tls",
     "bench_counter",
+    "bench_kiosk",
 )
 
 

@@ -7,13 +7,16 @@ set -euo pipefail
 # `make demo` without a monitor. libgl1-mesa-dri/libegl1: OpenGL for Kivy
 # (software rendering where there is no GPU). libmtdev1: Kivy's touch input.
 # espeak-ng: the board's voice clips. sox: measures and joins WAV files.
-# alsa-utils: aplay, the board's audio player. openssl: `antrean broker` makes
-# the office CA and the hub's TLS certificate with it. shellcheck: the
-# provisioning scripts' lint (systemd-analyze, for the units, comes with systemd).
+# alsa-utils: aplay, the board's audio player. libusb-1.0-0: pyusb, for the
+# kiosk's USB ticket printers. fonts-dejavu-core: the printer simulator's
+# previews. openssl: `antrean broker` makes the office CA and the hub's TLS
+# certificate with it. shellcheck: the provisioning scripts' lint
+# (systemd-analyze, for the units, comes with systemd).
 packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 libmtdev1
   espeak-ng sox alsa-utils
+  libusb-1.0-0 fonts-dejavu-core
   openssl shellcheck systemd
 )
 # A Debian python3 needs the venv module from its own package; a python3 that

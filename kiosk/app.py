@@ -1,0 +1,468 @@
+"""The kiosk app: wires the DeviceLink, the printer and the controller to the screens.
+
+Kivy is driven only from its main thread: MQTT callbacks and the controller's
+results come in through Clock.schedule_once. Everything is injected (config,
+link factory, printer, clock) so that tests run the real app in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.popup import Popup
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from antrean import __version__
+from antrean.config import Config
+from antrean.device import DeviceLink
+from kiosk import words
+from kiosk.controller import (
+    NoAnswer,
+    Offline,
+    Outcome,
+    Printed,
+    PrinterBlocked,
+    PrintFailed,
+    Refused,
+    TicketController,
+)
+from kiosk.printer import Printer, PrinterStatus, open_printer
+from kiosk.settings import KioskSettings
+from kiosk.ticket import TicketInfo
+from kiosk.ui import (
+    GOOD,
+    INK,
+    INK_OFF,
+    SERVICE,
+    WARN,
+    HomeScreen,
+    MessageScreen,
+    big_button,
+    label,
+    unit,
+)
+from kiosk.view import home_view
+
+log = logging.getLogger(__name__)
+
+LinkFactory = Callable[..., Any]
+STARTED = time.perf_counter()  # for the "first frame" line the cold-start benchmark reads
+GUARD_S = 0.8  # touches this soon after a screen change are a bounce, not a new tap
+PRIORITY_MODE_S = 20  # the priority choice falls back to normal if no service is chosen
+CORNER_TAPS = 5  # taps on the office name within CORNER_WINDOW_S open the staff PIN pad
+CORNER_WINDOW_S = 3.0
+PRINTER_POLL_S = 10.0
+
+
+class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
+    """`antrean kiosk`: the resident's touchscreen."""
+
+    def __init__(
+        self,
+        config: Config,
+        settings: KioskSettings,
+        printer: Printer | None = None,
+        link_factory: LinkFactory = DeviceLink,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.office_config = config
+        self.settings = settings
+        self.printer = printer or open_printer(settings.printer)
+        self.link_factory = link_factory
+        self.now = now
+        self.language = settings.language
+        self.priority_mode = False
+        self.printer_status = PrinterStatus.UNKNOWN
+        self.link: Any = None
+        self.controller: TicketController | None = None
+        self.shown: TicketInfo | None = None  # the number on the Done/Trouble screen
+        self.outcomes: list[Outcome] = []  # every result, in order (tests and logs read it)
+        self._locked = False  # a tap is being served: no other tap until Home again
+        self._screen_since = 0.0
+        self._priority_since = 0.0
+        self._corner_taps: list[float] = []
+        self._home_timer: Any = None
+        self._dirty = False
+        self._timers: list[Any] = []
+        self.title = "Antrean kiosk"
+
+    # ---- building ----------------------------------------------------------------
+
+    def build(self) -> ScreenManager:
+        cfg = self.office_config
+        self.link = self.link_factory(
+            cfg,
+            self.settings.device_id,
+            "kiosk",
+            on_state=lambda _path, _body: self._later(self._mark_dirty),
+            on_link=lambda _up: self._later(self._mark_dirty),
+            health={
+                "printer": PrinterStatus.UNKNOWN.value,
+                "printer_driver": self.printer.name,
+                "last_ticket": None,
+                "problem": None,
+            },
+        )
+        self.controller = TicketController(
+            self.link,
+            self.printer,
+            cfg.office.name,
+            cfg.office.timezone,
+            {s.code: s.name for s in cfg.services},
+            on_outcome=self.show_outcome,
+            on_printer=self._printer_changed,
+            post=self._later,
+            timeout_s=self.settings.issue_timeout_s,
+            attempts=self.settings.issue_attempts,
+            issue_on_unknown=self.settings.printer.on_unknown == "issue",
+            now=self.now,
+        )
+        self.screens = ScreenManager(transition=NoTransition())
+        self.home = HomeScreen(self)
+        self.message = MessageScreen("message", self)
+        self.screens.add_widget(self.home)
+        self.screens.add_widget(self.message)
+        self.render_home()
+        Window.bind(size=lambda *_: self._later(self._relayout))
+        self._timers = [
+            Clock.schedule_interval(self._tick, 1.0),
+            Clock.schedule_interval(lambda _dt: self.controller.poll_printer(), PRINTER_POLL_S),
+        ]
+        Window.bind(on_flip=self._first_frame)
+        self.link.start()
+        self.controller.poll_printer()
+        return self.screens
+
+    def on_stop(self) -> None:
+        for timer in [*self._timers, self._home_timer]:
+            if timer is not None:
+                timer.cancel()
+        if self.controller is not None:
+            self.controller.close()
+        if self.link is not None:
+            self.link.stop()
+
+    def _first_frame(self, *_: object) -> None:
+        Window.unbind(on_flip=self._first_frame)
+        log.info("kiosk: first frame %.3f s after import", time.perf_counter() - STARTED)
+        if self.controller is not None:
+            self.controller.warm_up()
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def t(self, key: str, **values: object) -> str:
+        return words.text(self.language, key, **values)
+
+    def _later(self, fn: Callable[[], None]) -> None:
+        """Runs fn on Kivy's main thread (from any thread)."""
+        Clock.schedule_once(lambda _dt: fn(), 0)
+
+    def _mark_dirty(self) -> None:
+        # State arrives in bursts (one message per service); redraw once per frame.
+        if not self._dirty:
+            self._dirty = True
+            Clock.schedule_once(self._redraw_if_dirty, 0)
+
+    def _redraw_if_dirty(self, _dt: float) -> None:
+        self._dirty = False
+        if self.screens.current == "home":
+            self.render_home()
+
+    def clock_text(self) -> str:
+        local = self.now().astimezone(self.office_config.office.timezone)
+        return f"{words.long_date(self.language, local)}  ·  [b]{words.clock_time(local)}[/b]"
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.link is not None and self.link.queue_online)
+
+    # ---- Home ------------------------------------------------------------------------
+
+    def render_home(self) -> None:
+        view = home_view(
+            self.office_config,
+            self.link.states() if self.link else {},
+            self.language,
+            self.connected,
+            self.printer_status.blocks_issuing
+            or (
+                self.printer_status is PrinterStatus.UNKNOWN
+                and self.settings.printer.on_unknown == "refuse"
+            ),
+        )
+        if view.banner:
+            self.priority_mode = False
+        self.home.render(view, self.priority_mode, self.clock_text())
+
+    def go_home(self) -> None:
+        if self._home_timer is not None:
+            self._home_timer.cancel()
+            self._home_timer = None
+        if self.shown is not None:
+            self.language = self.settings.language  # the next resident starts in the default
+        self.shown = None
+        self._locked = False
+        self.priority_mode = False
+        self._screen_since = time.monotonic()
+        self.render_home()
+        self.screens.current = "home"
+
+    def take(self, service: str) -> None:
+        """A service button was released: one ticket, whatever the finger does next."""
+        if self._locked or self.screens.current != "home" or self._bounce():
+            log.info("tap on %s ignored (busy or a bounce)", service)
+            return
+        assert self.controller is not None
+        priority = self.priority_mode
+        if not self.controller.take(service, priority):
+            return
+        self._locked = True
+        for button in self.home.service_buttons.values():
+            button.disabled = True
+        self._show([("title", self.t("printing"), 40, INK)])
+
+    def toggle_priority(self) -> None:
+        if self._locked or self._bounce():
+            return
+        self.priority_mode = not self.priority_mode
+        self._priority_since = time.monotonic()
+        self._screen_since = time.monotonic()
+        self.render_home()
+
+    def toggle_language(self) -> None:
+        self.language = "en" if self.language == "id" else "id"
+        self._relayout()
+
+    def _bounce(self) -> bool:
+        return time.monotonic() - self._screen_since < GUARD_S
+
+    def _tick(self, _dt: float) -> None:
+        if self.priority_mode and time.monotonic() - self._priority_since > PRIORITY_MODE_S:
+            self.priority_mode = False
+            self.render_home()
+        self.home.set_clock(self.clock_text())
+
+    def _relayout(self) -> None:
+        if self.screens.current == "home":
+            self.render_home()
+        elif self._last_render is not None:
+            self._show(*self._last_render)
+
+    def _printer_changed(self, status: PrinterStatus) -> None:
+        self.printer_status = status
+        if self.screens.current == "home":
+            self.render_home()
+
+    # ---- after a tap -----------------------------------------------------------------
+
+    _last_render: tuple[Any, ...] | None = None
+
+    def _show(
+        self,
+        lines: list[Any],
+        buttons: list[Any] | None = None,
+        on_touch: Callable[[], None] | None = None,
+    ) -> None:
+        self._last_render = (lines, buttons, on_touch)
+        self.message.render(lines, buttons or [], on_touch)
+        self._screen_since = time.monotonic()
+        self.screens.current = "message"
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        """The controller's answer (on the main thread): Done, Trouble or a notice."""
+        self.outcomes.append(outcome)
+        if isinstance(outcome, Printed):
+            self.shown = outcome.ticket
+            self._show_done(outcome.ticket)
+            self._return_home_after(self.settings.home_after_s)
+        elif isinstance(outcome, PrintFailed):
+            self.shown = outcome.ticket
+            self._show_trouble(outcome.ticket)
+            self._return_home_after(max(60, self.settings.home_after_s * 6))
+        else:
+            title, note = self._notice(outcome)
+            self._show(
+                [("title", f"[b]{title}[/b]", 34, WARN), ("note", note, 24, INK)],
+                [("ok", self.t("ok"), SERVICE, self.go_home)],
+            )
+            self._return_home_after(self.settings.home_after_s)
+
+    def _notice(self, outcome: Outcome) -> tuple[str, str]:
+        if isinstance(outcome, PrinterBlocked):
+            self.printer_status = outcome.status
+            return self.t("printer_blocked"), self.t("printer_blocked_note")
+        if isinstance(outcome, Refused):
+            return self.t("refused"), words.refusal(self.language, outcome.code, outcome.message)
+        if isinstance(outcome, Offline):
+            return self.t("not_connected"), self.t("not_connected_note")
+        assert isinstance(outcome, NoAnswer)
+        return self.t("no_answer"), self.t("no_answer_note")
+
+    def _ticket_lines(self, ticket: TicketInfo) -> list[Any]:
+        service = ticket.service_name
+        cfg = self.office_config.service(ticket.service_code)
+        if self.language == "en" and cfg and cfg.name_en:
+            service = cfg.name_en
+        wait = words.duration(self.language, ticket.estimated_wait_s)
+        details = f"{self.t('ahead', n=ticket.ahead)}\n{self.t('estimate', t=wait)}"
+        prio = f"  ·  {self.t('priority_button')}" if ticket.priority else ""
+        return [
+            ("number", f"[b]{ticket.code}[/b]", 130, INK),
+            ("service", f"[b]{service}[/b]{prio}", 28, INK),
+            ("details", details, 22, INK),
+        ]
+
+    def _show_done(self, ticket: TicketInfo) -> None:
+        lines = [
+            ("heading", self.t("your_number"), 24, INK_OFF),
+            *self._ticket_lines(ticket),
+            ("take", f"[b]{self.t('take_ticket')}[/b]", 34, GOOD),
+            ("hint", self.t("touch_to_close"), 18, INK_OFF),
+        ]
+        self._show(lines, on_touch=self._done_touched)
+
+    def _done_touched(self) -> None:
+        if not self._bounce():
+            self.go_home()
+
+    def _show_trouble(self, ticket: TicketInfo) -> None:
+        lines = [
+            ("heading", f"[b]{self.t('trouble_title')}[/b]", 30, WARN),
+            *self._ticket_lines(ticket),
+            ("note", f"[b]{self.t('trouble_note')}[/b] {self.t('trouble_staff')}", 22, INK),
+        ]
+        buttons = [
+            ("reprint", self.t("reprint"), SERVICE, self.reprint),
+            ("done", self.t("done_button"), INK_OFF, self._done_touched),
+        ]
+        self._show(lines, buttons)
+
+    def reprint(self) -> None:
+        """Trouble screen: print the same number again (the queue is not asked again)."""
+        if self.controller is None or self._bounce():
+            return
+        if self.controller.reprint():
+            self._show([("title", self.t("printing"), 40, INK)])
+
+    def _return_home_after(self, seconds: float) -> None:
+        if self._home_timer is not None:
+            self._home_timer.cancel()
+        self._home_timer = Clock.schedule_once(lambda _dt: self.go_home(), seconds)
+
+    # ---- staff menu --------------------------------------------------------------------
+
+    def on_corner_touch(self, widget: Any, touch: Any) -> bool:
+        """Five taps on the office name within three seconds: the staff PIN pad."""
+        if not widget.collide_point(*touch.pos):
+            return False
+        now = time.monotonic()
+        self._corner_taps = [t for t in self._corner_taps if now - t < CORNER_WINDOW_S] + [now]
+        if len(self._corner_taps) >= CORNER_TAPS:
+            self._corner_taps = []
+            self.open_pin_pad()
+        return False
+
+    def open_pin_pad(self) -> Popup | None:
+        if not self.settings.staff_pin:
+            log.info("staff menu asked for, but [kiosk] staff_pin is not set")
+            return None
+        u = unit()
+        entered: list[str] = []
+        box = BoxLayout(orientation="vertical", spacing=8 * u, padding=8 * u)
+        shown = label("PIN", 30 * u, (1, 1, 1, 1), size_hint_y=None, height=50 * u)
+        box.add_widget(shown)
+        grid = GridLayout(cols=3, spacing=6 * u)
+        popup = Popup(
+            title="Petugas / Staff",
+            content=box,
+            size_hint=(0.6, 0.9),
+            title_size=20 * u,
+            auto_dismiss=True,
+        )
+
+        def press(key: str) -> None:
+            if key == "<":
+                entered[:] = entered[:-1]
+            elif key == "OK":
+                ok = "".join(entered) == self.settings.staff_pin
+                entered.clear()
+                if ok:
+                    popup.dismiss()
+                    self.open_staff_menu()
+                    return
+                shown.text = "PIN salah / wrong PIN"
+                return
+            elif len(entered) < 8:
+                entered.append(key)
+            shown.text = "*" * len(entered) or "PIN"
+
+        for key in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "<", "0", "OK"]:
+            grid.add_widget(big_button(key, 30 * u, SERVICE, partial(press, key)))
+        box.add_widget(grid)
+        popup.open()
+        self.pin_pad = popup
+        return popup
+
+    def open_staff_menu(self) -> Popup:
+        assert self.controller is not None
+        u = unit()
+        controller = self.controller
+        box = BoxLayout(orientation="vertical", spacing=8 * u, padding=8 * u)
+        info = label("", 18 * u, (1, 1, 1, 1), halign="left")
+
+        def describe(status: str | None = None) -> None:
+            last = controller.last.code if controller.last else "-"
+            info.text = (
+                f"Perangkat / device: [b]{self.settings.device_id}[/b]\n"
+                f"Versi / version: [b]{__version__}[/b]\n"
+                f"Printer: [b]{status or self.printer_status.value}[/b] ({self.printer.name}, "
+                f"{self.printer.paper_mm} mm)\n"
+                f"Antrean / queue: [b]{'online' if self.connected else 'offline'}[/b]\n"
+                f"Tiket terakhir / last ticket: [b]{last}[/b]"
+            )
+
+        def check() -> None:
+            controller.poll_printer()
+            Clock.schedule_once(lambda _dt: describe(), 0.3)
+
+        describe()
+        box.add_widget(info)
+        actions = [
+            ("reprint", "Cetak ulang tiket terakhir / Reprint last", self._staff_reprint),
+            ("test", "Tes cetak / Test print", lambda: controller.test_print(describe)),
+            ("status", "Status printer / Printer status", check),
+        ]
+        self.staff_buttons: dict[str, Button] = {}
+        for key, text, action in actions:
+            btn = big_button(text, 20 * u, SERVICE, action, size_hint_y=None, height=56 * u)
+            self.staff_buttons[key] = btn
+            box.add_widget(btn)
+        popup = Popup(
+            title="Menu petugas / Staff menu", content=box, size_hint=(0.8, 0.95), title_size=20 * u
+        )
+        close = big_button(
+            "Tutup / Close", 20 * u, INK_OFF, popup.dismiss, size_hint_y=None, height=56 * u
+        )
+        self.staff_buttons["close"] = close
+        box.add_widget(close)
+        popup.open()
+        self.staff_menu = popup
+        return popup
+
+    def _staff_reprint(self) -> None:
+        assert self.controller is not None
+        if self.controller.reprint():
+            self._locked = True

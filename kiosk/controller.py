@@ -1,0 +1,302 @@
+"""One tap to one printed ticket: check the printer, issue, print, report. No Kivy here.
+
+The rules that keep a number on screen matching a number in the queue:
+
+- The printer is asked first. When it says paper out or offline (a known
+  problem), no number is issued; the kiosk says so and reports the printer's
+  health. UNKNOWN (a printer that cannot tell) issues by default, because
+  many cheap printers never answer; `[printer] on_unknown = "refuse"` turns
+  that off. Either way the health says "unknown", never "ok".
+- `issue` goes out once per tap, with one command id. When no reply comes in
+  time it is sent again with the same id: the queue service answers a
+  repeated id with its first answer, so a number that was issued but whose
+  reply was lost is recovered, and never issued twice.
+- A number that was issued but not printed goes to the Trouble screen with
+  the number, and the failure is reported in the device status.
+- Everything that can block (printer, broker) runs on one worker thread;
+  results come back through `post`, which a Kivy app sets to hand them to
+  its main thread (Clock.schedule_once).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from antrean.device import NotConnected, Reply, ReplyHandler
+from kiosk.printer.base import Printer, PrintError, PrinterStatus
+from kiosk.ticket import TicketInfo, escpos_buffer, printer_test_bytes, ticket_bytes
+
+log = logging.getLogger(__name__)
+
+
+class Link(Protocol):
+    """What the controller uses of antrean.device.DeviceLink."""
+
+    device_id: str
+
+    def new_id(self) -> str: ...
+
+    def send(
+        self,
+        action: str,
+        args: dict[str, Any] | None = None,
+        on_reply: ReplyHandler | None = None,
+        timeout: float = 5.0,
+        cmd_id: str | None = None,
+    ) -> str: ...
+
+    def set_health(self, **fields: Any) -> None: ...
+
+
+# ---- outcomes (what the screen shows next) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Printed:
+    ticket: TicketInfo
+
+
+@dataclass(frozen=True, slots=True)
+class PrintFailed:
+    """The number is in the queue but the ticket did not come out (in full)."""
+
+    ticket: TicketInfo
+    status: PrinterStatus
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterBlocked:
+    """The printer reported a problem before the tap: no number was issued."""
+
+    status: PrinterStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The queue service said no (quota full, closed): no number."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoAnswer:
+    """No reply to any send of the command: as far as the kiosk knows, nothing was issued."""
+
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Offline:
+    """The broker was away at the tap; nothing was sent."""
+
+
+Outcome = Printed | PrintFailed | PrinterBlocked | Refused | NoAnswer | Offline
+Post = Callable[[Callable[[], None]], None]
+
+
+def run_now(fn: Callable[[], None]) -> None:
+    """A `post` that runs the callback on the worker thread itself (tests, benchmarks)."""
+    fn()
+
+
+class TicketController:
+    """The kiosk's behaviour behind the buttons; every public method returns at once."""
+
+    def __init__(
+        self,
+        link: Link,
+        printer: Printer,
+        office_name: str,
+        zone: ZoneInfo,
+        service_names: dict[str, str],
+        on_outcome: Callable[[Outcome], None],
+        on_printer: Callable[[PrinterStatus], None] | None = None,
+        post: Post = run_now,
+        timeout_s: float = 2.0,
+        attempts: int = 3,
+        issue_on_unknown: bool = True,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.link = link
+        self.printer = printer
+        self.office_name = office_name
+        self.zone = zone
+        self.service_names = service_names
+        self.timeout_s = timeout_s
+        self.attempts = attempts
+        self.issue_on_unknown = issue_on_unknown
+        self._on_outcome = on_outcome
+        self._on_printer = on_printer
+        self._post = post
+        self._now = now
+        self._busy = threading.Lock()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="kiosk-worker")
+        self.last: TicketInfo | None = None
+        self.printer_status = PrinterStatus.UNKNOWN
+        self._closed = False
+
+    # ---- called from the UI thread ---------------------------------------------------
+
+    def take(self, service: str, priority: bool = False) -> bool:
+        """Starts one ticket; False (and nothing happens) while one is under way."""
+        if not self._busy.acquire(blocking=False):
+            log.info("tap on %s ignored: a ticket is under way", service)
+            return False
+        self._worker.submit(self._guarded, self._take, service, priority)
+        return True
+
+    def reprint(self) -> bool:
+        """Prints the last ticket again (Trouble screen, staff menu)."""
+        last = self.last
+        if last is None or not self._busy.acquire(blocking=False):
+            return False
+        self._worker.submit(self._guarded, self._print, last)
+        return True
+
+    def test_print(self, done: Callable[[str], None]) -> None:
+        """Prints a test page (staff menu); `done` gets the printer status afterwards."""
+
+        def job() -> None:
+            now = self._now().astimezone(self.zone)
+            data = printer_test_bytes(self.office_name, self.link.device_id, now, self.paper_mm)
+            try:
+                self.printer.print_ticket(data)
+                status = self._query_printer()
+            except PrintError as exc:
+                status = exc.status
+                self._report_printer(status)
+            self._post(lambda: done(status.value))
+
+        self._worker.submit(job)
+
+    def warm_up(self) -> None:
+        """Loads python-escpos on the worker thread, so the first tap does not wait for it."""
+        if not self._closed:
+            self._worker.submit(escpos_buffer)
+
+    def poll_printer(self) -> None:
+        """Asks the printer for its status in the background (reported via on_printer)."""
+        if not self._closed:
+            self._worker.submit(self._query_printer)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    @property
+    def paper_mm(self) -> int:
+        return self.printer.paper_mm
+
+    def close(self) -> None:
+        self._closed = True
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        self.printer.close()
+
+    # ---- on the worker thread ------------------------------------------------------
+
+    def _guarded(self, job: Callable[..., Outcome], *args: Any) -> None:
+        try:
+            outcome = job(*args)
+        except Exception:
+            log.exception("ticket job failed")
+            outcome = NoAnswer(0)
+        finally:
+            self._busy.release()
+        self._post(lambda: self._on_outcome(outcome))
+
+    def _take(self, service: str, priority: bool) -> Outcome:
+        status = self._query_printer()
+        if status.blocks_issuing or (status is PrinterStatus.UNKNOWN and not self.issue_on_unknown):
+            log.warning("no number for %s: the printer is %s", service, status.value)
+            self._problem("printer_blocked", None, f"printer {status.value}")
+            return PrinterBlocked(status)
+        args: dict[str, Any] = {"service": service}
+        if priority:
+            args["priority"] = True
+        reply = self._issue(args)
+        if isinstance(reply, NoAnswer | Offline):
+            return reply
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            return Refused(str(error.get("code", "")), str(error.get("message", "")))
+        ticket = TicketInfo.from_reply(
+            reply["result"]["ticket"],
+            self.office_name,
+            self.service_names.get(service, service),
+            self.zone,
+        )
+        self.last = ticket
+        self.link.set_health(last_ticket=ticket.code)
+        return self._print(ticket)
+
+    def _issue(self, args: dict[str, Any]) -> Reply | NoAnswer | Offline:
+        """Sends `issue`, repeating the same id until a reply or `attempts` timeouts."""
+        cmd_id = self.link.new_id()
+        sent = 0
+        for attempt in range(1, self.attempts + 1):
+            got = threading.Event()
+            box: list[Reply | None] = []
+
+            def keep(reply: Reply | None, box: list[Reply | None] = box, got: Any = got) -> None:
+                box.append(reply)
+                got.set()
+
+            try:
+                self.link.send("issue", args, keep, self.timeout_s, cmd_id)
+                sent += 1
+            except NotConnected:
+                if sent == 0:
+                    log.warning("no number for %s: not connected to the broker", args)
+                    return Offline()
+                got.wait(self.timeout_s)  # the broker may come back; the id is kept
+                continue
+            got.wait(self.timeout_s + 1)
+            if box and box[0] is not None:
+                if attempt > 1:
+                    log.info("issue %s answered on send %d", cmd_id, attempt)
+                return box[0]
+            log.warning("no answer to issue %s (send %d of %d)", cmd_id, attempt, self.attempts)
+        self._problem("no_answer", None, f"no answer to issue {cmd_id} after {sent} sends")
+        return NoAnswer(sent)
+
+    def _print(self, ticket: TicketInfo) -> Outcome:
+        data = ticket_bytes(ticket, self.paper_mm)
+        try:
+            self.printer.print_ticket(data)
+        except PrintError as exc:
+            log.error("ticket %s issued but not printed: %s", ticket.code, exc)
+            # Ask again rather than trust the error: a jam cleared by the
+            # printer itself should not keep the kiosk closed.
+            status = self.printer.status()
+            self._report_printer(exc.status if status is PrinterStatus.UNKNOWN else status)
+            self._problem("print_failed", ticket.code, str(exc))
+            return PrintFailed(ticket, exc.status, str(exc))
+        self._query_printer()
+        self.link.set_health(problem=None)
+        return Printed(ticket)
+
+    def _query_printer(self) -> PrinterStatus:
+        status = self.printer.status()
+        self._report_printer(status)
+        return status
+
+    def _report_printer(self, status: PrinterStatus) -> None:
+        changed = status is not self.printer_status
+        self.printer_status = status
+        self.link.set_health(printer=status.value)
+        if changed and self._on_printer:
+            on_printer = self._on_printer
+            self._post(lambda: on_printer(status))
+
+    def _problem(self, code: str, ticket: str | None, message: str) -> None:
+        at = self._now().isoformat(timespec="milliseconds")
+        self.link.set_health(problem={"code": code, "ticket": ticket, "message": message, "at": at})

@@ -1,0 +1,245 @@
+"""The kiosk's screens as Kivy widgets. Sizes come from the window (`unit`), so one layout
+serves 800x480, 1280x800 and 1080x1920; the words come from kiosk.words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from kivy.core.window import Window
+from kivy.graphics import Color, Rectangle
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk.view import HomeView
+
+# Colours (RGBA): high contrast for old eyes and a sunny lobby.
+BACKGROUND = (0.96, 0.96, 0.94, 1)
+INK = (0.08, 0.1, 0.12, 1)
+SERVICE = (0.05, 0.36, 0.62, 1)
+SERVICE_OFF = (0.78, 0.79, 0.8, 1)
+INK_OFF = (0.3, 0.31, 0.33, 1)
+PRIORITY = (0.55, 0.16, 0.52, 1)
+PRIORITY_ON = (0.95, 0.78, 0.2, 1)
+GOOD = (0.1, 0.5, 0.22, 1)
+WARN = (0.75, 0.3, 0.05, 1)
+BANNER = (1.0, 0.93, 0.75, 1)
+WHITE = (1, 1, 1, 1)
+
+
+def unit() -> float:
+    """One layout unit: the short side of the window over 480 (the 7" screen is 1)."""
+    return float(min(Window.width, Window.height)) / 480.0
+
+
+def portrait() -> bool:
+    return bool(Window.height > Window.width)
+
+
+def paint(widget: Any, rgba: tuple[float, ...]) -> None:
+    """A solid background that follows the widget."""
+    widget.canvas.before.clear()
+    with widget.canvas.before:
+        Color(*rgba)
+        rect = Rectangle(pos=widget.pos, size=widget.size)
+
+    def follow(*_: object) -> None:
+        rect.pos, rect.size = widget.pos, widget.size
+
+    widget.bind(pos=follow, size=follow)
+
+
+def label(
+    text: str,
+    size: float,
+    color: tuple[float, ...] = INK,
+    bold: bool = False,
+    halign: str = "center",
+    **kw: Any,
+) -> Label:
+    """A wrapping label whose text box follows its size (nothing runs off the edge)."""
+    lbl = Label(
+        text=text,
+        font_size=size,
+        color=color,
+        bold=bold,
+        halign=halign,
+        valign="middle",
+        markup=True,
+        **kw,
+    )
+    lbl.bind(size=lambda w, s: setattr(w, "text_size", (s[0], s[1])))
+    return lbl
+
+
+def big_button(
+    text: str, size: float, rgba: tuple[float, ...], on_release: Callable[[], None], **kw: Any
+) -> Button:
+    btn = Button(
+        text=text,
+        font_size=size,
+        markup=True,
+        halign="center",
+        valign="middle",
+        background_normal="",
+        background_down="",
+        background_disabled_normal="",
+        background_color=rgba,
+        color=WHITE,
+        **kw,
+    )
+    btn.bind(size=lambda w, s: setattr(w, "text_size", (s[0] * 0.92, s[1] * 0.92)))
+    btn.bind(on_release=lambda *_: on_release())
+    return btn
+
+
+class HomeScreen(Screen):  # type: ignore[misc]  # Kivy is untyped
+    """The office, the time, one big button per service, the priority button."""
+
+    def __init__(self, app: Any, **kw: Any) -> None:
+        super().__init__(name="home", **kw)
+        self.app = app
+        self.service_buttons: dict[str, Button] = {}
+        self.priority_button: Button | None = None
+        self.office_label: Label | None = None
+        self.clock_label: Label | None = None
+        self.language_button: Button | None = None
+
+    def render(self, view: HomeView, priority_mode: bool, clock_text: str) -> None:
+        u = unit()
+        app = self.app
+        self.clear_widgets()
+        root = BoxLayout(orientation="vertical", padding=10 * u, spacing=8 * u)
+        paint(root, BACKGROUND)
+
+        header = BoxLayout(size_hint_y=None, height=64 * u, spacing=8 * u)
+        titles = BoxLayout(orientation="vertical")
+        self.office_label = label(f"[b]{view.office_name}[/b]", 26 * u, halign="left")
+        self.office_label.bind(on_touch_down=app.on_corner_touch)
+        self.clock_label = label(clock_text, 16 * u, halign="left", size_hint_y=0.7)
+        titles.add_widget(self.office_label)
+        titles.add_widget(self.clock_label)
+        self.language_button = big_button(
+            app.t("language"),
+            16 * u,
+            INK_OFF,
+            app.toggle_language,
+            size_hint_x=None,
+            width=130 * u,
+        )
+        header.add_widget(titles)
+        header.add_widget(self.language_button)
+        root.add_widget(header)
+
+        if view.banner:
+            banner = label(
+                f"[b]{view.banner}[/b]\n{view.banner_note}", 20 * u, size_hint_y=None, height=78 * u
+            )
+            paint(banner, BANNER)
+            root.add_widget(banner)
+        elif priority_mode:
+            hint = label(
+                f"[b]{app.t('priority_choose')}[/b]", 24 * u, size_hint_y=None, height=44 * u
+            )
+            paint(hint, PRIORITY_ON)
+            root.add_widget(hint)
+        else:
+            root.add_widget(label(app.t("choose"), 22 * u, size_hint_y=None, height=36 * u))
+
+        cols = 1 if portrait() or len(view.buttons) < 2 else 2
+        grid = GridLayout(cols=cols, spacing=10 * u)
+        self.service_buttons = {}
+        for b in view.buttons:
+            face = (
+                PRIORITY if priority_mode and b.enabled else SERVICE if b.enabled else SERVICE_OFF
+            )
+            title = f"[b][size={int(30 * u)}]{b.title}[/size][/b]"
+            text = f"{title}\n[size={int(19 * u)}]{b.detail}[/size]"
+            btn = big_button(text, 30 * u, face, partial(app.take, b.code))
+            btn.disabled = not b.enabled
+            btn.disabled_color = INK_OFF
+            grid.add_widget(btn)
+            self.service_buttons[b.code] = btn
+        root.add_widget(grid)
+
+        self.priority_button = None
+        if view.priority_enabled:
+            if priority_mode:
+                text = f"[b]{app.t('cancel')}[/b]"
+                face = INK_OFF
+            else:
+                text = (
+                    f"[b][size={int(26 * u)}]{app.t('priority_button')}[/size][/b]  "
+                    f"[size={int(19 * u)}]{app.t('priority_who')}\n"
+                    f"{app.t('priority_hint')}[/size]"
+                )
+                face = PRIORITY
+            self.priority_button = big_button(
+                text, 24 * u, face, app.toggle_priority, size_hint_y=None, height=70 * u
+            )
+            self.priority_button.disabled = bool(view.banner)
+            root.add_widget(self.priority_button)
+        self.add_widget(root)
+
+    def set_clock(self, text: str) -> None:
+        if self.clock_label is not None:
+            self.clock_label.text = text
+
+
+class MessageScreen(Screen):  # type: ignore[misc]
+    """Printing, Done, Trouble and the short notices: a column of centred lines and buttons."""
+
+    def __init__(self, name: str, app: Any, **kw: Any) -> None:
+        super().__init__(name=name, **kw)
+        self.app = app
+        self.labels: dict[str, Label] = {}
+        self.buttons: dict[str, Button] = {}
+
+    def render(
+        self,
+        lines: list[tuple[str, str, float, tuple[float, ...]]],
+        buttons: list[tuple[str, str, tuple[float, ...], Callable[[], None]]] = (),  # type: ignore[assignment]
+        on_touch: Callable[[], None] | None = None,
+    ) -> None:
+        """lines: (key, text, size in units, colour); buttons: (key, text, colour, action)."""
+        u = unit()
+        # Each line gets room for its text (two lines of the smaller sizes); when the
+        # whole column is taller than the window, every size shrinks by the same factor.
+        heights = [size * (1.25 if size > 60 else 2.4) for _key, _text, size, _c in lines]
+        needed = (sum(heights) + (76 + 16 if buttons else 0) + 32 + 6 * len(lines)) * u
+        u *= min(1.0, Window.height / needed)
+        self.clear_widgets()
+        root = BoxLayout(orientation="vertical", padding=16 * u, spacing=6 * u)
+        paint(root, BACKGROUND)
+        root.add_widget(Widget())  # spacers above and below centre the column
+        self.labels = {}
+        for (key, text, size, color), height in zip(lines, heights, strict=True):
+            lbl = label(text, size * u, color, size_hint_y=None, height=height * u)
+            self.labels[key] = lbl
+            root.add_widget(lbl)
+        self.buttons = {}
+        if buttons:
+            row = BoxLayout(size_hint_y=None, height=76 * u, spacing=16 * u, padding=(40 * u, 0))
+            for key, text, color, action in buttons:
+                btn = big_button(f"[b]{text}[/b]", 28 * u, color, action)
+                self.buttons[key] = btn
+                row.add_widget(btn)
+            root.add_widget(row)
+        root.add_widget(Widget())
+        self._on_touch = on_touch
+        self.add_widget(root)
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if super().on_touch_up(touch):
+            return True
+        if self._on_touch is not None and self.collide_point(*touch.pos):
+            self._on_touch()
+            return True
+        return False
+
+    _on_touch: Callable[[], None] | None = None

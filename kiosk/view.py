@@ -1,0 +1,84 @@
+"""What the Home screen shows, computed from the retained state: plain Python, no Kivy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from antrean.config import Config
+from kiosk import words
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceButton:
+    """One service on the Home screen."""
+
+    code: str
+    title: str
+    detail: str  # waiting and estimated wait, or why it is closed
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    office_name: str
+    buttons: list[ServiceButton]
+    priority_enabled: bool
+    priority_name: str
+    banner: str  # "" when all is well; else why no number can be taken now
+    banner_note: str
+
+
+def home_view(
+    config: Config,
+    states: dict[str, dict[str, Any]],
+    language: str,
+    connected: bool,
+    printer_blocked: bool,
+) -> HomeView:
+    """Buttons in config order; a service without state yet is shown but not offered."""
+    office = states.get("office") or {}
+    priority = office.get("priority") or {}
+    buttons = [
+        _button(s.code, s.name, s.name_en, states.get(f"service/{s.code}"), language)
+        for s in config.services
+    ]
+    banner = note = ""
+    if not connected:
+        banner = words.text(language, "not_connected")
+        note = words.text(language, "not_connected_note")
+    elif printer_blocked:
+        banner = words.text(language, "printer_blocked")
+        note = words.text(language, "printer_blocked_note")
+    if banner:
+        buttons = [ServiceButton(b.code, b.title, b.detail, False) for b in buttons]
+    return HomeView(
+        office_name=str(office.get("name") or config.office.name),
+        buttons=buttons,
+        priority_enabled=bool(priority.get("enabled", config.rules.priority_enabled)),
+        priority_name=str(priority.get("name") or config.rules.priority_name),
+        banner=banner,
+        banner_note=note,
+    )
+
+
+def _button(
+    code: str, name: str, name_en: str, state: dict[str, Any] | None, language: str
+) -> ServiceButton:
+    title = name_en if language == "en" and name_en else name
+    if state is None:
+        return ServiceButton(code, title, "", False)
+    if not state.get("accepting", False):
+        refusal = state.get("refusal") or {}
+        reason = words.refusal(
+            language,
+            str(refusal.get("code", "")),
+            str(refusal.get("message") or state.get("reason") or ""),
+        )
+        return ServiceButton(code, title, reason, False)
+    waiting = int(state.get("waiting") or 0)
+    wait = words.duration(language, int(state.get("estimated_wait_s") or 0))
+    detail = (
+        f"{words.text(language, 'waiting', n=waiting)}  ·  {words.text(language, 'wait', t=wait)}"
+    )
+    return ServiceButton(code, title, detail, True)

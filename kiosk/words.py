@@ -1,0 +1,160 @@
+"""Words the kiosk shows and prints, Bahasa Indonesia first, English second."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+MONTHS_ID = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+TEXTS: dict[str, dict[str, str]] = {
+    "id": {
+        "choose": "Sentuh layanan yang Anda perlukan",
+        "waiting": "{n} menunggu",
+        "wait": "tunggu {t}",
+        "priority_button": "PRIORITAS",
+        "priority_who": "Lansia, disabilitas, ibu hamil",
+        "priority_hint": "Sentuh di sini, lalu pilih layanan",
+        "priority_choose": "NOMOR PRIORITAS: sentuh layanan Anda",
+        "cancel": "Batal",
+        "printing": "Mencetak tiket...",
+        "your_number": "Nomor antrean Anda",
+        "take_ticket": "Silakan ambil tiket Anda",
+        "ahead": "{n} orang di depan Anda",
+        "estimate": "Perkiraan tunggu {t}",
+        "touch_to_close": "Sentuh layar untuk selesai",
+        "trouble_title": "Tiket tidak tercetak",
+        "trouble_note": "Foto atau catat nomor ini. Nomor Anda tetap terdaftar.",
+        "reprint": "Cetak ulang",
+        "done_button": "Selesai",
+        "trouble_staff": "Petugas sudah diberi tahu.",
+        "not_connected": "Sedang menyambung ke sistem antrean...",
+        "not_connected_note": "Mohon tunggu sebentar. Layar ini akan siap dengan sendirinya.",
+        "printer_blocked": "Printer tiket sedang bermasalah",
+        "printer_blocked_note": "Nomor belum bisa diambil. Silakan hubungi petugas.",
+        "no_answer": "Nomor belum diambil",
+        "no_answer_note": "Sistem antrean tidak menjawab. Tidak ada nomor yang terdaftar. "
+        "Silakan coba lagi.",
+        "refused": "Nomor belum bisa diambil",
+        "ok": "OK",
+        "language": "English",
+        "closed": "Tutup",
+        "soon": "segera",
+        "minutes": "{m} menit",
+        "hours": "{h} jam {m} menit",
+    },
+    "en": {
+        "choose": "Touch the service you need",
+        "waiting": "{n} waiting",
+        "wait": "wait {t}",
+        "priority_button": "PRIORITY",
+        "priority_who": "Elderly, disabled, pregnant",
+        "priority_hint": "Touch here, then choose the service",
+        "priority_choose": "PRIORITY NUMBER: touch your service",
+        "cancel": "Cancel",
+        "printing": "Printing your ticket...",
+        "your_number": "Your queue number",
+        "take_ticket": "Please take your ticket",
+        "ahead": "{n} people ahead of you",
+        "estimate": "Estimated wait {t}",
+        "touch_to_close": "Touch the screen to finish",
+        "trouble_title": "The ticket was not printed",
+        "trouble_note": "Take a photo of this number or write it down. It is in the queue.",
+        "reprint": "Print again",
+        "done_button": "Done",
+        "trouble_staff": "Staff have been told.",
+        "not_connected": "Connecting to the queue system...",
+        "not_connected_note": "Please wait a moment. This screen will be ready by itself.",
+        "printer_blocked": "The ticket printer has a problem",
+        "printer_blocked_note": "No number can be taken now. Please ask the staff.",
+        "no_answer": "No number was taken",
+        "no_answer_note": "The queue system did not answer. No number is registered. "
+        "Please try again.",
+        "refused": "No number can be taken",
+        "ok": "OK",
+        "language": "Bahasa Indonesia",
+        "closed": "Closed",
+        "soon": "soon",
+        "minutes": "{m} min",
+        "hours": "{h} h {m} min",
+    },
+}
+
+# Refusals the queue service words in Indonesian; English for the codes it uses.
+_REFUSALS_EN = {
+    "quota_full": "Today's quota is full. Please come back tomorrow.",
+    "service_closed": "Closed for now",
+    "priority_disabled": "No priority queue at this office.",
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """A UI text in `language` ("id" or "en") with its {placeholders} filled."""
+    return TEXTS.get(language, TEXTS["id"])[key].format(**values)
+
+
+def duration(language: str, seconds: int) -> str:
+    """A wait in words: "segera", "5 menit", "1 jam 20 menit"."""
+    if seconds <= 0:
+        return text(language, "soon")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return text(language, "minutes", m=minutes)
+    return text(language, "hours", h=minutes // 60, m=minutes % 60)
+
+
+def refusal(language: str, code: str, message: str) -> str:
+    """The reason a service takes no number now, as the queue service gave it or in English."""
+    if language != "en":
+        return message
+    if code == "office_closed":
+        at = re.search(r"pukul (\d{2}\.\d{2})", message)
+        if at and "dibuka" in message:
+            return f"Opens at {at.group(1)}"
+        if at:
+            return f"Closed at {at.group(1)} today. Please come back on the next working day."
+        return "The office is closed today."
+    if code == "service_closed":
+        return f"{_REFUSALS_EN['service_closed']}: {message}"
+    return _REFUSALS_EN.get(code, message)
+
+
+def long_date(language: str, when: datetime) -> str:
+    """ "Kamis, 26 November 2026" / "Thursday, 26 November 2026"."""
+    days, months = (DAYS_EN, MONTHS_EN) if language == "en" else (DAYS_ID, MONTHS_ID)
+    return f"{days[when.weekday()]}, {when.day} {months[when.month - 1]} {when.year}"
+
+
+def clock_time(when: datetime) -> str:
+    """ "09.04 WIB": Indonesian writes hours with a dot; the zone from the office's tz."""
+    return f"{when:%H.%M} {when.tzname() or ''}".strip()

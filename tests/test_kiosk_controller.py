@@ -1,0 +1,242 @@
+"""The tap -> issue -> print logic without a window, over a real broker and queue service.
+
+The lost-message cases put a small relay between the controller and its real
+DeviceLink that drops one publish or one reply, the way a flaky Wi-Fi would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from antrean.config import Config
+from antrean.device import DeviceLink, ReplyHandler
+from kiosk.controller import NoAnswer, Offline, Outcome, Printed, PrinterBlocked, TicketController
+from kiosk.printer.sim import SimPrinter
+
+from .helpers import FakeClock, Office
+
+
+class LossyLink:
+    """A real DeviceLink whose first `drop_sends` commands and `drop_replies` replies vanish."""
+
+    def __init__(self, link: DeviceLink, drop_sends: int = 0, drop_replies: int = 0) -> None:
+        self.link = link
+        self.device_id = link.device_id
+        self.drop_sends = drop_sends
+        self.drop_replies = drop_replies
+        self.sent_ids: list[str] = []
+
+    def new_id(self) -> str:
+        return self.link.new_id()
+
+    def set_health(self, **fields: Any) -> None:
+        self.link.set_health(**fields)
+
+    def send(
+        self,
+        action: str,
+        args: dict[str, Any] | None = None,
+        on_reply: ReplyHandler | None = None,
+        timeout: float = 5.0,
+        cmd_id: str | None = None,
+    ) -> str:
+        assert cmd_id is not None
+        self.sent_ids.append(cmd_id)
+        if self.drop_sends:
+            self.drop_sends -= 1
+            return cmd_id  # lost on the way: the service never sees it
+        handler = on_reply or (lambda _r: None)
+
+        def maybe_drop(reply: dict[str, Any] | None) -> None:
+            if reply is not None and self.drop_replies:
+                self.drop_replies -= 1
+                return  # the service answered (and committed) but the answer is lost
+            handler(reply)
+
+        return self.link.send(action, args, maybe_drop, timeout, cmd_id)
+
+
+@pytest.fixture
+def link(config: Config, office: Office) -> Iterator[DeviceLink]:
+    dev = DeviceLink(config, "kiosk-1", "kiosk").start()
+    deadline = time.monotonic() + 10
+    while not dev.queue_online:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    yield dev
+    dev.stop()
+
+
+def make(
+    link: Any, config: Config, tmp_path: Path, clock: FakeClock, timeout_s: float = 0.5
+) -> tuple[TicketController, SimPrinter, list[Outcome], threading.Event]:
+    printer = SimPrinter(80, tmp_path / "tickets")
+    outcomes: list[Outcome] = []
+    done = threading.Event()
+
+    def keep(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        done.set()
+
+    controller = TicketController(
+        link,
+        printer,
+        config.office.name,
+        config.office.timezone,
+        {s.code: s.name for s in config.services},
+        keep,
+        timeout_s=timeout_s,
+        attempts=3,
+        now=clock,
+    )
+    return controller, printer, outcomes, done
+
+
+def issued(office: Office, code: str) -> int:
+    services = office.ok("admin", "snapshot")["services"]
+    return int(next(s for s in services if s["code"] == code)["issued"])
+
+
+def test_a_lost_command_is_sent_again_with_the_same_id(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    lossy = LossyLink(link, drop_sends=1)
+    controller, printer, outcomes, done = make(lossy, config, tmp_path, clock)
+    try:
+        assert controller.take("A")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert isinstance(outcomes[0], Printed)
+    assert outcomes[0].ticket.code == "A001"
+    assert len(lossy.sent_ids) == 2
+    assert len(set(lossy.sent_ids)) == 1  # the same command id both times
+    assert issued(office, "A") == 1
+    assert b"A001" in printer.jobs[0].data
+
+
+def test_a_lost_reply_recovers_the_number_already_issued_not_a_second_one(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    lossy = LossyLink(link, drop_replies=1)
+    controller, printer, outcomes, done = make(lossy, config, tmp_path, clock)
+    try:
+        assert controller.take("C")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert isinstance(outcomes[0], Printed)
+    assert outcomes[0].ticket.code == "C001"
+    assert len(lossy.sent_ids) == 2
+    assert issued(office, "C") == 1  # issued once, answered on the repeat
+    assert len(printer.jobs) == 1
+
+
+def test_no_answer_at_all_says_so_and_reports_it(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    lossy = LossyLink(link, drop_sends=3)
+    controller, printer, outcomes, done = make(lossy, config, tmp_path, clock, timeout_s=0.2)
+    try:
+        assert controller.take("A")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert outcomes == [NoAnswer(3)]
+    assert printer.jobs == []
+    assert issued(office, "A") == 0
+    assert link.health["problem"]["code"] == "no_answer"
+
+
+def test_without_a_broker_nothing_is_sent_and_nothing_is_sent_later(
+    link: DeviceLink,
+    config: Config,
+    office: Office,
+    broker: Any,
+    tmp_path: Path,
+    clock: FakeClock,
+) -> None:
+    controller, printer, outcomes, done = make(link, config, tmp_path, clock)
+    broker.stop()
+    deadline = time.monotonic() + 10
+    while link.connected:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert controller.take("A")
+        assert done.wait(10)
+        assert outcomes == [Offline()]
+        broker.start()
+        deadline = time.monotonic() + 20
+        while not link.queue_online:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert issued(office, "A") == 0  # the press did not fire after the reconnect
+    finally:
+        controller.close()
+    assert printer.jobs == []
+
+
+def test_a_second_take_while_one_is_under_way_is_refused(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    controller, printer, outcomes, done = make(link, config, tmp_path, clock)
+    printer.set_faults(slow_s=0.5)
+    try:
+        assert controller.take("A")
+        assert not controller.take("A")
+        assert not controller.reprint()
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert len(outcomes) == 1
+    assert issued(office, "A") == 1
+
+
+def test_a_refusal_from_the_queue_is_passed_on_without_printing(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    office.ok("admin", "service_close", service="B", reason="Blanko KTP-el habis")
+    controller, printer, outcomes, done = make(link, config, tmp_path, clock)
+    try:
+        assert controller.take("B")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    refused = outcomes[0]
+    assert refused.code == "service_closed"  # type: ignore[union-attr]
+    assert refused.message == "Blanko KTP-el habis"  # type: ignore[union-attr]
+    assert printer.jobs == []
+
+
+def test_an_unknown_printer_issues_by_default_and_not_when_told_to_refuse(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The file driver cannot read its status back: `unknown`, reported as such."""
+    from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
+    from kiosk.settings import PrinterSettings  # noqa: PLC0415
+
+    lp0 = tmp_path / "lp0"
+    controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
+    controller.printer = open_printer(PrinterSettings(driver="file", file_path=lp0))
+    try:
+        assert controller.take("A")
+        assert done.wait(10)
+        assert isinstance(outcomes[-1], Printed)
+        assert b"A001" in lp0.read_bytes()
+        assert link.health["printer"] == "unknown"
+        done.clear()
+        controller.issue_on_unknown = False
+        assert controller.take("A")
+        assert done.wait(10)
+    finally:
+        controller.close()
+    assert outcomes[-1] == PrinterBlocked(PrinterStatus.UNKNOWN)
+    assert issued(office, "A") == 1

@@ -180,6 +180,7 @@ def test_the_serial_box_hears_busy_and_offline(office: Office, pty_pair, broker)
     try:
         wait(lambda: box.health.status == "ok", what="the port open")
         with hung_queue_service(office):
+            wait(lambda: st.agent.online, what="the ghost status")
             os.write(master, b"NEXT\n")  # goes out, and no answer comes
             time.sleep(0.2)
             os.write(master, b"NEXT\nDONE\n")  # while the first is in flight

@@ -21,7 +21,10 @@ from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
 # subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
-APP_COMMANDS: dict[str, tuple[str, str]] = {}
+APP_COMMANDS: dict[str, tuple[str, str]] = {
+    "board": ("display_board.cli", "run the waiting-room TV board with its voice"),
+    "voice": ("display_board.voice.cli", "build the board's voice clips (antrean voice build)"),
+}
 
 
 class AppCommand(Protocol):

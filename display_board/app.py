@@ -28,13 +28,15 @@ from display_board.widgets import BoardScreen, CounterTile, RecentRow, ServiceTi
 
 log = logging.getLogger(__name__)
 
-KV = Path(__file__).with_name("board.kv")
+KV = Path(__file__).with_name("screen.kv")  # not board.kv: App would load that itself too
 OFFLINE_BROKER = "OFFLINE"  # no broker: the data shown may be old
 OFFLINE_QUEUE = "LAYANAN ANTREAN BERHENTI"  # broker up, queue service down
 TITLE_CALL = "NOMOR ANTREAN"
 TITLE_RECALL = "PANGGILAN ULANG"
 
 LinkFactory = Callable[..., DeviceLink]
+
+Builder.load_file(str(KV))  # once per process: the rules are global in Kivy
 
 
 def utc_now() -> datetime:
@@ -94,8 +96,6 @@ class BoardApp(App):
     # ---- Kivy life cycle --------------------------------------------------------
 
     def build(self) -> BoardScreen:
-        if str(KV) not in Builder.files:
-            Builder.load_file(str(KV))
         screen = BoardScreen(marquee_speed=self.settings.marquee_speed)
         self.screen = screen
         self._refresh()
@@ -135,14 +135,23 @@ class BoardApp(App):
     def apply_state(self, path: str, body: dict[str, Any]) -> None:
         """A retained state payload: replace that part of the view."""
         if self.model.apply_state(path, body):
-            if path == "calls" and self.announcer.idle and not self._shown_is_recent():
-                # First start, a resync or a new day: show the newest call, quietly.
-                latest = self.model.latest
-                if latest is None:
-                    self._clear_call()
-                else:
-                    self._show_call(latest, highlight=False)
+            if path == "calls":
+                self._check_shown_call()
             self._refresh()
+
+    def _check_shown_call(self) -> None:
+        """Once the voice is idle, the big panel shows a call that is in the history.
+
+        At start, after a resync, a requeue or a new day, the shown call may be
+        gone from state/calls; then the newest one is shown, quietly.
+        """
+        if not self.announcer.idle or self._shown_is_recent():
+            return
+        latest = self.model.latest
+        if latest is None:
+            self._clear_call()
+        else:
+            self._show_call(latest, highlight=False)
 
     def apply_event(self, event: dict[str, Any]) -> None:
         """A live event: update at once; speak a new call; resync after a gap."""
@@ -222,6 +231,7 @@ class BoardApp(App):
         self.screen.date_text = date_text(now)
         self.screen.clock_text = clock_text(now)
         self._show_link()
+        self._check_shown_call()
 
     def _show_link(self) -> None:
         if not self.link.connected:

@@ -1,4 +1,4 @@
-"""The board's Kivy widgets; their look is in board.kv."""
+"""The board's Kivy widgets; their look is in screen.kv."""
 
 from __future__ import annotations
 

@@ -73,8 +73,9 @@ def read_wav(path: Path) -> Pcm:
         with wave.open(str(path), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise ClipFormatError(f"{path}: not a PCM WAV file ({exc})") from exc
+    except (wave.Error, EOFError):
+        # Python's wave reads only plain PCM; sox reads extensible, float, 24-bit ...
+        return _convert_with_sox(path)
     if (channels, width, rate) == (1, 2, RATE):
         samples = array("h")
         samples.frombytes(frames)

@@ -50,6 +50,7 @@ MORNING_CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("counter-1", "call_next", {}),
     ("counter-2", "recall", {}),
     ("counter-3", "call_next", {}),
+    ("counter-2", "call_ticket", {"code": "A012"}),  # a resident who came back
 ]
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_call_latency", "bench_issue_throughput", "bench_startup")
+BENCHMARKS = ("bench_call_latency", "bench_issue_throughput", "bench_startup", "bench_board")
 
 
 def run_one(name: str, quick: bool, out: Path) -> dict[str, object] | None:

@@ -61,6 +61,7 @@ from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
 from display_board.voice.player import aplay
 
 TIMEOUT_S = 10
+SIZES = ((1920, 1080), (1366, 768))
 BARE_KIVY = (
     "from kivy.app import App\nfrom kivy.uix.label import Label\nfrom kivy.clock import Clock\n"
     "class Bare(App):\n    def build(self):\n        Clock.schedule_once(lambda dt: print("
@@ -103,6 +104,7 @@ class Timings:
         self.shown: str | None = None
         self.spoken: str | None = None
         self._want_flip = False
+        self.swaps: list[float] = []  # seconds inside each buffer swap
 
     def arm(self) -> None:
         self.screen.clear()
@@ -113,7 +115,19 @@ class Timings:
         self.shown = call.code
         self._want_flip = True
 
-    def flipped(self, *_: Any) -> None:  # main thread, the frame is on screen
+    def wrap_flip(self, window: Any) -> None:
+        """Times the buffer swap itself; the frame is on screen when it returns."""
+        swap = window.flip
+
+        def flip() -> None:
+            started = time.perf_counter()
+            swap()
+            self.swaps.append(time.perf_counter() - started)
+            self.flipped()
+
+        window.flip = flip
+
+    def flipped(self) -> None:  # main thread, the frame is on screen
         if self._want_flip:
             self._want_flip = False
             self.screen_at = time.perf_counter()
@@ -139,38 +153,22 @@ class TimedPlayer:
 def drive(app: Any, port: int, timings: Timings, calls: int, out: dict[str, Any]) -> None:
     """The counter and the baseline subscriber, on a thread beside Kivy's loop."""
     from kivy.clock import Clock  # noqa: PLC0415 - after DISPLAY is set
+    from kivy.core.window import Window  # noqa: PLC0415
 
     base = Observer(port, topic("event", "called"), "baseline").start()
     counter = QueueClient(OFFICE, "counter-4", broker_config(port)).start()
-    rows: list[tuple[float, ...]] = []
     try:
         deadline = time.monotonic() + 20
         while not app.link.queue_online:
             if time.monotonic() > deadline:
                 raise RuntimeError("the board never came online")
             time.sleep(0.05)
-        for _ in range(calls):
-            timings.arm()
-            t0 = time.perf_counter()
-            reply = counter.request("call_next", {"counter": 4})
-            code = reply["result"]["ticket"]["code"]
-            at, _t, _p = base.wait_for(lambda _t, p, c=code: f'"code":"{c}"' in p.decode(), 5)
-            if not (timings.screen.wait(TIMEOUT_S) and timings.audio.wait(TIMEOUT_S)):
-                raise RuntimeError(f"the board did not show or speak {code}")
-            if timings.shown != code:
-                raise RuntimeError(f"the board showed {timings.shown}, not {code}")
-            rows.append(
-                (
-                    at - t0,
-                    timings.screen_at - t0,
-                    timings.audio_at - t0,
-                    timings.link_at - t0,
-                    timings.main_at - t0,
-                    timings.applied_at - t0,
-                )
-            )
-            time.sleep(0.05)  # let the announcement's aplay finish
-        out["rows"] = rows
+        for size in SIZES:
+            Clock.schedule_once(lambda _dt, size=size: setattr(Window, "size", size))
+            time.sleep(1.0)
+            timings.swaps.clear()
+            out[size] = calls_at(counter, base, timings, calls)
+            out[("swaps", size)] = list(timings.swaps)
     except Exception as exc:
         out["error"] = exc
     finally:
@@ -179,7 +177,28 @@ def drive(app: Any, port: int, timings: Timings, calls: int, out: dict[str, Any]
         Clock.schedule_once(lambda _dt: app.stop())
 
 
-def measure_calls(config_path: Path, port: int, calls: int) -> list[tuple[float, ...]]:
+def calls_at(
+    counter: QueueClient, base: Observer, timings: Timings, calls: int
+) -> list[tuple[float, ...]]:
+    """`calls` calls, one at a time: (baseline, screen, audio, link, main, applied) in s."""
+    rows: list[tuple[float, ...]] = []
+    for _ in range(calls):
+        timings.arm()
+        t0 = time.perf_counter()
+        reply = counter.request("call_next", {"counter": 4})
+        code = reply["result"]["ticket"]["code"]
+        at, _t, _p = base.wait_for(lambda _t, p, c=code: f'"code":"{c}"' in p.decode(), 5)
+        if not (timings.screen.wait(TIMEOUT_S) and timings.audio.wait(TIMEOUT_S)):
+            raise RuntimeError(f"the board did not show or speak {code}")
+        if timings.shown != code:
+            raise RuntimeError(f"the board showed {timings.shown}, not {code}")
+        marks = (timings.screen_at, timings.audio_at, timings.link_at, timings.main_at)
+        rows.append((at - t0, *(m - t0 for m in marks), timings.applied_at - t0))
+        time.sleep(0.05)  # let the announcement's aplay finish
+    return rows
+
+
+def measure_calls(config_path: Path, port: int, calls: int) -> dict[Any, list[Any]]:
     from kivy.core.window import Window  # noqa: PLC0415 - after DISPLAY is set
 
     from display_board.app import BoardApp  # noqa: PLC0415
@@ -207,8 +226,8 @@ def measure_calls(config_path: Path, port: int, calls: int) -> list[tuple[float,
 
     app._event_applied = event_applied
     app.link._on_event = event_from_mqtt  # the link was given the original
-    Window.size = (1920, 1080)
-    Window.bind(on_flip=timings.flipped)
+    Window.size = SIZES[0]
+    timings.wrap_flip(Window)
     out: dict[str, Any] = {}
     driver = threading.Thread(target=drive, args=(app, port, timings, calls, out), daemon=True)
     driver.start()
@@ -216,7 +235,7 @@ def measure_calls(config_path: Path, port: int, calls: int) -> list[tuple[float,
     driver.join(30)
     if "error" in out:
         raise out["error"]
-    return out["rows"]
+    return out
 
 
 # ---- cold start and memory, board as a child process ------------------------------
@@ -291,34 +310,34 @@ def run(quick: bool) -> Result:
         try:
             wait_service_online(port)
             kiosk = Pipeline(port, "kiosk-1").start()
-            kiosk.run("issue", {"service": "C"}, calls + 40)
+            kiosk.run("issue", {"service": "C"}, len(SIZES) * calls + 40)
             kiosk.stop()
             cold = cold_start(config_path, port, env, folder / "board.log")
             bare = bare_kivy_rss(env, folder)
-            rows = measure_calls(config_path, port, calls)
+            measured = measure_calls(config_path, port, calls)
         finally:
             stop_process(service)
-    base, screen_s, audio_s, link_s, main_s, applied_s = (
-        summary_ms([r[i] for r in rows]) for i in range(6)
-    )
-    board_minus_base = summary_ms([r[1] - r[0] for r in rows])
-    print(format_ms("baseline: event at subscriber", base))
-    print(format_ms("board: call on screen", screen_s))
-    print(format_ms("board: audio started", audio_s))
-    print(format_ms("screen minus baseline", board_minus_base))
-    print(format_ms("  event at the board's link", link_s))
-    print(format_ms("  on Kivy's main thread", main_s))
-    print(format_ms("  applied (widgets set)", applied_s))
     print(f"cold start: online {cold['online_s']:.2f} s, office on screen {cold['ready_s']:.2f} s")
     print(f"peak RSS: board {cold['peak_rss_mib']:.1f} MiB after {cold['spoken']:.0f} "
           f"announcements; bare Kivy app {bare:.1f} MiB")  # fmt: skip
-    result.figures = {
-        "baseline_ms": base, "screen_ms": screen_s, "audio_ms": audio_s, "cold": cold,
-        "link_ms": link_s, "main_thread_ms": main_s, "applied_ms": applied_s,
-        "bare_kivy_rss_mib": bare,
-    }  # fmt: skip
-    result.check("call to screen p99", screen_s["p99"], "ms", "<= 300", screen_s["p99"] <= 300)
-    result.check("call to audio started p99", audio_s["p99"], "ms", "<= 300", audio_s["p99"] <= 300)
+    result.figures = {"cold": cold, "bare_kivy_rss_mib": bare}
+    for size in SIZES:
+        rows = measured[size]
+        names = ("baseline", "screen", "audio", "link", "main_thread", "applied")
+        figures = {name: summary_ms([r[i] for r in rows]) for i, name in enumerate(names)}
+        figures["swap"] = summary_ms(measured[("swaps", size)])
+        label = f"{size[0]}x{size[1]}"
+        print(f"\n{label}:")
+        print(format_ms("baseline: event at subscriber", figures["baseline"]))
+        print(format_ms("board: call on screen", figures["screen"]))
+        print(format_ms("board: audio started", figures["audio"]))
+        print(format_ms("  event at the board's link", figures["link"]))
+        print(format_ms("  on Kivy's main thread", figures["main_thread"]))
+        print(format_ms("  frame swap (every frame)", figures["swap"]))
+        result.figures[label] = figures
+        for what in ("screen", "audio"):
+            p99 = figures[what]["p99"]
+            result.check(f"{label} call to {what} p99", p99, "ms", "<= 300", p99 <= 300)
     result.check("cold start to office on screen", cold["ready_s"], "s", "(figure)", True)
     result.check("board peak RSS / bare Kivy", cold["peak_rss_mib"] / bare, "x", "(figure)", True)
     return result

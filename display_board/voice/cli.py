@@ -8,7 +8,7 @@ from pathlib import Path
 
 from antrean.config import config_path, load_config
 from display_board.settings import voice_settings
-from display_board.voice.clips import build_clips
+from display_board.voice.clips import ALL_CLIPS, build_clips
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build = sub.add_parser("build", help="synthesise every clip with espeak-ng (offline)")
     build.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
     build.add_argument("--out", help="clip folder (default: [voice] clips from the config)")
+    build.add_argument(
+        "--force", action="store_true", help="also replace clips that exist (recordings too)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Builds the clips; recorded clips already in the folder are overwritten."""
+    """Builds the missing clips (every clip with --force)."""
     settings = voice_settings(load_config(config_path(args.config)))
     out = Path(args.out) if args.out else settings.clip_dir
-    written = build_clips(settings, out)
-    log.info("%d clips in %s", len(written), out)
+    written = build_clips(settings, out, overwrite=args.force)
+    kept = len(ALL_CLIPS) - len(written)
+    print(f"{len(written)} clips written to {out}; {kept} kept")  # noqa: T201 - the command's answer
     return 0

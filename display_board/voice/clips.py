@@ -62,25 +62,35 @@ class VoiceSettings:
     espeak_speed: int = 150  # words per minute; espeak-ng's default 175 is hurried on a TV
 
 
-def build_clips(settings: VoiceSettings, out_dir: Path | None = None) -> list[Path]:
-    """Synthesises every clip into out_dir (default: the clip dir); returns the files."""
+def build_clips(
+    settings: VoiceSettings, out_dir: Path | None = None, overwrite: bool = False
+) -> list[Path]:
+    """Synthesises the clips into out_dir (default: the clip dir); returns the files written.
+
+    A clip that is already there is kept unless `overwrite`: it may be a
+    recorded human voice that replaced the synthetic one.
+    """
     target = out_dir or settings.clip_dir
     target.mkdir(parents=True, exist_ok=True)
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed: apt-get install espeak-ng")
-    written = [target / f"{CHIME}.wav"]
-    wav.normalise(wav.tone_chime(), -6.0).write(written[0])
+    written: list[Path] = []
+    chime = target / f"{CHIME}.wav"
+    if overwrite or not chime.exists():
+        wav.normalise(wav.tone_chime(), -6.0).write(chime)
+        written.append(chime)
     with tempfile.TemporaryDirectory(prefix="antrean-voice-") as tmp:
         raw = Path(tmp) / "raw.wav"
         for name, text in CLIPS.items():
+            path = target / f"{name}.wav"
+            if path.exists() and not overwrite:
+                continue
             argv = [espeak, "-v", settings.espeak_voice, "-s", str(settings.espeak_speed)]
             subprocess.run([*argv, "-w", str(raw), text], check=True, timeout=30)
-            pcm = wav.normalise(wav.trim(wav.read_wav(raw)))
-            path = target / f"{name}.wav"
-            pcm.write(path)
+            wav.normalise(wav.trim(wav.read_wav(raw))).write(path)
             written.append(path)
-    log.info("wrote %d clips to %s", len(written), target)
+    log.info("wrote %d clips to %s (%d kept)", len(written), target, len(ALL_CLIPS) - len(written))
     return written
 
 

@@ -197,6 +197,19 @@ def test_antrean_voice_build_and_a_board_with_a_bad_config(tmp_path: Path) -> No
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert len(list((tmp_path / "clips").glob("*.wav"))) == len(ALL_CLIPS)
+    assert f"{len(ALL_CLIPS)} clips written" in built.stdout
+    # A recorded clip survives a rebuild; --force replaces it.
+    clips = tmp_path / "clips"
+    recording = (clips / "dua.wav").read_bytes()  # stands in for a human "tiga"
+    (clips / "tiga.wav").write_bytes(recording)
+    (clips / "empat.wav").unlink()
+    again = subprocess.run(
+        [*antrean, "voice", "build", "--config", str(config), "--out", str(tmp_path / "clips")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert f"1 clips written to {clips}; {len(ALL_CLIPS) - 1} kept" in again.stdout
+    assert (clips / "tiga.wav").read_bytes() == recording
+    assert (clips / "empat.wav").exists()
     config.write_text(config.read_text().replace('player = "aplay"', 'player = "mpv"'))
     bad = subprocess.run(
         [*antrean, "board", "--config", str(config)],

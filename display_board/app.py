@@ -89,6 +89,7 @@ class BoardApp(App):
         voice = "off" if player.name == "none" else "ok"
         if not library.complete:
             voice = "clips_missing"
+        self._voice_health = voice  # what `voice` goes back to after a player failure
         self.link = link_factory(
             config,
             device_id,
@@ -147,7 +148,7 @@ class BoardApp(App):
         Clock.schedule_once(lambda _dt: self._show_call(announcement.call))
 
     def _player_changed(self, error: Exception | None) -> None:
-        self.link.set_health(voice="player_failed" if error else "ok")
+        self.link.set_health(voice="player_failed" if error else self._voice_health)
 
     # ---- main thread ------------------------------------------------------------
 

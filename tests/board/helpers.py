@@ -8,7 +8,7 @@ from pathlib import Path
 from antrean.config import Config
 from display_board.settings import BoardSettings
 from display_board.voice.clips import ClipLibrary
-from display_board.voice.player import RecordingPlayer
+from display_board.voice.player import Player
 
 
 def wav_seconds(path: Path) -> float:
@@ -16,7 +16,7 @@ def wav_seconds(path: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def make_board(config: Config, library: ClipLibrary, player: RecordingPlayer, **settings: int):
+def make_board(config: Config, library: ClipLibrary, player: Player, **settings: int):
     """A BoardApp for board-1 on the test's office (Kivy imported only once Xvfb runs)."""
     from display_board.app import BoardApp  # noqa: PLC0415
 

@@ -11,7 +11,7 @@ from antrean.config import Config
 from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
 from display_board.voice.clips import ClipLibrary
-from display_board.voice.player import RecordingPlayer
+from display_board.voice.player import RecordingPlayer, aplay
 
 from ..helpers import Office
 from ..kivy_harness import (
@@ -24,6 +24,7 @@ from ..kivy_harness import (
     start_app,
     stop_app,
 )
+from ..mqtt_watch import Watcher
 from .helpers import make_board, wav_seconds
 
 EVENTS = "antrean/v1/gajahmungkur/event"
@@ -224,3 +225,24 @@ def test_everything_fits_on_both_tv_sizes(
         box = (int(panel.x), int(size[1] - panel.top), int(panel.right), int(size[1] - panel.y))
         dark = sum(1 for p in rgb.crop(box).getdata() if sum(p) < 150)
         assert dark > 0.05 * (box[2] - box[0]) * (box[3] - box[1])
+
+
+def test_the_board_reports_its_voice_in_its_device_status(
+    config: Config, office: Office, library: ClipLibrary, tmp_path: Path
+) -> None:
+    status = "antrean/v1/gajahmungkur/device/board-1/status"
+    watch = Watcher(config.broker, status).start()
+    broken = aplay("no-such-alsa-device")  # the real aplay, a device that is not there
+    app = start_app(make_board(config, library, broken), size=(1366, 768))
+    try:
+        pump_until(lambda: app.link.queue_online, 10, "link")
+        watch.wait_for(lambda _t, body: body.get("online") and body.get("voice") == "ok")
+        assert watch.latest(status)["player"] == "aplay"
+        issue(office, "B", 1)
+        office.ok("counter-3", "call_next")
+        pump_until(lambda: app.screen.call_code == "B001", 5, "B001 on screen")
+        watch.wait_for(lambda _t, body: body.get("voice") == "player_failed", timeout=10)
+        assert app.screen.call_code == "B001"  # no sound, but the call is on screen
+    finally:
+        stop_app(app)
+        watch.stop()

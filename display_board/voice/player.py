@@ -59,15 +59,17 @@ class SubprocessPlayer:
         self.argv = argv
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
-        self._dir = Path(tempfile.mkdtemp(prefix="antrean-voice-"))
 
     def play(self, sound: Sound) -> None:
         binary = shutil.which(self.argv[0])
         if binary is None:
             raise PlayerError(f"{self.argv[0]} is not installed")
-        path = self._dir / "announcement.wav"
-        sound.pcm.write(path)
-        argv = [binary, *self.argv[1:], str(path)]
+        with tempfile.NamedTemporaryFile(prefix="antrean-call-", suffix=".wav") as file:
+            file.write(sound.pcm.wav_bytes())
+            file.flush()
+            self._run([binary, *self.argv[1:], file.name], sound)
+
+    def _run(self, argv: list[str], sound: Sound) -> None:
         log.debug("playing %s with %s", sound.clips, argv)
         with self._lock:
             self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

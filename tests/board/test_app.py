@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,35 @@ def test_the_board_reports_its_voice_in_its_device_status(
     finally:
         stop_app(app)
         watch.stop()
+
+
+def test_a_new_business_day_empties_the_board_quietly(
+    board, office: Office, clock, player: RecordingPlayer
+) -> None:
+    issue(office, "A", 1)
+    office.ok("counter-1", "call_next")
+    pump_until(lambda: len(player.played) == 1, 10, "A001 spoken")
+    clock.set(datetime(2026, 11, 26, 17, 0, 1, tzinfo=UTC))  # 00:00:01 WIB, Friday
+    pump_until(lambda: board.screen.call_code == "", 10, "the big panel cleared")
+    assert recent_codes(board) == []
+    assert counter_tile(board, 1).serving == "TUTUP"  # every counter closes at rollover
+    assert len(player.played) == 1  # nothing is spoken for the new day
+
+
+def test_garbage_on_the_event_topics_changes_nothing(
+    board, office: Office, config: Config, player: RecordingPlayer
+) -> None:
+    sender = MqttClient("test-garbage", config.broker)
+    sender.start()
+    assert sender.wait_connected(10)
+    for payload in (b"not json", b"[1, 2]", b'{"kind": "called"}', b'{"seq": "7"}'):
+        sender.publish(f"{EVENTS}/called", payload)
+    sender.publish(f"{EVENTS}/called", {"seq": board.model.last_seq + 1, "kind": "called"})
+    sender.stop()
+    pump(seconds=0.5)
+    assert player.played == []
+    assert board.model.resyncs == 0
+    issue(office, "D", 1)
+    office.ok("counter-4", "call_next")
+    pump_until(lambda: board.screen.call_code == "D001", 5, "a real call after the garbage")
+    pump_until(lambda: len(player.played) == 1, 10, "and its announcement")

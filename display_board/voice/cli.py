@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from antrean.config import config_path, load_config
 from display_board.settings import voice_settings
-from display_board.voice.clips import ALL_CLIPS, build_clips
+from display_board.voice.clips import ALL_CLIPS, VoiceBuildError, build_clips
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
     """Builds the missing clips (every clip with --force)."""
     settings = voice_settings(load_config(config_path(args.config)))
     out = Path(args.out) if args.out else settings.clip_dir
-    written = build_clips(settings, out, overwrite=args.force)
+    try:
+        written = build_clips(settings, out, overwrite=args.force)
+    except VoiceBuildError as exc:
+        print(f"antrean: voice build failed: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
     kept = len(ALL_CLIPS) - len(written)
     print(f"{len(written)} clips written to {out}; {kept} kept")  # noqa: T201 - the command's answer
     return 0

@@ -22,6 +22,12 @@ from display_board.voice.wav import ClipFormatError, Pcm
 log = logging.getLogger(__name__)
 
 CHIME = "chime"
+
+
+class VoiceBuildError(RuntimeError):
+    """The clips could not be made (espeak-ng missing, unknown voice, ...)."""
+
+
 # How Indonesians say each letter when spelling (huruf): "be", "ce", "de", ...
 LETTER_NAMES = {
     "A": "a", "B": "be", "C": "ce", "D": "de", "E": "e", "F": "ef", "G": "ge",
@@ -74,7 +80,7 @@ def build_clips(
     target.mkdir(parents=True, exist_ok=True)
     espeak = shutil.which("espeak-ng")
     if espeak is None:
-        raise RuntimeError("espeak-ng is not installed: apt-get install espeak-ng")
+        raise VoiceBuildError("espeak-ng is not installed: apt-get install espeak-ng")
     written: list[Path] = []
     chime = target / f"{CHIME}.wav"
     if overwrite or not chime.exists():
@@ -87,8 +93,21 @@ def build_clips(
             if path.exists() and not overwrite:
                 continue
             argv = [espeak, "-v", settings.espeak_voice, "-s", str(settings.espeak_speed)]
-            subprocess.run([*argv, "-w", str(raw), text], check=True, timeout=30)
+            done = subprocess.run(
+                [*argv, "-w", str(raw), text],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            if done.returncode != 0 or not raw.exists():
+                why = (done.stderr or done.stdout).strip().splitlines()
+                raise VoiceBuildError(
+                    f"espeak-ng -v {settings.espeak_voice} failed on {text!r}: "
+                    + (why[0] if why else f"exit status {done.returncode}")
+                )
             wav.normalise(wav.trim(wav.read_wav(raw))).write(path)
+            raw.unlink()
             written.append(path)
     log.info("wrote %d clips to %s (%d kept)", len(written), target, len(ALL_CLIPS) - len(written))
     return written

@@ -210,7 +210,16 @@ def test_antrean_voice_build_and_a_board_with_a_bad_config(tmp_path: Path) -> No
     assert f"1 clips written to {clips}; {len(ALL_CLIPS) - 1} kept" in again.stdout
     assert (clips / "tiga.wav").read_bytes() == recording
     assert (clips / "empat.wav").exists()
-    config.write_text(config.read_text().replace('player = "aplay"', 'player = "mpv"'))
+    # An espeak-ng voice that does not exist: a clear error, not a traceback.
+    text = config.read_text()
+    config.write_text(text.replace('alsa_device = ""', 'alsa_device = ""\nespeak_voice = "xx"'))
+    unknown = subprocess.run(
+        [*antrean, "voice", "build", "--config", str(config), "--out", str(tmp_path / "new")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert unknown.returncode == 1
+    assert "voice build failed: espeak-ng -v xx failed on 'Nomor antrean': Error:" in unknown.stderr
+    config.write_text(text.replace('player = "aplay"', 'player = "mpv"'))
     bad = subprocess.run(
         [*antrean, "board", "--config", str(config)],
         capture_output=True, text=True, timeout=60, check=False,

@@ -74,7 +74,6 @@ class BoardApp(App):
         self.model.timezone = config.office.timezone
         self.model.running_text = config.office.running_text
         self.shown: Call | None = None  # the call in the big panel
-        self.screen_updates = 0  # widget refreshes, for tests and the benchmark
         self.on_screen_update: Callable[[Call | None], None] | None = None  # bench hook
         self._unhighlight: Any = None
         self._office_seen = False
@@ -114,6 +113,7 @@ class BoardApp(App):
 
     def on_stop(self) -> None:
         Clock.unschedule(self._tick)
+        self.screen.ids.marquee.stop()
         self.announcer.stop()
         self.link.stop()
 
@@ -217,7 +217,6 @@ class BoardApp(App):
 
     def _refresh(self) -> None:
         s, m = self.screen, self.model
-        self.screen_updates += 1
         with self._lock:
             office_name, running_text = m.office_name, m.running_text
             counters, services = m.counter_views(), m.service_views()

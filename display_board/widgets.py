@@ -55,7 +55,11 @@ class Marquee(StencilView):
             Color(1, 1, 1, 1)
             self._rect = Rectangle()
         self.bind(text=self._render, font_size=self._render, size=self._render, pos=self._place)
-        Clock.schedule_interval(self._scroll, 1 / 30)
+        self._ticker = Clock.schedule_interval(self._scroll, 1 / 30)
+
+    def stop(self) -> None:
+        """Stops scrolling (the app is closing)."""
+        self._ticker.cancel()
 
     def _render(self, *_: object) -> None:
         if not self.text:

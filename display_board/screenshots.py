@@ -77,6 +77,14 @@ def morning(config: Config) -> str:
             client.stop()
 
 
+def recall(config: Config, device: str) -> None:
+    client = QueueClient(config.office.id, device, config.broker).start()
+    try:
+        _ok(client.request("recall", {}))
+    finally:
+        client.stop()
+
+
 def _devices() -> list[str]:
     return ["kiosk-1", "admin", "counter-1", "counter-2", "counter-3", "counter-4"]
 
@@ -167,6 +175,11 @@ def _photograph(
         pump_until(lambda: len(player.played) == len(MORNING_CALLS), "every announcement")
         pump_until(lambda: app.screen.call_code == last, f"{last} on screen")
         shots += [shoot("board", size) for size in SIZES]
+        sample = len(player.sounds) - 1  # the sample WAV is this call, not the recall
+        recall(config, "counter-2")
+        pump_until(lambda: app.screen.call_title == "PANGGILAN ULANG", "the recall on screen")
+        shots.append(shoot("board-recall", SIZES[1]))
+        player.sounds[:] = [player.sounds[sample]]
         broker.stop()
         pump_until(lambda: app.screen.offline_text != "", "the offline mark")
         shots.append(shoot("board-offline", SIZES[1]))

@@ -27,6 +27,7 @@ def test_the_screenshot_script_photographs_both_tv_sizes_and_writes_the_sample(
     for name, size in (
         ("board-1920x1080.png", (1920, 1080)),
         ("board-1366x768.png", (1366, 768)),
+        ("board-recall-1366x768.png", (1366, 768)),
         ("board-offline-1366x768.png", (1366, 768)),
     ):
         with Image.open(tmp_path / name) as image:

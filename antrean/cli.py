@@ -23,6 +23,8 @@ from antrean.runner import run_queue_service
 # subcommand -> (module, one-line help). Keep in the order of `antrean --help`.
 APP_COMMANDS: dict[str, tuple[str, str]] = {
     "kiosk": ("kiosk.cli", "run the kiosk: touchscreen and ticket printer"),
+    "board": ("display_board.cli", "run the waiting-room TV board with its voice"),
+    "voice": ("display_board.voice.cli", "build the board's voice clips (antrean voice build)"),
     "counter": ("counter.cli", "run a counter's buttons, keypad, serial box or console"),
     "broker": ("antrean.broker.cli", "office broker: CA, TLS, device credentials, access rules"),
     "doctor": ("antrean.doctor", "check this unit: config, broker, queue, devices, clock, disk"),

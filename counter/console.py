@@ -43,22 +43,22 @@ def padded_code(entry: str) -> str:
     return entry[0] + entry[1:].zfill(3)
 
 
-class ConsoleButton(Button):  # type: ignore[misc]  # Kivy is untyped
+class ConsoleButton(Button):
     tint = ColorProperty((0.16, 0.38, 0.66, 1))
 
 
-class ConsoleRoot(BoxLayout):  # type: ignore[misc]  # Kivy is untyped
+class ConsoleRoot(BoxLayout):
     online = BooleanProperty(False)
     counter_open = BooleanProperty(False)
     has_current = BooleanProperty(False)
     message_is_error = BooleanProperty(False)
 
 
-class PickerPopup(Popup):  # type: ignore[misc]  # Kivy is untyped
+class PickerPopup(Popup):
     """A popup whose content is built in Python (service picker, code pad)."""
 
 
-class CounterConsoleApp(App):  # type: ignore[misc]  # Kivy is untyped
+class CounterConsoleApp(App):
     """The console of one counter; the agent (and its DeviceLink) is injected."""
 
     title = "Antrean · Loket"

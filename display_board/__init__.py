@@ -1,1 +1,1 @@
-"""The waiting-room TV board and its voice announcer (not built yet: see issue 4)."""
+"""The waiting-room TV board (`antrean board`) and its offline Indonesian voice (docs/board.md)."""

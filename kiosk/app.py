@@ -65,7 +65,7 @@ CORNER_WINDOW_S = 3.0
 PRINTER_POLL_S = 10.0
 
 
-class KioskApp(App):  # type: ignore[misc]  # Kivy is untyped
+class KioskApp(App):
     """`antrean kiosk`: the resident's touchscreen."""
 
     def __init__(

@@ -98,7 +98,7 @@ def big_button(
     return btn
 
 
-class HomeScreen(Screen):  # type: ignore[misc]  # Kivy is untyped
+class HomeScreen(Screen):
     """The office, the time, one big button per service, the priority button."""
 
     def __init__(self, app: Any, **kw: Any) -> None:
@@ -191,7 +191,7 @@ class HomeScreen(Screen):  # type: ignore[misc]  # Kivy is untyped
             self.clock_label.text = text
 
 
-class MessageScreen(Screen):  # type: ignore[misc]
+class MessageScreen(Screen):
     """Printing, Done, Trouble and the short notices: a column of centred lines and buttons."""
 
     def __init__(self, name: str, app: Any, **kw: Any) -> None:

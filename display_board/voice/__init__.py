@@ -1,0 +1,1 @@
+"""The board's offline Indonesian voice: number words, the clip library, the announcer, players."""

@@ -28,6 +28,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "counter": ("counter.cli", "run a counter's buttons, keypad, serial box or console"),
     "broker": ("antrean.broker.cli", "office broker: CA, TLS, device credentials, access rules"),
     "doctor": ("antrean.doctor", "check this unit: config, broker, queue, devices, clock, disk"),
+    "report": ("antrean.report_cli", "the day's figures: issued, served, no-shows, waits"),
 }
 
 
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run the whole system on this machine")
     d.add_argument("--config", default="antrean.example.toml")
+    d.add_argument(
+        "--headless", action="store_true", help="on a private virtual screen (Xvfb), no monitor"
+    )
+    d.add_argument("--office-hours", action="store_true", help="keep the config's opening hours")
 
     for name, (module, help_text) in APP_COMMANDS.items():
         app = load_app(module)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print_summary(config)
         return 0
     if args.command == "demo":
-        return run_demo(config)
+        return run_demo(config, headless=args.headless, office_hours=args.office_hours)
     return 1
 
 

@@ -218,8 +218,44 @@ class Store:
 
     def tickets_of_day(self, day: date) -> list[Ticket]:
         """Every ticket of one business day, in issue order (history stays queryable)."""
-        rows = self.db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY ord", (str(day),))
-        return [_ticket(r) for r in rows.fetchall()]
+        return _tickets_of_day(self.db, day)
+
+
+class StoreReader:
+    """The store opened read-only, for reports next to a running queue service.
+
+    SQLite's `mode=ro`: it never writes, migrates or checkpoints, and a WAL
+    reader does not block the service's writer. It reads the service's last
+    commit, so a report may be a batch behind a command answered a moment ago.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no store at {self.path} (has the queue service run here?)")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self.db.execute("PRAGMA busy_timeout=5000")
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version != len(MIGRATIONS):
+            self.db.close()
+            raise RuntimeError(
+                f"{self.path} has schema version {version}; this Antrean reads "
+                f"version {len(MIGRATIONS)}. Run the queue service of this version once, "
+                "or use the Antrean that wrote it."
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def tickets_of_day(self, day: date) -> list[Ticket]:
+        """Every ticket of one business day, in issue order."""
+        return _tickets_of_day(self.db, day)
+
+
+def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:
+    rows = db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY ord", (str(day),))
+    return [_ticket(r) for r in rows.fetchall()]
 
 
 _UPSERT_TICKET = """

@@ -1,0 +1,95 @@
+"""`antrean demo`: the whole office as separate processes, and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from antrean.client import QueueClient
+from antrean.config import load_config
+from antrean.devbroker import free_port, port_open
+
+from .helpers import example_text
+from .mqtt_watch import Watcher
+
+DEVICES = ("queue", "kiosk-1", "board-1", "counter-1")
+
+
+def demo_processes(marker: str) -> list[str]:
+    """Command lines of running processes that name the demo's config file."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_without_a_display_the_demo_says_how_to_get_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    run = subprocess.run(
+        [sys.executable, "-m", "antrean.cli", "demo", "--config", "antrean.example.toml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "there is no display here" in run.stderr
+    assert "xvfb-run" in run.stderr
+    assert "--headless" in run.stderr
+
+
+def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    port = free_port()
+    source = tmp_path / "demo.toml"
+    source.write_text(example_text(port), encoding="utf-8")
+    config = load_config(source)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "antrean.cli", "demo", "--headless", "--config", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 60
+        while not port_open("127.0.0.1", port):
+            assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
+            assert time.monotonic() < end, "the demo never started Mosquitto"
+            time.sleep(0.1)
+        watch = Watcher(config.broker, "antrean/v1/gajahmungkur/device/+/status").start()
+        try:
+            for device in DEVICES:
+                topic = f"antrean/v1/gajahmungkur/device/{device}/status"
+                watch.wait_for(lambda t, body, x=topic: t == x and body["online"], timeout=60)
+        finally:
+            watch.stop()
+        # The queue service answers, whatever the day and hour (opening hours are left out).
+        client = QueueClient("gajahmungkur", "admin", config.broker).start()
+        try:
+            reply = client.request("issue", {"service": "D"})
+        finally:
+            client.stop()
+        assert reply["ok"], reply
+        assert len(demo_processes(str(source))) == 4  # the demo, kiosk, board, counter
+
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
+        out, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, out
+    for part in ("counter stopped", "board stopped", "kiosk stopped", "Mosquitto stopped"):
+        assert f"demo: {part}" in out
+    assert demo_processes(str(source)) == []
+    assert not port_open("127.0.0.1", port)

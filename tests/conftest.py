@@ -17,6 +17,7 @@ from antrean import mqtt
 from antrean.config import Config
 from antrean.devbroker import DevBroker
 from antrean.xvfb import VirtualScreen
+from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
 
 from .helpers import FakeClock, Office, example_config
 
@@ -73,3 +74,16 @@ def office(config: Config, clock: FakeClock) -> Iterator[Office]:
     o = Office(config, clock).start()
     yield o
     o.close()
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The board's voice clips, synthesised once per test session with the real espeak-ng."""
+    folder = tmp_path_factory.mktemp("voice")
+    build_clips(VoiceSettings(folder))
+    return folder
+
+
+@pytest.fixture
+def library(clip_dir: Path) -> ClipLibrary:
+    return ClipLibrary(clip_dir).load()

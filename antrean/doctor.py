@@ -19,6 +19,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import tomllib
@@ -62,6 +63,9 @@ class Doctor:
     user: str = SERVICE_USER
     dev: Path = Path("/dev")
     timeout: float = 5.0
+    # On a secured broker the user name is the client id, so a check that logs
+    # in as a device disconnects that device for a moment: only when asked.
+    login_as: str | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     run: Runner = _run
     config: Config | None = None
@@ -128,6 +132,23 @@ class Doctor:
             yield Result("FAIL", "broker", f"cannot reach {where}: {exc.strerror or exc}", fix)
             yield Result("FAIL", "queue", "not checked: no broker", "fix the broker first")
             return
+        if b.tls_ca is not None:
+            tls = self._tls_result(where)
+            yield tls
+            if tls.status == "FAIL":
+                yield Result("FAIL", "queue", "not checked: no broker", "fix the broker first")
+                return
+        if b.password_file is not None and self.login_as is None:
+            yield Result("OK", "broker", f"{where} answers; it needs a login per device")
+            yield Result(
+                "WARN",
+                "queue",
+                "not checked: that needs a login as one of this unit's devices, which "
+                "disconnects the device for a moment",
+                "run: antrean doctor --as DEVICE (e.g. kiosk-1) when a short drop is fine; "
+                "on the hub: sudo systemctl status antrean-queue",
+            )
+            return
         status_topic = protocol.status_topic(self.config.office.id, protocol.QUEUE_DEVICE)
         got: dict[str, object] = {}
         arrived = threading.Event()
@@ -137,8 +158,12 @@ class Doctor:
                 got.update(json.loads(payload))
             arrived.set()
 
-        who = b.username or "anonymous"
-        client = MqttClient(f"{b.username or 'antrean'}-doctor-{os.getpid()}", b)
+        if self.login_as:
+            who = b.username or self.login_as
+            client = MqttClient(self.login_as, b)
+        else:
+            who = b.username or "anonymous"
+            client = MqttClient(f"{b.username or 'antrean'}-doctor-{os.getpid()}", b)
         client.subscribe(status_topic, on_status)
         client.start()
         try:
@@ -156,6 +181,22 @@ class Doctor:
         finally:
             client.stop()
         yield self._queue_result(got, arrived.is_set())
+
+    def _tls_result(self, where: str) -> Result:
+        """The hub's certificate checked against the office CA, as a device checks it."""
+        assert self.config is not None
+        b = self.config.broker
+        fix = "copy the hub's ca.crt to [broker] tls_ca; the host must be a name in its certificate"
+        try:
+            context = ssl.create_default_context(cafile=str(b.tls_ca))
+            with (
+                socket.create_connection((b.host, b.port), timeout=self.timeout) as raw,
+                context.wrap_socket(raw, server_hostname=b.host),
+            ):
+                pass
+        except (OSError, ssl.SSLError) as exc:
+            return Result("FAIL", "broker", f"{where}: TLS failed: {exc}", fix)
+        return Result("OK", "tls", f"{where}: the hub's certificate is signed by the office CA")
 
     def _queue_result(self, status: dict[str, object], arrived: bool) -> Result:
         fix = "on the hub: sudo systemctl status antrean-queue; journalctl -u antrean-queue"
@@ -383,6 +424,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"this unit's role (default: from {UNIT_FILE})",
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the broker")
+    parser.add_argument(
+        "--as",
+        dest="login_as",
+        metavar="DEVICE",
+        help="on a secured broker, log in as this device to check the queue service "
+        "(disconnects that device for a moment)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -395,6 +443,7 @@ def run(args: argparse.Namespace) -> int:
         role=args.role or role,
         counter=counter,
         timeout=args.timeout,
+        login_as=args.login_as,
     )
     failed = False
     for r in doctor.checks():

@@ -137,3 +137,33 @@ def test_the_hub_config_serves_the_queue_service_and_a_kiosk_on_the_hub(
     )
     issued = kiosk.request("issue", {"service": "B"})
     assert issued["result"]["ticket"]["code"] == "B001"
+
+
+def test_doctor_on_a_secured_unit_checks_tls_and_logs_in_only_when_asked(
+    office: SecuredOffice,
+) -> None:
+    from antrean.doctor import Doctor  # noqa: PLC0415 - only this test needs it
+
+    kiosk = office.device("kiosk-1", "kiosk")  # the unit's own device, connected
+    unit = office.tmp / "kiosk-1" / "antrean.toml"
+    unit.write_text(kiosk.config.text, encoding="utf-8")
+
+    def results(**options: Any) -> dict[str, tuple[str, str]]:
+        doctor = Doctor(config_file=unit, timeout=3, **options)
+        assert doctor.check_config().status == "OK"
+        return {r.name: (r.status, r.detail) for r in doctor.check_broker_and_queue()}
+
+    quiet = results()
+    assert quiet["tls"][0] == "OK"
+    assert quiet["broker"][0] == "OK"
+    assert quiet["queue"][0] == "WARN"  # not checked without a login
+    assert kiosk.connected  # and the kiosk was never disconnected
+
+    asked = results(login_as="kiosk-1")
+    assert asked["queue"] == ("OK", "queue service online (version 0.1.0)")
+    wait_for(lambda: kiosk.queue_online, 10, "the kiosk back after the doctor's login")
+
+    (office.tmp / "kiosk-1" / "broker" / "ca.crt").write_text("not a certificate\n")
+    broken = results()
+    assert broken["broker"][0] == "FAIL"
+    assert "TLS failed" in broken["broker"][1]

@@ -227,6 +227,9 @@ class StoreReader:
     SQLite's `mode=ro`: it never writes, migrates or checkpoints, and a WAL
     reader does not block the service's writer. It reads the service's last
     commit, so a report may be a batch behind a command answered a moment ago.
+    When the service is not running, SQLite may create the empty `-wal` and
+    `-shm` files it needs to read a WAL store (owned like the store, also
+    when run as root); the service uses and removes them as usual.
     """
 
     def __init__(self, path: Path | str) -> None:

@@ -62,11 +62,11 @@ class Ticket:
     status: TicketStatus
     issued_at: datetime
     order: int  # office-wide issue order; waiting order and transfers keep it
-    called_at: datetime | None = None
+    called_at: datetime | None = None  # the latest call (call_next or call_ticket)
     finished_at: datetime | None = None
     counter: CounterNumber | None = None
     recalls: int = 0
-    recalled_at: datetime | None = None  # the last recall; called_at stays the first call
+    recalled_at: datetime | None = None  # the last recall; a recall leaves called_at alone
 
     @property
     def last_called_at(self) -> datetime | None:

@@ -292,7 +292,7 @@ class Engine:
                 f"Nomor {ticket.code} sudah dipanggil ulang {ticket.recalls} kali.",
                 limit=self.rules.recall_limit,
             )
-        # called_at stays the first call, so service times are measured from it.
+        # A recall leaves called_at (the latest call) alone: service times run from the call.
         ticket = ticket.replace(recalls=ticket.recalls + 1, recalled_at=self.clock())
         self._put(ticket)
         self._out.counters.add(CounterNumber(counter))  # its state shows the ticket

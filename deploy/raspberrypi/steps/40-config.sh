@@ -17,7 +17,9 @@ if [ -n "$COUNTER" ] && ! grep -q "^  counter  $COUNTER " <<<"$summary"; then
   die "$CONFIG has no [[counter]] with number = $COUNTER (see: antrean check-config)"
 fi
 
-put_dir "$ETC" 0750 root:antrean
+# 0751: Mosquitto (its own user) must reach /etc/antrean/broker to read its
+# files there; others may pass through but not list what is here.
+put_dir "$ETC" 0751 root:antrean
 # Group-readable only: it holds the broker password.
 put_file "$CONFIG" "$ETC"/antrean.toml 0640 root:antrean
 read_only=false

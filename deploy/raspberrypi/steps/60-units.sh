@@ -9,7 +9,17 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
   # `antrean broker init` makes the CA, passwords and ACL once: running it
   # again would replace the keys every device already trusts.
   if [ ! -d "$R$ETC/broker" ] && need_app broker "set up the office's Mosquitto"; then
-    "$APP" broker init --config "$ETC/antrean.toml" --out "$ETC/broker" ||
+    # The devices that run on this unit get their passwords saved for the
+    # antrean user (clients/{device}.password); the others are shown once.
+    local_devices=()
+    # shellcheck disable=SC2154 # summary: `antrean check-config` output, from 40-config.sh
+    while read -r device role counter; do
+      if [ "$role" = kiosk ] || { [ -n "$COUNTER" ] && [ "$counter" = "$COUNTER)" ]; }; then
+        local_devices+=(--local "$device")
+      fi
+    done < <(sed -n 's/^  device *\([^:]*\): \([a-z]*\)[^0-9]*\(.*\)$/\1 \2 \3/p' <<<"$summary")
+    "$APP" broker init --config "$ETC/antrean.toml" --out "$ETC/broker" \
+      --owner antrean "${local_devices[@]}" ||
       die "antrean broker init failed (see above)"
     CHANGED+=("$ETC/broker")
   fi
@@ -19,6 +29,10 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
     put_link "${conf#"$R"}" /etc/mosquitto/conf.d/antrean.conf
   fi
   enable_unit mosquitto.service
+  # This broker takes logins only: the hub's own programs need their saved passwords.
+  grep -Eq '^[[:space:]]*password_file[[:space:]]*=' "$R$ETC/antrean.toml" ||
+    warn "$CONFIG has no [broker] password_file; the hub's queue service and kiosk" \
+      "cannot log in. Add: password_file = \"$ETC/broker/clients/{user}.password\""
 fi
 
 if [ "$SCREEN" = board ] && [ -z "$FILES_ONLY" ]; then

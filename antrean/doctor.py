@@ -221,7 +221,7 @@ class Doctor:
             )
         if p.driver == "network":
             return self._network_printer(
-                str(p.options.get("host", "")), p.options.get("port", 9100)
+                str(p.options.get("host", "")), p.options.get("tcp_port", 9100)
             )
         if p.driver == "usb":
             node = self.dev / "antrean-printer"
@@ -233,16 +233,16 @@ class Doctor:
                     "plug the printer into USB and switch it on; then lsusb",
                 )
             return self._writable("printer", nodes[0], "printer")
-        # serial and file drivers name their device node
-        path = next(
-            (str(p.options[k]) for k in ("path", "device", "port", "devfile") if k in p.options), ""
-        )
+        # The serial and file drivers name their device node (the kiosk's keys).
+        key = "serial_device" if p.driver == "serial" else "file_path"
+        path = str(p.options.get(key, ""))
         if not path:
+            example = "/dev/ttyUSB0" if p.driver == "serial" else "/dev/antrean-printer"
             return Result(
                 "FAIL",
                 "printer",
-                f"[printer] driver = {p.driver!r} but no path",
-                'add path = "/dev/antrean-printer" (or the serial port) to [printer]',
+                f"[printer] driver = {p.driver!r} but no {key}",
+                f'add {key} = "{example}" to [printer]',
             )
         if not Path(path).exists():
             return self._hardware(
@@ -258,7 +258,7 @@ class Doctor:
                 "FAIL",
                 "printer",
                 "[printer] driver = 'network' needs host and port",
-                'add host = "192.168.1.50" and port = 9100 to [printer]',
+                'add host = "192.168.1.50" and tcp_port = 9100 to [printer]',
             )
         try:
             with socket.create_connection((host, port), timeout=self.timeout):

@@ -15,6 +15,7 @@ from antrean import cli
 from antrean.config import Config
 from antrean.devbroker import DevBroker, free_port
 from antrean.doctor import Doctor, Result, read_unit, user_can_write
+from kiosk.settings import kiosk_settings
 
 from .helpers import FakeClock, Office, example_text
 
@@ -163,15 +164,20 @@ def test_bad_config_stops_at_the_config(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def printer_doctor(tmp_path: Path, options: str, dev: Path, role: str | None = "hub") -> Result:
-    path = write_config(tmp_path, 1883, {'driver = "sim"': options})
+    edit = {'driver = "sim"': options}
+    if 'driver = "sim"' not in options:  # a key of the sim driver is refused by the others
+        edit['sim_output = "var/tickets"'] = '# sim_output = "var/tickets"'
+    path = write_config(tmp_path, 1883, edit)
     d = doctor(path, role=role, user=NOBODY, dev=dev)
     assert d.check_config().status == "OK"
+    assert d.config is not None
+    kiosk_settings(d.config)  # the doctor reads the keys the kiosk reads
     return d.check_printer()
 
 
 def test_printer_file_driver(tmp_path: Path, dev: Path) -> None:
     node = tmp_path / "lp0"
-    options = f'driver = "file"\npath = "{node}"'
+    options = f'driver = "file"\nfile_path = "{node}"'
     r = printer_doctor(tmp_path, options, dev)
     assert r == Result("FAIL", "printer", f"{node} does not exist", r.fix), r
     make_node(node, 0o644)  # root's, not writable by the service user
@@ -183,24 +189,27 @@ def test_printer_file_driver(tmp_path: Path, dev: Path) -> None:
     assert printer_doctor(tmp_path, options, dev).status == "OK"
 
 
+USB = 'driver = "usb"\nusb_vendor = 0x0416\nusb_product = 0x5011'
+
+
 def test_printer_usb_and_sim(tmp_path: Path, dev: Path) -> None:
-    r = printer_doctor(tmp_path, 'driver = "usb"', dev)
+    r = printer_doctor(tmp_path, USB, dev)
     assert r.status == "FAIL"
     assert "no /dev/antrean-printer" in r.detail
     # Role unknown (not a provisioned Pi): only a warning.
-    assert printer_doctor(tmp_path, 'driver = "usb"', dev, role=None).status == "WARN"
+    assert printer_doctor(tmp_path, USB, dev, role=None).status == "WARN"
     (dev / "usb").mkdir()
     make_node(dev / "usb" / "lp0", 0o666)
-    assert printer_doctor(tmp_path, 'driver = "usb"', dev).status == "OK"
+    assert printer_doctor(tmp_path, USB, dev).status == "OK"
     r = printer_doctor(tmp_path, 'driver = "sim"', dev)
     assert r.status == "WARN"
     assert "no paper comes out" in r.detail
 
 
 def test_network_printer(tmp_path: Path, dev: Path, broker: DevBroker) -> None:
-    listening = f'driver = "network"\nhost = "127.0.0.1"\nport = {broker.port}'
+    listening = f'driver = "network"\nhost = "127.0.0.1"\ntcp_port = {broker.port}'
     assert printer_doctor(tmp_path, listening, dev).status == "OK"
-    closed = f'driver = "network"\nhost = "127.0.0.1"\nport = {free_port()}'
+    closed = f'driver = "network"\nhost = "127.0.0.1"\ntcp_port = {free_port()}'
     r = printer_doctor(tmp_path, closed, dev)
     assert r.status == "FAIL"
     assert "Connection refused" in r.detail

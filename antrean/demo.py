@@ -1,8 +1,9 @@
 """`antrean demo`: the whole office on one machine, in windows.
 
 Starts Mosquitto (unless one already listens on the config's port), the queue
-service, the kiosk, the display board and a counter console, each as its own
-process exactly as a Pi runs it, and stops them all on Ctrl-C. Windows are
+service (in this process, without opening hours unless asked), and the kiosk,
+the display board and a counter console, each as its own process with the
+command line a Pi uses, and stops them all on Ctrl-C. Windows are
 sized and placed through Kivy's KCFG_* environment overrides, so the apps need
 no demo-only options. With no display it explains how to get one, or starts a
 private Xvfb with --headless (what the tests use).

@@ -194,7 +194,7 @@ class Engine:
     # ---- time ----------------------------------------------------------
 
     def tick(self) -> Outcome:
-        """Rolls over to a new business day when the office-local date has changed.
+        """Rolls over to a new business day when the office-local date has moved on.
 
         Tickets still waiting or being served expire (their rows stay in the
         store), counters close, and numbering starts again at 1.
@@ -202,7 +202,11 @@ class Engine:
         now = self.clock()
         today = business_day(now, self.config.office.timezone)
         self._out = Outcome()
-        if today == self.day:
+        # Only forwards. A clock set back across midnight (NTP correcting a
+        # clock that ran ahead, a technician's `date -s`) must not reopen an
+        # earlier day: numbering from 1 again there would reuse its codes and
+        # overwrite its tickets in the store. The day in hand goes on instead.
+        if today <= self.day:
             return self._out
         previous, expired = self.day, 0
         for t in self.tickets.values():

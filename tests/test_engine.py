@@ -250,3 +250,16 @@ def test_events_carry_consecutive_seq(engine: Engine) -> None:
         seqs += [e["seq"] for e in out.events]
     assert seqs == list(range(1, len(seqs) + 1))
     assert OPEN_MORNING.tzinfo is UTC
+
+
+def test_a_clock_set_back_across_midnight_does_not_reopen_the_earlier_day(
+    engine: Engine, clock: FakeClock
+) -> None:
+    assert engine.issue("C").result["ticket"]["id"] == "2026-11-26/C001"
+    clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))  # the next morning
+    engine.tick()
+    assert engine.issue("C").result["ticket"]["id"] == "2026-11-27/C001"
+    clock.set(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # set back a day
+    assert engine.tick().events == []
+    # The day in hand goes on: no second 2026-11-26/C001 to overwrite the first.
+    assert engine.issue("C").result["ticket"]["id"] == "2026-11-27/C002"

@@ -309,6 +309,8 @@ class KioskApp(App):
         if isinstance(outcome, Offline):
             return self.t("not_connected"), self.t("not_connected_note")
         assert isinstance(outcome, NoAnswer)
+        if outcome.attempts:  # it may be issued: the same service again gets the same number
+            return self.t("no_answer_maybe"), self.t("no_answer_maybe_note")
         return self.t("no_answer"), self.t("no_answer_note")
 
     def _ticket_lines(self, ticket: TicketInfo) -> list[Any]:

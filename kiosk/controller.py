@@ -89,7 +89,13 @@ class Refused:
 
 @dataclass(frozen=True, slots=True)
 class NoAnswer:
-    """No reply to any send of the command: as far as the kiosk knows, nothing was issued."""
+    """No reply to any send of `issue`.
+
+    With `attempts` 0 nothing reached the queue service. Otherwise the number
+    may have been issued with its reply lost (the service committed it, then
+    restarted): the kiosk keeps the command and the next tap on the same
+    service sends the same id again, which returns that number, not a new one.
+    """
 
     attempts: int
 
@@ -106,6 +112,11 @@ Post = Callable[[Callable[[], None]], None]
 def run_now(fn: Callable[[], None]) -> None:
     """A `post` that runs the callback on the worker thread itself (tests, benchmarks)."""
     fn()
+
+
+# Problems a good print clears. A ticket that did not print, or a number that
+# nobody took, stays in the device status for staff until another problem.
+TRANSIENT_PROBLEMS = frozenset({"no_answer", "printer_blocked"})
 
 
 class TicketController:
@@ -143,6 +154,9 @@ class TicketController:
         self.last: TicketInfo | None = None
         self.printer_status = PrinterStatus.UNKNOWN
         self._closed = False
+        # An `issue` sent but never answered: (command id, its args).
+        self._unresolved: tuple[str, dict[str, Any]] | None = None
+        self._problem_code: str | None = None
 
     # ---- called from the UI thread ---------------------------------------------------
 
@@ -222,7 +236,7 @@ class TicketController:
         args: dict[str, Any] = {"service": service}
         if priority:
             args["priority"] = True
-        reply = self._issue(args)
+        reply = self._issue(args, self._resolve_earlier(args))
         if isinstance(reply, NoAnswer | Offline):
             return reply
         if not reply.get("ok"):
@@ -236,11 +250,50 @@ class TicketController:
         )
         self.last = ticket
         self.link.set_health(last_ticket=ticket.code)
-        return self._print(ticket)
+        try:
+            return self._print(ticket)
+        except Exception as exc:  # the number is issued: never tell the resident it is not
+            log.exception("ticket %s issued, then printing it failed", ticket.code)
+            self._problem("print_failed", ticket.code, repr(exc))
+            return PrintFailed(ticket, self.printer_status, repr(exc))
 
-    def _issue(self, args: dict[str, Any]) -> Reply | NoAnswer | Offline:
+    def _resolve_earlier(self, args: dict[str, Any]) -> str | None:
+        """The id to send for `args`: an unanswered earlier `issue` of the same service.
+
+        For another service, the earlier command is sent once more to learn
+        whether it made a number nobody holds, which is reported to staff.
+        """
+        if self._unresolved is None:
+            return None
+        cmd_id, earlier = self._unresolved
+        if earlier == args:
+            return cmd_id
+        self._unresolved = None
+        reply = self._send_once(cmd_id, earlier)
+        if reply is not None and reply.get("ok"):
+            code = str(reply["result"]["ticket"]["code"])
+            log.warning("issue %s had made %s, which nobody took", cmd_id, code)
+            self._problem("orphan_ticket", code, f"issued by {cmd_id}; its reply was lost")
+        return None
+
+    def _send_once(self, cmd_id: str, args: dict[str, Any]) -> Reply | None:
+        got = threading.Event()
+        box: list[Reply | None] = []
+
+        def keep(reply: Reply | None) -> None:
+            box.append(reply)
+            got.set()
+
+        try:
+            self.link.send("issue", args, keep, self.timeout_s, cmd_id)
+        except NotConnected:
+            return None
+        got.wait(self.timeout_s + 1)
+        return box[0] if box else None
+
+    def _issue(self, args: dict[str, Any], cmd_id: str | None = None) -> Reply | NoAnswer | Offline:
         """Sends `issue`, repeating the same id until a reply or `attempts` timeouts."""
-        cmd_id = self.link.new_id()
+        cmd_id = cmd_id or self.link.new_id()
         sent = 0
         for attempt in range(1, self.attempts + 1):
             got = threading.Event()
@@ -263,9 +316,12 @@ class TicketController:
             if box and box[0] is not None:
                 if attempt > 1:
                     log.info("issue %s answered on send %d", cmd_id, attempt)
+                self._unresolved = None
                 return box[0]
             log.warning("no answer to issue %s (send %d of %d)", cmd_id, attempt, self.attempts)
         self._problem("no_answer", None, f"no answer to issue {cmd_id} after {sent} sends")
+        if sent:
+            self._unresolved = (cmd_id, dict(args))
         return NoAnswer(sent)
 
     def _print(self, ticket: TicketInfo) -> Outcome:
@@ -280,8 +336,17 @@ class TicketController:
             self._report_printer(exc.status if status is PrinterStatus.UNKNOWN else status)
             self._problem("print_failed", ticket.code, str(exc))
             return PrintFailed(ticket, exc.status, str(exc))
-        self._query_printer()
-        self.link.set_health(problem=None)
+        # Printers buffer what they are sent, so a write that succeeded does
+        # not mean paper came out: a printer out of paper or offline now has
+        # not printed this ticket.
+        status = self._query_printer()
+        if status.blocks_issuing:
+            log.error("ticket %s sent, but the printer is now %s", ticket.code, status.value)
+            self._problem("print_failed", ticket.code, f"printer {status.value} after printing")
+            return PrintFailed(ticket, status, f"printer {status.value}")
+        if self._problem_code in TRANSIENT_PROBLEMS:
+            self._problem_code = None
+            self.link.set_health(problem=None)
         return Printed(ticket)
 
     def _query_printer(self) -> PrinterStatus:
@@ -298,5 +363,6 @@ class TicketController:
             self._post(lambda: on_printer(status))
 
     def _problem(self, code: str, ticket: str | None, message: str) -> None:
+        self._problem_code = code
         at = self._now().isoformat(timespec="milliseconds")
         self.link.set_health(problem={"code": code, "ticket": ticket, "message": message, "at": at})

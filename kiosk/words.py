@@ -57,7 +57,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "trouble_note": "Foto atau catat nomor ini. Nomor Anda tetap terdaftar.",
         "reprint": "Cetak ulang",
         "done_button": "Selesai",
-        "trouble_staff": "Petugas sudah diberi tahu.",
+        "trouble_staff": "Tunjukkan nomor ini kepada petugas.",
         "not_connected": "Sedang menyambung ke sistem antrean...",
         "not_connected_note": "Mohon tunggu sebentar. Layar ini akan siap dengan sendirinya.",
         "printer_blocked": "Printer tiket sedang bermasalah",
@@ -65,6 +65,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_answer": "Nomor belum diambil",
         "no_answer_note": "Sistem antrean tidak menjawab. Tidak ada nomor yang terdaftar. "
         "Silakan coba lagi.",
+        "no_answer_maybe": "Sistem antrean lambat",
+        "no_answer_maybe_note": "Sistem antrean belum menjawab. Sentuh lagi layanan yang sama: "
+        "Anda akan mendapat nomor yang sama, bukan nomor baru.",
         "refused": "Nomor belum bisa diambil",
         "ok": "OK",
         "language": "English",
@@ -92,7 +95,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "trouble_note": "Take a photo of this number or write it down. It is in the queue.",
         "reprint": "Print again",
         "done_button": "Done",
-        "trouble_staff": "Staff have been told.",
+        "trouble_staff": "Show this number to the staff.",
         "not_connected": "Connecting to the queue system...",
         "not_connected_note": "Please wait a moment. This screen will be ready by itself.",
         "printer_blocked": "The ticket printer has a problem",
@@ -100,6 +103,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_answer": "No number was taken",
         "no_answer_note": "The queue system did not answer. No number is registered. "
         "Please try again.",
+        "no_answer_maybe": "The queue system is slow",
+        "no_answer_maybe_note": "The queue system has not answered yet. Touch the same service "
+        "again: you will get the same number, not a new one.",
         "refused": "No number can be taken",
         "ok": "OK",
         "language": "Bahasa Indonesia",

@@ -16,7 +16,15 @@ import pytest
 
 from antrean.config import Config
 from antrean.device import DeviceLink, ReplyHandler
-from kiosk.controller import NoAnswer, Offline, Outcome, Printed, PrinterBlocked, TicketController
+from kiosk.controller import (
+    NoAnswer,
+    Offline,
+    Outcome,
+    Printed,
+    PrinterBlocked,
+    PrintFailed,
+    TicketController,
+)
 from kiosk.printer.sim import SimPrinter
 
 from .helpers import FakeClock, Office
@@ -240,3 +248,80 @@ def test_an_unknown_printer_issues_by_default_and_not_when_told_to_refuse(
         controller.close()
     assert outcomes[-1] == PrinterBlocked(PrinterStatus.UNKNOWN)
     assert issued(office, "A") == 1
+
+
+def take_one(controller: TicketController, done: threading.Event, service: str) -> None:
+    done.clear()
+    assert controller.take(service)
+    assert done.wait(15)
+
+
+def test_an_unanswered_issue_is_resent_by_the_next_tap_on_the_same_service(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    # The service commits each send's answer (the same number), but every reply is lost.
+    lossy = LossyLink(link, drop_replies=3)
+    controller, printer, outcomes, done = make(lossy, config, tmp_path, clock)
+    try:
+        take_one(controller, done, "A")
+        assert outcomes[-1] == NoAnswer(3)  # "touch the same service again"
+        take_one(controller, done, "A")  # replies flow again
+    finally:
+        controller.close()
+    assert isinstance(outcomes[-1], Printed)
+    assert outcomes[-1].ticket.code == "A001"  # the number the first tap made
+    assert len(set(lossy.sent_ids)) == 1
+    assert issued(office, "A") == 1
+    assert len(printer.jobs) == 1
+
+
+def test_an_unanswered_issue_of_another_service_is_reported_to_staff(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    lossy = LossyLink(link, drop_replies=3)
+    controller, _printer, outcomes, done = make(lossy, config, tmp_path, clock)
+    try:
+        take_one(controller, done, "A")
+        assert outcomes[-1] == NoAnswer(3)
+        take_one(controller, done, "C")
+    finally:
+        controller.close()
+    assert isinstance(outcomes[-1], Printed)
+    assert outcomes[-1].ticket.code == "C001"
+    assert issued(office, "A") == 1
+    assert link.health["problem"]["code"] == "orphan_ticket"
+    assert link.health["problem"]["ticket"] == "A001"
+
+
+class PaperRunsOut(SimPrinter):
+    """Takes the ticket's bytes, then reports paper out (a buffering printer)."""
+
+    def print_ticket(self, data: bytes) -> None:
+        super().print_ticket(data)
+        self.set_faults(paper_out=True)
+
+
+class PreviewFails(SimPrinter):
+    def print_ticket(self, data: bytes) -> None:
+        super().print_ticket(data)
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("printer_class", [PaperRunsOut, PreviewFails])
+def test_an_issued_number_that_may_not_have_printed_goes_to_trouble(
+    link: DeviceLink,
+    config: Config,
+    office: Office,
+    tmp_path: Path,
+    clock: FakeClock,
+    printer_class: type[SimPrinter],
+) -> None:
+    controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
+    controller.printer = printer_class(80, tmp_path / "tickets")
+    try:
+        take_one(controller, done, "B")
+    finally:
+        controller.close()
+    assert isinstance(outcomes[-1], PrintFailed)  # the Trouble screen keeps the number
+    assert outcomes[-1].ticket.code == "B001"
+    assert link.health["problem"]["code"] == "print_failed"

@@ -82,6 +82,9 @@ class EscposPrinter:
                 paper = parse_paper(bytes(device.query_status(DLE_EOT_PAPER)))
             except Exception as exc:
                 log.info("printer %s does not answer status queries: %s", self.describe, exc)
+                # The handle may be dead (printer switched off and on, replugged):
+                # open it afresh next time instead of failing on it for ever.
+                self._drop()
                 online = paper = PrinterStatus.UNKNOWN
             if PrinterStatus.UNKNOWN in (online, paper):
                 self._silent_until = time.monotonic() + SILENT_RETRY_S

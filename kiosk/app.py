@@ -62,6 +62,7 @@ GUARD_S = 0.8  # touches this soon after a screen change are a bounce, not a new
 PRIORITY_MODE_S = 20  # the priority choice falls back to normal if no service is chosen
 CORNER_TAPS = 5  # taps on the office name within CORNER_WINDOW_S open the staff PIN pad
 CORNER_WINDOW_S = 3.0
+STAFF_IDLE_S = 60  # the PIN pad and staff menu close after this long untouched
 PRINTER_POLL_S = 10.0
 
 
@@ -357,6 +358,9 @@ class KioskApp(App):
         if self.controller is None or self._bounce():
             return
         if self.controller.reprint():
+            if self._home_timer is not None:  # the Trouble timer must not fire mid-print
+                self._home_timer.cancel()
+                self._home_timer = None
             self._show([("title", self.t("printing"), 40, INK)])
 
     def _return_home_after(self, seconds: float) -> None:
@@ -415,8 +419,20 @@ class KioskApp(App):
             grid.add_widget(big_button(key, 30 * u, SERVICE, partial(press, key)))
         box.add_widget(grid)
         popup.open()
+        self._close_when_idle(popup)
         self.pin_pad = popup
         return popup
+
+    def _close_when_idle(self, popup: Popup) -> None:
+        """Staff walk away: the PIN pad or menu closes by itself, so residents never get it."""
+        timer = Clock.schedule_once(lambda _dt: popup.dismiss(), STAFF_IDLE_S)
+        popup.bind(on_dismiss=lambda *_: timer.cancel())
+
+        def touched(*_: Any) -> None:
+            timer.cancel()
+            timer()  # re-arm: STAFF_IDLE_S from the last touch
+
+        popup.bind(on_touch_down=touched)
 
     def open_staff_menu(self) -> Popup:
         assert self.controller is not None
@@ -461,6 +477,7 @@ class KioskApp(App):
         self.staff_buttons["close"] = close
         box.add_widget(close)
         popup.open()
+        self._close_when_idle(popup)
         self.staff_menu = popup
         return popup
 

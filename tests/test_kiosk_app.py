@@ -297,6 +297,19 @@ def test_the_staff_menu_needs_the_hidden_gesture_and_the_pin(
     tap(kiosk.staff_buttons["close"])
 
 
+def test_the_staff_pin_pad_and_menu_close_by_themselves(
+    kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kiosk.app.STAFF_IDLE_S", 0.5)
+    pad = kiosk.open_pin_pad()
+    assert pad is not None
+    pump_until(lambda: pad.parent is not None, what="PIN pad")
+    pump_until(lambda: pad.parent is None, 5, "the PIN pad closing by itself")
+    menu = kiosk.open_staff_menu()
+    pump_until(lambda: menu.parent is not None, what="staff menu")
+    pump_until(lambda: menu.parent is None, 5, "the staff menu closing by itself")
+
+
 def test_nothing_is_cut_off_at_the_three_screen_sizes(
     kiosk: KioskApp, printer: SimPrinter, office: Office
 ) -> None:

@@ -106,6 +106,9 @@ def printer_settings(config: Config, r: ConfigReader | None = None) -> PrinterSe
     on_unknown = r.string(t, "printer", "on_unknown", default="issue")
     if on_unknown not in ("issue", "refuse"):
         r.fail("printer", "on_unknown", f"must be 'issue' or 'refuse', got {on_unknown!r}")
+    if driver == "file" and on_unknown == "refuse":
+        # A device file cannot be asked for its status: the kiosk would never issue.
+        r.fail("printer", "on_unknown", "a file printer never reports its status; use 'issue'")
     common: dict[str, Any] = {
         "driver": driver,
         "paper_mm": paper,

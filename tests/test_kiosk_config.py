@@ -121,3 +121,16 @@ def test_a_bad_window_size_is_refused_by_the_command_line(
         main(["kiosk", "--size", "800by480"])
     assert stopped.value.code == 2
     assert "expected WIDTHxHEIGHT like 800x480, got '800by480'" in capsys.readouterr().err
+
+
+def test_a_file_printer_cannot_refuse_on_unknown_status() -> None:
+    text = example_text(
+        edit={
+            PRINTER: '[printer]\ndriver = "file"\nfile_path = "/dev/usb/lp0"\n',
+            'sim_output = "var/tickets"': "",
+            'on_unknown = "issue"': 'on_unknown = "refuse"',
+        }
+    )
+    with pytest.raises(ConfigError, match="never reports its status") as bad:
+        settings_of(text)
+    assert bad.value.line == line_of(text, 'on_unknown = "refuse"')

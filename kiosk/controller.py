@@ -188,6 +188,9 @@ class TicketController:
             except PrintError as exc:
                 status = exc.status
                 self._report_printer(status)
+            except Exception:  # the staff menu must hear back whatever happened
+                log.exception("test print failed")
+                status = PrinterStatus.UNKNOWN
             self._post(lambda: done(status.value))
 
         self._worker.submit(job)

@@ -57,6 +57,7 @@ printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/
 # The hub's own programs log in on the loopback listener with the passwords
 # `antrean broker init` saves for them (docs/provisioning.md).
 sed -e 's|path = "var/antrean.db"|path = "/var/lib/antrean/antrean.db"|' \
+  -e 's|^clips = "var/voice"|clips = "/var/lib/antrean/voice"|' \
   -e 's|^port = 1883$|port = 1883\npassword_file = "/etc/antrean/broker/clients/{user}.password"|' \
   "$repo/antrean.example.toml" >"$root/root/office.toml"
 cp "$bundle" "$root/root/antrean-bundle.tar.gz"

@@ -29,16 +29,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from common import (
     PYTHON,
     ROOT,
+    KioskTaps,
     Result,
     antrean_command,
     format_ms,
+    kiosk_link,
     main,
     spawn,
     stop_process,
@@ -49,9 +50,7 @@ from common import (
 
 from antrean.config import load_config
 from antrean.devbroker import DevBroker
-from antrean.device import DeviceLink
 from antrean.xvfb import VirtualScreen
-from kiosk.controller import Outcome, Printed, TicketController
 from kiosk.printer.sim import SimPrinter
 
 BARE_KIVY = """
@@ -74,40 +73,17 @@ Bare().run()
 def tap_latency(config_path: Path, quick: bool) -> tuple[list[float], list[float], list[float]]:
     """(tap to bytes, tap to outcome, bare issue round trip) in seconds."""
     config = load_config(config_path)
-    link = DeviceLink(config, "kiosk-1", "kiosk").start()
-    deadline = time.monotonic() + 20
-    while not link.queue_online:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the kiosk's link never saw the queue service online")
-        time.sleep(0.01)
+    link = kiosk_link(config)
     printer = SimPrinter(80, None)
-    done = threading.Event()
-    outcomes: list[Outcome] = []
-
-    def keep(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        done.set()
-
-    controller = TicketController(
-        link,
-        printer,
-        config.office.name,
-        config.office.timezone,
-        {s.code: s.name for s in config.services},
-        keep,
-    )
+    kiosk = KioskTaps(link, config, printer)
     warm, measured = (10, 100) if quick else (30, 500)
     to_bytes: list[float] = []
     to_outcome: list[float] = []
     bare: list[float] = []
     try:
         for i in range(warm + measured):
-            done.clear()
             started = time.perf_counter()
-            if not controller.take("C"):
-                raise RuntimeError("the controller was still busy")
-            if not done.wait(10) or not isinstance(outcomes[-1], Printed):
-                raise RuntimeError(f"tap {i} did not print: {outcomes[-1:]}")
+            kiosk.tap("C")
             finished = time.perf_counter()
             handed = printer.jobs[-1].handed_at
             t0 = time.perf_counter()
@@ -120,7 +96,7 @@ def tap_latency(config_path: Path, quick: bool) -> tuple[list[float], list[float
                 to_outcome.append(finished - started)
                 bare.append(t1 - t0)
     finally:
-        controller.close()
+        kiosk.close()
         link.stop()
     return to_bytes, to_outcome, bare
 

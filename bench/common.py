@@ -17,8 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from antrean.config import BrokerConfig
+from antrean.config import BrokerConfig, Config
+from antrean.device import DeviceLink
 from antrean.mqtt import MqttClient
+from kiosk.controller import Outcome, Printed, TicketController
+from kiosk.printer import Printer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "antrean.example.toml"
@@ -171,6 +174,53 @@ def wait_service_online(port: int, timeout: float = 20) -> None:
         observer.wait_for(lambda t, p: t == status and is_online(t, p), timeout)
     finally:
         observer.stop()
+
+
+# ---- the kiosk ----------------------------------------------------------------------
+
+
+def kiosk_link(config: Config, device: str = "kiosk-1", timeout: float = 20) -> DeviceLink:
+    """The kiosk's real DeviceLink, started, once it sees the queue service online."""
+    link = DeviceLink(config, device, "kiosk").start()
+    deadline = time.monotonic() + timeout
+    while not link.queue_online:
+        if time.monotonic() > deadline:
+            link.stop()
+            raise RuntimeError("the kiosk's link never saw the queue service online")
+        time.sleep(0.01)
+    return link
+
+
+class KioskTaps:
+    """The kiosk's real TicketController on `link` and `printer`, tapped one ticket at a time."""
+
+    def __init__(self, link: DeviceLink, config: Config, printer: Printer) -> None:
+        self.outcomes: list[Outcome] = []
+        self._done = threading.Event()
+        self.controller = TicketController(
+            link,
+            printer,
+            config.office.name,
+            config.office.timezone,
+            {s.code: s.name for s in config.services},
+            self._keep,
+        )
+
+    def _keep(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        self._done.set()
+
+    def tap(self, service: str, timeout: float = 10) -> Printed:
+        """Takes one ticket (what a button's release calls); returns when it is printed."""
+        self._done.clear()
+        if not self.controller.take(service):
+            raise RuntimeError("the controller was still busy")
+        if not self._done.wait(timeout) or not isinstance(self.outcomes[-1], Printed):
+            raise RuntimeError(f"a tap on {service} did not print: {self.outcomes[-1:]}")
+        return self.outcomes[-1]
+
+    def close(self) -> None:
+        self.controller.close()
 
 
 # ---- statistics -------------------------------------------------------------------

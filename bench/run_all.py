@@ -24,6 +24,7 @@ BENCHMARKS = (
     "bench_broker_tls",
     "bench_counter",
     "bench_kiosk",
+    "bench_printer_serial",
     "bench_board",
 )
 

@@ -63,7 +63,6 @@ PRIORITY_MODE_S = 20  # the priority choice falls back to normal if no service i
 CORNER_TAPS = 5  # taps on the office name within CORNER_WINDOW_S open the staff PIN pad
 CORNER_WINDOW_S = 3.0
 STAFF_IDLE_S = 60  # the PIN pad and staff menu close after this long untouched
-PRINTER_POLL_S = 10.0
 
 
 class KioskApp(App):
@@ -140,11 +139,10 @@ class KioskApp(App):
         Window.bind(size=lambda *_: self._later(self._relayout))
         self._timers = [
             Clock.schedule_interval(self._tick, 1.0),
-            Clock.schedule_interval(lambda _dt: self.controller.poll_printer(), PRINTER_POLL_S),
         ]
         Window.bind(on_flip=self._first_frame)
         self.link.start()
-        self.controller.poll_printer()
+        self.controller.start_polling()
         return self.screens
 
     def on_stop(self) -> None:

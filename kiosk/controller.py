@@ -2,9 +2,9 @@
 
 The rules that keep a number on screen matching a number in the queue:
 
-- The printer is asked first. When it says paper out or offline (a known
-  problem), no number is issued; the kiosk says so and reports the printer's
-  health. UNKNOWN (a printer that cannot tell) issues by default, because
+- The printer is asked first. When it says paper out, cover open or offline
+  (a known problem), no number is issued; the kiosk says so and reports the
+  printer's health. UNKNOWN (a printer that cannot tell) issues by default, because
   many cheap printers never answer; `[printer] on_unknown = "refuse"` turns
   that off. Either way the health says "unknown", never "ok".
 - `issue` goes out once per tap, with one command id. When no reply comes in
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -114,6 +115,11 @@ def run_now(fn: Callable[[], None]) -> None:
     fn()
 
 
+PRINTER_POLL_S = 10.0  # a printer that can print is asked this often (the status in the health)
+# A printer that blocks issuing is asked this often: Home is ready again a
+# few seconds after the roll is changed or the printer is back.
+PRINTER_RETRY_S = 3.0
+
 # Problems a good print clears. A ticket that did not print, or a number that
 # nobody took, stays in the device status for staff until another problem.
 TRANSIENT_PROBLEMS = frozenset({"no_answer", "printer_blocked"})
@@ -157,6 +163,8 @@ class TicketController:
         # An `issue` sent but never answered: (command id, its args).
         self._unresolved: tuple[str, dict[str, Any]] | None = None
         self._problem_code: str | None = None
+        self._poll_pending = threading.Event()
+        self._stopping = threading.Event()
 
     # ---- called from the UI thread ---------------------------------------------------
 
@@ -202,8 +210,31 @@ class TicketController:
 
     def poll_printer(self) -> None:
         """Asks the printer for its status in the background (reported via on_printer)."""
-        if not self._closed:
-            self._worker.submit(self._query_printer)
+        if self._closed or self._poll_pending.is_set():
+            return  # one poll waiting is enough: a slow printer must not pile them up
+        self._poll_pending.set()
+
+        def poll() -> None:
+            self._poll_pending.clear()
+            self._query_printer()
+
+        self._worker.submit(poll)
+
+    def start_polling(
+        self, every_s: float = PRINTER_POLL_S, blocked_every_s: float = PRINTER_RETRY_S
+    ) -> None:
+        """Polls the printer from now on: every `every_s`, or `blocked_every_s` while it blocks."""
+
+        def loop() -> None:
+            asked = time.monotonic()
+            self.poll_printer()
+            while not self._stopping.wait(min(every_s, blocked_every_s, 0.5)):
+                blocked = self.printer_status.blocks_issuing
+                if time.monotonic() - asked >= (blocked_every_s if blocked else every_s):
+                    asked = time.monotonic()
+                    self.poll_printer()
+
+        threading.Thread(target=loop, name="kiosk-printer-poll", daemon=True).start()
 
     @property
     def busy(self) -> bool:
@@ -215,6 +246,7 @@ class TicketController:
 
     def close(self) -> None:
         self._closed = True
+        self._stopping.set()
         self._worker.shutdown(wait=True, cancel_futures=True)
         self.printer.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 from antrean.config import Config, ConfigError, ConfigReader
 from antrean.domain import Role
 
-FAULTS = ("paper_low", "paper_out", "offline", "fail_mid")
+FAULTS = ("paper_low", "paper_out", "cover_open", "offline", "fail_mid")
 PAPER_WIDTHS = (58, 80)
 LANGUAGES = ("id", "en")
 

@@ -146,16 +146,21 @@ def test_paper_out_before_the_tap_issues_no_number_and_reports_it(
     wait_home_ready(kiosk)
 
 
-def test_an_offline_printer_issues_no_number(
-    kiosk: KioskApp, printer: SimPrinter, office: Office
+@pytest.mark.parametrize("fault", ["offline", "cover_open"])
+def test_an_offline_or_open_printer_issues_no_number_and_home_says_so(
+    kiosk: KioskApp, printer: SimPrinter, office: Office, fault: str
 ) -> None:
-    printer.set_faults(offline=True)
+    printer.set_faults(**{fault: True})
     tap(kiosk.home.service_buttons["D"])
     pump_until(lambda: kiosk.outcomes, what="an outcome")
     assert isinstance(kiosk.outcomes[0], PrinterBlocked)
-    assert kiosk.outcomes[0].status.value == "offline"
-    assert kiosk.link.health["printer"] == "offline"
+    assert kiosk.outcomes[0].status.value == fault
+    assert kiosk.link.health["printer"] == fault
     assert service_state(office, "D")["issued"] == 0
+    kiosk.go_home()
+    pump(0.2)
+    assert kiosk.home.service_buttons["D"].disabled
+    assert find_text(kiosk.home, "Printer tiket sedang bermasalah")
 
 
 def test_a_ticket_failing_half_way_shows_trouble_with_the_number_and_reprints(

@@ -325,3 +325,39 @@ def test_an_issued_number_that_may_not_have_printed_goes_to_trouble(
     assert isinstance(outcomes[-1], PrintFailed)  # the Trouble screen keeps the number
     assert outcomes[-1].ticket.code == "B001"
     assert link.health["problem"]["code"] == "print_failed"
+
+
+def test_a_network_printer_that_goes_away_gets_no_number_and_is_ok_soon_after_it_is_back(
+    link: DeviceLink, config: Config, office: Office, tmp_path: Path, clock: FakeClock
+) -> None:
+    """EOF from the printer's socket is a dead link: offline, not "unknown, issue anyway"."""
+    from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
+    from kiosk.printer.sim_line import LinePrinter  # noqa: PLC0415
+    from kiosk.settings import PrinterSettings  # noqa: PLC0415
+
+    fake = LinePrinter(lambda n: b"\x12").on_tcp()  # a printer that is fine (DLE EOT 1-4)
+    controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
+    controller.printer = open_printer(
+        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=1.0)
+    )
+    try:
+        take_one(controller, done, "A")
+        assert isinstance(outcomes[-1], Printed)
+        controller.start_polling()  # the kiosk app's polling, at its own intervals
+        fake.vanish()
+        take_one(controller, done, "A")
+        assert outcomes[-1] == PrinterBlocked(PrinterStatus.OFFLINE)
+        assert issued(office, "A") == 1  # no number for a ticket that cannot print
+        assert link.health["printer"] == "offline"
+        fake.back()
+        back = time.monotonic()
+        while controller.printer_status is not PrinterStatus.OK:
+            assert time.monotonic() - back < 5, "the printer is back but the kiosk did not see it"
+            time.sleep(0.05)
+        take_one(controller, done, "A")
+    finally:
+        controller.close()
+        fake.close()
+    assert isinstance(outcomes[-1], Printed)
+    assert outcomes[-1].ticket.code == "A002"
+    assert b"A002" in bytes(fake.received)

@@ -1,23 +1,22 @@
-"""Ticket bytes, the decoder that reads them back, the simulator's faults, and the real
-python-escpos drivers on a serial line (a pty), a TCP socket and a file."""
+"""Ticket bytes, the decoder that reads them back, the simulator's faults, DLE EOT status,
+and the real python-escpos drivers against a fake printer on a serial line (a pty) and a
+TCP socket, and on a file."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import tty
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from kiosk.printer import PrintError, PrinterStatus, open_printer
+from kiosk.printer import Printer, PrintError, PrinterStatus, open_printer
 from kiosk.printer.escpos_decode import decode, render
-from kiosk.printer.escpos_drivers import parse_online, parse_paper
 from kiosk.printer.sim import SimPrinter
+from kiosk.printer.sim_line import LinePrinter
+from kiosk.printer.status import is_status_byte, read_status
 from kiosk.settings import PrinterSettings
 from kiosk.ticket import COLUMNS, TicketInfo, printer_test_bytes, ticket_bytes
 
@@ -119,6 +118,7 @@ def test_the_simulator_keeps_the_bytes_and_writes_a_preview(tmp_path: Path) -> N
     [
         ("paper_low", PrinterStatus.PAPER_LOW),
         ("paper_out", PrinterStatus.PAPER_OUT),
+        ("cover_open", PrinterStatus.COVER_OPEN),
         ("offline", PrinterStatus.OFFLINE),
     ],
 )
@@ -145,126 +145,196 @@ def test_the_simulator_fails_half_way_once_then_prints() -> None:
         sim.set_faults(on_fire=True)
 
 
-def test_the_status_bytes_of_dle_eot_are_read_as_escpos_defines_them() -> None:
-    assert parse_online(b"\x12") is PrinterStatus.OK
-    assert parse_online(b"\x1a") is PrinterStatus.OFFLINE
-    assert parse_paper(b"\x12") is PrinterStatus.OK
-    assert parse_paper(b"\x1e") is PrinterStatus.PAPER_LOW
-    assert parse_paper(b"\x72") is PrinterStatus.PAPER_OUT
-    assert parse_paper(b"") is PrinterStatus.UNKNOWN  # no answer is not "fine"
-    assert parse_paper(b"\xff") is PrinterStatus.UNKNOWN  # not a status byte
+# ---- DLE EOT as printers send it ---------------------------------------------------------
+# Replies to DLE EOT 1, 2, 3, 4 taken from the ESC/POS reference's bit tables (Epson TM
+# series; Bixolon and Citizen agree), written out here rather than computed by the code
+# under test. Every byte has bits 1 and 4 on and bits 0 and 7 off.
+OK_BYTES = {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12}
+STATES: dict[str, dict[int, int]] = {
+    "ok": OK_BYTES,
+    "near_end": {**OK_BYTES, 4: 0x1E},  # n=4 bits 2-3
+    "paper_end": {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x7E},  # offline; stopped by paper end
+    "paper_end_sensor_only": {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x72},  # no near-end sensor
+    "paper_end_no_stop": {**OK_BYTES, 4: 0x7E},  # a printer that stays online
+    "cover_open": {1: 0x1A, 2: 0x16, 3: 0x12, 4: 0x12},  # n=2 bit 2
+    "cover_open_roll_out": {1: 0x1A, 2: 0x36, 3: 0x12, 4: 0x7E},  # changing the roll
+    "cutter_error": {1: 0x1A, 2: 0x52, 3: 0x1A, 4: 0x12},  # n=2 bit 6, n=3 bit 3
+    "head_hot": {1: 0x1A, 2: 0x52, 3: 0x52, 4: 0x1E},  # n=3 bit 6 (recoverable)
+    "feed_button": {1: 0x1A, 2: 0x1A, 3: 0x12, 4: 0x12},  # offline while FEED is held
+    "offline_no_cause": {**OK_BYTES, 1: 0x1A},
+}
+EXPECTED = {
+    "ok": "ok",
+    "near_end": "paper_low",
+    "paper_end": "paper_out",
+    "paper_end_sensor_only": "paper_out",
+    "paper_end_no_stop": "paper_out",
+    "cover_open": "cover_open",
+    "cover_open_roll_out": "cover_open",
+    "cutter_error": "offline",
+    "head_hot": "offline",
+    "feed_button": "ok",
+    "offline_no_cause": "offline",
+}
 
 
-# ---- the real drivers -------------------------------------------------------------------
+def table(state: dict[int, int]) -> Callable[[int], bytes]:
+    """A printer's firmware answer: one byte per class it knows, nothing otherwise."""
+    return lambda n: bytes((state[n],)) if n in state else b""
 
 
-class FakeSerialPrinter:
-    """The other end of a pty: keeps what it receives, answers DLE EOT like a printer."""
-
-    def __init__(self, paper_byte: bytes | None) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.path = os.ttyname(slave)
-        self._slave = slave
-        self.paper_byte = paper_byte
-        self.received = bytearray()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                chunk = os.read(self.master, 1024)
-            except OSError:
-                return
-            self.received += chunk
-            if self.paper_byte is None:
-                continue
-            if chunk.endswith(b"\x10\x04\x01"):
-                os.write(self.master, b"\x12")
-            elif chunk.endswith(b"\x10\x04\x04"):
-                os.write(self.master, self.paper_byte)
-
-    def close(self) -> None:
-        self._stop.set()
-        os.close(self.master)
-        os.close(self._slave)
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_the_status_classes_are_read_together_as_printers_report_them(state: str) -> None:
+    answers = STATES[state]
+    assert read_status(answers.get).value == EXPECTED[state]
 
 
-@pytest.fixture
-def serial_printer() -> Iterator[FakeSerialPrinter]:
-    fake = FakeSerialPrinter(b"\x1e")
-    yield fake
-    fake.close()
+def test_no_answer_or_a_byte_that_is_no_status_byte_is_unknown() -> None:
+    assert read_status(lambda n: None) is PrinterStatus.UNKNOWN
+    assert read_status(lambda n: 0x12 if n == 1 else None) is PrinterStatus.UNKNOWN
+    assert not is_status_byte(0xFF)
+    assert not is_status_byte(0x00)
+    assert all(is_status_byte(b) for state in STATES.values() for b in state.values())
 
 
-def test_the_serial_driver_prints_the_exact_bytes_and_reads_paper_low(
-    serial_printer: FakeSerialPrinter,
+@pytest.mark.parametrize(
+    ("fault", "state"),
+    [
+        ((), "ok"),
+        (("paper_low",), "near_end"),
+        (("paper_out",), "paper_end"),
+        (("cover_open",), "cover_open"),
+        (("offline",), "offline_no_cause"),
+    ],
+)
+def test_the_simulator_answers_dle_eot_like_an_epson_clone(
+    fault: tuple[str, ...], state: str
 ) -> None:
-    printer = open_printer(
-        PrinterSettings(driver="serial", serial_device=serial_printer.path, timeout_s=0.5)
-    )
+    sim = SimPrinter(80, None, faults=fault)
+    for n in (1, 2, 3, 4):
+        assert sim.realtime_status(n) == bytes((STATES[state][n],)), (fault, n)
+    assert sim.status().value == EXPECTED[state]
+
+
+# ---- the real drivers over a real line ----------------------------------------------------
+
+
+def open_line_printer(kind: str, fake: LinePrinter, timeout_s: float) -> Printer:
+    if kind == "serial":
+        fake.on_pty()
+        settings = PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=timeout_s)
+    else:
+        fake.on_tcp()
+        settings = PrinterSettings(
+            driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=timeout_s
+        )
+    return open_printer(settings)
+
+
+@pytest.mark.parametrize("kind", ["serial", "network"])
+@pytest.mark.parametrize("state", ["ok", "near_end", "paper_end", "cover_open", "cutter_error"])
+def test_the_drivers_read_each_state_from_a_printer_on_the_line(kind: str, state: str) -> None:
+    """Paper end on an Epson-style printer sets the offline bit: it must read `paper_out`."""
+    fake = LinePrinter(table(STATES[state]))
+    printer = open_line_printer(kind, fake, timeout_s=2.0)
     try:
-        assert printer.status() is PrinterStatus.PAPER_LOW
-        data = ticket_bytes(ticket())
-        printer.print_ticket(data)
-        deadline = threading.Event()
-        for _ in range(100):
-            if data in bytes(serial_printer.received):
-                break
-            deadline.wait(0.02)
-        assert data in bytes(serial_printer.received)
+        started = time.perf_counter()
+        assert printer.status().value == EXPECTED[state]
+        elapsed = time.perf_counter() - started
     finally:
         printer.close()
+        fake.close()
+    assert elapsed < 0.3, f"{elapsed:.2f} s: a status read waited for its timeout"
+    assert fake.queries[:2] == [1, 4]  # each class asked once, a byte read for each
+
+
+@pytest.mark.parametrize("kind", ["serial", "network"])
+def test_the_driver_prints_the_exact_bytes(kind: str) -> None:
+    fake = LinePrinter(table(OK_BYTES))
+    printer = open_line_printer(kind, fake, timeout_s=1.0)
+    data = ticket_bytes(ticket())
+    try:
+        printer.print_ticket(data)
+        fake.wait_for(data)
+    finally:
+        printer.close()
+        fake.close()
+    assert data in bytes(fake.received)
+
+
+def test_a_status_after_a_ticket_waits_for_the_ticket_bytes_on_a_slow_line() -> None:
+    """At 9600 baud the reply queues behind the ticket (0.4 s), four times timeout_s."""
+    fake = LinePrinter(table(OK_BYTES), baud=9600).on_pty()
+    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.1))
+    data = ticket_bytes(ticket())
+    try:
+        assert len(data) * 10 / 9600 > 0.3
+        printer.print_ticket(data)
+        assert printer.status() is PrinterStatus.OK
+        assert data in bytes(fake.received)
+    finally:
+        printer.close()
+        fake.close()
 
 
 def test_a_serial_printer_that_never_answers_is_unknown_not_ok() -> None:
-    silent = FakeSerialPrinter(None)
-    printer = open_printer(
-        PrinterSettings(driver="serial", serial_device=silent.path, timeout_s=0.2)
-    )
+    fake = LinePrinter(lambda n: b"").on_pty()
+    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.2))
     try:
         assert printer.status() is PrinterStatus.UNKNOWN
+        started = time.perf_counter()
         assert printer.status() is PrinterStatus.UNKNOWN  # and is not asked again for a while
+        assert time.perf_counter() - started < 0.1
     finally:
         printer.close()
-        silent.close()
+        fake.close()
 
 
-def test_the_network_driver_talks_port_9100_and_reports_a_dead_printer_offline() -> None:
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    received = bytearray()
-
-    def serve() -> None:
-        conn, _ = server.accept()
-        with conn:
-            while chunk := conn.recv(4096):
-                received.extend(chunk)
-                if chunk.endswith(b"\x10\x04\x01") or chunk.endswith(b"\x10\x04\x04"):
-                    conn.sendall(b"\x12")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    printer = open_printer(
-        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=port, timeout_s=1.0)
-    )
-    data = ticket_bytes(ticket())
+def test_a_serial_printer_that_answered_and_falls_silent_is_offline() -> None:
+    answers = dict(OK_BYTES)
+    fake = LinePrinter(table(answers)).on_pty()
+    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.2))
     try:
         assert printer.status() is PrinterStatus.OK
-        printer.print_ticket(data)
+        answers.clear()  # switched off: the USB-serial adapter stays, the printer is gone
+        assert printer.status() is PrinterStatus.OFFLINE
+        answers.update(OK_BYTES)
+        assert printer.status() is PrinterStatus.OK  # asked again at once, not a minute later
     finally:
         printer.close()
-        thread.join(5)
-        server.close()
-    assert data in bytes(received)
+        fake.close()
+
+
+def test_a_network_printer_that_closes_the_connection_is_offline_then_ok_when_back() -> None:
+    fake = LinePrinter(table(OK_BYTES)).on_tcp()
+    printer = open_printer(
+        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=1.0)
+    )
+    try:
+        assert printer.status() is PrinterStatus.OK
+        fake.vanish()  # the printer's end closes: the next read is end of file
+        started = time.perf_counter()
+        assert printer.status() is PrinterStatus.OFFLINE
+        assert time.perf_counter() - started < 0.5
+        fake.back()
+        assert printer.status() is PrinterStatus.OK
+        printer.print_ticket(b"\x1b@x\n")
+        fake.wait_for(b"\x1b@x\n")
+    finally:
+        printer.close()
+        fake.close()
+
+
+def test_a_network_printer_that_is_not_there_is_offline() -> None:
+    fake = LinePrinter(table(OK_BYTES)).on_tcp()
+    port = fake.port
+    fake.close()
     dead = open_printer(
         PrinterSettings(driver="network", host="127.0.0.1", tcp_port=port, timeout_s=0.3)
     )
     assert dead.status() is PrinterStatus.OFFLINE
     with pytest.raises(PrintError):
-        dead.print_ticket(data)
+        dead.print_ticket(b"\x1b@x\n")
 
 
 def test_the_file_driver_writes_the_bytes_and_cannot_know_its_status(tmp_path: Path) -> None:

@@ -12,13 +12,14 @@ class PrinterStatus(StrEnum):
     OK = "ok"
     PAPER_LOW = "paper_low"  # the near-end sensor: still prints, staff should change the roll
     PAPER_OUT = "paper_out"
-    OFFLINE = "offline"  # cannot be reached, cover open, or in an error state
+    COVER_OPEN = "cover_open"  # staff opened it (to change the roll) and have not closed it
+    OFFLINE = "offline"  # cannot be reached, switched off, or in an error state
     UNKNOWN = "unknown"  # the driver cannot ask (a file, a printer that never answers)
 
     @property
     def blocks_issuing(self) -> bool:
         """A known problem: a number taken now would not be printed."""
-        return self in (PrinterStatus.PAPER_OUT, PrinterStatus.OFFLINE)
+        return self in (PrinterStatus.PAPER_OUT, PrinterStatus.COVER_OPEN, PrinterStatus.OFFLINE)
 
 
 class PrintError(Exception):

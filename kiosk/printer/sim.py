@@ -1,9 +1,15 @@
 """A simulated ticket printer: keeps the bytes, draws each ticket, misbehaves on request.
 
 Like OctoPrint's virtual printer, it stands where the real one would and can
-be told to fail: paper low, paper out, offline, slow, or stopping in the
-middle of a ticket (part of the bytes "printed", then an error), so that
-every path of the kiosk runs without hardware.
+be told to fail: paper low, paper out, cover open, offline, slow, or
+stopping in the middle of a ticket (part of the bytes "printed", then an
+error), so that every path of the kiosk runs without hardware.
+
+Its status is what an Epson-style printer answers to DLE EOT 1-4 (one byte
+per class: paper end also sets the offline bit of class 1), read back with
+the same rules as a real printer's, so a kiosk that stopped at class 1 would
+call paper out "offline" here too. `realtime_status(n)` gives those bytes to
+a fake printer on a serial line or a socket (sim_line.py).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 
 from kiosk.printer.base import PrintError, PrinterStatus
 from kiosk.printer.escpos_decode import save_preview
+from kiosk.printer.status import read_status, status_bytes
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,7 @@ class SimFaults:
 
     paper_low: bool = False
     paper_out: bool = False
+    cover_open: bool = False
     offline: bool = False
     slow_s: float = 0.0  # every print (and status query) takes this long
     fail_mid: int = 0  # the next N tickets stop half-way through
@@ -60,6 +68,7 @@ class SimPrinter:
         self._faults = SimFaults(
             paper_low="paper_low" in faults,
             paper_out="paper_out" in faults,
+            cover_open="cover_open" in faults,
             offline="offline" in faults,
             slow_s=slow_s,
             fail_mid=1 if "fail_mid" in faults else 0,
@@ -80,21 +89,26 @@ class SimPrinter:
         with self._lock:
             return SimFaults(**{k: getattr(self._faults, k) for k in SimFaults.__slots__})
 
-    def status(self) -> PrinterStatus:
+    def realtime_status(self, n: int) -> bytes:
+        """The one byte an Epson-style printer in this state answers to DLE EOT n."""
         f = self.faults
-        if f.offline:
-            return PrinterStatus.OFFLINE
-        if f.paper_out:
-            return PrinterStatus.PAPER_OUT
-        if f.paper_low:
-            return PrinterStatus.PAPER_LOW
-        return PrinterStatus.OK
+        answers = status_bytes(
+            paper_low=f.paper_low, paper_out=f.paper_out, cover_open=f.cover_open, offline=f.offline
+        )
+        return bytes((answers[n],)) if n in answers else b""
+
+    def status(self) -> PrinterStatus:
+        def ask(n: int) -> int | None:
+            reply = self.realtime_status(n)
+            return reply[0] if reply else None
+
+        return read_status(ask)
 
     def print_ticket(self, data: bytes) -> None:
         handed_at = time.perf_counter()
         f = self.faults
-        if f.offline or f.paper_out:
-            status = self.status()
+        status = self.status()
+        if status.blocks_issuing:
             self._keep(SimJob(b"", False, handed_at))
             raise PrintError(f"simulated printer is {status.value}", status)
         if f.slow_s:

@@ -16,7 +16,7 @@ import sys
 from typing import Protocol
 
 from antrean import __version__
-from antrean.config import Config, ConfigError, config_path, load_config
+from antrean.config import Config, ConfigError, check_app_sections, config_path, load_config
 from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "check-config":
+        try:
+            check_app_sections(config)  # what each app checks at its start, checked now
+        except ConfigError as exc:
+            print(f"antrean: config error: {exc}", file=sys.stderr)
+            return 2
         print_summary(config)
         return 0
     if args.command == "demo":

@@ -6,9 +6,12 @@ person reading the error is a technician with a text editor and no debugger.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -21,6 +24,18 @@ DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRINTER_DRIVERS = ("usb", "serial", "network", "file", "sim")
 RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself
+# The sections the core reads (parse_config), and those each app reads, by the
+# module whose `check_sections(config)` checks them as the app will. Apps are
+# named by module path so that parsing a file imports no app (and no Kivy):
+# only check_app_sections() imports them, and those modules import no Kivy,
+# escpos or GPIO library. Any other section is refused, by every program.
+CORE_SECTIONS = ("office", "broker", "store", "queue", "priority", "service", "counter", "device")
+APP_SECTIONS: dict[str, tuple[str, ...]] = {
+    "kiosk.settings": ("kiosk", "printer"),
+    "counter.settings": ("counter_inputs",),
+    "display_board.settings": ("board", "voice"),
+}
+ARRAY_SECTIONS = ("service", "counter", "device")  # written [[service]]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -198,6 +213,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         raise ConfigError(source, _toml_error_line(exc), "(syntax)", str(exc)) from exc
     r = ConfigReader(text, source)
     base = base_dir or Path.cwd()
+    _known_sections(r, data)
 
     office_t = r.table(data, "office", required=True)
     office = OfficeConfig(
@@ -207,6 +223,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         hours=r.hours(office_t, "office", "hours"),
         running_text=r.string(office_t, "office", "running_text", default=""),
     )
+    r.only_keys(office_t, "office")
 
     broker_t = r.table(data, "broker")
     tls_ca = r.string(broker_t, "broker", "tls_ca", default="")
@@ -222,9 +239,11 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         keepalive_s=r.integer(broker_t, "broker", "keepalive_s", default=15, low=5, high=600),
         password_file=(base / password_file) if password_file else None,
     )
+    r.only_keys(broker_t, "broker")
 
     store_t = r.table(data, "store")
     store_path = base / r.string(store_t, "store", "path", default="var/antrean.db")
+    r.only_keys(store_t, "store")
 
     services = tuple(_service(r, t, i) for i, t in enumerate(r.array(data, "service")))
     if not services:
@@ -254,6 +273,8 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
             q, "queue", "default_service_time_s", default=300, low=10, high=7200
         ),
     )
+    r.only_keys(q, "queue")
+    r.only_keys(p, "priority")
 
     printer_t = r.table(data, "printer")
     driver = r.string(printer_t, "printer", "driver", default="sim")
@@ -261,8 +282,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         r.fail("printer", "driver", f"must be one of {', '.join(PRINTER_DRIVERS)}, got {driver!r}")
     printer = PrinterConfig(driver, {k: v for k, v in printer_t.items() if k != "driver"})
 
-    known = {"office", "broker", "store", "service", "counter", "device", "queue", "priority"}
-    sections = {k: v for k, v in data.items() if k not in known}
+    sections = {k: v for k, v in data.items() if k not in CORE_SECTIONS}
     return Config(
         source,
         office,
@@ -285,13 +305,15 @@ def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:
     if not re.fullmatch(r"[A-Z]", code):
         r.fail(where, "code", f"must be one capital letter, got {code!r}")
     quota = r.integer(t, where, "daily_quota", default=0, low=1, high=9999) or None
-    return ServiceConfig(
+    service = ServiceConfig(
         code=ServiceCode(code),
         name=r.string(t, where, "name"),
         name_en=r.string(t, where, "name_en", default=""),
         daily_quota=quota,
         hours=r.hours(t, where, "hours"),
     )
+    r.only_keys(t, where)
+    return service
 
 
 def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:
@@ -307,11 +329,13 @@ def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]
     for s in services:
         if s not in codes:
             r.fail(where, "services", f"unknown service {s!r}")
-    return CounterConfig(
+    counter = CounterConfig(
         number=CounterNumber(number),
         name=r.string(t, where, "name", default=f"Loket {number}"),
         services=tuple(ServiceCode(s) for s in services),
     )
+    r.only_keys(t, where)
+    return counter
 
 
 def _device(
@@ -334,7 +358,32 @@ def _device(
             r.fail(where, "counter", f"no [[counter]] has number {counter}")
     elif "counter" in t:
         r.fail(where, "counter", "only a device with role 'counter' has a counter")
+    r.only_keys(t, where)
     return DeviceConfig(DeviceId(device_id), role, counter)
+
+
+def check_app_sections(config: Config) -> None:
+    """Checks every app's sections as that app reads them at start (check-config, doctor)."""
+    for module in APP_SECTIONS:
+        importlib.import_module(module).check_sections(config)
+
+
+def _known_sections(r: ConfigReader, data: dict[str, Any]) -> None:
+    known = [*CORE_SECTIONS, *(name for names in APP_SECTIONS.values() for name in names)]
+    for name in data:
+        if name not in known:
+            written = [f"[[{k}]]" if k in ARRAY_SECTIONS else f"[{k}]" for k in known]
+            r.fail(name, "", "unknown section" + did_you_mean(name, known, written))
+
+
+def did_you_mean(word: str, known: Iterable[str], written: Iterable[str] | None = None) -> str:
+    """'; did you mean X?' for the closest known name, else the list of them all."""
+    names = list(known)
+    shown = dict(zip(names, written or names, strict=True))
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {shown[close[0]]}?"
+    return f"; known: {', '.join(shown[n] for n in sorted(names))}"
 
 
 def _unique(r: ConfigReader, values: list[Any], table: str, key: str) -> None:
@@ -356,23 +405,50 @@ class ConfigReader:
     def __init__(self, text: str, source: str) -> None:
         self.lines = text.splitlines()
         self.source = source
+        # Keys asked for, by table: a table's schema is what its parser reads,
+        # so only_keys() needs no second list to keep in step with the code.
+        self.asked: dict[str, set[str]] = {}
+
+    def only_keys(
+        self,
+        t: dict[str, Any],
+        where: str,
+        allowed: Iterable[str] | None = None,
+        context: str = "",
+    ) -> None:
+        """Fails on the first key of `t` that is not allowed (default: a key nothing asked for).
+
+        Call it after the table's values are read; the error names the line and
+        the closest known key, since an unknown key is nearly always a typo.
+        """
+        known = set(self.asked.get(where, ()) if allowed is None else allowed)
+        for key in t:
+            if key not in known:
+                self.fail(where, key, f"unknown key{context}" + did_you_mean(key, known))
+
+    def _ask(self, where: str, key: str) -> None:
+        self.asked.setdefault(where, set()).add(key)
 
     def fail(self, where: str, key: str, message: str) -> NoReturn:
         dotted = f"{where}.{key}" if key else where
         raise ConfigError(self.source, self._line(where, key), dotted, message)
 
     def _line(self, where: str, key: str) -> int | None:
-        """Finds the line of `key` in table `where` ("office", "service[2]")."""
+        """Finds the line of `key` in table `where` ("office", "service[2]").
+
+        With no key, the table's own header (or its first sub-table's, or a
+        top-level `where = ...`); a key may also be a sub-table `[where.key]`.
+        """
         m = re.fullmatch(r"([\w.]+)(?:\[(\d+)\])?", where)
         if not m:
             return None
         table, index = m.group(1), int(m.group(2) or 0)
-        seen, inside = -1, False
+        seen, inside, top = -1, False, True
         for n, raw in enumerate(self.lines, start=1):
             line = raw.strip()
             header = re.fullmatch(r"\[\[?\s*([\w.]+)\s*\]\]?(?:\s*#.*)?", line)
             if header:
-                name = header.group(1)
+                top, name = False, header.group(1)
                 if name == table:
                     seen += 1
                     inside = seen == index
@@ -380,12 +456,18 @@ class ConfigReader:
                         return n
                 elif not name.startswith(f"{table}."):
                     inside = False
+                elif not key and seen == -1:
+                    return n  # [offic.hours] with no [offic] above it
+                elif inside and key and f"{name}.".startswith(f"{table}.{key}."):
+                    return n
                 continue
-            if inside and re.match(rf"{re.escape(key)}\s*=", line):
+            assigned = rf"{re.escape(key or table)}\s*[=.]"
+            if (inside or (top and not key)) and re.match(assigned, line):
                 return n
         return None
 
     def get(self, t: dict[str, Any], where: str, key: str, default: Any = None) -> Any:
+        self._ask(where, key)
         if key in t:
             return t[key]
         if default is None:
@@ -435,6 +517,7 @@ class ConfigReader:
         low: int = 0,
         high: int = 2**31,
     ) -> int:
+        self._ask(where, key)
         if key not in t and default is not None:
             return default
         value = self.get(t, where, key)
@@ -451,6 +534,7 @@ class ConfigReader:
 
     def hours(self, t: dict[str, Any], where: str, key: str) -> WeeklyHours | None:
         """Parses {"mon-thu" = "08:00-15:00", fri = "08:00-11:00"}; absent days are closed."""
+        self._ask(where, key)
         if key not in t:
             return None
         value = t[key]

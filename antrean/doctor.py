@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from antrean import protocol
-from antrean.config import Config, ConfigError, config_path, load_config
+from antrean.config import Config, ConfigError, check_app_sections, config_path, load_config
 from antrean.mqtt import MqttClient
 
 UNIT_FILE = Path("/etc/antrean/unit.toml")
@@ -110,10 +110,11 @@ class Doctor:
         except OSError:
             pass  # load_config says what is wrong with a missing file
         try:
-            self.config = load_config(self.config_file)
+            config = load_config(self.config_file)
+            check_app_sections(config)
         except ConfigError as exc:
             return Result("FAIL", "config", str(exc), "edit the file and run: antrean check-config")
-        c = self.config
+        self.config = c = config
         return Result("OK", "config", f"{self.config_file}: office {c.office.id} ({c.office.name})")
 
     def check_broker_and_queue(self) -> Iterator[Result]:

@@ -105,13 +105,10 @@ class CounterInputs:
 def counter_inputs(config: Config, counter: int) -> CounterInputs:
     """The `[counter_inputs.N]` table of one counter; absent means no inputs (console only)."""
     r = config.reader()
-    section = r.table(config.sections, SECTION)
+    section = _section(r, config)
     where = f"{SECTION}.{counter}"
-    for key in section:
-        if not key.isdigit() or config.counter(int(key)) is None:
-            r.fail(f"{SECTION}.{key}", "", f"no [[counter]] has number {key!r}")
     t = r.table(section, str(counter))
-    _known(r, t, where, {"keyboard", "reply_timeout_s", "gpio", "keypad", "serial", "feedback"})
+    r.only_keys(t, where, {"keyboard", "reply_timeout_s", "gpio", "keypad", "serial", "feedback"})
     gpio = _gpio(r, t, where) if "gpio" in t else None
     feedback = _feedback(r, t, where)
     if gpio:
@@ -127,10 +124,26 @@ def counter_inputs(config: Config, counter: int) -> CounterInputs:
     )
 
 
+def check_sections(config: Config) -> None:
+    """check-config's part: every counter's table, as its `antrean counter` reads it."""
+    _section(config.reader(), config)
+    for c in config.counters:
+        counter_inputs(config, c.number)
+
+
+def _section(r: ConfigReader, config: Config) -> dict[str, Any]:
+    """[counter_inputs]: one table per counter number, and only for counters that exist."""
+    section = r.table(config.sections, SECTION)
+    for key in section:
+        if not key.isdigit() or config.counter(int(key)) is None:
+            r.fail(f"{SECTION}.{key}", "", f"no [[counter]] has number {key!r}")
+    return section
+
+
 def _gpio(r: ConfigReader, parent: dict[str, Any], where: str) -> GpioSettings:
     sub = f"{where}.gpio"
     t = r.table(parent, "gpio")
-    _known(r, t, sub, {*BUTTONS, "bounce_ms", "pull_up"})
+    r.only_keys(t, sub, {*BUTTONS, "bounce_ms", "pull_up"})
     pins = {
         button: r.integer(t, sub, button, default=DEFAULT_PINS[button], low=2, high=27)
         for button in BUTTONS
@@ -145,7 +158,7 @@ def _gpio(r: ConfigReader, parent: dict[str, Any], where: str) -> GpioSettings:
 def _feedback(r: ConfigReader, parent: dict[str, Any], where: str) -> FeedbackSettings:
     sub = f"{where}.feedback"
     t = r.table(parent, "feedback")
-    _known(r, t, sub, {"led", "buzzer"})
+    r.only_keys(t, sub, {"led", "buzzer"})
     led: int | None = r.integer(t, sub, "led", low=2, high=27) if "led" in t else None
     buzzer: int | None = None
     if "buzzer" in t:
@@ -176,7 +189,7 @@ def _distinct_pins(
 def _keypad(r: ConfigReader, parent: dict[str, Any], where: str) -> KeypadSettings:
     sub = f"{where}.keypad"
     t = r.table(parent, "keypad")
-    _known(r, t, sub, {"path", "keys"})
+    r.only_keys(t, sub, {"path", "keys"})
     path = r.string(t, sub, "path")
     if not path.startswith("/dev/input/"):
         r.fail(sub, "path", f"must be an input device under /dev/input/, got {path!r}")
@@ -198,17 +211,11 @@ def _keypad(r: ConfigReader, parent: dict[str, Any], where: str) -> KeypadSettin
 def _serial(r: ConfigReader, parent: dict[str, Any], where: str) -> SerialSettings:
     sub = f"{where}.serial"
     t = r.table(parent, "serial")
-    _known(r, t, sub, {"port", "baudrate"})
+    r.only_keys(t, sub, {"port", "baudrate"})
     baudrate = r.integer(t, sub, "baudrate", default=9600, low=1, high=4_000_000)
     if baudrate not in BAUDRATES:
         r.fail(sub, "baudrate", f"must be one of {', '.join(map(str, BAUDRATES))}")
     return SerialSettings(port=r.string(t, sub, "port"), baudrate=baudrate)
-
-
-def _known(r: ConfigReader, t: dict[str, Any], where: str, keys: set[str]) -> None:
-    for key in t:
-        if key not in keys:
-            r.fail(where, key, f"unknown key; expected one of {', '.join(sorted(keys))}")
 
 
 def _unknown_key_names(names: list[str]) -> list[str]:

@@ -24,12 +24,14 @@ def board_settings(config: Config) -> BoardSettings:
     """[board] from the config; a bad value raises ConfigError naming its line."""
     r = config.reader()
     t = r.table(config.sections, "board")
-    return BoardSettings(
+    settings = BoardSettings(
         recent_rows=r.integer(t, "board", "recent_rows", default=6, low=0, high=10),
         highlight_s=r.integer(t, "board", "highlight_s", default=10, low=1, high=600),
         fullscreen=r.boolean(t, "board", "fullscreen", default=True),
         marquee_speed=r.integer(t, "board", "marquee_speed", default=120, low=10, high=1000),
     )
+    r.only_keys(t, "board")
+    return settings
 
 
 def voice_settings(config: Config) -> VoiceSettings:
@@ -39,7 +41,7 @@ def voice_settings(config: Config) -> VoiceSettings:
     player = r.string(t, "voice", "player", default="aplay")
     if player not in PLAYERS:
         r.fail("voice", "player", f"must be one of {', '.join(PLAYERS)}, got {player!r}")
-    return VoiceSettings(
+    settings = VoiceSettings(
         clip_dir=config.path(r.string(t, "voice", "clips", default="var/voice")),
         player=player,
         volume=r.integer(t, "voice", "volume", default=100, low=0, high=100),
@@ -47,6 +49,14 @@ def voice_settings(config: Config) -> VoiceSettings:
         espeak_voice=r.string(t, "voice", "espeak_voice", default="id"),
         espeak_speed=r.integer(t, "voice", "espeak_speed", default=150, low=80, high=400),
     )
+    r.only_keys(t, "voice")
+    return settings
+
+
+def check_sections(config: Config) -> None:
+    """check-config's part: [board] and [voice], as `antrean board` reads them at start."""
+    board_settings(config)
+    voice_settings(config)
 
 
 def board_device(config: Config, wanted: str | None) -> str:

@@ -62,8 +62,7 @@ def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSetting
     """Reads [kiosk] and [printer]; `device_id` (--device) wins over [kiosk] device."""
     r = config.reader()
     t = r.table(config.sections, "kiosk")
-    _no_unknown_keys(
-        r,
+    r.only_keys(
         t,
         "kiosk",
         {"device", "staff_pin", "home_after_s", "issue_timeout_s", "issue_attempts", "language"},
@@ -99,7 +98,7 @@ def printer_settings(config: Config, r: ConfigReader | None = None) -> PrinterSe
     t = r.table(config.sections, "printer")
     driver = r.string(t, "printer", "driver", default="sim")
     allowed = _COMMON_KEYS | _DRIVER_KEYS.get(driver, set())
-    _no_unknown_keys(r, t, "printer", allowed, f"for driver {driver!r}")
+    r.only_keys(t, "printer", allowed, f" for driver {driver!r}")
     paper = r.integer(t, "printer", "paper_mm", default=80, low=0, high=1000)
     if paper not in PAPER_WIDTHS:
         r.fail("printer", "paper_mm", f"must be 58 or 80, got {paper}")
@@ -170,10 +169,9 @@ def _seconds(
     return float(value)
 
 
-def _no_unknown_keys(
-    r: ConfigReader, t: dict[str, Any], where: str, allowed: set[str], context: str = ""
-) -> None:
-    for key in t:
-        if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            r.fail(where, key, f"unknown key{' ' + context if context else ''}; known: {known}")
+def check_sections(config: Config) -> None:
+    """check-config's part: [kiosk] and [printer], as `antrean kiosk` reads them at start."""
+    if "kiosk" in config.sections or any(d.role is Role.KIOSK for d in config.devices):
+        kiosk_settings(config)
+    else:
+        printer_settings(config)

@@ -186,7 +186,7 @@ def _keypad(r: ConfigReader, parent: dict[str, Any], where: str) -> KeypadSettin
     for name, button in keys.items():
         if not _KEY_NAME.fullmatch(name):
             r.fail(sub, "keys", f"{name!r} is not an evdev key name such as KEY_KPENTER")
-        if button not in BUTTONS:
+        if not isinstance(button, str) or button not in BUTTONS:
             choices = ", ".join(BUTTONS)
             r.fail(sub, "keys", f"{name} = {button!r}: the button must be one of {choices}")
     unknown = _unknown_key_names(list(keys))

@@ -231,6 +231,34 @@ def test_terminal_keys_press_the_buttons(office: Office, pty_pair) -> None:
         os.close(slave)
 
 
+@pytest.mark.parametrize("ending", ["eof", "eio"])
+def test_a_closed_terminal_is_reported_once_and_not_read_again(
+    office: Office, caplog: pytest.LogCaptureFixture, ending: str
+) -> None:
+    # eof: the source reads a pty's slave and the master closes (reads return b"").
+    # eio: it reads the master side and the slave closes (reads fail with EIO, as a
+    # terminal does for a process it no longer belongs to).
+    master, slave = os.openpty()
+    ours, theirs = (slave, master) if ending == "eof" else (master, slave)
+    keys = KeyboardSource(fd=ours)
+    st, rec = start_station(office, 1, [keys])
+    try:
+        os.write(theirs, b"n")
+        assert rec.wait_count(1)[0].ticket == "A001"
+        caplog.clear()
+        os.close(theirs)  # the terminal goes away
+        wait(lambda: keys.health.status == "offline", what="the keyboard offline")
+        time.sleep(2.5)  # longer than the reader's retry, which logged a traceback every 2 s
+        records = [r for r in caplog.records if r.name.startswith("counter.inputs")]
+        assert [r.levelname for r in records] == ["WARNING"], [r.getMessage() for r in records]
+        assert "terminal keyboard unavailable" in records[0].getMessage()
+        assert not any(r.exc_info for r in caplog.records)
+        assert st.agent.link.health["keyboard"] == "offline"
+    finally:
+        st.stop()
+        os.close(ours)
+
+
 # ---- config ---------------------------------------------------------------------
 
 
@@ -272,6 +300,12 @@ def test_config_errors_name_the_line_and_key(tmp_path: Path) -> None:
             'keys = { KEY_KP1 = "call" }\n',
             4,
             "the button must be one of next, recall, no_show, complete",
+        ),
+        (
+            '\n[counter_inputs.1.keypad]\npath = "/dev/input/event3"\n'
+            'keys = { KEY_KP1 = ["next", "recall"] }\n',
+            4,
+            "KEY_KP1 = ['next', 'recall']: the button must be one of next, recall",
         ),
         (
             '\n[counter_inputs.1.keypad]\npath = "/tmp/keypad"\n',

@@ -34,6 +34,9 @@ from antrean.lanes import Lanes
 
 Clock = Callable[[], datetime]
 SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
+# A "service" shorter than this was a double press on next (the resident had not
+# reached the desk), not a service: it would pull every wait estimate down.
+MIN_SERVICE_TIME_S = 10.0
 
 
 @dataclass(slots=True)
@@ -92,7 +95,10 @@ class Engine:
         self.counters = {c.number: self._fresh_counter(c.number) for c in config.counters}
         self.counters.update({c.number: c for c in snap.counters if c.number in self.counters})
         self.service_times: dict[str, deque[float]] = {
-            s.code: deque(snap.service_times.get(s.code, ()), maxlen=SERVICE_TIME_WINDOW)
+            s.code: deque(
+                (t for t in snap.service_times.get(s.code, ()) if t >= MIN_SERVICE_TIME_S),
+                maxlen=SERVICE_TIME_WINDOW,
+            )
             for s in config.services
         }
         # Indexes kept because issue() and call_next() are the hot path; all are
@@ -492,7 +498,9 @@ class Engine:
         self._put(ticket)
         self._put_counter(self._counter(counter, current=None))
         if status is TicketStatus.SERVED and ticket.called_at is not None:
-            self.service_times[ticket.service].append((now - ticket.called_at).total_seconds())
+            took = (now - ticket.called_at).total_seconds()
+            if took >= MIN_SERVICE_TIME_S:
+                self.service_times[ticket.service].append(took)
         view = self.ticket_view(ticket)
         self._emit(status.value, ticket=view, counter=counter, **self._counter_names(counter))
         return view

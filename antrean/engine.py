@@ -144,11 +144,18 @@ class Engine:
             return float(self.rules.default_service_time_s)
         return sum(times) / len(times)
 
+    def counters_open(self, service: str) -> int:
+        """Open counters that serve this service now."""
+        return sum(
+            1
+            for c in self.config.counters
+            if service in c.services and self.counters[c.number].open
+        )
+
     def serving_counters(self, service: str) -> int:
         """Open counters serving this service, or all configured ones if none is open yet."""
-        serving = [c for c in self.config.counters if service in c.services]
-        open_ = [c for c in serving if self.counters[c.number].open]
-        return max(len(open_) or len(serving), 1)
+        serving = sum(1 for c in self.config.counters if service in c.services)
+        return max(self.counters_open(service) or serving, 1)
 
     def estimated_wait_s(self, service: str, ahead: int) -> int:
         per_person = self.mean_service_time(service) / self.serving_counters(service)
@@ -191,6 +198,7 @@ class Engine:
             "estimated_wait_s": (
                 self.estimated_wait_s(t.service, ahead) if t.status is TicketStatus.WAITING else 0
             ),
+            "counters_open": self.counters_open(t.service),
         }
 
     def recent_calls(self) -> list[Ticket]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from antrean import protocol
 from antrean.domain import QueueError, TicketStatus
 from antrean.engine import Engine, Snapshot
 
@@ -76,6 +77,19 @@ def test_a_service_of_a_few_seconds_stays_out_of_the_wait_estimate(
     # Nor do short ones from the store at start-up.
     snap = Snapshot(service_times={"D": [0.0, 2.5, 120.0, 240.0]})
     assert Engine(example_config(tmp_path), clock, snap).mean_service_time("D") == 180.0
+
+
+def test_the_ticket_and_the_service_state_say_how_many_counters_are_open(
+    engine: Engine,
+) -> None:
+    first = engine.issue("A").result["ticket"]
+    assert (first["counters_open"], first["estimated_wait_s"]) == (0, 0)  # no counter open
+    assert protocol.service_state(engine, "A")["counters_open"] == 0
+    engine.counter_open(1)
+    engine.counter_open(2)  # both serve A
+    assert engine.issue("A").result["ticket"]["counters_open"] == 2
+    assert protocol.service_state(engine, "A")["counters_open"] == 2
+    assert protocol.service_state(engine, "D")["counters_open"] == 0
 
 
 def test_call_next_finishes_current_and_calls_oldest_of_counter_services(engine: Engine) -> None:

@@ -224,7 +224,16 @@ class DeviceLink:
             if now != self._was_connected:
                 self._was_connected = now
                 if self._on_link:
-                    self._on_link(now)
+                    self._tell_link(now)
+
+    def _tell_link(self, online: bool) -> None:
+        # An app's callback that raises must not end the watch: the app would
+        # never hear of the link again (an "online" screen after the link is gone).
+        assert self._on_link is not None
+        try:
+            self._on_link(online)
+        except Exception:
+            log.exception("the device's on_link callback failed (online=%s)", online)
 
     def _expire(self, cmd_id: str) -> None:
         entry = self._forget(cmd_id)

@@ -34,6 +34,9 @@ from antrean.lanes import Lanes
 
 Clock = Callable[[], datetime]
 SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
+# A "service" shorter than this was a double press on next (the resident had not
+# reached the desk), not a service: it would pull every wait estimate down.
+MIN_SERVICE_TIME_S = 10.0
 
 
 @dataclass(slots=True)
@@ -92,7 +95,10 @@ class Engine:
         self.counters = {c.number: self._fresh_counter(c.number) for c in config.counters}
         self.counters.update({c.number: c for c in snap.counters if c.number in self.counters})
         self.service_times: dict[str, deque[float]] = {
-            s.code: deque(snap.service_times.get(s.code, ()), maxlen=SERVICE_TIME_WINDOW)
+            s.code: deque(
+                (t for t in snap.service_times.get(s.code, ()) if t >= MIN_SERVICE_TIME_S),
+                maxlen=SERVICE_TIME_WINDOW,
+            )
             for s in config.services
         }
         # Indexes kept because issue() and call_next() are the hot path; all are
@@ -138,11 +144,18 @@ class Engine:
             return float(self.rules.default_service_time_s)
         return sum(times) / len(times)
 
+    def counters_open(self, service: str) -> int:
+        """Open counters that serve this service now."""
+        return sum(
+            1
+            for c in self.config.counters
+            if service in c.services and self.counters[c.number].open
+        )
+
     def serving_counters(self, service: str) -> int:
         """Open counters serving this service, or all configured ones if none is open yet."""
-        serving = [c for c in self.config.counters if service in c.services]
-        open_ = [c for c in serving if self.counters[c.number].open]
-        return max(len(open_) or len(serving), 1)
+        serving = sum(1 for c in self.config.counters if service in c.services)
+        return max(self.counters_open(service) or serving, 1)
 
     def estimated_wait_s(self, service: str, ahead: int) -> int:
         per_person = self.mean_service_time(service) / self.serving_counters(service)
@@ -185,6 +198,7 @@ class Engine:
             "estimated_wait_s": (
                 self.estimated_wait_s(t.service, ahead) if t.status is TicketStatus.WAITING else 0
             ),
+            "counters_open": self.counters_open(t.service),
         }
 
     def recent_calls(self) -> list[Ticket]:
@@ -492,7 +506,9 @@ class Engine:
         self._put(ticket)
         self._put_counter(self._counter(counter, current=None))
         if status is TicketStatus.SERVED and ticket.called_at is not None:
-            self.service_times[ticket.service].append((now - ticket.called_at).total_seconds())
+            took = (now - ticket.called_at).total_seconds()
+            if took >= MIN_SERVICE_TIME_S:
+                self.service_times[ticket.service].append(took)
         view = self.ticket_view(ticket)
         self._emit(status.value, ticket=view, counter=counter, **self._counter_names(counter))
         return view

@@ -218,6 +218,7 @@ def service_state(engine: Engine, code: str) -> dict[str, Any]:
         "last_issued": f"{cfg.code}{last:03d}" if last else None,
         "last_called": last_called.code if last_called else None,
         "estimated_wait_s": engine.estimated_wait_s(cfg.code, waiting),
+        "counters_open": engine.counters_open(cfg.code),
         "quota": cfg.daily_quota,
         "issued": last,
         "hours": hours_view(cfg.hours or engine.config.office.hours),

@@ -13,9 +13,19 @@ The rules that make a press predictable for the staff:
   command. The LED and buzzer stay quiet for a busy press (the command in
   flight is about to blink); the journal and the serial box hear of it.
 - A press while the broker or the queue service is unreachable gets the
-  outcome `offline` at once and sends nothing. DeviceLink sends at QoS 0, so
-  nothing is kept to fire after the broker returns.
-- No reply within `reply_timeout_s` is the outcome `timeout`, an error.
+  outcome `offline` at once and sends nothing new. DeviceLink sends at QoS
+  0, so nothing is kept to fire after the broker returns.
+- No reply within `reply_timeout_s` is the outcome `timeout`, an error; but
+  the command may have run (a stalled link delivers it late). So the agent
+  sends no new command until it knows the command's fate: it repeats the
+  SAME id (the service answers a repeated id with its first answer and runs
+  nothing twice) until the answer comes, for as long as the link is up and at
+  most `resolve_s`; presses meanwhile are `busy`. If the link drops first,
+  the next press after it is back repeats that id instead of sending its own
+  command, and its outcome is the old command's answer.
+- A `call_next` less than `call_guard_s` after this counter's last call is
+  refused (`too_soon`): a double press must not finish a resident who has
+  not yet reached the desk.
 
 No Kivy and no gpiozero here: the agent is plain Python and runs the same
 with real pins, mock pins or no pins.
@@ -24,10 +34,11 @@ with real pins, mock pins or no pins.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from antrean.config import Config
@@ -40,13 +51,20 @@ log = logging.getLogger(__name__)
 BUSY = "busy"
 OFFLINE = "offline"
 TIMEOUT = "timeout"
+TOO_SOON = "too_soon"
 UNKNOWN_BUTTON = "unknown_button"
 MESSAGES = {
     BUSY: "Tunggu sebentar, perintah sebelumnya belum dijawab.",
     OFFLINE: "Tidak terhubung ke server antrean. Coba lagi sebentar lagi.",
-    TIMEOUT: "Server antrean tidak menjawab. Periksa antrean, lalu coba lagi.",
+    TIMEOUT: "Server antrean belum menjawab. Jawabannya ditunggu; jangan tekan lagi.",
     UNKNOWN_BUTTON: "Tombol tidak dikenal.",
 }
+# Prefixes of an answer that came after its timeout, or that a later press asked for again.
+LATE = "Jawaban tertunda: "
+REPEATED = "Perintah sebelumnya diulang: "
+CALLS = ("call_next", "call_ticket")
+# Actions whose success leaves the counter without a current ticket (ends the guard).
+ENDS_CURRENT = ("complete", "no_show", "transfer", "counter_close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +105,21 @@ class Listener(Protocol):
 LinkFactory = Callable[..., DeviceLink]
 
 
+@dataclass(slots=True)
+class _Pending:
+    """The command whose fate the agent does not know yet."""
+
+    action: str
+    args: dict[str, Any]
+    source: str
+    on_done: OutcomeHandler | None
+    started: float
+    cmd_id: str
+    sending: bool = True  # a send of it awaits its reply (or its timer)
+    timed_out_at: float | None = None  # monotonic time of its first timeout
+    repeated: bool = False  # a later press asked for it again
+
+
 class CounterAgent:
     """Turns presses into commands for one counter, one at a time."""
 
@@ -99,15 +132,21 @@ class CounterAgent:
         reply_timeout_s: float = 3.0,
         link_factory: LinkFactory = DeviceLink,
         health: dict[str, Any] | None = None,
+        call_guard_s: float = 0.0,
     ) -> None:
         self.config = config
         self.counter = counter
         self.device_id = device_id
         self.reply_timeout_s = reply_timeout_s
+        self.call_guard_s = call_guard_s
+        # A link that stalls longer than 1.5 keepalives is dropped by paho, and then
+        # the link is known to be down: repeating the id for longer finds nothing new.
+        self.resolve_s = 1.5 * config.broker.keepalive_s + reply_timeout_s
         self.feedback: list[Feedback] = list(feedback or [])
         self.listeners: list[Listener] = []
         self._lock = threading.Lock()
-        self._in_flight: str | None = None  # the action awaiting its reply
+        self._pending: _Pending | None = None
+        self._last_call: tuple[float, str] | None = None  # (monotonic time, code) of the call
         self.link = link_factory(
             config,
             device_id,
@@ -126,8 +165,15 @@ class CounterAgent:
 
     @property
     def busy(self) -> bool:
+        """A command is out and its answer is awaited."""
         with self._lock:
-            return self._in_flight is not None
+            return self._pending is not None and self._pending.sending
+
+    @property
+    def unresolved(self) -> bool:
+        """A command timed out and the link dropped before its fate was known."""
+        with self._lock:
+            return self._pending is not None and not self._pending.sending
 
     @property
     def online(self) -> bool:
@@ -151,35 +197,118 @@ class CounterAgent:
         source: str = "console",
         on_done: OutcomeHandler | None = None,
     ) -> bool:
-        """Sends one command unless another is in flight or the link is down; False if not sent."""
-        started = time.perf_counter()
+        """Sends one command unless another is in flight or the link is down; False if not sent.
+
+        After a command whose fate is unknown, the press repeats that command
+        (same id) instead, and True is returned too.
+        """
+        now = time.perf_counter()
         with self._lock:
-            if self._in_flight is not None:
-                refused: Outcome | None = Outcome(action, source, False, BUSY, MESSAGES[BUSY])
+            pending = self._pending
+            refused: Outcome | None = None
+            if pending is not None and pending.sending:
+                refused = Outcome(action, source, False, BUSY, MESSAGES[BUSY])
             elif not self.link.queue_online:
                 refused = Outcome(action, source, False, OFFLINE, MESSAGES[OFFLINE])
+            elif pending is not None:
+                pending.sending, pending.repeated = True, True
+                pending.source, pending.on_done = source, on_done
             else:
-                refused = None
-                self._in_flight = action
-        if refused:
+                refused = self._too_soon(action, source)
+                if refused is None:
+                    pending = _Pending(
+                        action, dict(args or {}), source, on_done, now, self.link.new_id()
+                    )
+                    self._pending = pending
+        if refused is not None:
             self._deliver(refused, on_done)
             return False
+        assert pending is not None
+        if pending.repeated:
+            log.info("loket %d: %s repeated (%s)", self.counter, pending.action, pending.cmd_id)
+        return self._send(pending)
 
+    def _too_soon(self, action: str, source: str) -> Outcome | None:
+        """The refusal of a call_next that would finish a call made moments ago."""
+        if action != "call_next" or self._last_call is None:
+            return None
+        at, code = self._last_call
+        left = self.call_guard_s - (time.monotonic() - at)
+        if left <= 0:
+            return None
+        message = (
+            f"Nomor {code} baru saja dipanggil. Tekan Berikutnya lagi setelah "
+            f"{math.ceil(left)} detik."
+        )
+        return Outcome(action, source, False, TOO_SOON, message, ticket=code)
+
+    def _send(self, pending: _Pending) -> bool:
         def on_reply(reply: Reply | None) -> None:
-            outcome = _outcome(action, source, reply, time.perf_counter() - started)
-            with self._lock:
-                self._in_flight = None
-            self._deliver(outcome, on_done)
+            self._on_reply(pending, reply)
 
         try:
-            self.link.send(action, args or {}, on_reply, timeout=self.reply_timeout_s)
+            self.link.send(
+                pending.action,
+                pending.args,
+                on_reply,
+                timeout=self.reply_timeout_s,
+                cmd_id=pending.cmd_id,
+            )
         except NotConnected:
             with self._lock:
-                self._in_flight = None
-            self._deliver(Outcome(action, source, False, OFFLINE, MESSAGES[OFFLINE]), on_done)
+                pending.sending = False
+                if pending.timed_out_at is None and not pending.repeated:
+                    self._pending = None  # never sent: nothing to learn about
+            offline = Outcome(pending.action, pending.source, False, OFFLINE, MESSAGES[OFFLINE])
+            self._deliver(offline, pending.on_done)
             return False
-        log.debug("loket %d: %s sent (%s)", self.counter, action, source)
+        log.debug("loket %d: %s sent (%s)", self.counter, pending.action, pending.source)
         return True
+
+    def _on_reply(self, pending: _Pending, reply: Reply | None) -> None:
+        elapsed = time.perf_counter() - pending.started
+        if reply is not None:
+            with self._lock:
+                if self._pending is pending:
+                    self._pending = None
+            outcome = _outcome(pending.action, pending.source, reply, elapsed)
+            if pending.repeated or pending.timed_out_at is not None:
+                prefix = REPEATED if pending.repeated else LATE
+                outcome = replace(outcome, message=prefix + outcome.message)
+            self._remember_call(outcome)
+            self._deliver(outcome, pending.on_done)
+            return
+        # No answer in time. The command may have run: keep asking with the same id
+        # while the link is up, and send nothing else until the answer is known.
+        now = time.monotonic()
+        first = pending.timed_out_at is None
+        if first:
+            pending.timed_out_at = now
+        assert pending.timed_out_at is not None
+        again = self.link.queue_online and now - pending.timed_out_at < self.resolve_s
+        with self._lock:
+            pending.sending = again
+        if first or pending.repeated:
+            pending.repeated = False  # a repeat that timed out is told once, like a first send
+            self._deliver(_outcome(pending.action, pending.source, None, elapsed), pending.on_done)
+        if again:
+            self._send(pending)
+        else:
+            log.warning(
+                "loket %d: the fate of %s (%s) is unknown; the next press repeats it",
+                self.counter,
+                pending.action,
+                pending.cmd_id,
+            )
+
+    def _remember_call(self, outcome: Outcome) -> None:
+        if not outcome.ok:
+            return
+        with self._lock:
+            if outcome.action in CALLS and outcome.ticket:
+                self._last_call = (time.monotonic(), outcome.ticket)
+            elif outcome.action in CALLS or outcome.action in ENDS_CURRENT:
+                self._last_call = None
 
     # ---- fan-out -----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ One table per counter number, so one office file serves every counter Pi:
     [counter_inputs.1]
     keyboard = true            # terminal keys n/r/x/c (demos)
     reply_timeout_s = 3
+    call_guard_s = 3           # a call_next this soon after a call is refused (0: off)
 
     [counter_inputs.1.gpio]    # buttons to ground, internal pull-up (BCM numbers)
     next = 17
@@ -38,6 +39,7 @@ from typing import Any
 from antrean.config import Config, ConfigReader
 
 SECTION = "counter_inputs"
+SUBTABLES = ("gpio", "keypad", "serial", "feedback")
 # The four buttons every input source can press, and the command each one sends.
 BUTTONS: dict[str, str] = {
     "next": "call_next",
@@ -93,6 +95,7 @@ class CounterInputs:
     serial: SerialSettings | None = None
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     reply_timeout_s: float = 3.0
+    call_guard_s: float = 3.0
 
     @property
     def sources(self) -> list[str]:
@@ -108,7 +111,7 @@ def counter_inputs(config: Config, counter: int) -> CounterInputs:
     section = _section(r, config)
     where = f"{SECTION}.{counter}"
     t = r.table(section, str(counter))
-    r.only_keys(t, where, {"keyboard", "reply_timeout_s", "gpio", "keypad", "serial", "feedback"})
+    r.only_keys(t, where, {"keyboard", "reply_timeout_s", "call_guard_s", *SUBTABLES})
     gpio = _gpio(r, t, where) if "gpio" in t else None
     feedback = _feedback(r, t, where)
     if gpio:
@@ -121,6 +124,7 @@ def counter_inputs(config: Config, counter: int) -> CounterInputs:
         serial=_serial(r, t, where) if "serial" in t else None,
         feedback=feedback,
         reply_timeout_s=r.integer(t, where, "reply_timeout_s", default=3, low=1, high=30),
+        call_guard_s=r.integer(t, where, "call_guard_s", default=3, low=0, high=60),
     )
 
 
@@ -199,7 +203,7 @@ def _keypad(r: ConfigReader, parent: dict[str, Any], where: str) -> KeypadSettin
     for name, button in keys.items():
         if not _KEY_NAME.fullmatch(name):
             r.fail(sub, "keys", f"{name!r} is not an evdev key name such as KEY_KPENTER")
-        if button not in BUTTONS:
+        if not isinstance(button, str) or button not in BUTTONS:
             choices = ", ".join(BUTTONS)
             r.fail(sub, "keys", f"{name} = {button!r}: the button must be one of {choices}")
     unknown = _unknown_key_names(list(keys))

@@ -43,6 +43,7 @@ class CounterStation:
             device_id,
             feedback,
             reply_timeout_s=settings.reply_timeout_s,
+            call_guard_s=settings.call_guard_s,
             link_factory=link_factory,
             health=health,
         )

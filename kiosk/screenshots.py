@@ -87,6 +87,8 @@ def take_screenshots(out: Path) -> None:
                 admin.request("issue", {"service": service})
                 clock.step(1)
             admin.request("service_close", {"service": "B", "reason": "Blanko KTP-el habis"})
+            for counter in config.counters:  # at work: estimates, not "loket belum dibuka"
+                admin.request("counter_open", {"counter": counter.number})
             drive_app(config, clock, work, out)
         finally:
             admin.stop()

@@ -40,7 +40,7 @@ class TicketInfo:
     ticket_id: str  # "2026-11-27/A012", in the QR code
     issued_at: datetime  # office-local, aware
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None  # None: no counter serving the service is open yet
     priority: bool = False
 
     @classmethod
@@ -57,7 +57,7 @@ class TicketInfo:
             ticket_id=str(ticket["id"]),
             issued_at=issued,
             ahead=int(ticket.get("ahead") or 0),
-            estimated_wait_s=int(ticket.get("estimated_wait_s") or 0),
+            estimated_wait_s=words.wait_estimate(ticket),
             priority=bool(ticket.get("priority")),
         )
 
@@ -90,7 +90,10 @@ def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     p.textln(f"Pukul {words.clock_time(t.issued_at)}")
     p.ln()
     p.textln(f"Di depan Anda: {t.ahead} orang")
-    p.textln(f"Perkiraan tunggu: {words.duration('id', t.estimated_wait_s)}")
+    if t.estimated_wait_s is None:  # an estimate would be a guess: say what is true
+        p.textln(words.text("id", "no_counter").capitalize())
+    else:
+        p.textln(f"Perkiraan tunggu: {words.duration('id', t.estimated_wait_s)}")
     p.ln()
     p.qr(t.ticket_id, ec=QR_LEVEL_M, size=QR_MODULE[paper_mm], native=True)
     p.set(align="center", bold=True)

@@ -77,8 +77,11 @@ def _button(
         )
         return ServiceButton(code, title, reason, False)
     waiting = int(state.get("waiting") or 0)
-    wait = words.duration(language, int(state.get("estimated_wait_s") or 0))
-    detail = (
-        f"{words.text(language, 'waiting', n=waiting)}  ·  {words.text(language, 'wait', t=wait)}"
+    seconds = words.wait_estimate(state)
+    wait = (
+        words.text(language, "no_counter")
+        if seconds is None
+        else words.text(language, "wait", t=words.duration(language, seconds))
     )
+    detail = f"{words.text(language, 'waiting', n=waiting)}  ·  {wait}"
     return ServiceButton(code, title, detail, True)

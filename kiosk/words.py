@@ -75,11 +75,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "soon": "segera",
         "minutes": "{m} menit",
         "hours": "{h} jam {m} menit",
+        "no_counter": "loket belum dibuka",
+        "wait_unknown": "belum diketahui (loket belum dibuka)",
     },
     "en": {
         "choose": "Touch the service you need",
         "waiting": "{n} waiting",
-        "wait": "wait {t}",
+        "wait": "{t} wait",
         "priority_button": "PRIORITY",
         "priority_who": "Elderly, disabled, pregnant",
         "priority_hint": "Touch here, then choose the service",
@@ -89,7 +91,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "your_number": "Your queue number",
         "take_ticket": "Please take your ticket",
         "ahead": "{n} people ahead of you",
-        "estimate": "Estimated wait {t}",
+        "estimate": "Estimated wait: {t}",
         "touch_to_close": "Touch the screen to finish",
         "trouble_title": "The ticket was not printed",
         "trouble_note": "Take a photo of this number or write it down. It is in the queue.",
@@ -110,9 +112,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "ok": "OK",
         "language": "Bahasa Indonesia",
         "closed": "Closed",
-        "soon": "soon",
+        "soon": "short",
         "minutes": "{m} min",
         "hours": "{h} h {m} min",
+        "no_counter": "no counter open yet",
+        "wait_unknown": "not known yet (no counter open yet)",
     },
 }
 
@@ -124,13 +128,26 @@ _REFUSALS_EN = {
 }
 
 
+def wait_estimate(ticket_or_state: dict[str, object]) -> int | None:
+    """`estimated_wait_s` of a ticket or service state; None when no counter serving it is open.
+
+    A queue service older than `counters_open` does not send it: its estimate stands.
+    """
+    if ticket_or_state.get("counters_open") == 0:
+        return None
+    seconds = ticket_or_state.get("estimated_wait_s")
+    return int(seconds) if isinstance(seconds, int | float) else 0
+
+
 def text(language: str, key: str, **values: object) -> str:
     """A UI text in `language` ("id" or "en") with its {placeholders} filled."""
     return TEXTS.get(language, TEXTS["id"])[key].format(**values)
 
 
-def duration(language: str, seconds: int) -> str:
-    """A wait in words: "segera", "5 menit", "1 jam 20 menit"."""
+def duration(language: str, seconds: int | None) -> str:
+    """A wait in words: "segera", "5 menit", "1 jam 20 menit"; None: no counter is open."""
+    if seconds is None:
+        return text(language, "wait_unknown")
     if seconds <= 0:
         return text(language, "soon")
     minutes = math.ceil(seconds / 60)

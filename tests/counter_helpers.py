@@ -20,6 +20,7 @@ from .mqtt_watch import Watcher
 INPUTS_1 = """
 [counter_inputs.1]
 reply_timeout_s = 1
+call_guard_s = 1
 
 [counter_inputs.1.gpio]
 next = 17

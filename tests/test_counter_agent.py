@@ -11,7 +11,7 @@ from gpiozero.pins.mock import MockFactory
 
 from antrean.config import Config
 from antrean.devbroker import DevBroker
-from counter.agent import BUSY, OFFLINE, TIMEOUT
+from counter.agent import BUSY, LATE, OFFLINE, TIMEOUT, TOO_SOON
 from counter.feedback import LONG_S, SHORT_S
 from counter.settings import counter_inputs
 from counter.station import CounterStation
@@ -167,11 +167,41 @@ def test_while_a_command_awaits_its_reply_other_presses_are_ignored(
         assert rec.codes() == [BUSY, BUSY, BUSY]
         assert len(led.states) == 1  # a busy press does not blink
         assert rec.wait_count(4, timeout=3)[3].code == TIMEOUT
-        assert not st.agent.busy
+        # The command may have run: the agent asks again with the same id and
+        # sends nothing new, however often the staff press.
+        assert st.agent.busy
+        tap(factory, NEXT)
+        tap(factory, COMPLETE)
+        assert rec.codes()[4:] == [BUSY, BUSY]
+    # The queue service back: the one command runs once, and its answer is shown.
+    late = rec.wait_count(7, timeout=5)[6]
+    assert (late.ok, late.ticket) == (True, "A001")
+    assert late.message == f"{LATE}Nomor A001 dipanggil."
     time.sleep(0.5)
-    # Only the one command was ever sent, and it went unanswered into the void (QoS 0).
-    assert counter_current(office, 1) is None
-    assert service_waiting(office, "A") == 3
+    assert counter_current(office, 1) == "A001"
+    assert service_waiting(office, "A") == 2
+    assert not st.agent.busy
+
+
+def test_a_burst_of_presses_on_next_calls_one_resident(station, factory, office) -> None:
+    _st, rec = station
+    issue(office, "A", 3)
+    for _ in range(5):  # a quick officer: five presses 0.1 s apart
+        factory.pin(NEXT).drive_low()
+        factory.pin(NEXT).drive_high()
+        time.sleep(0.1)
+    time.sleep(0.3)
+    codes = rec.codes()
+    assert codes[0] == "A001"
+    assert set(codes[1:]) <= {BUSY, TOO_SOON}
+    assert TOO_SOON in codes
+    refused = next(o for o in rec.outcomes if o.code == TOO_SOON)
+    assert refused.message.startswith("Nomor A001 baru saja dipanggil. Tekan Berikutnya lagi")
+    assert counter_current(office, 1) == "A001"
+    assert service_waiting(office, "A") == 2
+    time.sleep(1.0)  # the guard (1 s here) has passed: a press is a call again
+    tap(factory, NEXT)
+    assert rec.wait_count(len(codes) + 1)[-1].ticket == "A002"
 
 
 def test_a_press_while_the_broker_is_down_fails_at_once_and_never_fires_later(

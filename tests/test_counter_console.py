@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,21 @@ def test_next_shows_the_called_ticket_and_the_waiting_counts(console, office) ->
     assert counter_current(office, 2) == "A001"
     tap(ids.recall)
     pump_until(lambda: ids.detail.text == "Perekaman KTP-el · dipanggil ulang 1 kali")
+
+
+def test_a_burst_of_clicks_on_next_calls_one_resident(console, office) -> None:
+    ids = console.root.ids
+    started = time.monotonic()
+    for _ in range(5):  # five clicks about 0.1 s apart, as a busy officer clicks
+        tap(ids.next, hold=0.05)
+    # All within the call guard (3 s by default; a click takes 0.1 s, more on a loaded CPU).
+    assert time.monotonic() - started < 3
+    pump_until(lambda: ids.code.text == "A001", what="A001 on the console")
+    pump(0.3)
+    assert counter_current(office, 2) == "A001"
+    assert service_waiting(office, "A") == 1  # A002 still waits: nobody else was called
+    assert ids.message.text.startswith("Nomor A001 baru saja dipanggil. Tekan Berikutnya lagi")
+    assert console.view.message_is_error
 
 
 def test_transfer_picks_a_service_and_the_ticket_moves(console, office) -> None:

@@ -24,6 +24,7 @@ from .counter_helpers import (
     counter_current,
     hung_queue_service,
     read_lines,
+    service_waiting,
     wait,
 )
 from .helpers import FakeClock, Office
@@ -185,9 +186,13 @@ def test_the_serial_box_hears_busy_and_offline(office: Office, pty_pair, broker)
             time.sleep(0.2)
             os.write(master, b"NEXT\nDONE\n")  # while the first is in flight
             assert read_lines(master, 3, timeout=5) == ["ERR busy", "ERR busy", "ERR timeout"]
-        wait(lambda: st.agent.online, what="the queue service back")
-        os.write(master, b"NEXT\n")
-        assert read_lines(master, 1) == ["OK A001"]  # nothing of the above had fired
+            os.write(master, b"NEXT\n")  # the first one's fate is not known yet
+            assert read_lines(master, 1) == ["ERR busy"]
+        # The queue service back: the first NEXT (asked again with its own id) runs
+        # once, and the box hears its late answer.
+        assert read_lines(master, 1) == ["OK A001"]
+        assert counter_current(office, 1) == "A001"
+        assert service_waiting(office, "A") == 2
         broker.stop()
         wait(lambda: not st.agent.online, what="the link lost")
         os.write(master, b"NEXT\n")
@@ -231,6 +236,34 @@ def test_terminal_keys_press_the_buttons(office: Office, pty_pair) -> None:
         os.close(slave)
 
 
+@pytest.mark.parametrize("ending", ["eof", "eio"])
+def test_a_closed_terminal_is_reported_once_and_not_read_again(
+    office: Office, caplog: pytest.LogCaptureFixture, ending: str
+) -> None:
+    # eof: the source reads a pty's slave and the master closes (reads return b"").
+    # eio: it reads the master side and the slave closes (reads fail with EIO, as a
+    # terminal does for a process it no longer belongs to).
+    master, slave = os.openpty()
+    ours, theirs = (slave, master) if ending == "eof" else (master, slave)
+    keys = KeyboardSource(fd=ours)
+    st, rec = start_station(office, 1, [keys])
+    try:
+        os.write(theirs, b"n")
+        assert rec.wait_count(1)[0].ticket == "A001"
+        caplog.clear()
+        os.close(theirs)  # the terminal goes away
+        wait(lambda: keys.health.status == "offline", what="the keyboard offline")
+        time.sleep(2.5)  # longer than the reader's retry, which logged a traceback every 2 s
+        records = [r for r in caplog.records if r.name.startswith("counter.inputs")]
+        assert [r.levelname for r in records] == ["WARNING"], [r.getMessage() for r in records]
+        assert "terminal keyboard unavailable" in records[0].getMessage()
+        assert not any(r.exc_info for r in caplog.records)
+        assert st.agent.link.health["keyboard"] == "offline"
+    finally:
+        st.stop()
+        os.close(ours)
+
+
 # ---- config ---------------------------------------------------------------------
 
 
@@ -272,6 +305,12 @@ def test_config_errors_name_the_line_and_key(tmp_path: Path) -> None:
             'keys = { KEY_KP1 = "call" }\n',
             4,
             "the button must be one of next, recall, no_show, complete",
+        ),
+        (
+            '\n[counter_inputs.1.keypad]\npath = "/dev/input/event3"\n'
+            'keys = { KEY_KP1 = ["next", "recall"] }\n',
+            4,
+            "KEY_KP1 = ['next', 'recall']: the button must be one of next, recall",
         ),
         (
             '\n[counter_inputs.1.keypad]\npath = "/tmp/keypad"\n',

@@ -125,3 +125,26 @@ def test_junk_on_state_and_event_topics_is_ignored(
     assert link.request("snapshot")["ok"] is True
     assert link.state("junk") is None
     assert json.dumps(link.states())  # everything kept is JSON objects
+
+
+def test_an_app_whose_link_callback_raises_still_hears_every_later_change(
+    config: Config, office: Office, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[bool] = []
+
+    def on_link(online: bool) -> None:
+        heard.append(online)
+        if len(heard) == 1:
+            raise RuntimeError("a broken on_link in an app")
+
+    dev = DeviceLink(config, "kiosk-1", "kiosk", on_link=on_link).start()
+    try:
+        wait(lambda: heard == [True])
+        office.stop()
+        wait(lambda: heard == [True, False])
+        office.start()
+        wait(lambda: heard == [True, False, True])
+    finally:
+        dev.stop()
+    failures = [r for r in caplog.records if r.exc_info and "on_link" in r.getMessage()]
+    assert len(failures) == 1  # logged with its traceback, once

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from antrean import protocol
 from antrean.domain import QueueError, TicketStatus
-from antrean.engine import Engine
+from antrean.engine import Engine, Snapshot
 
 from .helpers import OPEN_MORNING, FakeClock, example_config
 
@@ -57,6 +58,38 @@ def test_estimated_wait_uses_recent_service_times_and_open_counters(
     t = engine.issue("D").result["ticket"]
     assert t["ahead"] == 2
     assert t["estimated_wait_s"] == 2 * 60
+
+
+def test_a_service_of_a_few_seconds_stays_out_of_the_wait_estimate(
+    tmp_path: Path, engine: Engine, clock: FakeClock
+) -> None:
+    for _ in range(6):
+        engine.issue("D")
+    engine.call_next(4)
+    clock.advance(seconds=120)
+    engine.call_next(4)  # D001 took 120 s
+    for _ in range(2):  # a double press: D002 and D003 "served" in 0 s and 3 s
+        engine.call_next(4)
+        clock.advance(seconds=3)
+    t = engine.issue("D").result["ticket"]
+    assert t["ahead"] == 2
+    assert t["estimated_wait_s"] == 2 * 120  # not 2 * 41
+    # Nor do short ones from the store at start-up.
+    snap = Snapshot(service_times={"D": [0.0, 2.5, 120.0, 240.0]})
+    assert Engine(example_config(tmp_path), clock, snap).mean_service_time("D") == 180.0
+
+
+def test_the_ticket_and_the_service_state_say_how_many_counters_are_open(
+    engine: Engine,
+) -> None:
+    first = engine.issue("A").result["ticket"]
+    assert (first["counters_open"], first["estimated_wait_s"]) == (0, 0)  # no counter open
+    assert protocol.service_state(engine, "A")["counters_open"] == 0
+    engine.counter_open(1)
+    engine.counter_open(2)  # both serve A
+    assert engine.issue("A").result["ticket"]["counters_open"] == 2
+    assert protocol.service_state(engine, "A")["counters_open"] == 2
+    assert protocol.service_state(engine, "D")["counters_open"] == 0
 
 
 def test_call_next_finishes_current_and_calls_oldest_of_counter_services(engine: Engine) -> None:

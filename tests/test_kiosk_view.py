@@ -64,7 +64,7 @@ def test_home_in_english_translates_the_known_refusals(tmp_path: Path) -> None:
     view = home_view(example_config(tmp_path), STATES, "en", connected=True, printer_blocked=False)
     a, b, c, _d = view.buttons
     assert a.title == "e-KTP recording"
-    assert a.detail == "12 waiting  ·  wait 25 min"
+    assert a.detail == "12 waiting  ·  25 min wait"
     assert b.detail == "Today's quota is full. Please come back tomorrow."
     assert c.detail == "Opens at 08.00"
 

@@ -5,7 +5,8 @@
 Reads single key presses from a terminal (stdin by default) in cbreak mode,
 so no Enter is needed; the terminal's settings are restored at stop. Other
 keys print nothing and send nothing. When stdin is not a terminal (a systemd
-service), the source stays idle.
+service), the source stays idle; when the terminal goes away (end of input,
+a closed terminal window), it says so once and stops reading.
 """
 
 from __future__ import annotations
@@ -56,15 +57,24 @@ class KeyboardSource(ReadingSource):
             self._saved = None
 
     def _session(self) -> None:
-        ready, _, _ = select.select([self.fd], [], [], POLL_S)
-        if not ready:
+        try:
+            ready, _, _ = select.select([self.fd], [], [], POLL_S)
+            data = os.read(self.fd, 64) if ready else None
+        except (OSError, ValueError) as exc:  # a closed terminal: EIO, or the fd gone
+            self._gone(getattr(exc, "strerror", None) or str(exc))
             return
-        data = os.read(self.fd, 64)
-        if not data:  # the terminal went away
-            self.health.set("offline", "end of input")
-            self._reader.wait(3600)
+        if data is None:
+            return
+        if not data:
+            self._gone("end of input")
             return
         for char in data.decode("utf-8", errors="ignore").lower():
             button = KEYS.get(char)
             if button:
                 self._pressed(button)
+
+    def _gone(self, why: str) -> None:
+        # A terminal does not come back once closed: say so once and stop reading,
+        # rather than a traceback every retry for the rest of the day.
+        self.health.set("offline", why)
+        self._reader.stop()

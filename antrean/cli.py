@@ -16,7 +16,14 @@ import sys
 from typing import Protocol
 
 from antrean import __version__
-from antrean.config import Config, ConfigError, check_app_sections, config_path, load_config
+from antrean.config import (
+    CONFIG_HELP,
+    Config,
+    ConfigError,
+    check_app_sections,
+    config_path,
+    load_config,
+)
 from antrean.demo import run_demo
 from antrean.runner import run_queue_service
 
@@ -45,13 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     q = sub.add_parser("queue", help="run the queue service (the authority for numbers)")
-    q.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    q.add_argument("--config", help=CONFIG_HELP)
 
     c = sub.add_parser("check-config", help="validate an office config and print a summary")
-    c.add_argument("--config")
+    c.add_argument("--config", help=CONFIG_HELP)
 
     d = sub.add_parser("demo", help="run the whole system on this machine")
-    d.add_argument("--config", default="antrean.example.toml")
+    d.add_argument(
+        "--config",
+        default="antrean.example.toml",
+        help="office config file (default: antrean.example.toml, the example office)",
+    )
     d.add_argument(
         "--headless", action="store_true", help="on a private virtual screen (Xvfb), no monitor"
     )

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from antrean.domain import CounterNumber, DeviceId, Role, ServiceCode
 
 DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
+CONFIG_HELP = f"office config file (default: $ANTREAN_CONFIG, else {DEFAULT_PATH})"  # --config
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRINTER_DRIVERS = ("usb", "serial", "network", "file", "sim")
 RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself

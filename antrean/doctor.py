@@ -29,7 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from antrean import protocol
-from antrean.config import Config, ConfigError, check_app_sections, config_path, load_config
+from antrean.config import (
+    CONFIG_HELP,
+    Config,
+    ConfigError,
+    check_app_sections,
+    config_path,
+    load_config,
+)
 from antrean.mqtt import MqttClient
 
 UNIT_FILE = Path("/etc/antrean/unit.toml")
@@ -418,7 +425,7 @@ def _group_name(gid: int) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument(
         "--role",
         choices=("hub", "display", "counter", "portable"),

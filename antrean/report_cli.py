@@ -12,14 +12,14 @@ import json
 import sys
 from datetime import UTC, date, datetime
 
-from antrean.config import Config, config_path, load_config
+from antrean.config import CONFIG_HELP, Config, config_path, load_config
 from antrean.hours import business_day
 from antrean.report import CounterFigures, DayFigures, Figures, day_figures
 from antrean.store import StoreReader
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument(
         "--day",
         type=_day,

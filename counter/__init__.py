@@ -1,1 +1,1 @@
-"""The counter staff's buttons, keypad and console (not built yet: see issue 5)."""
+"""The counter staff's buttons, keypad, serial box and console (docs/counter.md)."""

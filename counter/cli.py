@@ -15,14 +15,14 @@ import threading
 from types import FrameType
 from typing import NoReturn
 
-from antrean.config import Config, ConfigError, config_path, load_config
+from antrean.config import CONFIG_HELP, Config, ConfigError, config_path, load_config
 from antrean.domain import Role
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--counter", type=int, required=True, help="the counter (loket) number")
     parser.add_argument("--console", action="store_true", help="show the on-screen console (Kivy)")
     parser.add_argument(

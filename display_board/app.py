@@ -131,7 +131,11 @@ class BoardApp(App):
             outcome = self.model.apply_event(event)
             call, idle = outcome.announce, self.announcer.idle
             if call is not None:
-                self.announcer.announce(call)
+                try:
+                    self.announcer.announce(call)
+                except Exception:  # shown at once all the same, text only
+                    log.exception("could not announce %s: shown, not spoken", call.code)
+                    idle = True
         if outcome.resync:
             self.link.resync()
         if call is not None or outcome.changed:
@@ -167,27 +171,24 @@ class BoardApp(App):
         self._refresh()
 
     def _check_shown_call(self) -> None:
-        """Once the voice is idle, the big panel shows a call that is in the history.
+        """Once the voice is idle, the big panel shows a ticket still called at its counter.
 
-        At start, after a resync, a requeue or a new day, the shown call may be
-        gone from state/calls; then the newest one is shown, quietly.
+        At start, after a resync, a no-show, a transfer, a requeue, a served
+        ticket or a new day, the shown call may no longer be live; then the
+        newest live call is shown, quietly, or none.
         """
-        if not self.announcer.idle or self._shown_is_recent():
+        if not self.announcer.idle:
             return
         with self._lock:
+            shown = self.shown
+            if shown is not None and self.model.is_current(shown):
+                return
             latest = self.model.latest
         if latest is None:
-            self._clear_call()
+            if shown is not None:
+                self._clear_call()
         else:
             self._show_call(latest, highlight=False)
-
-    def _shown_is_recent(self) -> bool:
-        shown = self.shown
-        with self._lock:
-            recent = list(self.model.recent)
-        return shown is not None and any(
-            (c.code, c.counter) == (shown.code, shown.counter) for c in recent
-        )
 
     def _clear_call(self) -> None:
         self.shown = None

@@ -6,14 +6,14 @@ import argparse
 import logging
 import os
 
-from antrean.config import config_path, load_config
+from antrean.config import CONFIG_HELP, config_path, load_config
 from display_board.settings import board_device, board_settings, voice_settings
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--device", help="this board's device id (default: the first board)")
     parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
 

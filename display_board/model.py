@@ -4,7 +4,14 @@ The retained `state/...` topics are the truth and replace the view whole;
 `called` and `recalled` events update it at once (before their state
 arrives) and are the only thing that is announced. Events carry `seq`:
 duplicates are dropped, and a gap means events were missed, so the board
-asks for the retained state again (resync).
+asks for the retained state again (resync). A `state/office` whose seq is
+below the last one means the queue's history went back (a store restored or
+reset): the board starts again from that seq.
+
+Only live calls are shown: the big panel holds a ticket still called at its
+counter, the recent list the calls that were answered (called or served).
+A no-show is not live, and a transferred or requeued ticket leaves
+`state/calls` by itself.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ MONTHS_ID = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
     "Agustus", "September", "Oktober", "November", "Desember",
 )  # fmt: skip
-REMEMBERED_SEQS = 256  # enough to drop any duplicate QoS 1 can produce
+REMEMBERED_CALLS = 256  # enough to drop any duplicate QoS 1 can produce
+CALLED = "called"  # a ticket's status while it is at the counter that called it
+LIVE_STATUSES = frozenset({CALLED, "served"})  # calls the board shows; not no_show
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,7 @@ class Call:
     counter_name: str  # "Loket 3"
     recall: bool = False
     seq: int | None = None  # the event's seq; None for calls from the retained history
+    status: str = CALLED  # the ticket's status: "called" (at the counter now) or "served"
 
     @property
     def letter(self) -> str:
@@ -93,10 +103,16 @@ class BoardModel:
     recent: list[Call] = field(default_factory=list)  # newest first
     last_seq: int | None = None
     resyncs: int = 0
+    rewinds: int = 0  # times the queue's seq went back (a store restored or reset)
     _service_order: list[str] = field(default_factory=list)
     _counter_order: list[int] = field(default_factory=list)
     _take_office_seq: bool = True
-    _announced: deque[int] = field(default_factory=lambda: deque(maxlen=REMEMBERED_SEQS))
+    # The calls already spoken, by what makes an event itself (seq, kind, time,
+    # ticket), not by seq alone: after the queue's seq goes back, a new call
+    # reuses a seq spoken before and must still be spoken.
+    _announced: deque[tuple[Any, ...]] = field(
+        default_factory=lambda: deque(maxlen=REMEMBERED_CALLS)
+    )
     recent_limit: int = 10
 
     # ---- retained state ------------------------------------------------------
@@ -134,16 +150,26 @@ class BoardModel:
         self._service_order = [str(s) for s in body.get("services", [])]
         self._counter_order = [int(c) for c in body.get("counters", [])]
         seq = body.get("seq")
-        if isinstance(seq, int) and (self._take_office_seq or self.last_seq is None):
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return
+        if self._take_office_seq or self.last_seq is None:
             # The protocol: after (re)connecting or a resync, continue from office.seq.
             self.last_seq = seq
             self._take_office_seq = False
+        elif seq < self.last_seq:
+            # One publisher, one topic: state/office never arrives out of order. A
+            # lower seq is a queue whose store was restored or reset while the board
+            # ran; keeping the old seq would drop every call until the new one caught up.
+            log.warning("the queue's seq went back from %d to %d: following it", self.last_seq, seq)
+            self.rewinds += 1
+            self.last_seq = seq
 
     def _calls(self, body: dict[str, Any]) -> None:
-        self.recent = [
-            Call(str(c["code"]), int(c["counter"]), str(c["counter_name"]), int(c["recalls"]) > 0)
-            for c in body["calls"]
-        ][: self.recent_limit]
+        entries = body["calls"]
+        if not isinstance(entries, list):
+            raise TypeError(f"calls is {type(entries).__name__}, not a list")
+        calls = [call for entry in entries if (call := _history_call(entry)) is not None]
+        self.recent = [c for c in calls if c.status in LIVE_STATUSES][: self.recent_limit]
 
     def _service(self, body: dict[str, Any]) -> None:
         refusal = body.get("refusal") or {}
@@ -188,8 +214,9 @@ class BoardModel:
         if event.get("kind") == "running_text" and isinstance(event.get("text"), str):
             self.running_text = event["text"]
         announce = None
-        if call is not None and seq not in self._announced:
-            self._announced.append(seq)
+        key = _event_key(event)
+        if call is not None and key not in self._announced:
+            self._announced.append(key)
             announce = call
         return EventOutcome(announce=announce, resync=gap, changed=call is not None)
 
@@ -220,7 +247,15 @@ class BoardModel:
 
     @property
     def latest(self) -> Call | None:
-        return self.recent[0] if self.recent else None
+        """The newest call whose ticket is still at its counter (the big panel)."""
+        return next((c for c in self.recent if c.status == CALLED), None)
+
+    def is_current(self, call: Call) -> bool:
+        """Whether `call`'s ticket is still called at that counter (so it may stay big)."""
+        return any(
+            (c.code, c.counter) == (call.code, call.counter) and c.status == CALLED
+            for c in self.recent
+        )
 
     def counter_views(self) -> list[CounterView]:
         order = self._counter_order or sorted(self.counters)
@@ -229,6 +264,30 @@ class BoardModel:
     def service_views(self) -> list[ServiceView]:
         order = self._service_order or sorted(self.services)
         return [self.services[c] for c in order if c in self.services]
+
+
+def _event_key(event: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells a QoS 1 duplicate (the same event again) from a new call with the same seq."""
+    ticket = event.get("ticket")
+    code = ticket.get("code") if isinstance(ticket, dict) else None
+    return (event.get("seq"), event.get("kind"), event.get("at"), code, event.get("counter"))
+
+
+def _history_call(entry: Any) -> Call | None:
+    """One entry of state/calls; a malformed one is skipped (logged), not the whole list."""
+    try:
+        counter = int(entry["counter"])
+        name = entry.get("counter_name")
+        return Call(
+            code=str(entry["code"]),
+            counter=counter,
+            counter_name=str(name) if name else f"Loket {counter}",
+            recall=int(entry.get("recalls") or 0) > 0,
+            status=str(entry.get("status") or CALLED),  # older services sent no status
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("skipped a malformed entry in state/calls: %r (%s)", entry, exc)
+        return None
 
 
 # Short notes for a service tile; the kiosk shows the full refusal message.

@@ -1,1 +1,1 @@
-"""The resident's touchscreen kiosk and its ticket printer (not built yet: see issue 3)."""
+"""The resident's touchscreen kiosk and its ticket printer (`antrean kiosk`, docs/kiosk.md)."""

@@ -48,6 +48,7 @@ from kiosk.ui import (
     WARN,
     HomeScreen,
     MessageScreen,
+    TouchGuard,
     big_button,
     label,
     unit,
@@ -59,6 +60,14 @@ log = logging.getLogger(__name__)
 LinkFactory = Callable[..., Any]
 STARTED = time.perf_counter()  # for the "first frame" line the cold-start benchmark reads
 GUARD_S = 0.8  # touches this soon after a screen change are a bounce, not a new tap
+# A resident who keeps tapping after the ticket (measured: every 0.25-0.6 s) must
+# neither close the screen with their number nor start a second ticket: the
+# screens that show a number, and the question before a second one, take a
+# touch only 3 s after they appear and after 1 s without any touch.
+NUMBER_GUARD = TouchGuard(after_shown_s=3.0, quiet_s=1.0)
+# A second ticket of the same service within this long of leaving the first
+# one's screen (or the question) is asked about first: "Ambil nomor baru?".
+REPEAT_WINDOW_S = 20.0
 PRIORITY_MODE_S = 20  # the priority choice falls back to normal if no service is chosen
 CORNER_TAPS = 5  # taps on the office name within CORNER_WINDOW_S open the staff PIN pad
 CORNER_WINDOW_S = 3.0
@@ -91,6 +100,10 @@ class KioskApp(App):
         self.shown: TicketInfo | None = None  # the number on the Done/Trouble screen
         self.outcomes: list[Outcome] = []  # every result, in order (tests and logs read it)
         self._locked = False  # a tap is being served: no other tap until Home again
+        # service -> (its last ticket here, when that ticket's screen or the question
+        # about it last closed): a second ticket soon after is asked about first.
+        self._taken: dict[str, tuple[str, float]] = {}
+        self._asking: str | None = None  # the service the "Ambil nomor baru?" screen is about
         self._screen_since = 0.0
         self._priority_since = 0.0
         self._corner_taps: list[float] = []
@@ -212,7 +225,11 @@ class KioskApp(App):
             self._home_timer = None
         if self.shown is not None:
             self.language = self.settings.language  # the next resident starts in the default
+        about = self.shown.service_code if self.shown is not None else self._asking
+        if about in self._taken:
+            self._taken[about] = (self._taken[about][0], time.monotonic())
         self.shown = None
+        self._asking = None
         self._locked = False
         self.priority_mode = False
         self._screen_since = time.monotonic()
@@ -224,10 +241,45 @@ class KioskApp(App):
         if self._locked or self.screens.current != "home" or self._bounce():
             log.info("tap on %s ignored (busy or a bounce)", service)
             return
+        code, seen_at = self._taken.get(service, ("", float("-inf")))
+        if time.monotonic() - seen_at < REPEAT_WINDOW_S:
+            self._ask_again(service, code, self.priority_mode)
+            return
+        self._issue(service, self.priority_mode)
+
+    def _ask_again(self, service: str, code: str, priority: bool) -> None:
+        """The same service again right after a ticket here: a deliberate Ya is needed."""
+        log.info("tap on %s right after %s: asking before a second ticket", service, code)
+        self._asking = service
+        other = "en" if self.language == "id" else "id"
+        # Two short lines, not one long one: each fits its line at every screen size.
+        taken, ask = self.t("repeat_taken", code=code), self.t("repeat_ask")
+        also = f"{words.text(other, 'repeat_taken', code=code)} {words.text(other, 'repeat_ask')}"
+        small = f"[size={int(18 * unit())}]"
+        yes = f"{self.t('yes')}\n{small}{words.text(other, 'yes')}[/size]"
+        no = f"{self.t('no')}\n{small}{words.text(other, 'no')}[/size]"
+        self._show(
+            [
+                ("taken", f"[b]{taken}[/b]", 32, INK),
+                ("question", f"[b]{ask}[/b]", 40, INK),
+                ("question_other", also, 22, INK_OFF),
+            ],
+            [
+                ("yes", yes, SERVICE, lambda: self._issue(service, priority)),
+                ("no", no, INK_OFF, self.go_home),
+            ],
+            guard=NUMBER_GUARD,
+        )
+        self._return_home_after(self.settings.home_after_s)
+
+    def _issue(self, service: str, priority: bool) -> None:
         assert self.controller is not None
-        priority = self.priority_mode
         if not self.controller.take(service, priority):
             return
+        self._asking = None
+        if self._home_timer is not None:  # the question's timer must not fire mid-print
+            self._home_timer.cancel()
+            self._home_timer = None
         self._locked = True
         for button in self.home.service_buttons.values():
             button.disabled = True
@@ -274,15 +326,18 @@ class KioskApp(App):
         lines: list[Any],
         buttons: list[Any] | None = None,
         on_touch: Callable[[], None] | None = None,
+        guard: TouchGuard | None = None,
     ) -> None:
-        self._last_render = (lines, buttons, on_touch)
-        self.message.render(lines, buttons or [], on_touch)
+        self._last_render = (lines, buttons, on_touch, guard)
+        self.message.render(lines, buttons or [], on_touch, guard)
         self._screen_since = time.monotonic()
         self.screens.current = "message"
 
     def show_outcome(self, outcome: Outcome) -> None:
         """The controller's answer (on the main thread): Done, Trouble or a notice."""
         self.outcomes.append(outcome)
+        if isinstance(outcome, Printed | PrintFailed):
+            self._taken[outcome.ticket.service_code] = (outcome.ticket.code, time.monotonic())
         if isinstance(outcome, Printed):
             self.shown = outcome.ticket
             self._show_done(outcome.ticket)
@@ -333,7 +388,7 @@ class KioskApp(App):
             ("take", f"[b]{self.t('take_ticket')}[/b]", 34, GOOD),
             ("hint", self.t("touch_to_close"), 18, INK_OFF),
         ]
-        self._show(lines, on_touch=self._done_touched)
+        self._show(lines, on_touch=self._done_touched, guard=NUMBER_GUARD)
 
     def _done_touched(self) -> None:
         if not self._bounce():
@@ -349,7 +404,7 @@ class KioskApp(App):
             ("reprint", self.t("reprint"), SERVICE, self.reprint),
             ("done", self.t("done_button"), INK_OFF, self._done_touched),
         ]
-        self._show(lines, buttons)
+        self._show(lines, buttons, guard=NUMBER_GUARD)
 
     def reprint(self) -> None:
         """Trouble screen: print the same number again (the queue is not asked again)."""

@@ -6,13 +6,13 @@ import argparse
 import logging
 import re
 
-from antrean.config import config_path, load_config
+from antrean.config import CONFIG_HELP, config_path, load_config
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--device", help="this kiosk's device id (default: the first kiosk)")
     parser.add_argument(
         "--size",

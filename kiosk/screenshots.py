@@ -1,8 +1,9 @@
 """Screenshots of the kiosk for docs/screenshots: `python -m kiosk.screenshots --out DIR`.
 
 Runs the real app against a real Mosquitto and queue service, on its own
-Xvfb, with the simulated printer: Home, Done and Trouble at 800x480,
-1280x800 and 1080x1920, Home in English, and the PNG previews of a ticket
+Xvfb, with the simulated printer: Home, Done, Trouble and the question before
+a second ticket at 800x480, 1280x800 and 1080x1920, Home in English, and the
+PNG previews of a ticket
 (80 and 58 mm) drawn from the bytes. Run it from the repository root (it
 drives Kivy with tests/kivy_harness.py, the same helpers the tests use).
 """
@@ -114,6 +115,13 @@ def drive_app(config: Any, clock: SteppingClock, work: Path, out: Path) -> None:
         tap,
     )
 
+    def take_again(app: Any, service: str) -> None:
+        """A tap on a service; the question a second ticket soon after brings is answered Ya."""
+        tap(app.home.service_buttons[service])
+        pump_until(lambda: app.screens.current == "message", 10, "a screen after the tap")
+        if "yes" in app.message.buttons:
+            app.message.buttons["yes"].dispatch("on_release")
+
     printer = SimPrinter(80, work / "tickets")
     app = KioskApp(config, kiosk_settings(config), printer=printer, now=clock)
     start_app(app, SIZES[0])
@@ -124,15 +132,22 @@ def drive_app(config: Any, clock: SteppingClock, work: Path, out: Path) -> None:
             pump(0.3)
             screenshot(out / f"home-{w}x{h}.png")
             clock.step(1)
-            tap(app.home.service_buttons["A"])
+            take_again(app, "A")
             pump_until(lambda: "take" in app.message.labels, 10, "Done")
             screenshot(out / f"done-{w}x{h}.png")
             app.go_home()
             pump(0.9)
             printer.set_faults(fail_mid=1)
-            tap(app.home.service_buttons["C"])
+            take_again(app, "C")
             pump_until(lambda: "reprint" in app.message.buttons, 10, "Trouble")
             screenshot(out / f"trouble-{w}x{h}.png")
+            app.go_home()
+            pump(0.9)
+        for w, h in SIZES:
+            set_window_size(w, h)
+            tap(app.home.service_buttons["A"])
+            pump_until(lambda: "yes" in app.message.buttons, 10, "the question")
+            screenshot(out / f"again-{w}x{h}.png")
             app.go_home()
             pump(0.9)
         set_window_size(*SIZES[0])

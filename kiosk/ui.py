@@ -3,7 +3,9 @@ serves 800x480, 1280x800 and 1080x1920; the words come from kiosk.words."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -191,6 +193,23 @@ class HomeScreen(Screen):
             self.clock_label.text = text
 
 
+@dataclass(frozen=True, slots=True)
+class TouchGuard:
+    """Which touches a message screen ignores, so a finger that keeps tapping does nothing.
+
+    after_shown_s: touches this soon after the screen appeared (a bounce, or
+    the taps that follow a ticket). quiet_s: a touch this soon after the
+    previous touch on the screen (ignored ones count too), so only a touch
+    after a pause, as a resident who has read the screen makes, is taken.
+    """
+
+    after_shown_s: float = 0.8
+    quiet_s: float = 0.0
+
+
+_DOWN_ON = "antrean_screen"  # touch.ud key: the render of the screen the touch went down on
+
+
 class MessageScreen(Screen):
     """Printing, Done, Trouble and the short notices: a column of centred lines and buttons."""
 
@@ -205,8 +224,17 @@ class MessageScreen(Screen):
         lines: list[tuple[str, str, float, tuple[float, ...]]],
         buttons: list[tuple[str, str, tuple[float, ...], Callable[[], None]]] = (),  # type: ignore[assignment]
         on_touch: Callable[[], None] | None = None,
+        guard: TouchGuard | None = None,
     ) -> None:
-        """lines: (key, text, size in units, colour); buttons: (key, text, colour, action)."""
+        """lines: (key, text, size in units, colour); buttons: (key, text, colour, action).
+
+        `guard` says which touches this screen ignores (see TouchGuard); the
+        buttons and `on_touch` only see a touch that went down here, unguarded.
+        """
+        self._guard = guard or TouchGuard()
+        self._shown_at = time.monotonic()
+        self._last_touch = float("-inf")
+        self._serial += 1
         u = unit()
         # Each line gets room for its text (two lines of the smaller sizes); when the
         # whole column is taller than the window, every size shrinks by the same factor.
@@ -234,12 +262,28 @@ class MessageScreen(Screen):
         self._on_touch = on_touch
         self.add_widget(root)
 
+    def on_touch_down(self, touch: Any) -> bool:
+        now = time.monotonic()
+        early = now - self._shown_at < self._guard.after_shown_s
+        hasty = now - self._last_touch < self._guard.quiet_s
+        self._last_touch = now
+        if early or hasty:
+            return True  # swallowed: no button under it is pressed either
+        touch.ud[_DOWN_ON] = self._serial
+        return bool(super().on_touch_down(touch))
+
     def on_touch_up(self, touch: Any) -> bool:
         if super().on_touch_up(touch):
             return True
+        if touch.ud.get(_DOWN_ON) != self._serial:
+            return False  # it went down before this screen was up, or was ignored
         if self._on_touch is not None and self.collide_point(*touch.pos):
             self._on_touch()
             return True
         return False
 
     _on_touch: Callable[[], None] | None = None
+    _guard = TouchGuard()
+    _shown_at = 0.0
+    _last_touch = float("-inf")
+    _serial = 0

@@ -69,6 +69,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_answer_maybe_note": "Sistem antrean belum menjawab. Sentuh lagi layanan yang sama: "
         "Anda akan mendapat nomor yang sama, bukan nomor baru.",
         "refused": "Nomor belum bisa diambil",
+        "repeat_taken": "Anda sudah mengambil nomor {code}.",
+        "repeat_ask": "Ambil nomor baru?",
+        "yes": "Ya",
+        "no": "Tidak",
         "ok": "OK",
         "language": "English",
         "closed": "Tutup",
@@ -109,6 +113,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_answer_maybe_note": "The queue system has not answered yet. Touch the same service "
         "again: you will get the same number, not a new one.",
         "refused": "No number can be taken",
+        "repeat_taken": "You already took number {code}.",
+        "repeat_ask": "Take a new number?",
+        "yes": "Yes",
+        "no": "No",
         "ok": "OK",
         "language": "Bahasa Indonesia",
         "closed": "Closed",

@@ -83,11 +83,29 @@ def tap(widget: Widget, offset: tuple[float, float] = (0.5, 0.5), hold: float = 
     x, y = widget.to_window(
         widget.x + widget.width * offset[0], widget.y + widget.height * offset[1]
     )
+    tap_at(x, y, hold)
+
+
+def tap_at(x: float, y: float, hold: float = 0.05) -> None:
+    """Touches the window at (x, y): down, a short hold, up (whatever is there by then)."""
     touch = UnitTestTouch(x, y)
     touch.touch_down()
     pump(seconds=hold)
     touch.touch_up()
     pump(frames=2)
+
+
+def keep_tapping(widget: Widget, taps: int, every_s: float, hold: float = 0.05) -> None:
+    """Taps the spot where `widget` is now, `taps` times, one every `every_s` seconds.
+
+    The spot stays fixed while the screens change under it, like a finger that
+    keeps tapping; the schedule is absolute, so slow frames do not stretch it.
+    """
+    x, y = widget.to_window(widget.center_x, widget.center_y)
+    start = time.monotonic()
+    for i in range(taps):
+        pump(seconds=max(0.0, start + i * every_s - time.monotonic()))
+        tap_at(x, y, hold)
 
 
 def screenshot(path: Path) -> Path:

@@ -13,17 +13,27 @@ from typing import Any
 
 import pytest
 from kivy.clock import Clock
+from kivy.tests.common import UnitTestTouch
 
 from antrean.config import Config
 from antrean.devbroker import DevBroker
-from kiosk.app import KioskApp
+from kiosk.app import NUMBER_GUARD, KioskApp
 from kiosk.controller import Printed, PrinterBlocked, PrintFailed
 from kiosk.printer.escpos_decode import decode
 from kiosk.printer.sim import SimPrinter
 from kiosk.settings import kiosk_settings
 
 from .helpers import FakeClock, Office
-from .kivy_harness import find_text, pump, pump_until, set_window_size, start_app, stop_app, tap
+from .kivy_harness import (
+    find_text,
+    keep_tapping,
+    pump,
+    pump_until,
+    set_window_size,
+    start_app,
+    stop_app,
+    tap,
+)
 from .mqtt_watch import Watcher
 
 STATUS = "antrean/v1/gajahmungkur/device/kiosk-1/status"
@@ -114,9 +124,29 @@ def test_a_double_tap_and_a_bouncing_touch_give_one_ticket(
 def test_the_done_screen_ignores_a_bounce_then_returns_home_on_a_tap(kiosk: KioskApp) -> None:
     tap(kiosk.home.service_buttons["A"])
     wait_message(kiosk, "take")
-    kiosk._screen_since = Clock.get_time()
-    pump(1.0)
     tap(kiosk.message.labels["number"])
+    pump(0.2)
+    assert kiosk.screens.current == "message"
+    pump(NUMBER_GUARD.after_shown_s)
+    tap(kiosk.message.labels["number"])
+    pump_until(lambda: kiosk.screens.current == "home", what="back home")
+
+
+def test_a_touch_that_went_down_before_the_done_screen_does_not_close_it(
+    kiosk: KioskApp, printer: SimPrinter
+) -> None:
+    printer.set_faults(slow_s=0.5)
+    tap(kiosk.home.service_buttons["A"])
+    x, y = kiosk.message.to_window(*kiosk.message.center)
+    finger = UnitTestTouch(x, y)
+    finger.touch_down()  # on "Mencetak tiket...", held while the ticket prints
+    wait_message(kiosk, "take")
+    pump(NUMBER_GUARD.after_shown_s + NUMBER_GUARD.quiet_s)
+    finger.touch_up()  # lifted on the Done screen, long after it appeared
+    pump(0.3)
+    assert kiosk.screens.current == "message"
+    assert kiosk.message.labels["number"].text == "[b]A001[/b]"
+    tap(kiosk.message.labels["number"])  # a touch of its own, after a pause, closes it
     pump_until(lambda: kiosk.screens.current == "home", what="back home")
 
 
@@ -183,7 +213,7 @@ def test_a_ticket_failing_half_way_shows_trouble_with_the_number_and_reprints(
         assert status["problem"]["code"] == "print_failed"
     finally:
         watch.stop()
-    pump(1.0)  # past the bounce guard
+    pump(NUMBER_GUARD.after_shown_s)  # the screen with the number ignores touches at first
     tap(kiosk.message.buttons["reprint"])
     wait_message(kiosk, "take")
     assert printer.jobs[-1].complete
@@ -325,12 +355,20 @@ def test_nothing_is_cut_off_at_the_three_screen_sizes(
         pump(0.9)
         assert_text_fits(kiosk.home, size)
         tap(kiosk.home.service_buttons["A"])
+        again = size != (800, 480)  # A and C again, soon after: the Again? question first
+        if again:
+            wait_message(kiosk, "yes")
+            assert_text_fits(kiosk.message, size)
+            kiosk.message.buttons["yes"].dispatch("on_release")
         wait_message(kiosk, "take")
         assert_text_fits(kiosk.message, size)
         kiosk.go_home()
         pump(0.9)
         printer.set_faults(fail_mid=1)
         tap(kiosk.home.service_buttons["C"])
+        if again:
+            wait_message(kiosk, "yes")
+            kiosk.message.buttons["yes"].dispatch("on_release")
         wait_message(kiosk, "reprint")
         assert_text_fits(kiosk.message, size)
     set_window_size(800, 480)
@@ -378,3 +416,83 @@ def test_previews_are_written_beside_the_bytes(kiosk: KioskApp, printer: SimPrin
     assert job is not None
     assert job.preview is not None
     assert Path(job.preview).with_suffix(".bin").read_bytes() == job.data
+
+
+@pytest.mark.parametrize(("service", "taps", "every_s"), [("D", 10, 0.25), ("C", 8, 0.6)])
+def test_a_resident_who_keeps_tapping_gets_one_ticket(
+    kiosk: KioskApp, printer: SimPrinter, office: Office, service: str, taps: int, every_s: float
+) -> None:
+    # The intervals measured with residents who tap until something happens.
+    keep_tapping(kiosk.home.service_buttons[service], taps, every_s)
+    pump(1.0)  # a ticket under way after the last tap would show up by now
+    assert service_state(office, service)["issued"] == 1
+    assert len(printer.complete_jobs()) == 1
+    assert [type(o) for o in kiosk.outcomes] == [Printed]
+
+
+def test_the_question_screen_and_its_guard_keep_a_long_tapper_at_one_ticket(
+    kiosk: KioskApp, printer: SimPrinter, office: Office
+) -> None:
+    # 30 taps 0.4 s apart: the Done screen goes home by itself (8 s), then the
+    # taps meet the question screen, which never sees the pause a Ya needs.
+    keep_tapping(kiosk.home.service_buttons["A"], 30, 0.4)
+    pump(1.0)
+    assert service_state(office, "A")["issued"] == 1
+    assert len(printer.complete_jobs()) == 1
+    assert kiosk._asking, "the taps after the Done screen met the question"
+    assert find_text(kiosk.message, "Anda sudah mengambil nomor A001.")
+
+
+def test_a_second_ticket_of_the_same_service_soon_after_needs_a_deliberate_ya(
+    kiosk: KioskApp, printer: SimPrinter, office: Office
+) -> None:
+    def home_again() -> None:
+        pump(NUMBER_GUARD.after_shown_s)
+        tap(kiosk.message.labels["number"])
+        pump_until(lambda: kiosk.screens.current == "home", what="back home")
+        pump(1.0)  # past Home's bounce guard
+
+    tap(kiosk.home.service_buttons["A"])
+    wait_message(kiosk, "take")
+    home_again()
+    tap(kiosk.home.service_buttons["A"])
+    wait_message(kiosk, "yes")
+    question = [kiosk.message.labels[k].text for k in ("taken", "question")]
+    assert question == ["[b]Anda sudah mengambil nomor A001.[/b]", "[b]Ambil nomor baru?[/b]"]
+    english = kiosk.message.labels["question_other"].text
+    assert english == "You already took number A001. Take a new number?"
+    assert kiosk.message.buttons["yes"].text.startswith("[b]Ya\n")
+    assert kiosk.message.buttons["no"].text.startswith("[b]Tidak\n")
+    tap(kiosk.message.buttons["yes"])  # at once: not yet (the guard), nothing happens
+    pump(0.3)
+    assert kiosk.screens.current == "message"
+    pump(NUMBER_GUARD.after_shown_s)
+    tap(kiosk.message.buttons["no"])
+    pump_until(lambda: kiosk.screens.current == "home", what="Tidak goes home")
+    assert service_state(office, "A")["issued"] == 1
+    pump(1.0)
+    tap(kiosk.home.service_buttons["A"])
+    wait_message(kiosk, "yes")
+    pump(NUMBER_GUARD.after_shown_s)
+    tap(kiosk.message.buttons["yes"])
+    wait_message(kiosk, "take")
+    assert kiosk.message.labels["number"].text == "[b]A002[/b]"
+    home_again()
+    tap(kiosk.home.service_buttons["B"])  # another service is not asked about
+    wait_message(kiosk, "take")
+    assert kiosk.message.labels["number"].text == "[b]B001[/b]"
+    assert service_state(office, "A")["issued"] == 2
+    assert len(printer.complete_jobs()) == 3
+
+
+def test_the_same_service_after_the_window_issues_without_a_question(
+    kiosk: KioskApp, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kiosk.app.REPEAT_WINDOW_S", 1.0)
+    tap(kiosk.home.service_buttons["C"])
+    wait_message(kiosk, "take")
+    kiosk.go_home()
+    pump(1.2)
+    tap(kiosk.home.service_buttons["C"])
+    wait_message(kiosk, "take")  # the next resident: straight to their ticket
+    assert kiosk.message.labels["number"].text == "[b]C002[/b]"

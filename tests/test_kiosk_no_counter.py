@@ -13,19 +13,24 @@ from kiosk.printer.sim import SimPrinter
 
 from . import test_kiosk_app
 from .helpers import Office
-from .kivy_harness import pump_until, tap
+from .kivy_harness import pump, pump_until, tap
 
 # The kiosk app in its window on the simulated printer, as test_kiosk_app.py has them.
 kiosk, printer = test_kiosk_app.kiosk, test_kiosk_app.printer
 
 
 def take(app: KioskApp, service: str) -> str:
-    """Taps a service; the Done screen's details (ahead, wait)."""
+    """Taps a service (answering Ya if asked again); the Done screen's details (ahead, wait)."""
     tap(app.home.service_buttons[service])
+    pump_until(lambda: app.screens.current == "message", 10, "the Done screen or the question")
+    if "yes" in app.message.buttons:  # the same service again soon: a deliberate Ya
+        pump(test_kiosk_app.NUMBER_GUARD.after_shown_s)
+        tap(app.message.buttons["yes"])
     pump_until(lambda: "take" in app.message.labels, 10, "the Done screen")
     details = app.message.labels["details"].text
     app.go_home()
     pump_until(lambda: app.screens.current == "home", 5, "back home")
+    pump(1.0)  # past Home's bounce guard, as a resident's next tap would be
     return str(details)
 
 

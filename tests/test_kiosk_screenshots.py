@@ -22,7 +22,7 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for screen in ("home", "done", "trouble"):
+    for screen in ("home", "done", "trouble", "again"):
         for w, h in ((800, 480), (1280, 800), (1080, 1920)):
             with Image.open(out / f"{screen}-{w}x{h}.png") as image:
                 assert image.size == (w, h)

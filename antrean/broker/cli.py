@@ -25,7 +25,7 @@ from antrean.broker.provision import (
     init,
     write_bridge,
 )
-from antrean.config import Config, config_path, load_config
+from antrean.config import CONFIG_HELP, Config, config_path, load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="broker_command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+        p.add_argument("--config", help=CONFIG_HELP)
         p.add_argument("--out", type=Path, default=DEFAULT_DIR,
                        help=f"the broker's folder (default {DEFAULT_DIR})")  # fmt: skip
 

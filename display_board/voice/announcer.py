@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from display_board.model import Call
 from display_board.voice import wav
-from display_board.voice.clips import CHIME, ClipLibrary, letter_clip
-from display_board.voice.numbers import number_words, say_number
+from display_board.voice.clips import CHIME, LETTER_NAMES, ClipLibrary, letter_clip
+from display_board.voice.numbers import DIGITS, spoken_number
 from display_board.voice.player import Player, PlayerError, Sound
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class Announcement:
     def text(self) -> str:
         """ "Nomor antrean, A, dua belas, silakan menuju loket, tiga"."""
         c = self.call
-        parts = ["Nomor antrean", c.letter, say_number(c.number)]
-        parts += ["silakan menuju loket", say_number(c.counter)]
+        parts = ["Nomor antrean", c.letter, " ".join(spoken_number(c.number))]
+        parts += ["silakan menuju loket", " ".join(spoken_number(c.counter))]
         if c.recall:
             parts.insert(0, "Panggilan ulang")
         return ", ".join(parts)
@@ -61,11 +61,24 @@ def announcement_for(call: Call) -> Announcement:
     if call.recall:
         phrases.append(("panggilan-ulang",))
     phrases.append(("nomor-antrean",))
-    phrases.append(tuple(letter_clip(ch) for ch in call.letter))
-    phrases.append(tuple(number_words(call.number)))
+    phrases.append(_letter_clips(call.letter))
+    phrases.append(tuple(spoken_number(call.number)))
     phrases.append(("silakan-menuju-loket",))
-    phrases.append(tuple(number_words(call.counter)))
+    phrases.append(tuple(spoken_number(call.counter)))
     return Announcement(call, tuple(phrases))
+
+
+def _letter_clips(letters: str) -> tuple[str, ...]:
+    """The clips that spell a code's letter part; a character without a clip is left out."""
+    clips = []
+    for ch in letters:
+        if ch.isascii() and ch.upper() in LETTER_NAMES:
+            clips.append(letter_clip(ch))
+        elif ch.isdigit() and ch.isascii():
+            clips.append(DIGITS[int(ch)])
+        else:
+            log.warning("no clip for %r in a ticket code: not spoken", ch)
+    return tuple(clips)
 
 
 def render(announcement: Announcement, library: ClipLibrary, volume: int = 100) -> Sound:

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from antrean.config import config_path, load_config
+from antrean.config import CONFIG_HELP, config_path, load_config
 from display_board.settings import voice_settings
 from display_board.voice.clips import ALL_CLIPS, VoiceBuildError, build_clips
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="voice_command", required=True)
     build = sub.add_parser("build", help="synthesise every clip with espeak-ng (offline)")
-    build.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
+    build.add_argument("--config", help=CONFIG_HELP)
     build.add_argument("--out", help="clip folder (default: [voice] clips from the config)")
     build.add_argument(
         "--force", action="store_true", help="also replace clips that exist (recordings too)"

@@ -6,6 +6,10 @@ so a number is spoken by playing its words one after another.
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger(__name__)
+
 DIGITS = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
 # Every word number_words() can return: the clip library needs one clip per word.
 WORDS = (
@@ -34,6 +38,19 @@ def number_words(n: int) -> list[str]:
 def say_number(n: int) -> str:
     """The number as one line of text: 123 -> "seratus dua puluh tiga"."""
     return " ".join(number_words(n))
+
+
+def spoken_number(n: int) -> list[str]:
+    """The words a call says for n: its cardinal, or past the number words its digits.
+
+    A call must never fail to be spoken for its number: a code past 999,999 or
+    a counter number from a wrong config is read digit by digit (logged).
+    """
+    try:
+        return number_words(n)
+    except ValueError:
+        log.warning("cannot say %r as a number: spelling its digits", n)
+        return [DIGITS[int(d)] for d in str(n) if d.isdigit()] or ["nol"]
 
 
 def _below_million(n: int) -> list[str]:

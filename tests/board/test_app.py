@@ -279,3 +279,81 @@ def test_garbage_on_the_event_topics_changes_nothing(
     office.ok("counter-4", "call_next")
     pump_until(lambda: board.screen.call_code == "D001", 5, "a real call after the garbage")
     pump_until(lambda: len(player.played) == 1, 10, "and its announcement")
+
+
+def assert_board_matches_the_counters(app, office: Office) -> None:
+    """What is on screen agrees with state/counter/*: tiles, and the big panel's call."""
+    counters = {c["number"]: c for c in office.ok("admin", "snapshot")["counters"]}
+    for number, state in counters.items():
+        current = (state["current"] or {}).get("code")
+        expected = current or ("-" if state["open"] else "TUTUP")
+        assert counter_tile(app, number).serving == expected, (number, state)
+    if app.screen.call_code:
+        serving = [c for c in counters.values() if (c["current"] or {}).get("code")]
+        assert any(
+            c["current"]["code"] == app.screen.call_code
+            and c["name"].upper() == app.screen.call_counter
+            for c in serving
+        ), (app.screen.call_code, app.screen.call_counter)
+
+
+def test_a_no_show_and_a_transfer_leave_only_live_calls_on_the_board(
+    board, office: Office, player: RecordingPlayer
+) -> None:
+    issue(office, "A", 2)
+    office.ok("counter-1", "call_next")  # A001
+    pump_until(lambda: board.screen.call_code == "A001", 5, "A001 called")
+    office.ok("counter-1", "no_show")
+    pump_until(lambda: board.screen.call_code == "", 5, "the absent A001 off the big panel")
+    assert recent_codes(board) == []
+    assert_board_matches_the_counters(board, office)
+    office.ok("counter-1", "call_next")  # A002
+    pump_until(lambda: board.screen.call_code == "A002", 5, "A002 called")
+    office.ok("counter-1", "transfer", service="B")
+    pump_until(lambda: board.screen.call_code == "", 5, "the transferred A002 off the panel")
+    pump(seconds=1.2)  # a tick of the board's clock: nothing comes back
+    assert board.screen.call_code == ""
+    assert board.screen.call_title == ""
+    assert recent_codes(board) == []
+    assert counter_tile(board, 1).serving == "-"
+    assert_board_matches_the_counters(board, office)
+    assert [p.text.split(", ")[1:3] for p in player.played] == [["A", "satu"], ["A", "dua"]]
+
+
+def test_a_served_call_moves_to_the_recent_list_and_the_panel_shows_one_still_called(
+    board, office: Office
+) -> None:
+    issue(office, "A", 2)
+    office.ok("counter-1", "call_next")  # A001 at loket 1
+    office.ok("counter-2", "call_next")  # A002 at loket 2
+    pump_until(lambda: board.screen.call_code == "A002", 5, "A002 called")
+    office.ok("counter-2", "complete")
+    pump_until(lambda: board.screen.call_code == "A001", 5, "A001, still at loket 1, big")
+    assert board.screen.call_counter == "LOKET 1"
+    assert recent_codes(board) == ["A002"]  # served: it was called, and answered
+    assert_board_matches_the_counters(board, office)
+    office.ok("counter-1", "complete")
+    pump_until(lambda: board.screen.call_code == "", 5, "nobody called now")
+    assert recent_codes(board) == ["A002", "A001"]
+    assert_board_matches_the_counters(board, office)
+
+
+def test_a_store_reset_while_the_board_runs_leaves_the_voice_on(
+    board, office: Office, config: Config, clock, player: RecordingPlayer
+) -> None:
+    issue(office, "A", 3)
+    for _ in range(3):
+        office.ok("counter-1", "call_next")  # the calls are seqs 5, 7 and 9
+    pump_until(lambda: len(player.played) == 3, 10, "three calls spoken")
+    office.stop()
+    for suffix in ("", "-wal", "-shm"):  # a new, empty store: seq starts again at 0
+        Path(f"{config.store_path}{suffix}").unlink(missing_ok=True)
+    clock.advance(minutes=1)
+    office.start()
+    pump_until(lambda: board.model.last_seq == 0, 10, "the board follows the new seq")
+    issue(office, "A", 3)
+    office.ok("counter-1", "call_next")  # seq 5 again, and 7: seqs spoken before the reset
+    office.ok("counter-1", "call_next")
+    pump_until(lambda: len(player.played) == 5, 10, "both new calls spoken")
+    assert [p.text.split(", ")[2] for p in player.played[3:]] == ["satu", "dua"]
+    pump_until(lambda: board.screen.call_code == "A002", 5, "the new A002 on screen")

@@ -123,6 +123,39 @@ def test_a_burst_of_five_is_five_announcements_in_order_never_overlapping(
     assert announcer.idle
 
 
+def test_numbers_and_letters_past_the_clips_are_spelt_and_still_spoken(
+    library: ClipLibrary,
+) -> None:
+    odd = [
+        Call("A1234567", 3, "Loket 3"),  # past the number words (999,999)
+        Call("B007", 1_000_000, "Loket 1000000"),  # a counter number from a wrong config
+        Call("C012", -2, "Loket -2"),
+        Call("\u00c4-12", 2, "Loket 2"),  # a letter without a clip, and a dash
+    ]
+    announcements = [announcement_for(call) for call in odd]
+    assert announcements[0].clips[2:4] == ("huruf-a", "satu")
+    assert announcements[0].text == (
+        "Nomor antrean, A, satu dua tiga empat lima enam tujuh, silakan menuju loket, tiga"
+    )
+    assert announcements[1].clips[-7:] == ("satu",) + ("nol",) * 6
+    assert announcements[2].text.endswith("silakan menuju loket, dua")
+    assert announcements[3].clips == (
+        "chime", "nomor-antrean", "dua", "belas", "silakan-menuju-loket", "dua",
+    )  # fmt: skip
+    assert all(set(a.clips) <= set(ALL_CLIPS) for a in announcements)
+    player = RecordingPlayer(speed=0.02)
+    announcer = Announcer(library, player).start()
+    try:
+        for call in odd:
+            announcer.announce(call)  # raised ValueError for the first three before
+        deadline = time.monotonic() + 10
+        while len(player.played) < len(odd) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        announcer.stop()
+    assert [p.text for p in player.played] == [a.text for a in announcements]
+
+
 def test_aplay_takes_the_call_and_a_missing_device_is_an_error(library: ClipLibrary) -> None:
     sound = render(announcement_for(A012_AT_3), library)
     aplay("null").play(sound)  # ALSA's null device: the real aplay reads the whole WAV

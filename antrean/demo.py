@@ -19,6 +19,8 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from antrean.config import Config
 from antrean.devbroker import DevBroker, port_open
@@ -45,7 +47,9 @@ class DemoApp:
 APPS = (
     DemoApp("kiosk", ("kiosk", "--size", "800x480"), (800, 480), (0, 0)),
     DemoApp("board", ("board", "--windowed"), (1366, 768), (820, 0)),
-    DemoApp("counter", ("counter", "--counter", "1", "--console"), (800, 480), (0, 520)),
+    # Console only: the demo's stdin is /dev/null, so the config's terminal keys
+    # (counter 1 of the example office) could only warn that they are unavailable.
+    DemoApp("counter", ("counter", "--counter", "1", "--console-only"), (800, 480), (0, 520)),
 )
 
 NO_DISPLAY = """\
@@ -109,6 +113,32 @@ class Supervisor:
             print(f"demo: {name} stopped")
 
 
+class StopSignals(threading.Event):
+    """Set by the first Ctrl-C or SIGTERM, which also interrupts the main thread.
+
+    Another signal while the demo stops (an impatient second Ctrl-C) changes
+    nothing: cutting the shutdown short would leave apps running.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        if not self.is_set():
+            self.set()
+            raise KeyboardInterrupt
+
+
 def always_open(config: Config) -> Config:
     """The office without opening hours, so that the demo works at night and on Sundays."""
     return dataclasses.replace(
@@ -118,13 +148,22 @@ def always_open(config: Config) -> Config:
     )
 
 
+def start_broker(config: Config) -> DevBroker | None:
+    """A Mosquitto on the config's port, or None when a broker already listens there."""
+    host, port = config.broker.host, config.broker.port
+    if port_open(host, port):
+        print(f"demo: using the MQTT broker already listening on {host}:{port}")
+        return None
+    print(f"demo: starting Mosquitto on {host}:{port}")
+    return DevBroker(port=port).start()
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopSignals().install()
     screen: VirtualScreen | None = None
     broker: DevBroker | None = None
     queue: QueueServiceRunner | None = None
@@ -134,12 +173,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             screen = VirtualScreen(2200, 1300).start()
             os.environ["DISPLAY"] = screen.display
             print(f"demo: running on a private virtual screen {screen.display}")
-        host, port = config.broker.host, config.broker.port
-        if port_open(host, port):
-            print(f"demo: using the MQTT broker already listening on {host}:{port}")
-        else:
-            print(f"demo: starting Mosquitto on {host}:{port}")
-            broker = DevBroker(port=port).start()
+        broker = start_broker(config)
         cli = [sys.executable, "-m", "antrean.cli"]
         source = str(Path(config.source).resolve())
         # The board speaks from clips made by espeak-ng; make the missing ones (seconds).
@@ -168,6 +202,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         print("\ndemo: stopping")
         return 0
     finally:
+        stop.set()  # from here on a signal changes nothing: the demo stops in its order
         supervisor.stop_all()
         if queue:
             queue.stop()
@@ -177,3 +212,4 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             print("demo: Mosquitto stopped")
         if screen:
             screen.stop()
+        stop.uninstall()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from antrean.client import QueueClient
-from antrean.config import load_config
+from antrean.config import Config, load_config
 from antrean.devbroker import free_port, port_open
 
 from .helpers import example_text
@@ -50,16 +50,33 @@ def test_without_a_display_the_demo_says_how_to_get_one(tmp_path: Path) -> None:
     assert "--headless" in run.stderr
 
 
-def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+def start_demo(
+    tmp_path: Path, *options: str, group: bool = False
+) -> tuple[subprocess.Popen[str], Config]:
+    """`antrean [options] demo --headless` on a port of its own, once every device is online.
+
+    With group=True the demo leads a process group of its own, as a shell's
+    foreground job does, so that a test can signal the group as Ctrl-C does.
+    """
     port = free_port()
     source = tmp_path / "demo.toml"
     source.write_text(example_text(port), encoding="utf-8")
     config = load_config(source)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "antrean.cli", "demo", "--headless", "--config", str(source)],
+        [
+            sys.executable,
+            "-m",
+            "antrean.cli",
+            *options,
+            "demo",
+            "--headless",
+            "--config",
+            str(source),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        process_group=0 if group else None,
     )
     try:
         end = time.monotonic() + 60
@@ -74,6 +91,16 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
                 watch.wait_for(lambda t, body, x=topic: t == x and body["online"], timeout=60)
         finally:
             watch.stop()
+    except BaseException:
+        demo.kill()
+        demo.communicate()
+        raise
+    return demo, config
+
+
+def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    demo, config = start_demo(tmp_path)
+    try:
         # The queue service answers, whatever the day and hour (opening hours are left out).
         client = QueueClient("gajahmungkur", "admin", config.broker).start()
         try:
@@ -81,7 +108,7 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
         finally:
             client.stop()
         assert reply["ok"], reply
-        assert len(demo_processes(str(source))) == 4  # the demo, kiosk, board, counter
+        assert len(demo_processes(config.source)) == 4  # the demo, kiosk, board, counter
 
         demo.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
         out, _ = demo.communicate(timeout=60)
@@ -91,5 +118,63 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
     assert demo.returncode == 0, out
     for part in ("counter stopped", "board stopped", "kiosk stopped", "Mosquitto stopped"):
         assert f"demo: {part}" in out
-    assert demo_processes(str(source)) == []
-    assert not port_open("127.0.0.1", port)
+    assert demo_processes(config.source) == []
+    assert not port_open("127.0.0.1", config.broker.port)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid (children in their own sessions too), while it runs."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for kid in map(int, kids):
+                if kid not in found:
+                    found.add(kid)
+                    todo.append(kid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie waiting for its parent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_ctrl_c_twice_at_the_terminal_stops_the_apps_first_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    # A terminal sends Ctrl-C to its whole foreground process group: the demo in
+    # a group of its own plays the shell's part, and the test signals that group.
+    demo, config = start_demo(tmp_path, group=True)
+    try:
+        everything = descendants(demo.pid)
+        assert len(everything) >= 5  # Mosquitto, Xvfb, kiosk, board, counter
+        os.killpg(demo.pid, signal.SIGINT)
+        time.sleep(0.3)  # the impatient second Ctrl-C, while the demo is stopping
+        os.killpg(demo.pid, signal.SIGINT)
+        out, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, out
+    order = [
+        out.index(f"demo: {part}")
+        for part in ("counter stopped", "board stopped", "kiosk stopped", "queue service stopped")
+    ]
+    order.append(out.index("demo: Mosquitto stopped"))
+    assert order == sorted(order), out
+    assert "lost the MQTT broker" not in out, out
+    assert "cannot reach MQTT broker" not in out, out
+    assert "X connection" not in out, out  # the virtual screen outlived the apps
+    assert "terminal keyboard unavailable" not in out, out
+    assert [pid for pid in everything if alive(pid)] == []
+    assert not port_open("127.0.0.1", config.broker.port)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,7 +53,7 @@ def test_without_a_display_the_demo_says_how_to_get_one(tmp_path: Path) -> None:
 
 
 def start_demo(
-    tmp_path: Path, *options: str, group: bool = False
+    tmp_path: Path, *options: str, group: bool = False, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], Config]:
     """`antrean [options] demo --headless` on a port of its own, once every device is online.
 
@@ -77,6 +79,7 @@ def start_demo(
         stderr=subprocess.STDOUT,
         text=True,
         process_group=0 if group else None,
+        env=env,
     )
     try:
         end = time.monotonic() + 60
@@ -178,3 +181,62 @@ def test_ctrl_c_twice_at_the_terminal_stops_the_apps_first_and_leaves_nothing(
     assert "terminal keyboard unavailable" not in out, out
     assert [pid for pid in everything if alive(pid)] == []
     assert not port_open("127.0.0.1", config.broker.port)
+
+
+# One line per record, ours: "2026-11-26 09:00:00,123 INFO kiosk.app: ...".
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+PAYLOAD = re.compile(r" antrean\.mqtt: (in|out) antrean/")
+
+
+def run_demo_with_traffic(tmp_path: Path, *options: str) -> list[str]:
+    """The demo's output lines: start, issue and call a few tickets, wait 3 s, Ctrl-C.
+
+    Kivy logs as it does on a Pi, not as this test session set it up (conftest).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("KIVY_LOG_MODE", "KIVY_NO_CONSOLELOG")}
+    env["KIVY_HOME"] = str(tmp_path / "kivy")  # a first start, as on a fresh unit
+    demo, config = start_demo(tmp_path, *options, env=env)
+    try:
+        with contextlib.ExitStack() as stack:
+            admin = QueueClient("gajahmungkur", "admin", config.broker).start()
+            stack.callback(admin.stop)
+            counter = QueueClient("gajahmungkur", "counter-2", config.broker).start()
+            stack.callback(counter.stop)
+            for _ in range(5):
+                assert admin.request("issue", {"service": "A"})["ok"]
+            for _ in range(3):
+                assert counter.request("call_next", {"counter": 2})["ok"]
+        time.sleep(3)
+        demo.send_signal(signal.SIGINT)
+        out, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, out
+    return out.splitlines()
+
+
+def test_the_apps_log_each_line_once_at_info_without_payloads(tmp_path: Path) -> None:
+    lines = run_demo_with_traffic(tmp_path)
+    records = [line for line in lines if RECORD.match(line)]
+    others = [line for line in lines if line and not RECORD.match(line) and not _demo_says(line)]
+    assert others == [], "\n".join(others)  # e.g. Kivy's "[INFO   ] [Window ] ..." copies
+    assert [line for line in records if " DEBUG " in line] == []
+    assert [line for line in records if PAYLOAD.search(line)] == []
+    assert not [line for line in records if "Older configuration version" in line]
+    # Three Kivy apps, the queue service and the demo, with traffic: measured 298
+    # lines before (most of them payloads, and Kivy's copy of each line).
+    assert len(lines) < 120, "\n".join(lines)
+
+
+def _demo_says(line: str) -> bool:
+    """The demo's own words and `antrean voice build`'s summary (a command's output)."""
+    return line.startswith("demo: ") or " clips written to " in line
+
+
+def test_verbose_logs_every_message_in_and_out(tmp_path: Path) -> None:
+    lines = run_demo_with_traffic(tmp_path, "--verbose")
+    payloads = [line for line in lines if PAYLOAD.search(line)]
+    kiosk_in = [line for line in payloads if "state/service/A" in line]
+    assert len(kiosk_in) >= 5, "\n".join(lines)
+    assert [line for line in lines if line.startswith("[")] == []

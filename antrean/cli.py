@@ -110,11 +110,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "queue":
         try:
-            run_queue_service(config)
+            return run_queue_service(config)
         except ConfigError as exc:  # e.g. an unreadable broker.password_file
             print(f"antrean: config error: {exc}", file=sys.stderr)
             return 2
-        return 0
     if args.command == "check-config":
         print_summary(config)
         return 0

@@ -1,6 +1,7 @@
 """`antrean demo`: the whole office on one machine, in windows.
 
-Starts Mosquitto (unless one already listens on the config's port), the queue
+Starts Mosquitto (unless one already listens on the config's port; it refuses
+to join an office that already has a queue service there), the queue
 service (in this process, without opening hours unless asked), and the kiosk,
 the display board and a counter console, each as its own process with the
 command line a Pi uses, and stops them all on Ctrl-C. Windows are
@@ -24,6 +25,7 @@ from typing import Any
 
 from antrean.config import Config
 from antrean.devbroker import DevBroker, port_open
+from antrean.rival import AnotherQueueService
 from antrean.runner import QueueServiceRunner
 from antrean.xvfb import VirtualScreen
 
@@ -60,6 +62,12 @@ demo: there is no display here (DISPLAY and WAYLAND_DISPLAY are not set).
           xvfb-run -a -s "-screen 0 2200x1300x24" make demo
       or let the demo start its own (nothing to look at, tickets still print):
           .venv/bin/antrean demo --headless --config antrean.example.toml"""
+
+
+JOIN_REFUSED = """\
+      The demo joins a broker that already listens on the config's port, but
+      not an office that already has a queue service: stop that service, or
+      run the demo on a copy of the config with another [broker] port."""
 
 
 def has_display() -> bool:
@@ -158,6 +166,17 @@ def start_broker(config: Config) -> DevBroker | None:
     return DevBroker(port=port).start()
 
 
+def start_queue(config: Config, stop: threading.Event) -> QueueServiceRunner | None:
+    """The demo's queue service, or None (and why) when the office already has one."""
+    queue = QueueServiceRunner(config, on_rival=stop.set)
+    try:
+        return queue.start()
+    except AnotherQueueService as exc:
+        queue.store.close()
+        print(f"demo: {exc}\n{JOIN_REFUSED}", file=sys.stderr)
+        return None
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
@@ -183,7 +202,9 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         # applies opening hours, which the demo leaves out unless asked.
         if not office_hours:
             print("demo: opening hours left out, so it works any day (--office-hours keeps them)")
-        queue = QueueServiceRunner(config if office_hours else always_open(config)).start()
+        queue = start_queue(config if office_hours else always_open(config), stop)
+        if queue is None:
+            return 1
         print(f"demo: queue service for {config.office.name}, store {config.store_path}")
         for app in APPS:
             argv = [*cli, *app.args[:1], "--config", source, *app.args[1:]]
@@ -197,7 +218,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             for name, code in supervisor.exited():
                 print(f"demo: {name} ended with exit code {code}; stopping the demo")
                 return 1
-        return 0
+        return 1 if queue.rival else 0
     except KeyboardInterrupt:
         print("\ndemo: stopping")
         return 0

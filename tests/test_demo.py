@@ -13,9 +13,9 @@ from pathlib import Path
 
 from antrean.client import QueueClient
 from antrean.config import Config, load_config
-from antrean.devbroker import free_port, port_open
+from antrean.devbroker import DevBroker, free_port, port_open
 
-from .helpers import example_text
+from .helpers import FakeClock, Office, example_config, example_text
 from .mqtt_watch import Watcher
 
 DEVICES = ("queue", "kiosk-1", "board-1", "counter-1")
@@ -240,3 +240,26 @@ def test_verbose_logs_every_message_in_and_out(tmp_path: Path) -> None:
     kiosk_in = [line for line in payloads if "state/service/A" in line]
     assert len(kiosk_in) >= 5, "\n".join(lines)
     assert [line for line in lines if line.startswith("[")] == []
+
+
+def test_the_demo_refuses_to_join_an_office_that_has_a_queue_service(
+    tmp_path: Path, broker: DevBroker, clock: FakeClock
+) -> None:
+    office = Office(example_config(tmp_path / "hub", broker.port), clock).start()
+    try:
+        source = tmp_path / "demo.toml"
+        source.write_text(example_text(broker.port), encoding="utf-8")
+        demo = subprocess.run(
+            [sys.executable, "-m", "antrean.cli", "demo", "--headless", "--config", str(source)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert demo.returncode == 1, demo.stdout + demo.stderr
+        assert "another queue service for office 'gajahmungkur' is running" in demo.stderr
+        assert "demo: starting kiosk" not in demo.stdout
+        # The office's own service went on serving from its store.
+        assert office.ok("admin", "issue", service="D")["ticket"]["code"] == "D001"
+    finally:
+        office.close()

@@ -6,12 +6,13 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from antrean import protocol, rival, systemd
+from antrean import disk, protocol, rival, systemd
 from antrean.broker.acl import queue_user
 from antrean.config import Config
 from antrean.engine import Clock
@@ -45,8 +46,10 @@ class QueueServiceRunner:
         self.watchdog = systemd.Watchdog()
         # Production ends the process so systemd restarts it from the store;
         # tests pass a hook that fails the test instead of ending pytest.
-        fatal = on_fatal or _exit_for_restart
-        self.service = QueueService(config, self.store, clock, on_fatal=fatal, on_loop=self._loop)
+        self._fatal = on_fatal or _exit_for_restart
+        self.service = QueueService(
+            config, self.store, clock, on_fatal=self._on_fatal, on_loop=self._loop
+        )
         office = config.office.id
         self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
         self.client_id = queue_user(office)
@@ -63,7 +66,15 @@ class QueueServiceRunner:
         self.service.attach(self.mqtt)
 
     def start(self) -> QueueServiceRunner:
-        """Serves, unless another live service serves the office (AnotherQueueService)."""
+        """Serves, unless its disk is full (StoreFull) or another service serves the office."""
+        folder = self.config.store_path.parent
+        if disk.free_bytes(folder) < disk.MIN_FREE_BYTES:
+            self.mqtt.open()
+            self._say_why_stopped(disk.DISK_FULL)
+            raise StoreFull(
+                f"only {disk.free_bytes(folder) // 1024} KB free for the store in "
+                f"{disk.filesystem(folder)}; it needs {disk.MIN_FREE_BYTES // 2**20} MB"
+            )
         rival.probe(self.config.broker, self.client_id, self.config.office.id, self.instance)
         self.mqtt.open()  # the service's worker thread drives the network
         self.service.start()
@@ -96,6 +107,24 @@ class QueueServiceRunner:
         self.store.close()
         log.info("queue service stopped")
 
+    def _on_fatal(self, exc: BaseException) -> None:
+        """The worker stopped: a full disk is said in the presence first (devices show it)."""
+        if disk.is_disk_full(exc):
+            log.critical("the store's disk is full: %s", disk.filesystem(self.config.store_path))
+            self._say_why_stopped(disk.DISK_FULL)
+        self._fatal(exc)
+
+    def _say_why_stopped(self, error: str) -> None:
+        """Retained `online: false` with the error, then a clean disconnect (no last will)."""
+        if not self.mqtt.connected:
+            end = time.monotonic() + 5
+            while not self.mqtt.connected and time.monotonic() < end:
+                self.mqtt.poll(0.1)
+        why = self.service.presence(False, error=error, message=disk.MESSAGE)
+        if self.mqtt.connected:
+            self.mqtt.publish_and_wait(self.status_topic, why)
+        self.mqtt.close()
+
     def _on_presence(self, _topic: str, payload: bytes) -> None:
         body = rival.decode(payload)
         if body is not None and body.get("instance") != self.instance:
@@ -113,6 +142,10 @@ class QueueServiceRunner:
             self._on_rival()
 
 
+class StoreFull(RuntimeError):
+    """Too little free space for the store: the service does not start."""
+
+
 def _exit_for_restart(_exc: BaseException) -> None:
     # systemd (Restart=on-failure) starts us again from the committed store.
     logging.shutdown()
@@ -125,11 +158,13 @@ def run_queue_service(config: Config, stop: threading.Event | None = None) -> in
     runner = QueueServiceRunner(config, on_rival=stop.set)
     try:
         runner.start()
-    except AnotherQueueService as exc:
+    except (AnotherQueueService, StoreFull) as exc:
         log.critical("%s", exc)
         systemd.notify(f"STATUS={exc}")
         runner.store.close()
-        return rival.EXIT_RIVAL
+        # A full disk may be cleared: systemd tries again (RestartSec) and the
+        # presence says why meanwhile. A rival stays: no restart.
+        return rival.EXIT_RIVAL if isinstance(exc, AnotherQueueService) else EXIT_SOFTWARE
 
     def _signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from antrean.config import Config
 from antrean.device import DeviceLink, NotConnected, Reply
+from antrean.disk import DISK_FULL
 from counter.settings import BUTTONS
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ UNKNOWN_BUTTON = "unknown_button"
 MESSAGES = {
     BUSY: "Tunggu sebentar, perintah sebelumnya belum dijawab.",
     OFFLINE: "Tidak terhubung ke server antrean. Coba lagi sebentar lagi.",
+    DISK_FULL: "Penyimpanan server antrean penuh. Hubungi teknisi.",
     TIMEOUT: "Server antrean tidak menjawab. Periksa antrean, lalu coba lagi.",
     UNKNOWN_BUTTON: "Tombol tidak dikenal.",
 }
@@ -157,7 +159,8 @@ class CounterAgent:
             if self._in_flight is not None:
                 refused: Outcome | None = Outcome(action, source, False, BUSY, MESSAGES[BUSY])
             elif not self.link.queue_online:
-                refused = Outcome(action, source, False, OFFLINE, MESSAGES[OFFLINE])
+                code = DISK_FULL if self.link.queue_error == DISK_FULL else OFFLINE
+                refused = Outcome(action, source, False, code, MESSAGES[code])
             else:
                 refused = None
                 self._in_flight = action

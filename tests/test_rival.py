@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from antrean import protocol
-from antrean.client import NoAnswer, QueueClient
+from antrean.client import QueueClient
 from antrean.config import Config, load_config
 from antrean.devbroker import DevBroker
 from antrean.rival import EXIT_RIVAL
 
-from .helpers import ROOT, FakeClock, Office, example_config, example_text
+from .helpers import ROOT, FakeClock, Office, example_config, example_text, issue_when_served
 from .mqtt_watch import Watcher
 
 RIVAL_SAYS = "another queue service for office 'gajahmungkur' is running"
@@ -87,15 +87,7 @@ def issue(config: Config, timeout: float = 30) -> str:
     """Issues a ticket as the admin (retrying while no service answers); its code."""
     client = QueueClient("gajahmungkur", "admin", config.broker).start()
     try:
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                reply = client.request("issue", {"service": "D"}, timeout=2)
-            except NoAnswer:
-                assert time.monotonic() < end, "no queue service answered"
-                continue
-            assert reply["ok"], reply
-            return str(reply["result"]["ticket"]["code"])
+        return issue_when_served(client, timeout)
     finally:
         client.stop()
 

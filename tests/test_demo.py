@@ -52,6 +52,17 @@ def test_without_a_display_the_demo_says_how_to_get_one(tmp_path: Path) -> None:
     assert "--headless" in run.stderr
 
 
+def stop_demo(demo: subprocess.Popen[str]) -> None:
+    """After a failure: Ctrl-C first, since a SIGKILLed demo cannot stop its apps."""
+    if demo.poll() is None:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.communicate()
+
+
 def start_demo(
     tmp_path: Path, *options: str, group: bool = False, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], Config]:
@@ -95,8 +106,7 @@ def start_demo(
         finally:
             watch.stop()
     except BaseException:
-        demo.kill()
-        demo.communicate()
+        stop_demo(demo)
         raise
     return demo, config
 
@@ -116,8 +126,7 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
         demo.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
         out, _ = demo.communicate(timeout=60)
     finally:
-        if demo.poll() is None:
-            demo.kill()
+        stop_demo(demo)
     assert demo.returncode == 0, out
     for part in ("counter stopped", "board stopped", "kiosk stopped", "Mosquitto stopped"):
         assert f"demo: {part}" in out
@@ -166,8 +175,7 @@ def test_ctrl_c_twice_at_the_terminal_stops_the_apps_first_and_leaves_nothing(
         os.killpg(demo.pid, signal.SIGINT)
         out, _ = demo.communicate(timeout=60)
     finally:
-        if demo.poll() is None:
-            demo.kill()
+        stop_demo(demo)
     assert demo.returncode == 0, out
     order = [
         out.index(f"demo: {part}")
@@ -210,8 +218,7 @@ def run_demo_with_traffic(tmp_path: Path, *options: str) -> list[str]:
         demo.send_signal(signal.SIGINT)
         out, _ = demo.communicate(timeout=60)
     finally:
-        if demo.poll() is None:
-            demo.kill()
+        stop_demo(demo)
     assert demo.returncode == 0, out
     return out.splitlines()
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
-from typing import Protocol
+from typing import Any, Protocol
 
-from antrean import __version__
+from antrean import __version__, logs
 from antrean.config import (
     CONFIG_HELP,
     Config,
@@ -39,6 +38,23 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+VERBOSE_HELP = "log every MQTT message in and out (DEBUG); default INFO"
+
+
+class _Subcommands:
+    """add_parser with the options every subcommand shares."""
+
+    def __init__(self, actions: Any, common: argparse.ArgumentParser) -> None:
+        self._actions = actions
+        self._common = common
+
+    def add_parser(self, name: str, help: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self._actions.add_parser(
+            name, help=help, parents=[self._common]
+        )
+        return parser
+
+
 class AppCommand(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
     def run(self, args: argparse.Namespace) -> int: ...
@@ -48,8 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, core subcommands first."""
     parser = argparse.ArgumentParser(prog="antrean", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"antrean {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every message")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    # Also after the subcommand (`antrean kiosk --verbose`), where a unit's
+    # ExecStart= line is easiest to edit; SUPPRESS keeps the default above.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+    )
+    sub = _Subcommands(parser.add_subparsers(dest="command", required=True), common)
 
     q = sub.add_parser("queue", help="run the queue service (the authority for numbers)")
     q.add_argument("--config", help=CONFIG_HELP)
@@ -84,10 +106,7 @@ def load_app(module: str) -> AppCommand:
 def main(argv: list[str] | None = None) -> int:
     """Parses arguments and runs the chosen subcommand."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose=args.verbose)
     if getattr(args, "app_module", None):
         try:
             return load_app(args.app_module).run(args)
@@ -102,11 +121,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "queue":
         try:
-            run_queue_service(config)
+            return run_queue_service(config)
         except ConfigError as exc:  # e.g. an unreadable broker.password_file
             print(f"antrean: config error: {exc}", file=sys.stderr)
             return 2
-        return 0
     if args.command == "check-config":
         try:
             check_app_sections(config)  # what each app checks at its start, checked now

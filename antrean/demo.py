@@ -1,6 +1,7 @@
 """`antrean demo`: the whole office on one machine, in windows.
 
-Starts Mosquitto (unless one already listens on the config's port), the queue
+Starts Mosquitto (unless one already listens on the config's port; it refuses
+to join an office that already has a queue service there), the queue
 service (in this process, without opening hours unless asked), and the kiosk,
 the display board and a counter console, each as its own process with the
 command line a Pi uses, and stops them all on Ctrl-C. Windows are
@@ -19,9 +20,12 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from antrean.config import Config
 from antrean.devbroker import DevBroker, port_open
+from antrean.rival import AnotherQueueService
 from antrean.runner import QueueServiceRunner
 from antrean.xvfb import VirtualScreen
 
@@ -45,7 +49,9 @@ class DemoApp:
 APPS = (
     DemoApp("kiosk", ("kiosk", "--size", "800x480"), (800, 480), (0, 0)),
     DemoApp("board", ("board", "--windowed"), (1366, 768), (820, 0)),
-    DemoApp("counter", ("counter", "--counter", "1", "--console"), (800, 480), (0, 520)),
+    # Console only: the demo's stdin is /dev/null, so the config's terminal keys
+    # (counter 1 of the example office) could only warn that they are unavailable.
+    DemoApp("counter", ("counter", "--counter", "1", "--console-only"), (800, 480), (0, 520)),
 )
 
 NO_DISPLAY = """\
@@ -56,6 +62,12 @@ demo: there is no display here (DISPLAY and WAYLAND_DISPLAY are not set).
           xvfb-run -a -s "-screen 0 2200x1300x24" make demo
       or let the demo start its own (nothing to look at, tickets still print):
           .venv/bin/antrean demo --headless --config antrean.example.toml"""
+
+
+JOIN_REFUSED = """\
+      The demo joins a broker that already listens on the config's port, but
+      not an office that already has a queue service: stop that service, or
+      run the demo on a copy of the config with another [broker] port."""
 
 
 def has_display() -> bool:
@@ -109,6 +121,32 @@ class Supervisor:
             print(f"demo: {name} stopped")
 
 
+class StopSignals(threading.Event):
+    """Set by the first Ctrl-C or SIGTERM, which also interrupts the main thread.
+
+    Another signal while the demo stops (an impatient second Ctrl-C) changes
+    nothing: cutting the shutdown short would leave apps running.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        if not self.is_set():
+            self.set()
+            raise KeyboardInterrupt
+
+
 def always_open(config: Config) -> Config:
     """The office without opening hours, so that the demo works at night and on Sundays."""
     return dataclasses.replace(
@@ -118,13 +156,33 @@ def always_open(config: Config) -> Config:
     )
 
 
+def start_broker(config: Config) -> DevBroker | None:
+    """A Mosquitto on the config's port, or None when a broker already listens there."""
+    host, port = config.broker.host, config.broker.port
+    if port_open(host, port):
+        print(f"demo: using the MQTT broker already listening on {host}:{port}")
+        return None
+    print(f"demo: starting Mosquitto on {host}:{port}")
+    return DevBroker(port=port).start()
+
+
+def start_queue(config: Config, stop: threading.Event) -> QueueServiceRunner | None:
+    """The demo's queue service, or None (and why) when the office already has one."""
+    queue = QueueServiceRunner(config, on_rival=stop.set)
+    try:
+        return queue.start()
+    except AnotherQueueService as exc:
+        queue.store.close()
+        print(f"demo: {exc}\n{JOIN_REFUSED}", file=sys.stderr)
+        return None
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopSignals().install()
     screen: VirtualScreen | None = None
     broker: DevBroker | None = None
     queue: QueueServiceRunner | None = None
@@ -134,12 +192,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             screen = VirtualScreen(2200, 1300).start()
             os.environ["DISPLAY"] = screen.display
             print(f"demo: running on a private virtual screen {screen.display}")
-        host, port = config.broker.host, config.broker.port
-        if port_open(host, port):
-            print(f"demo: using the MQTT broker already listening on {host}:{port}")
-        else:
-            print(f"demo: starting Mosquitto on {host}:{port}")
-            broker = DevBroker(port=port).start()
+        broker = start_broker(config)
         cli = [sys.executable, "-m", "antrean.cli"]
         source = str(Path(config.source).resolve())
         # The board speaks from clips made by espeak-ng; make the missing ones (seconds).
@@ -149,7 +202,9 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         # applies opening hours, which the demo leaves out unless asked.
         if not office_hours:
             print("demo: opening hours left out, so it works any day (--office-hours keeps them)")
-        queue = QueueServiceRunner(config if office_hours else always_open(config)).start()
+        queue = start_queue(config if office_hours else always_open(config), stop)
+        if queue is None:
+            return 1
         print(f"demo: queue service for {config.office.name}, store {config.store_path}")
         for app in APPS:
             argv = [*cli, *app.args[:1], "--config", source, *app.args[1:]]
@@ -163,11 +218,12 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             for name, code in supervisor.exited():
                 print(f"demo: {name} ended with exit code {code}; stopping the demo")
                 return 1
-        return 0
+        return 1 if queue.rival else 0
     except KeyboardInterrupt:
         print("\ndemo: stopping")
         return 0
     finally:
+        stop.set()  # from here on a signal changes nothing: the demo stops in its order
         supervisor.stop_all()
         if queue:
             queue.stop()
@@ -177,3 +233,4 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             print("demo: Mosquitto stopped")
         if screen:
             screen.stop()
+        stop.uninstall()

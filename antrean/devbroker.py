@@ -87,6 +87,9 @@ class DevBroker:
             [mosquitto_binary(), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Ctrl-C in a terminal signals its whole process group: the broker
+            # must outlive the clients it serves, so only its owner stops it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):

@@ -72,6 +72,7 @@ class DeviceLink:
         self._pending: dict[str, tuple[ReplyHandler, threading.Timer]] = {}
         self._state: dict[str, dict[str, Any]] = {}
         self._queue_online = False
+        self._queue_error: str | None = None
         # Unique per process start: the service remembers ids for days, and a
         # reused id after a reboot would return an old answer.
         self._id_prefix = f"{device_id}-{uuid.uuid4().hex[:10]}"
@@ -120,6 +121,11 @@ class DeviceLink:
     def queue_online(self) -> bool:
         """The queue service's own retained status says it is running."""
         return self.connected and self._queue_online
+
+    @property
+    def queue_error(self) -> str | None:
+        """Why the queue service stopped, from its presence (e.g. "disk_full"), or None."""
+        return None if self.queue_online else self._queue_error
 
     # ---- commands ------------------------------------------------------------
 
@@ -274,6 +280,8 @@ class DeviceLink:
     def _on_queue_status(self, _topic: str, payload: bytes) -> None:
         body = _decode(payload)
         self._queue_online = bool(body and body.get("online"))
+        error = body.get("error") if body else None
+        self._queue_error = error if isinstance(error, str) else None
 
 
 def _decode(payload: bytes) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from antrean.config import (
     config_path,
     load_config,
 )
+from antrean.disk import DISK_FULL, filesystem
 from antrean.mqtt import MqttClient
 
 UNIT_FILE = Path("/etc/antrean/unit.toml")
@@ -210,6 +211,14 @@ class Doctor:
         fix = "on the hub: sudo systemctl status antrean-queue; journalctl -u antrean-queue"
         if not arrived:
             return Result("FAIL", "queue", "the queue service has never run on this broker", fix)
+        if status.get("error") == DISK_FULL:
+            return Result(
+                "FAIL",
+                "queue",
+                "the queue service stopped: the disk of its store is full",
+                "on the hub: antrean doctor (disk), free space there "
+                "(sudo journalctl --vacuum-size=50M), then: sudo systemctl restart antrean-queue",
+            )
         if status.get("online") is not True:
             return Result("FAIL", "queue", "the queue service is offline", fix)
         return Result("OK", "queue", f"queue service online (version {status.get('version')})")
@@ -361,6 +370,7 @@ class Doctor:
                 "run provision.sh again; or fix [store] path",
             )
         free_mb = shutil.disk_usage(folder).free // 2**20
+        where = f"{folder} (filesystem {filesystem(folder)})"
         if not user_can_write(folder, self.user):
             return Result(
                 "FAIL",
@@ -372,10 +382,10 @@ class Doctor:
             return Result(
                 "FAIL",
                 "disk",
-                f"only {free_mb} MB free in {folder}",
+                f"only {free_mb} MB free in {where}",
                 "sudo journalctl --vacuum-size=50M; remove old files; a bigger SD card",
             )
-        return Result("OK", "disk", f"{free_mb} MB free in {folder}, writable by {self._who()}")
+        return Result("OK", "disk", f"{free_mb} MB free in {where}, writable by {self._who()}")
 
 
 def user_can_write(path: Path, user: str) -> bool:

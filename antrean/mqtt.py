@@ -32,6 +32,15 @@ RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 10
 # A burst of calls while the broker is away must not grow memory without bound.
 MAX_QUEUED_MESSAGES = 10_000
+# A connection the broker drops this soon after accepting it was most likely
+# taken over: another client connected with the same client id (Mosquitto
+# closes the older session; MQTT 3.1.1 gives no reason). A real broker
+# restart or network loss rarely follows a fresh connect this closely.
+TAKEOVER_S = 2.0
+# Back-off between take-overs: kept below TAKEOVER_S, so that the other
+# client's next take-over still counts as one (see antrean/rival.py).
+TAKEOVER_BACKOFF_S = 0.25
+TAKEOVER_BACKOFF_MAX_S = 1.0
 
 callback_errors: list[BaseException] = []  # read by the test suite's guard fixture
 
@@ -79,6 +88,8 @@ class MqttClient:
         self._connected = threading.Event()
         self._stopping = False
         self._user_on_connect = on_connect
+        self._connected_at: float | None = None  # monotonic time of the last CONNACK
+        self._quick_losses = 0
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -159,6 +170,14 @@ class MqttClient:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def quick_losses(self) -> int:
+        """Connections in a row the broker dropped within TAKEOVER_S of accepting them."""
+        at = self._connected_at
+        if at is not None and time.monotonic() - at >= TAKEOVER_S:
+            return 0  # the current connection has held
+        return self._quick_losses
+
     # ---- messages ------------------------------------------------------------
 
     def publish(
@@ -212,6 +231,7 @@ class MqttClient:
             log.error("broker %s:%d refused the connection: %s", *self._where(), reason)
             return
         log.info("connected to MQTT broker %s:%d", *self._where())
+        self._connected_at = time.monotonic()
         # "Connected" means ready: a command sent before our SUBSCRIBE took
         # effect would be lost, so wait for every SUBACK first.
         with self._lock:
@@ -240,7 +260,27 @@ class MqttClient:
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was and not self._stopping:
+        at, self._connected_at = self._connected_at, None
+        if self._stopping:
+            return
+        held = time.monotonic() - at if at is not None else None
+        if held is not None and held < TAKEOVER_S:
+            self._quick_losses += 1
+            if self._quick_losses >= 2:  # a fight over the client id: not 70 times a second
+                delay = TAKEOVER_BACKOFF_S * 2 ** (self._quick_losses - 2)
+                self._next_attempt = time.monotonic() + min(delay, TAKEOVER_BACKOFF_MAX_S)
+            if self._quick_losses in (1, 2, 10) or self._quick_losses % 100 == 0:
+                log.warning(
+                    "the MQTT broker %s:%d dropped this connection %.2f s after accepting it"
+                    " (%d in a row): another client with client id %s took it over?",
+                    *self._where(),
+                    held,
+                    self._quick_losses,
+                    self.client_id,
+                )
+            return
+        self._quick_losses = 0
+        if was:
             log.warning("lost the MQTT broker %s:%d (%s); reconnecting", *self._where(), reason)
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:

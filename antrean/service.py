@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -93,12 +96,28 @@ class QueueService:
         # Called once per worker loop (about every TICK_S): the systemd watchdog
         # ping, so that a stuck worker stops the pings and gets the service restarted.
         self._on_loop = on_loop or (lambda: None)
+        self.instance = uuid.uuid4().hex[:12]
+        self.started = round(time.time(), 3)  # wall clock: compared across hosts
 
     # ---- wiring ----------------------------------------------------------------
 
-    def presence(self, online: bool) -> dict[str, Any]:
-        """Payload of device/queue/status (online now, offline as the last will)."""
-        return {"online": online, "role": "queue", "version": __version__}
+    def presence(self, online: bool, **why: str) -> dict[str, Any]:
+        """Payload of device/queue/status (online now, offline as the last will).
+
+        `instance` and `started` tell this process from another service of the
+        office, and from its own stale presence after a crash; `why` adds
+        `reason` (a clean stop) or `error` and `message` (a stop on a fault).
+        """
+        return {
+            "online": online,
+            "role": "queue",
+            "version": __version__,
+            "instance": self.instance,
+            "started": self.started,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            **why,
+        }
 
     def attach(self, bus: Bus) -> None:
         """Subscribes to the office's command topics."""

@@ -38,6 +38,7 @@ class VirtualScreen:
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # like the broker: not stopped by a terminal's Ctrl-C
         )
         os.close(write_fd)
         # Xvfb writes the display number once it accepts clients; EOF means it died.

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 from antrean.config import Config
 from antrean.device import DeviceLink, NotConnected, Reply
+from antrean.disk import DISK_FULL
 from counter.settings import BUTTONS
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ UNKNOWN_BUTTON = "unknown_button"
 MESSAGES = {
     BUSY: "Tunggu sebentar, perintah sebelumnya belum dijawab.",
     OFFLINE: "Tidak terhubung ke server antrean. Coba lagi sebentar lagi.",
+    DISK_FULL: "Penyimpanan server antrean penuh. Hubungi teknisi.",
     TIMEOUT: "Server antrean belum menjawab. Jawabannya ditunggu; jangan tekan lagi.",
     UNKNOWN_BUTTON: "Tombol tidak dikenal.",
 }
@@ -209,7 +211,8 @@ class CounterAgent:
             if pending is not None and pending.sending:
                 refused = Outcome(action, source, False, BUSY, MESSAGES[BUSY])
             elif not self.link.queue_online:
-                refused = Outcome(action, source, False, OFFLINE, MESSAGES[OFFLINE])
+                code = DISK_FULL if self.link.queue_error == DISK_FULL else OFFLINE
+                refused = Outcome(action, source, False, code, MESSAGES[code])
             elif pending is not None:
                 pending.sending, pending.repeated = True, True
                 pending.source, pending.on_done = source, on_done

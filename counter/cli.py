@@ -1,4 +1,4 @@
-"""`antrean counter --config PATH --counter N [--console] [--device ID]`: one counter's agent.
+"""`antrean counter --config PATH --counter N [--console | --console-only]`: a counter's agent.
 
 Imports gpiozero, evdev, pyserial and Kivy only inside `run` (a queue-only Pi
 lacks them), and Kivy only with `--console`.
@@ -7,6 +7,7 @@ lacks them), and Kivy only with `--console`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -25,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--counter", type=int, required=True, help="the counter (loket) number")
     parser.add_argument("--console", action="store_true", help="show the on-screen console (Kivy)")
+    parser.add_argument(
+        "--console-only",
+        action="store_true",
+        help="the on-screen console alone, without the config's [counter_inputs.N] (the demo)",
+    )
     parser.add_argument(
         "--device", help="device id to act as (default: the config's counter device for N)"
     )
@@ -59,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
     device = counter_device(config, args.counter, args.device)
     settings = counter_inputs(config, args.counter)
+    if args.console_only:
+        args.console = True
+        settings = dataclasses.replace(
+            settings, keyboard=False, gpio=None, keypad=None, serial=None
+        )
     if not settings.sources and not args.console:
         raise ConfigError(
             config.source,

@@ -23,6 +23,7 @@ from kivy.lang import Builder
 
 from antrean.config import Config
 from antrean.device import DeviceLink
+from antrean.disk import DISK_FULL
 from display_board.model import BoardModel, Call, clock_text, date_text
 from display_board.settings import BoardSettings
 from display_board.voice.announcer import Announcement, Announcer
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 KV = Path(__file__).with_name("screen.kv")  # not board.kv: App would load that itself too
 OFFLINE_BROKER = "OFFLINE"  # no broker: the data shown may be old
 OFFLINE_QUEUE = "LAYANAN ANTREAN BERHENTI"  # broker up, queue service down
+OFFLINE_DISK_FULL = "PENYIMPANAN SERVER PENUH"  # the queue service stopped on a full disk
 TITLE_CALL = "NOMOR ANTREAN"
 TITLE_RECALL = "PANGGILAN ULANG"
 
@@ -258,7 +260,8 @@ class BoardApp(App):
         if not self.link.connected:
             self.screen.offline_text = OFFLINE_BROKER
         elif not self.link.queue_online:
-            self.screen.offline_text = OFFLINE_QUEUE
+            full = self.link.queue_error == DISK_FULL
+            self.screen.offline_text = OFFLINE_DISK_FULL if full else OFFLINE_QUEUE
         else:
             self.screen.offline_text = ""
 

@@ -214,6 +214,7 @@ class KioskApp(App):
                 self.printer_status is PrinterStatus.UNKNOWN
                 and self.settings.printer.on_unknown == "refuse"
             ),
+            self.link.queue_error if self.link else None,
         )
         if view.banner:
             self.priority_mode = False

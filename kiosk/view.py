@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from antrean.config import Config
+from antrean.disk import DISK_FULL
 from kiosk import words
 
 
@@ -35,8 +36,12 @@ def home_view(
     language: str,
     connected: bool,
     printer_blocked: bool,
+    queue_error: str | None = None,
 ) -> HomeView:
-    """Buttons in config order; a service without state yet is shown but not offered."""
+    """Buttons in config order; a service without state yet is shown but not offered.
+
+    `queue_error` is why the queue service stopped, from its presence.
+    """
     office = states.get("office") or {}
     priority = office.get("priority") or {}
     buttons = [
@@ -44,7 +49,10 @@ def home_view(
         for s in config.services
     ]
     banner = note = ""
-    if not connected:
+    if not connected and queue_error == DISK_FULL:
+        banner = words.text(language, "server_full")
+        note = words.text(language, "server_full_note")
+    elif not connected:
         banner = words.text(language, "not_connected")
         note = words.text(language, "not_connected_note")
     elif printer_blocked:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from antrean.client import QueueClient
+from antrean.client import NoAnswer, QueueClient
 from antrean.config import Config, parse_config
 from antrean.runner import QueueServiceRunner
 
@@ -106,3 +107,16 @@ class Office:
             c.stop()
         self.stop()
         assert not self.fatal_errors, f"the queue service hit fatal errors: {self.fatal_errors}"
+
+
+def issue_when_served(client: QueueClient, timeout: float = 20) -> str:
+    """Issues a D ticket, asking again while no queue service answers; its code."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            reply = client.request("issue", {"service": "D"}, timeout=2)
+        except NoAnswer:
+            assert time.monotonic() < end, "no queue service answered"
+            continue
+        assert reply["ok"], reply
+        return str(reply["result"]["ticket"]["code"])

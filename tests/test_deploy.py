@@ -25,6 +25,7 @@ DEPLOY = ROOT / "deploy" / "raspberrypi"
 PROVISION = DEPLOY / "provision.sh"
 UNITS = sorted(p.name for p in (DEPLOY / "systemd").glob("*.service"))
 PI_STORE = 'path = "/var/lib/antrean/antrean.db"'
+PI_CLIPS = 'clips = "/var/lib/antrean/voice"'
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
 
@@ -42,7 +43,8 @@ def shell_scripts() -> list[Path]:
 
 def office_toml(tmp_path: Path, edit: dict[str, str] | None = None) -> Path:
     path = tmp_path / "office.toml"
-    text = example_text(edit={'path = "var/antrean.db"': PI_STORE, **(edit or {})})
+    pi = {'path = "var/antrean.db"': PI_STORE, 'clips = "var/voice"': PI_CLIPS}
+    text = example_text(edit={**pi, **(edit or {})})
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -225,6 +227,11 @@ def test_systemd_analyze_verify_reports_a_broken_unit(tmp_path: Path) -> None:
             ["--role", "hub"],
             {PI_STORE: 'path = "var/antrean.db"'},
             'set path = "/var/lib/antrean/antrean.db"',
+        ),
+        (
+            ["--role", "display"],
+            {PI_CLIPS: 'clips = "/home/pi/voice"'},
+            '[voice] clips is /home/pi/voice; on a Pi set clips = "/var/lib/antrean/voice"',
         ),
         (["--role", "hub", "--bundle", "/nonexistent.tar.gz"], {}, "--bundle: no such file"),
     ],

@@ -14,6 +14,7 @@ import pytest
 from antrean import cli
 from antrean.config import Config
 from antrean.devbroker import DevBroker, free_port
+from antrean.disk import filesystem
 from antrean.doctor import Doctor, Result, read_unit, user_can_write
 from kiosk.settings import kiosk_settings
 
@@ -75,7 +76,8 @@ def test_a_healthy_counter_unit(tmp_path: Path, office: Office, dev: Path) -> No
     assert r["gpio"].status == "OK"
     assert r["disk"].status == "OK"
     who = "root (no user 'antrean' here)"
-    assert r["disk"].detail.endswith(f"free in {tmp_path / 'var'}, writable by {who}")
+    where = f"{tmp_path / 'var'} (filesystem {filesystem(tmp_path)})"
+    assert r["disk"].detail.endswith(f"free in {where}, writable by {who}")
     # No systemd on this machine: timedatectl cannot say "synchronized".
     assert r["clock"].status == "WARN"
     assert "not synchronized" in r["clock"].detail

@@ -1,4 +1,7 @@
-"""`antrean voice build [--config PATH] [--out DIR]`: makes the board's voice clips."""
+"""`antrean voice build [--config PATH] [--out DIR]`: makes the board's voice clips.
+
+`antrean voice folder` prints where they go (provisioning checks it).
+"""
 
 from __future__ import annotations
 
@@ -22,11 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument(
         "--force", action="store_true", help="also replace clips that exist (recordings too)"
     )
+    folder = sub.add_parser("folder", help="print the clip folder, [voice] clips (provisioning)")
+    folder.add_argument("--config", help=CONFIG_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Builds the missing clips (every clip with --force)."""
+    """Builds the missing clips (every clip with --force), or prints their folder."""
     settings = voice_settings(load_config(config_path(args.config)))
+    if args.voice_command == "folder":
+        print(settings.clip_dir)  # noqa: T201 - the command's answer
+        return 0
     out = Path(args.out) if args.out else settings.clip_dir
     try:
         written = build_clips(settings, out, overwrite=args.force)

@@ -13,6 +13,14 @@ case $store in
 /var/lib/antrean/*) ;;
 *) die "$CONFIG: [store] path is $store; on a Pi set path = \"/var/lib/antrean/antrean.db\"" ;;
 esac
+# The same for the board's voice clips: provisioning builds them as antrean,
+# and a read-only root would lose them anywhere else.
+clips=$("$checker" voice folder --config "$CONFIG" 2>&1) ||
+  die "the office config is not valid, nothing was installed: $clips"
+case $clips in
+/var/lib/antrean/*) ;;
+*) die "$CONFIG: [voice] clips is $clips; on a Pi set clips = \"/var/lib/antrean/voice\"" ;;
+esac
 if [ -n "$COUNTER" ] && ! grep -q "^  counter  $COUNTER " <<<"$summary"; then
   die "$CONFIG has no [[counter]] with number = $COUNTER (see: antrean check-config)"
 fi

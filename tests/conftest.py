@@ -1,13 +1,12 @@
 """Shared fixtures: a real Mosquitto per test, the example office, a clock tests can move.
 
-Also starts one Xvfb screen for the whole run before test modules are imported,
-so that Kivy (imported by the app tests) opens its window there.
+Kivy's environment is set for the whole run; the Xvfb screen starts only when
+a test module first imports Kivy (tests/support/screen.py), so tests that open
+no window run without one.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,31 +15,20 @@ import pytest
 from antrean import mqtt
 from antrean.config import Config
 from antrean.devbroker import DevBroker
-from antrean.xvfb import VirtualScreen
 from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
 
 from .helpers import FakeClock, Office, example_config
-
-_screen: VirtualScreen | None = None
+from .support import screen
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Gives Kivy a private X screen and a throwaway home before anything imports it."""
-    global _screen  # noqa: PLW0603 - one screen per pytest process, by design
-    _screen = VirtualScreen().start()
-    os.environ["DISPLAY"] = _screen.display
-    os.environ.pop("WAYLAND_DISPLAY", None)
-    os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not parse pytest's argv
-    os.environ["KIVY_NO_FILELOG"] = "1"
-    os.environ["KIVY_NO_CONSOLELOG"] = "1"
-    os.environ["KIVY_LOG_MODE"] = "PYTHON"  # log through logging, leave pytest's handlers alone
-    os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="antrean-kivy-home-")
-    os.environ["SDL_AUDIODRIVER"] = "dummy"
+    """Kivy's settings and a screen on demand, before any test module is imported."""
+    screen.kivy_environment()
+    screen.start_on_kivy_import()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _screen is not None:
-        _screen.stop()
+    screen.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ from antrean.client import NoAnswer, QueueClient
 from antrean.config import Config, parse_config
 from antrean.runner import QueueServiceRunner
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout: the folder above this file that holds pyproject.toml (at any depth).
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 EXAMPLE = ROOT / "antrean.example.toml"
 # Thursday 2026-11-26 09:00 WIB (02:00 UTC): inside the example office's hours.
 OPEN_MORNING = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

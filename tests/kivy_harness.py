@@ -1,7 +1,8 @@
 """Drives real Kivy widgets and apps inside the pytest process, on the Xvfb screen.
 
-conftest.py starts Xvfb and sets Kivy's environment before any test module is
-imported, so `import kivy` anywhere in the tests finds a display. There is one
+conftest.py sets Kivy's environment before any test module is imported, and
+the first `import kivy` starts Xvfb (tests/support/screen.py), so Kivy
+anywhere in the tests finds a display. There is one
 Kivy window per process (Kivy's design); each test puts its app in it, pumps
 Kivy's event loop from the test thread (which is Kivy's main thread), and
 removes the app again. Touches go through Kivy's own UnitTestTouch, the path

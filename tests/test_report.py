@@ -1,4 +1,4 @@
-"""The day's figures (antrean.report) and `antrean report`, on a real store written by the engine.
+"""The day's figures and `antrean report`, on a real store written by the engine.
 
 The timeline below is played through the real Engine with a FakeClock and
 each step committed to a real SQLite store, the way the queue service does;

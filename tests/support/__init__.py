@@ -1,0 +1,1 @@
+"""What the tests share: the example office, the Kivy harness, MQTT watchers, the screen."""

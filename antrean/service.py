@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from antrean import __version__, protocol
+from antrean import __version__, protocol, wire
 from antrean.config import Config
 from antrean.domain import QueueError
-from antrean.engine import Clock, Engine, Outcome
+from antrean.engine import Changes, Clock, Engine
 from antrean.protocol import Command
 from antrean.store import COMMAND_MEMORY_DAYS, Store
 
@@ -64,8 +64,9 @@ class _Batch:
     """Replies and changes of the commands handled together in one transaction."""
 
     replies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
-    outcome: Outcome = field(default_factory=Outcome)
+    changes: Changes = field(default_factory=Changes)
     seen: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    calls_changed: bool = False  # state/calls (the board's history) to republish
 
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
@@ -98,6 +99,7 @@ class QueueService:
         self._on_loop = on_loop or (lambda: None)
         self.instance = uuid.uuid4().hex[:12]
         self.started = round(time.time(), 3)  # wall clock: compared across hosts
+        self._started_mono = time.monotonic()  # uptime must not jump with the clock
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -186,14 +188,16 @@ class QueueService:
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
-        batch.outcome.absorb(self.engine.tick())
+        rollover = self.engine.tick()
+        batch.changes.absorb(rollover)
+        batch.calls_changed = bool(rollover.events)
         republish = False
         for item in items:
             if item is _REPUBLISH:
                 republish = True
             elif isinstance(item, tuple):
                 self._command(batch, *item)
-        if batch.outcome.changed or any(i is not None for _, i, _ in batch.replies):
+        if batch.changes.changed or any(i is not None for _, i, _ in batch.replies):
             self._commit(batch)
         if republish:
             self.publish_all_state()
@@ -212,7 +216,7 @@ class QueueService:
             # so junk from unknown devices does not fill the command table.
             cmd_id = err.details.get("id")
             log.info("refused %s from %s: %s", cmd_id, device, err)
-            batch.replies.append((device, None, protocol.reply_error(cmd_id, err)))
+            batch.replies.append((device, None, wire.reply_error(cmd_id, err)))
             return
         earlier = self._earlier(batch, device, command.id)
         if earlier is not None:
@@ -220,7 +224,7 @@ class QueueService:
             batch.replies.append((device, None, earlier))
             return
         reply = self._execute(batch, command)
-        remembered = None if command.action in protocol.READ_ONLY else command.id
+        remembered = None if command.action.read_only else command.id
         batch.seen[(device, command.id)] = reply
         batch.replies.append((device, remembered, reply))
 
@@ -228,44 +232,38 @@ class QueueService:
         return batch.seen.get((device, cmd_id)) or self.store.reply_for(device, cmd_id)
 
     def _execute(self, batch: _Batch, command: Command) -> dict[str, Any]:
-        log.debug("%s from %s: %s %s", command.id, command.device.id, command.action, command.args)
+        action = command.action
+        log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, command.args)
         try:
-            outcome = self._dispatch(command)
+            if action.on_service:
+                result: dict[str, Any] = getattr(self, action.runner)(**command.args)
+                return wire.reply_ok(command.id, result)
+            changes: Changes = getattr(self.engine, action.runner)(**command.args)
         except QueueError as err:
-            log.info(
-                "%s %s from %s refused: %s", command.action, command.id, command.device.id, err
-            )
-            return protocol.reply_error(command.id, err)
-        batch.outcome.absorb(outcome)
-        return protocol.reply_ok(command.id, outcome.result)
+            log.info("%s %s from %s refused: %s", action.name, command.id, command.device.id, err)
+            return wire.reply_error(command.id, err)
+        batch.changes.absorb(changes)
+        batch.calls_changed |= action.changes_calls and bool(changes.tickets)
+        return wire.reply_ok(command.id, wire.result(changes.result))
 
-    def _dispatch(self, c: Command) -> Outcome:
-        e, a = self.engine, c.args
-        match c.action:
-            case "issue":
-                return e.issue(a["service"], a.get("priority", False))
-            case "call_next" | "recall" | "no_show" | "complete" | "counter_open" | "counter_close":
-                return getattr(e, c.action)(a["counter"])  # type: ignore[no-any-return]
-            case "transfer":
-                return e.transfer(a["counter"], a["service"])
-            case "call_ticket":
-                return e.call_ticket(a["counter"], a["code"])
-            case "requeue":
-                return e.requeue(a["code"])
-            case "cancel":
-                return e.cancel(a["code"])
-            case "service_open":
-                return e.service_open(a["service"])
-            case "service_close":
-                return e.service_close(a["service"], a.get("reason", ""))
-            case "set_running_text":
-                return e.set_running_text(a["text"])
-            case "snapshot":
-                return Outcome(result=protocol.snapshot(e))
-        raise QueueError("unknown_action", f"Aksi {c.action} tidak dikenal.")
+    # ---- the actions that only the service can answer (see antrean.actions) -------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a client needs to draw itself."""
+        return wire.snapshot(self.engine)
+
+    def status(self) -> dict[str, Any]:
+        """Which queue service this is and how long it has run, for staff and the doctor."""
+        return {
+            "office": self.office,
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self._started_mono, 3),
+            "schema_version": self.store.schema_version,
+            "instance": self.instance,
+        }
 
     def _commit(self, batch: _Batch) -> None:
-        out, e = batch.outcome, self.engine
+        out, e = batch.changes, self.engine
         self.store.commit(
             tickets=out.tickets.values(),
             counters=[e.counters[n] for n in out.counters],
@@ -279,11 +277,11 @@ class QueueService:
 
     def _publish(self, batch: _Batch, everything: bool = False) -> None:
         """Events first (boards react to them), then replies, then the retained states."""
-        bus, office, out, e = self.bus, self.office, batch.outcome, self.engine
+        bus, office, out, e = self.bus, self.office, batch.changes, self.engine
         if bus is None:
             return
         for event in out.events:
-            bus.publish(protocol.event_topic(office, event["kind"]), event)
+            bus.publish(protocol.event_topic(office, event.kind), wire.event(event))
         for device, _id, reply in batch.replies:
             bus.publish(protocol.reply_topic(office, device), reply)
         services = [s.code for s in self.config.services] if everything else sorted(out.services)
@@ -291,16 +289,16 @@ class QueueService:
             self._publish_service(code)
         counters = [c.number for c in self.config.counters] if everything else sorted(out.counters)
         for number in counters:
-            state = protocol.counter_state(e, number)
+            state = wire.counter_state(e, number)
             bus.publish(protocol.state_topic(office, "counter", number), state, retain=True)
-        if everything or any(ev["kind"] in _CALL_KINDS for ev in out.events):
-            bus.publish(protocol.state_topic(office, "calls"), protocol.calls_state(e), True)
+        if everything or batch.calls_changed:
+            bus.publish(protocol.state_topic(office, "calls"), wire.calls_state(e), True)
         if everything or out.office_changed:
-            bus.publish(protocol.state_topic(office, "office"), protocol.office_state(e), True)
+            bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
 
     def _publish_service(self, code: str) -> None:
         if self.bus is not None:
-            state = protocol.service_state(self.engine, code)
+            state = wire.service_state(self.engine, code)
             self.bus.publish(protocol.state_topic(self.office, "service", code), state, True)
 
     def publish_all_state(self) -> None:
@@ -328,12 +326,6 @@ class QueueService:
         removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))
         if removed:
             log.info("forgot %d command ids older than %d days", removed, COMMAND_MEMORY_DAYS)
-
-
-# Events after which state/calls (the board's history) may have changed.
-_CALL_KINDS = frozenset(
-    {"called", "recalled", "no_show", "served", "transferred", "requeued", "day_started"}
-)
 
 
 def _device_of(topic: str, office: str) -> str | None:

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from antrean.domain import (
+    SERVICE_TIME_WINDOW,
     CounterNumber,
     CounterStatus,
     ServiceCode,
     ServiceStatus,
+    StoredDay,
     Ticket,
     TicketId,
     TicketStatus,
 )
-from antrean.engine import SERVICE_TIME_WINDOW, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,10 @@ class Store:
 
     # ---- start-up ------------------------------------------------------------
 
-    def load(self, services: Iterable[str]) -> Snapshot:
+    def load(self, services: Iterable[str]) -> StoredDay:
         """The state of the last business day the service ran, for the engine."""
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        snap = Snapshot(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
+        snap = StoredDay(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
         if "day" in meta:
             snap.day = date.fromisoformat(meta["day"])
             rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))

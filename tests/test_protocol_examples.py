@@ -88,6 +88,7 @@ def _capture(office: Office, watcher: Watcher) -> dict[str, list[dict[str, Any]]
     send("admin", "set_running_text", text="Selamat datang")
     send("kiosk-1", "call_next", counter=1)
     send("board-1", "snapshot")
+    send("counter-2", "status")
     office.client("kiosk-1").send_raw(b"not json")
     watcher.wait_for(lambda t, p: t.endswith("/event/running_text"))
     office.clock.advance(days=1)
@@ -130,8 +131,8 @@ def test_every_json_example_has_the_shape_of_the_wire(office: Office) -> None:
             real = states[heading]
         elif "online" in doc and doc.get("role") == "queue":
             real = by_topic[f"device/{protocol.QUEUE_DEVICE}/status"][-1]
-        elif heading == "snapshot":
-            real = replies["snapshot"][0]["result"]
+        elif heading in ("snapshot", "status"):
+            real = replies[heading][0]["result"]
         else:
             continue
         if real is None:

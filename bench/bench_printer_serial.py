@@ -107,7 +107,7 @@ def measure(link: DeviceLink, config: Config, baud: int, quick: bool) -> dict[st
             t0 = time.perf_counter()
             reply = link.request("issue", {"service": "C"})
             issue = time.perf_counter() - t0
-            if not reply["ok"]:
+            if not reply.ok:
                 raise RuntimeError(f"baseline issue refused: {reply}")
             if i >= warm and last is not None:
                 found["tap"].append(last - started)

@@ -238,11 +238,11 @@ def test_an_unknown_printer_issues_by_default_and_not_when_told_to_refuse(
 ) -> None:
     """The file driver cannot read its status back: `unknown`, reported as such."""
     from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
-    from kiosk.settings import PrinterSettings  # noqa: PLC0415
+    from kiosk.printer.registry import PrinterSettings  # noqa: PLC0415
 
     lp0 = tmp_path / "lp0"
     controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
-    controller.printer = open_printer(PrinterSettings(driver="file", file_path=lp0))
+    controller.printer = open_printer(PrinterSettings("file", options=lp0))
     try:
         assert controller.take("A")
         assert done.wait(10)
@@ -341,13 +341,14 @@ def test_a_network_printer_that_goes_away_gets_no_number_and_is_ok_soon_after_it
 ) -> None:
     """EOF from the printer's socket is a dead link: offline, not "unknown, issue anyway"."""
     from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
+    from kiosk.printer.drivers.network import NetworkSettings  # noqa: PLC0415
+    from kiosk.printer.registry import PrinterSettings  # noqa: PLC0415
     from kiosk.printer.sim_line import LinePrinter  # noqa: PLC0415
-    from kiosk.settings import PrinterSettings  # noqa: PLC0415
 
     fake = LinePrinter(lambda n: b"\x12").on_tcp()  # a printer that is fine (DLE EOT 1-4)
     controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
     controller.printer = open_printer(
-        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=1.0)
+        PrinterSettings("network", timeout_s=1.0, options=NetworkSettings("127.0.0.1", fake.port))
     )
     try:
         take_one(controller, done, "A")

@@ -1,20 +1,20 @@
-"""A request/reply client of the queue service, for apps, tests and benchmarks."""
+"""A request/reply client of the queue service, for tests and benchmarks.
+
+It reads replies with the same parser and makes ids with the same scheme as
+the apps' DeviceLink (antrean.device), without presence or retained state.
+"""
 
 from __future__ import annotations
 
-import itertools
-import json
 import threading
-import uuid
 from typing import Any
 
 from antrean import protocol
 from antrean.config import BrokerConfig
+from antrean.device import CommandIds, NoAnswer, Reply, decode_reply
 from antrean.mqtt import MqttClient
 
-
-class NoAnswer(TimeoutError):
-    """The queue service did not answer in time (down, or the wrong office id)."""
+__all__ = ["NoAnswer", "QueueClient"]
 
 
 class QueueClient:
@@ -23,14 +23,11 @@ class QueueClient:
     def __init__(self, office: str, device: str, broker: BrokerConfig) -> None:
         self.office = office
         self.device = device
-        self._ids = itertools.count(1)
-        # Unique across reboots: a reused id within the service's memory would
-        # get an old answer (an old ticket) instead of a new one.
-        self._prefix = f"{device}-{uuid.uuid4().hex[:12]}"
+        self._ids = CommandIds(device)
         self._waiting: dict[str, threading.Event] = {}
-        self._replies: dict[str, dict[str, Any]] = {}
+        self._replies: dict[str, Reply] = {}
         self._lock = threading.Lock()
-        self.mqtt = MqttClient(f"{self._prefix}-client", broker, username=device)
+        self.mqtt = MqttClient(f"{self._ids.prefix}-client", broker, username=device)
         self.mqtt.subscribe(protocol.reply_topic(office, device), self._on_reply)
 
     def start(self, timeout: float = 10) -> QueueClient:
@@ -43,7 +40,7 @@ class QueueClient:
         self.mqtt.stop()
 
     def new_id(self) -> str:
-        return f"{self._prefix}-{next(self._ids)}"
+        return self._ids()
 
     def send(
         self, action: str, args: dict[str, Any] | None = None, cmd_id: str | None = None
@@ -56,18 +53,24 @@ class QueueClient:
         self.mqtt.publish(protocol.cmd_topic(self.office, self.device), body)
         return cmd_id
 
-    def wait(self, cmd_id: str, timeout: float = 5) -> dict[str, Any]:
-        """The reply to a command sent earlier."""
+    def reply(self, cmd_id: str, timeout: float = 5) -> Reply:
+        """The typed reply to a command sent earlier; NoAnswer when none came in time."""
         with self._lock:
             event = self._waiting.setdefault(cmd_id, threading.Event())
         if not event.wait(timeout):
             raise NoAnswer(
                 f"no answer to {cmd_id} within {timeout} s from the queue service of "
-                f"office {self.office!r}; is it running, and is the office id right?"
+                f"office {self.office!r}; is it running, and is the office id right?",
+                cmd_id,
+                1,
             )
         with self._lock:
             self._waiting.pop(cmd_id, None)
             return self._replies.pop(cmd_id)
+
+    def wait(self, cmd_id: str, timeout: float = 5) -> dict[str, Any]:
+        """The reply to a command sent earlier, as the JSON on the wire."""
+        return self.reply(cmd_id, timeout).body
 
     def request(
         self,
@@ -76,7 +79,7 @@ class QueueClient:
         cmd_id: str | None = None,
         timeout: float = 5,
     ) -> dict[str, Any]:
-        """Sends a command and returns its reply."""
+        """Sends a command and returns its reply as the JSON on the wire."""
         return self.wait(self.send(action, args, cmd_id), timeout)
 
     def send_raw(self, payload: bytes) -> None:
@@ -84,9 +87,8 @@ class QueueClient:
         self.mqtt.publish(protocol.cmd_topic(self.office, self.device), payload)
 
     def _on_reply(self, _topic: str, payload: bytes) -> None:
-        reply = json.loads(payload)
-        cmd_id = reply.get("id")
-        key = cmd_id if isinstance(cmd_id, str) else "<none>"
+        reply = decode_reply(payload)
+        key = reply.id if reply.id is not None else "<none>"
         with self._lock:
             self._replies[key] = reply
             self._waiting.setdefault(key, threading.Event()).set()

@@ -23,7 +23,6 @@ from antrean.domain import CounterNumber, DeviceId, Role, ServiceCode
 DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
 CONFIG_HELP = f"office config file (default: $ANTREAN_CONFIG, else {DEFAULT_PATH})"  # --config
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PRINTER_DRIVERS = ("usb", "serial", "network", "file", "sim")
 RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself
 # The sections the core reads (parse_config), and those each app reads, by the
 # module whose `check_sections(config)` checks them as the app will. Apps are
@@ -141,14 +140,8 @@ class QueueRules:
 
 
 @dataclass(frozen=True, slots=True)
-class PrinterConfig:
-    driver: str = "sim"
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
-    """The whole office config. App sections (kiosk, board, voice) stay raw in `sections`."""
+    """The whole office config. App sections (kiosk, printer, board, ...) stay raw in `sections`."""
 
     source: str
     office: OfficeConfig
@@ -158,7 +151,6 @@ class Config:
     counters: tuple[CounterConfig, ...]
     devices: tuple[DeviceConfig, ...]
     rules: QueueRules
-    printer: PrinterConfig
     sections: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
     text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
@@ -240,7 +232,6 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         counters,
         _devices(r, data, {c.number for c in counters}),
         _rules(r, data),
-        _printer(r, data),
         {k: v for k, v in data.items() if k not in CORE_SECTIONS},
         base_dir=base,
         text=text,
@@ -336,15 +327,6 @@ def _rules(r: ConfigReader, data: dict[str, Any]) -> QueueRules:
     r.only_keys(q, "queue")
     r.only_keys(p, "priority")
     return rules
-
-
-def _printer(r: ConfigReader, data: dict[str, Any]) -> PrinterConfig:
-    """[printer]: the driver by name; its options stay raw for the kiosk."""
-    t = r.table(data, "printer")
-    driver = r.string(t, "printer", "driver", default="sim")
-    if driver not in PRINTER_DRIVERS:
-        r.fail("printer", "driver", f"must be one of {', '.join(PRINTER_DRIVERS)}, got {driver!r}")
-    return PrinterConfig(driver, {k: v for k, v in t.items() if k != "driver"})
 
 
 def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:

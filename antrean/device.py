@@ -5,7 +5,7 @@ DeviceLink. It owns the device's MQTT connection (client id = device id, so
 the broker can bind credentials to it), publishes the retained
 `device/{id}/status` with an `online: false` last will, keeps the latest
 retained `state/...` payloads, and sends commands whose replies come back to
-a callback.
+a callback, each reply parsed once, here, into a typed `Reply`.
 
 Commands go out at QoS 0 on purpose. At QoS 1 paho keeps a command it could
 not deliver and sends it after the next reconnect, so a button pressed while
@@ -22,22 +22,100 @@ UI apps hand them to their own main thread (Kivy: Clock.schedule_once).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from antrean import __version__, protocol
-from antrean.client import NoAnswer
 from antrean.config import Config
 from antrean.mqtt import MqttClient, Will
 
 log = logging.getLogger(__name__)
 
-Reply = dict[str, Any]
+BAD_REPLY = "bad_reply"  # the code of a reply that is not the contract's shape
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The queue service's answer to one command, as every app reads it."""
+
+    id: str | None
+    ok: bool
+    code: str | None = None  # None on success; the error code otherwise
+    message: str = ""  # the service's message on a refusal (Indonesian, for people)
+    result: dict[str, Any] = field(default_factory=dict)
+    ticket: dict[str, Any] | None = None  # result.ticket, when the command acted on one
+    body: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the wire
+
+    @property
+    def ticket_code(self) -> str | None:
+        """The code ("A012") of the ticket the command acted on, if any."""
+        code = (self.ticket or {}).get("code")
+        return code if isinstance(code, str) else None
+
+
+def parse_reply(body: object) -> Reply:
+    """A reply from its JSON: `{"id","ok","result"}` or `{"id","ok":false,"error":{...}}`.
+
+    Anything else is a failed Reply with code `bad_reply` (keeping its id when it
+    has one, so the waiting command hears of it instead of timing out). Only an
+    error may lack an id: the service could not read the command's.
+    """
+    if not isinstance(body, dict):
+        return Reply(None, False, BAD_REPLY, f"a reply must be a JSON object, got {body!r:.80}")
+    cmd_id = body.get("id") if isinstance(body.get("id"), str) else None
+    ok, result, error = body.get("ok"), body.get("result", {}), body.get("error")
+    if ok is True and isinstance(result, dict) and cmd_id is not None:
+        ticket = result.get("ticket")
+        ticket = ticket if isinstance(ticket, dict) else None
+        return Reply(cmd_id, True, None, "", result, ticket, body)
+    if ok is False and isinstance(error, dict):
+        code, message = error.get("code"), error.get("message")
+        code = code if isinstance(code, str) and code else "error"
+        return Reply(cmd_id, False, code, message if isinstance(message, str) else "", body=body)
+    return Reply(cmd_id, False, BAD_REPLY, f"not a reply of the contract: {body!r:.80}", body=body)
+
+
+def decode_reply(payload: bytes) -> Reply:
+    """A reply from the bytes of a `reply/{device}` message."""
+    try:
+        return parse_reply(json.loads(payload))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return Reply(None, False, BAD_REPLY, f"a reply that is not JSON: {payload[:80]!r}")
+
+
+class CommandIds:
+    """Command ids `{device}-{random}-{n}`: unique per process start.
+
+    The service remembers ids for days, and a reused id after a reboot would
+    return an old answer (an old ticket) instead of a new one.
+    """
+
+    def __init__(self, device_id: str) -> None:
+        self.prefix = f"{device_id}-{uuid.uuid4().hex[:10]}"
+        self._numbers = itertools.count(1)  # next() on a count is atomic under the GIL
+
+    def __call__(self) -> str:
+        return f"{self.prefix}-{next(self._numbers)}"
+
+
+class NoAnswer(TimeoutError):
+    """The queue service did not answer in time (down, or the wrong office id)."""
+
+    def __init__(self, message: str, cmd_id: str = "", sends: int = 0) -> None:
+        super().__init__(message)
+        self.cmd_id = cmd_id
+        self.sends = sends  # how many times the command went out (0: never reached the broker)
+
+
 ReplyHandler = Callable[[Reply | None], None]  # None: no answer within the timeout
+TimeoutHandler = Callable[[bool], None]  # True: the same id is being sent again
 StateHandler = Callable[[str, dict[str, Any]], None]  # ("service/A", payload)
 EventHandler = Callable[[dict[str, Any]], None]
 LinkHandler = Callable[[bool], None]  # True: broker connected and queue service online
@@ -69,14 +147,11 @@ class DeviceLink:
         self._on_link = on_link
         self._health: dict[str, Any] = dict(health or {})
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[ReplyHandler, threading.Timer]] = {}
+        self._pending: dict[str, _Waiting] = {}
         self._state: dict[str, dict[str, Any]] = {}
         self._queue_online = False
         self._queue_error: str | None = None
-        # Unique per process start: the service remembers ids for days, and a
-        # reused id after a reboot would return an old answer.
-        self._id_prefix = f"{device_id}-{uuid.uuid4().hex[:10]}"
-        self._next_id = 0
+        self._ids = CommandIds(device_id)
         self.mqtt = MqttClient(
             device_id,
             config.broker,
@@ -109,8 +184,8 @@ class DeviceLink:
         with self._lock:
             pending = list(self._pending.values())
             self._pending.clear()
-        for _handler, timer in pending:
-            timer.cancel()
+        for waiting in pending:
+            waiting.timer.cancel()
 
     @property
     def connected(self) -> bool:
@@ -130,9 +205,8 @@ class DeviceLink:
     # ---- commands ------------------------------------------------------------
 
     def new_id(self) -> str:
-        with self._lock:
-            self._next_id += 1
-            return f"{self._id_prefix}-{self._next_id}"
+        """A fresh command id of this device."""
+        return self._ids()
 
     def send(
         self,
@@ -141,43 +215,64 @@ class DeviceLink:
         on_reply: ReplyHandler | None = None,
         timeout: float = 5.0,
         cmd_id: str | None = None,
+        resend_for: float | None = None,
+        on_timeout: TimeoutHandler | None = None,
     ) -> str:
-        """Sends a command now or raises NotConnected; on_reply gets the reply or None."""
+        """Sends a command now or raises NotConnected; on_reply gets the Reply, or None.
+
+        None means no answer will come. With `resend_for` (seconds from now), a
+        timeout is told to `on_timeout(resending)` and, while the queue service
+        is reachable and the time is not up, the same id goes out again: the
+        service answers a repeated id with its first answer and runs nothing
+        twice. on_reply(None) follows the last timeout.
+        """
         if not self.connected:
             raise NotConnected("not connected to the office broker")
-        cmd_id = cmd_id or self.new_id()
-        handler = on_reply or (lambda _reply: None)
-        timer = threading.Timer(timeout, self._expire, args=(cmd_id,))
-        timer.daemon = True
-        with self._lock:
-            old = self._pending.pop(cmd_id, None)
-            self._pending[cmd_id] = (handler, timer)
-        if old:
-            old[1].cancel()
-        body = {"id": cmd_id, "action": action, "args": args or {}}
-        topic = protocol.cmd_topic(self.office, self.device_id)
-        timer.start()
-        if not self.mqtt.publish(topic, body, qos=0):
-            self._forget(cmd_id)
-            raise NotConnected("the broker connection dropped while sending")
-        return cmd_id
+        until = None if resend_for is None else time.monotonic() + resend_for
+        waiting = _Waiting(action, args or {}, on_reply or _ignore, timeout, until, on_timeout)
+        return self._publish(cmd_id or self.new_id(), waiting)
 
     def request(
-        self, action: str, args: dict[str, Any] | None = None, timeout: float = 5.0
+        self,
+        action: str,
+        args: dict[str, Any] | None = None,
+        timeout: float = 5.0,
+        cmd_id: str | None = None,
+        attempts: int = 1,
     ) -> Reply:
-        """Sends a command and blocks for its reply (not for UI threads)."""
-        done = threading.Event()
-        box: list[Reply | None] = []
+        """Sends a command and blocks for its reply (not for UI threads).
 
-        def keep(reply: Reply | None) -> None:
-            box.append(reply)
-            done.set()
+        After a timeout the same id is sent again, up to `attempts` sends; a
+        broker that is away after the first send is waited for (the id is
+        kept). Raises NotConnected when nothing could be sent, NoAnswer (with
+        the id and the number of sends) when no reply came.
+        """
+        cmd_id = cmd_id or self.new_id()
+        sends = 0
+        for attempt in range(1, attempts + 1):
+            got = threading.Event()
+            box: list[Reply | None] = []
 
-        cmd_id = self.send(action, args, keep, timeout)
-        done.wait(timeout + 1)
-        if not box or box[0] is None:
-            raise NoAnswer(f"no answer to {action} ({cmd_id}) within {timeout} s")
-        return box[0]
+            def keep(reply: Reply | None, box: list[Reply | None] = box, got: Any = got) -> None:
+                box.append(reply)
+                got.set()
+
+            try:
+                self.send(action, args, keep, timeout, cmd_id)
+                sends += 1
+            except NotConnected:
+                if sends == 0:
+                    raise
+                time.sleep(timeout)  # the broker may come back; the id is kept
+                continue
+            got.wait(timeout + 1)
+            if box and box[0] is not None:
+                if attempt > 1:
+                    log.info("%s %s answered on send %d", action, cmd_id, attempt)
+                return box[0]
+            if attempts > 1:
+                log.warning("no answer to %s %s (send %d of %d)", action, cmd_id, attempt, attempts)
+        raise NoAnswer(f"no answer to {action} ({cmd_id}) within {timeout} s", cmd_id, sends)
 
     # ---- state and health ----------------------------------------------------
 
@@ -241,25 +336,53 @@ class DeviceLink:
         except Exception:
             log.exception("the device's on_link callback failed (online=%s)", online)
 
-    def _expire(self, cmd_id: str) -> None:
-        entry = self._forget(cmd_id)
-        if entry:
-            log.warning("no answer to command %s", cmd_id)
-            entry[0](None)
-
-    def _forget(self, cmd_id: str) -> tuple[ReplyHandler, threading.Timer] | None:
+    def _publish(self, cmd_id: str, waiting: _Waiting) -> str:
+        waiting.timer = threading.Timer(waiting.timeout, self._expire, args=(cmd_id,))
+        waiting.timer.daemon = True
         with self._lock:
-            entry = self._pending.pop(cmd_id, None)
-        if entry:
-            entry[1].cancel()
-        return entry
+            old = self._pending.pop(cmd_id, None)
+            self._pending[cmd_id] = waiting
+        if old:
+            old.timer.cancel()
+        body = {"id": cmd_id, "action": waiting.action, "args": waiting.args}
+        topic = protocol.cmd_topic(self.office, self.device_id)
+        waiting.timer.start()
+        if not self.mqtt.publish(topic, body, qos=0):
+            self._forget(cmd_id)
+            raise NotConnected("the broker connection dropped while sending")
+        return cmd_id
+
+    def _expire(self, cmd_id: str) -> None:
+        waiting = self._forget(cmd_id)
+        if waiting is None:
+            return
+        log.warning("no answer to command %s", cmd_id)
+        if waiting.resend_until is not None:
+            again = self.queue_online and time.monotonic() < waiting.resend_until
+            if waiting.on_timeout:
+                waiting.on_timeout(again)
+            if again:
+                try:
+                    self._publish(cmd_id, waiting)
+                    return
+                except NotConnected:
+                    log.warning("command %s: the link dropped before it went out again", cmd_id)
+        waiting.on_reply(None)
+
+    def _forget(self, cmd_id: str) -> _Waiting | None:
+        with self._lock:
+            waiting = self._pending.pop(cmd_id, None)
+        if waiting:
+            waiting.timer.cancel()
+        return waiting
 
     def _on_reply(self, _topic: str, payload: bytes) -> None:
-        reply = _decode(payload)
-        cmd_id = reply.get("id") if reply else None
-        entry = self._forget(cmd_id) if isinstance(cmd_id, str) else None
-        if entry and reply is not None:
-            entry[0](reply)
+        reply = decode_reply(payload)
+        waiting = self._forget(reply.id) if reply.id is not None else None
+        if waiting:
+            waiting.on_reply(reply)
+        elif reply.id is None:
+            log.warning("ignored a reply without a command id: %s", reply.message)
 
     def _on_state_message(self, topic: str, payload: bytes) -> None:
         prefix = protocol.state_topic(self.office) + "/"
@@ -282,6 +405,23 @@ class DeviceLink:
         self._queue_online = bool(body and body.get("online"))
         error = body.get("error") if body else None
         self._queue_error = error if isinstance(error, str) else None
+
+
+def _ignore(_reply: Reply | None) -> None:
+    pass
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A command sent and not answered yet, with what to do when its time is up."""
+
+    action: str
+    args: dict[str, Any]
+    on_reply: ReplyHandler
+    timeout: float
+    resend_until: float | None = None  # monotonic; None: no resend
+    on_timeout: TimeoutHandler | None = None
+    timer: threading.Timer = field(init=False)
 
 
 def _decode(payload: bytes) -> dict[str, Any] | None:

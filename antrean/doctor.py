@@ -103,7 +103,7 @@ class Doctor:
             return True
         return self.role is None or self.role in wanted
 
-    def _hardware(self, name: str, detail: str, fix: str) -> Result:
+    def hardware(self, name: str, detail: str, fix: str) -> Result:
         """A missing device: FAIL on a unit whose role needs it, WARN when the role is unknown."""
         return Result("WARN" if self.role is None else "FAIL", name, detail, fix)
 
@@ -226,66 +226,18 @@ class Doctor:
     # ---- devices ---------------------------------------------------------------
 
     def check_printer(self) -> Result:
+        """The configured printer driver's own check (kiosk/printer/drivers/)."""
         assert self.config is not None
-        p = self.config.printer
-        if p.driver == "sim":
-            status = "OK" if self.role is None else "WARN"
-            return Result(
-                status,
-                "printer",
-                "simulated printer (driver = sim): no paper comes out",
-                'set [printer] driver = "usb" (or serial/file) for a real printer',
-            )
-        if p.driver == "network":
-            return self._network_printer(
-                str(p.options.get("host", "")), p.options.get("tcp_port", 9100)
-            )
-        if p.driver == "usb":
-            node = self.dev / "antrean-printer"
-            nodes = [node] if node.exists() else sorted((self.dev / "usb").glob("lp*"))
-            if not nodes:
-                return self._hardware(
-                    "printer",
-                    "no USB printer found (no /dev/antrean-printer)",
-                    "plug the printer into USB and switch it on; then lsusb",
-                )
-            return self._writable("printer", nodes[0], "printer")
-        # The serial and file drivers name their device node (the kiosk's keys).
-        key = "serial_device" if p.driver == "serial" else "file_path"
-        path = str(p.options.get(key, ""))
-        if not path:
-            example = "/dev/ttyUSB0" if p.driver == "serial" else "/dev/antrean-printer"
-            return Result(
-                "FAIL",
-                "printer",
-                f"[printer] driver = {p.driver!r} but no {key}",
-                f'add {key} = "{example}" to [printer]',
-            )
-        if not Path(path).exists():
-            return self._hardware(
-                "printer",
-                f"{path} does not exist",
-                "plug the printer in and switch it on; check the path",
-            )
-        return self._writable("printer", Path(path), "printer")
+        # Imported here: a unit without a kiosk never asks, and the registry
+        # and its drivers import no escpos, so this runs on every role.
+        from kiosk.printer.registry import doctor_check  # noqa: PLC0415
 
-    def _network_printer(self, host: str, port: object) -> Result:
-        if not host or not isinstance(port, int):
-            return Result(
-                "FAIL",
-                "printer",
-                "[printer] driver = 'network' needs host and port",
-                'add host = "192.168.1.50" and tcp_port = 9100 to [printer]',
-            )
-        try:
-            with socket.create_connection((host, port), timeout=self.timeout):
-                return Result("OK", "printer", f"network printer {host}:{port} answers")
-        except OSError as exc:
-            return self._hardware(
-                "printer",
-                f"network printer {host}:{port}: {exc.strerror or exc}",
-                "is the printer on, with paper, on this network?",
-            )
+        result: Result = doctor_check(self.config, self)
+        return result
+
+    def result(self, status: str, name: str, detail: str, fix: str = "") -> Result:
+        """A line of the report (for the checks of the apps' backends)."""
+        return Result(status, name, detail, fix)
 
     def _who(self) -> str:
         """The service user, or who is asked instead on a machine without it."""
@@ -295,7 +247,7 @@ class Doctor:
             return f"{_user_name(os.getuid())} (no user {self.user!r} here)"
         return self.user
 
-    def _writable(self, name: str, path: Path, what: str) -> Result:
+    def writable(self, name: str, path: Path, what: str) -> Result:
         if user_can_write(path, self.user):
             return Result("OK", name, f"{path} is writable by {self._who()}")
         st = path.stat()
@@ -312,10 +264,10 @@ class Doctor:
         try:
             out = self.run(["aplay", "-l"])
         except FileNotFoundError:
-            return self._hardware("audio", "aplay is not installed", "sudo apt install alsa-utils")
+            return self.hardware("audio", "aplay is not installed", "sudo apt install alsa-utils")
         cards = [line for line in out.stdout.splitlines() if line.startswith("card ")]
         if not cards:
-            return self._hardware(
+            return self.hardware(
                 "audio",
                 "no sound card found (aplay -l)",
                 "connect the TV by HDMI before boot, or a USB speaker; reboot",
@@ -325,12 +277,12 @@ class Doctor:
     def check_gpio(self) -> Result:
         chips = sorted(self.dev.glob("gpiochip*"))
         if not chips:
-            return self._hardware(
+            return self.hardware(
                 "gpio",
                 f"no {self.dev}/gpiochip*: this is not a Pi?",
                 "use a USB keypad instead, or check the Pi model",
             )
-        return self._writable("gpio", chips[0], "button box")
+        return self.writable("gpio", chips[0], "button box")
 
     # ---- clock and disk ----------------------------------------------------------
 

@@ -45,7 +45,7 @@ from gpiozero.pins.mock import MockFactory
 from antrean.client import QueueClient
 from antrean.config import load_config
 from antrean.devbroker import DevBroker
-from counter.agent import CounterAgent, Outcome
+from counter.agent import CounterAgent, PressResult
 from counter.feedback import GpioFeedback
 from counter.inputs.gpio import GpioButtons
 from counter.settings import DEFAULT_PINS, GpioSettings
@@ -67,10 +67,10 @@ class FeedbackClock:
 
     def __init__(self) -> None:
         self.at = 0.0
-        self.outcome: Outcome | None = None
+        self.outcome: PressResult | None = None
         self._done = threading.Event()
 
-    def show(self, outcome: Outcome) -> None:
+    def show(self, outcome: PressResult) -> None:
         self.at = time.perf_counter()
         self.outcome = outcome
         self._done.set()
@@ -78,7 +78,7 @@ class FeedbackClock:
     def arm(self) -> None:
         self._done.clear()
 
-    def wait(self) -> Outcome:
+    def wait(self) -> PressResult:
         if not self._done.wait(TIMEOUT_S):
             raise TimeoutError("no feedback within the timeout")
         assert self.outcome is not None

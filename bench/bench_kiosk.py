@@ -89,7 +89,7 @@ def tap_latency(config_path: Path, quick: bool) -> tuple[list[float], list[float
             t0 = time.perf_counter()
             reply = link.request("issue", {"service": "C"})
             t1 = time.perf_counter()
-            if not reply["ok"]:
+            if not reply.ok:
                 raise RuntimeError(f"baseline issue refused: {reply}")
             if i >= warm:
                 to_bytes.append(handed - started)

@@ -50,9 +50,10 @@ from antrean.config import Config, load_config
 from antrean.devbroker import DevBroker
 from antrean.device import DeviceLink
 from kiosk.printer import Printer, PrinterStatus, open_printer
+from kiosk.printer.drivers.serial import SerialSettings
+from kiosk.printer.registry import PrinterSettings
 from kiosk.printer.sim import SimPrinter
 from kiosk.printer.sim_line import LinePrinter
-from kiosk.settings import PrinterSettings
 from kiosk.ticket import ticket_bytes
 
 BAUDS = (9600, 115200)
@@ -85,9 +86,7 @@ class TimedPrinter:
 def measure(link: DeviceLink, config: Config, baud: int, quick: bool) -> dict[str, list[float]]:
     """Per tap, in seconds: to the last byte, to Done, its status checks; and the baselines."""
     fake = LinePrinter(SimPrinter().realtime_status, baud=baud).on_pty()
-    driver = open_printer(
-        PrinterSettings(driver="serial", serial_device=fake.path, serial_baudrate=baud)
-    )
+    driver = open_printer(PrinterSettings("serial", options=SerialSettings(fake.path, baud)))
     printer = TimedPrinter(driver)
     kiosk = KioskTaps(link, config, printer)
     warm, measured = (1, 5) if quick else (3, 20)
@@ -107,7 +106,7 @@ def measure(link: DeviceLink, config: Config, baud: int, quick: bool) -> dict[st
             t0 = time.perf_counter()
             reply = link.request("issue", {"service": "C"})
             issue = time.perf_counter() - t0
-            if not reply["ok"]:
+            if not reply.ok:
                 raise RuntimeError(f"baseline issue refused: {reply}")
             if i >= warm and last is not None:
                 found["tap"].append(last - started)

@@ -20,7 +20,7 @@ from typing import Any
 from antrean.config import BrokerConfig, Config
 from antrean.device import DeviceLink
 from antrean.mqtt import MqttClient
-from kiosk.controller import Outcome, Printed, TicketController
+from kiosk.controller import IssueResult, Printed, TicketController
 from kiosk.printer import Printer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +195,7 @@ class KioskTaps:
     """The kiosk's real TicketController on `link` and `printer`, tapped one ticket at a time."""
 
     def __init__(self, link: DeviceLink, config: Config, printer: Printer) -> None:
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[IssueResult] = []
         self._done = threading.Event()
         self.controller = TicketController(
             link,
@@ -206,7 +206,7 @@ class KioskTaps:
             self._keep,
         )
 
-    def _keep(self, outcome: Outcome) -> None:
+    def _keep(self, outcome: IssueResult) -> None:
         self.outcomes.append(outcome)
         self._done.set()
 

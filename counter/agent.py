@@ -1,4 +1,4 @@
-"""The counter agent's core: one press is one command, and every press gets an outcome.
+"""The counter agent's core: one press is one command, and every press gets a result.
 
 Input sources (GPIO buttons, keypad, serial box, keyboard, the console) call
 `press(button, source)` or `command(action, args, source)` from their own
@@ -20,7 +20,8 @@ The rules that make a press predictable for the staff:
   sends no new command until it knows the command's fate: it repeats the
   SAME id (the service answers a repeated id with its first answer and runs
   nothing twice) until the answer comes, for as long as the link is up and at
-  most `resolve_s`; presses meanwhile are `busy`. If the link drops first,
+  most `resolve_s` (DeviceLink.send's `resend_for` does the resending);
+  presses meanwhile are `busy`. If the link drops first,
   the next press after it is back repeats that id instead of sending its own
   command, and its outcome is the old command's answer.
 - A `call_next` less than `call_guard_s` after this counter's last call is
@@ -48,7 +49,7 @@ from counter.settings import BUTTONS
 
 log = logging.getLogger(__name__)
 
-# Outcome codes of the agent itself; the queue service's own codes pass through.
+# PressResult codes of the agent itself; the queue service's own codes pass through.
 BUSY = "busy"
 OFFLINE = "offline"
 TIMEOUT = "timeout"
@@ -70,7 +71,7 @@ ENDS_CURRENT = ("complete", "no_show", "transfer", "counter_close")
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class PressResult:
     """What became of one press: success, a refusal, or the agent's own error."""
 
     action: str
@@ -87,19 +88,19 @@ class Outcome:
         return self.code == BUSY
 
 
-OutcomeHandler = Callable[[Outcome], None]
+PressResultHandler = Callable[[PressResult], None]
 
 
 class Feedback(Protocol):
     """Anything that tells the staff how a press went (LED, buzzer, journal, console)."""
 
-    def show(self, outcome: Outcome) -> None: ...
+    def show(self, outcome: PressResult) -> None: ...
 
 
 class Listener(Protocol):
     """The console: outcomes, retained state and the link, all on the MQTT/input threads."""
 
-    def on_outcome(self, outcome: Outcome) -> None: ...
+    def on_outcome(self, outcome: PressResult) -> None: ...
     def on_state(self, path: str, body: dict[str, Any]) -> None: ...
     def on_link(self, online: bool) -> None: ...
 
@@ -114,7 +115,7 @@ class _Pending:
     action: str
     args: dict[str, Any]
     source: str
-    on_done: OutcomeHandler | None
+    on_done: PressResultHandler | None
     started: float
     cmd_id: str
     sending: bool = True  # a send of it awaits its reply (or its timer)
@@ -183,12 +184,12 @@ class CounterAgent:
 
     # ---- presses and commands -------------------------------------------------
 
-    def press(self, button: str, source: str, on_done: OutcomeHandler | None = None) -> None:
+    def press(self, button: str, source: str, on_done: PressResultHandler | None = None) -> None:
         """A button (next, recall, no_show, complete) was pressed on an input source."""
         action = BUTTONS.get(button)
         if action is None:
             message = MESSAGES[UNKNOWN_BUTTON]
-            self._deliver(Outcome(button, source, False, UNKNOWN_BUTTON, message), on_done)
+            self._deliver(PressResult(button, source, False, UNKNOWN_BUTTON, message), on_done)
             return
         self.command(action, {}, source, on_done)
 
@@ -197,7 +198,7 @@ class CounterAgent:
         action: str,
         args: dict[str, Any] | None = None,
         source: str = "console",
-        on_done: OutcomeHandler | None = None,
+        on_done: PressResultHandler | None = None,
     ) -> bool:
         """Sends one command unless another is in flight or the link is down; False if not sent.
 
@@ -207,12 +208,12 @@ class CounterAgent:
         now = time.perf_counter()
         with self._lock:
             pending = self._pending
-            refused: Outcome | None = None
+            refused: PressResult | None = None
             if pending is not None and pending.sending:
-                refused = Outcome(action, source, False, BUSY, MESSAGES[BUSY])
+                refused = PressResult(action, source, False, BUSY, MESSAGES[BUSY])
             elif not self.link.queue_online:
                 code = DISK_FULL if self.link.queue_error == DISK_FULL else OFFLINE
-                refused = Outcome(action, source, False, code, MESSAGES[code])
+                refused = PressResult(action, source, False, code, MESSAGES[code])
             elif pending is not None:
                 pending.sending, pending.repeated = True, True
                 pending.source, pending.on_done = source, on_done
@@ -231,7 +232,7 @@ class CounterAgent:
             log.info("loket %d: %s repeated (%s)", self.counter, pending.action, pending.cmd_id)
         return self._send(pending)
 
-    def _too_soon(self, action: str, source: str) -> Outcome | None:
+    def _too_soon(self, action: str, source: str) -> PressResult | None:
         """The refusal of a call_next that would finish a call made moments ago."""
         if action != "call_next" or self._last_call is None:
             return None
@@ -243,12 +244,18 @@ class CounterAgent:
             f"Nomor {code} baru saja dipanggil. Tekan Berikutnya lagi setelah "
             f"{math.ceil(left)} detik."
         )
-        return Outcome(action, source, False, TOO_SOON, message, ticket=code)
+        return PressResult(action, source, False, TOO_SOON, message, ticket=code)
 
     def _send(self, pending: _Pending) -> bool:
         def on_reply(reply: Reply | None) -> None:
             self._on_reply(pending, reply)
 
+        def on_timeout(resending: bool) -> None:
+            self._on_timeout(pending, resending)
+
+        now = time.monotonic()
+        # Resend until `resolve_s` after the first timeout; a repeat keeps that deadline.
+        first = now + self.reply_timeout_s if pending.timed_out_at is None else pending.timed_out_at
         try:
             self.link.send(
                 pending.action,
@@ -256,55 +263,59 @@ class CounterAgent:
                 on_reply,
                 timeout=self.reply_timeout_s,
                 cmd_id=pending.cmd_id,
+                resend_for=first + self.resolve_s - now,
+                on_timeout=on_timeout,
             )
         except NotConnected:
             with self._lock:
                 pending.sending = False
                 if pending.timed_out_at is None and not pending.repeated:
                     self._pending = None  # never sent: nothing to learn about
-            offline = Outcome(pending.action, pending.source, False, OFFLINE, MESSAGES[OFFLINE])
+            offline = PressResult(pending.action, pending.source, False, OFFLINE, MESSAGES[OFFLINE])
             self._deliver(offline, pending.on_done)
             return False
         log.debug("loket %d: %s sent (%s)", self.counter, pending.action, pending.source)
         return True
 
     def _on_reply(self, pending: _Pending, reply: Reply | None) -> None:
-        elapsed = time.perf_counter() - pending.started
-        if reply is not None:
+        if reply is None:  # DeviceLink stopped resending: the link is down or the time is up
             with self._lock:
-                if self._pending is pending:
-                    self._pending = None
-            outcome = _outcome(pending.action, pending.source, reply, elapsed)
-            if pending.repeated or pending.timed_out_at is not None:
-                prefix = REPEATED if pending.repeated else LATE
-                outcome = replace(outcome, message=prefix + outcome.message)
-            self._remember_call(outcome)
-            self._deliver(outcome, pending.on_done)
-            return
-        # No answer in time. The command may have run: keep asking with the same id
-        # while the link is up, and send nothing else until the answer is known.
-        now = time.monotonic()
-        first = pending.timed_out_at is None
-        if first:
-            pending.timed_out_at = now
-        assert pending.timed_out_at is not None
-        again = self.link.queue_online and now - pending.timed_out_at < self.resolve_s
-        with self._lock:
-            pending.sending = again
-        if first or pending.repeated:
-            pending.repeated = False  # a repeat that timed out is told once, like a first send
-            self._deliver(_outcome(pending.action, pending.source, None, elapsed), pending.on_done)
-        if again:
-            self._send(pending)
-        else:
+                pending.sending = False
             log.warning(
                 "loket %d: the fate of %s (%s) is unknown; the next press repeats it",
                 self.counter,
                 pending.action,
                 pending.cmd_id,
             )
+            return
+        with self._lock:
+            if self._pending is pending:
+                self._pending = None
+        result = press_result(pending.action, pending.source, reply, self._elapsed(pending))
+        if pending.repeated or pending.timed_out_at is not None:
+            prefix = REPEATED if pending.repeated else LATE
+            result = replace(result, message=prefix + result.message)
+        self._remember_call(result)
+        self._deliver(result, pending.on_done)
 
-    def _remember_call(self, outcome: Outcome) -> None:
+    def _on_timeout(self, pending: _Pending, resending: bool) -> None:
+        # The command may have run: DeviceLink asks again with the same id while
+        # `resending`, and the agent sends nothing else until the answer is known.
+        first = pending.timed_out_at is None
+        if first:
+            pending.timed_out_at = time.monotonic()
+        with self._lock:
+            pending.sending = resending
+        if first or pending.repeated:
+            pending.repeated = False  # a repeat that timed out is told once, like a first send
+            timeout = press_result(pending.action, pending.source, None, self._elapsed(pending))
+            self._deliver(timeout, pending.on_done)
+
+    @staticmethod
+    def _elapsed(pending: _Pending) -> float:
+        return time.perf_counter() - pending.started
+
+    def _remember_call(self, outcome: PressResult) -> None:
         if not outcome.ok:
             return
         with self._lock:
@@ -315,12 +326,12 @@ class CounterAgent:
 
     # ---- fan-out -----------------------------------------------------------------
 
-    def _deliver(self, outcome: Outcome, on_done: OutcomeHandler | None) -> None:
+    def _deliver(self, outcome: PressResult, on_done: PressResultHandler | None) -> None:
         self._finish(outcome)
         if on_done:
             _guarded(on_done, outcome)
 
-    def _finish(self, outcome: Outcome) -> None:
+    def _finish(self, outcome: PressResult) -> None:
         for sink in self.feedback:
             _guarded(sink.show, outcome)
         for listener in self.listeners:
@@ -336,25 +347,21 @@ class CounterAgent:
             _guarded(listener.on_link, online)
 
 
-def _outcome(action: str, source: str, reply: Reply | None, elapsed: float) -> Outcome:
+def press_result(action: str, source: str, reply: Reply | None, elapsed: float) -> PressResult:
+    """What a press came to, from its reply (None: no reply in time)."""
     if reply is None:
-        return Outcome(action, source, False, TIMEOUT, MESSAGES[TIMEOUT], elapsed_s=elapsed)
-    if not reply.get("ok"):
-        error = reply.get("error") or {}
-        error_code = str(error.get("code", "error"))
-        message = str(error.get("message", error_code))
-        return Outcome(action, source, False, error_code, message, elapsed_s=elapsed)
-    result = reply.get("result") or {}
-    ticket = result.get("ticket") if isinstance(result, dict) else None
-    code = ticket.get("code") if isinstance(ticket, dict) else None
-    return Outcome(
+        return PressResult(action, source, False, TIMEOUT, MESSAGES[TIMEOUT], elapsed_s=elapsed)
+    if not reply.ok:
+        code = reply.code or "error"
+        return PressResult(action, source, False, code, reply.message or code, elapsed_s=elapsed)
+    return PressResult(
         action,
         source,
         True,
         None,
-        success_message(action, code, result),
-        ticket=code,
-        result=result,
+        success_message(action, reply.ticket_code, reply.result),
+        ticket=reply.ticket_code,
+        result=reply.result,
         elapsed_s=elapsed,
     )
 

@@ -29,7 +29,7 @@ from kivy.uix.label import Label
 from kivy.uix.popup import Popup
 
 from antrean.config import Config
-from counter.agent import CounterAgent, Outcome
+from counter.agent import CounterAgent, PressResult
 from counter.console_view import ConsoleView
 
 KV = Path(__file__).with_name("console.kv")
@@ -95,7 +95,7 @@ class CounterConsoleApp(App):
 
     # ---- agent listener (other threads) ------------------------------------------------
 
-    def on_outcome(self, outcome: Outcome) -> None:
+    def on_outcome(self, outcome: PressResult) -> None:
         Clock.schedule_once(lambda _dt: self._outcome(outcome))
 
     def on_state(self, path: str, body: dict[str, Any]) -> None:
@@ -104,7 +104,7 @@ class CounterConsoleApp(App):
     def on_link(self, online: bool) -> None:
         Clock.schedule_once(lambda _dt: self._link(online))
 
-    def _outcome(self, outcome: Outcome) -> None:
+    def _outcome(self, outcome: PressResult) -> None:
         self.view.on_outcome(outcome)
         self.refresh()
 

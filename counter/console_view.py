@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antrean.config import Config
-from counter.agent import BUSY, Outcome
+from counter.agent import BUSY, PressResult
 
 NOBODY = "—"
 
@@ -115,7 +115,7 @@ class ConsoleView:
             return True
         return False
 
-    def on_outcome(self, outcome: Outcome) -> None:
+    def on_outcome(self, outcome: PressResult) -> None:
         # A busy press is not news on the console: the command in flight answers soon.
         if outcome.busy and self.message and not self.message_is_error:
             return

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from counter.agent import Outcome
+from counter.agent import PressResult
 from counter.inputs.base import GPIO_HINT, HardwareUnavailable
 
 log = logging.getLogger("counter.press")
@@ -32,7 +32,7 @@ class JournalFeedback:
     def __init__(self, counter: int) -> None:
         self.counter = counter
 
-    def show(self, outcome: Outcome) -> None:
+    def show(self, outcome: PressResult) -> None:
         if outcome.ok:
             log.info(
                 "loket %d: %s (%s) -> OK %s in %.0f ms: %s",
@@ -114,7 +114,7 @@ class GpioFeedback:
                 f"cannot open the counter's LED or buzzer ({exc}); {GPIO_HINT}"
             ) from exc
 
-    def show(self, outcome: Outcome) -> None:
+    def show(self, outcome: PressResult) -> None:
         if outcome.busy:
             return
         on, beep = (SHORT_S, BEEP_SHORT_S) if outcome.ok else (LONG_S, BEEP_LONG_S)

@@ -28,14 +28,14 @@ from antrean.config import Config
 from antrean.device import DeviceLink
 from kiosk import words
 from kiosk.controller import (
-    NoAnswer,
+    IssueResult,
     Offline,
-    Outcome,
     Printed,
     PrinterBlocked,
     PrintFailed,
     Refused,
     TicketController,
+    Unanswered,
 )
 from kiosk.printer import Printer, PrinterStatus, open_printer
 from kiosk.settings import KioskSettings
@@ -98,7 +98,7 @@ class KioskApp(App):
         self.link: Any = None
         self.controller: TicketController | None = None
         self.shown: TicketInfo | None = None  # the number on the Done/Trouble screen
-        self.outcomes: list[Outcome] = []  # every result, in order (tests and logs read it)
+        self.outcomes: list[IssueResult] = []  # every result, in order (tests and logs read it)
         self._locked = False  # a tap is being served: no other tap until Home again
         # service -> (its last ticket here, when that ticket's screen or the question
         # about it last closed): a second ticket soon after is asked about first.
@@ -334,7 +334,7 @@ class KioskApp(App):
         self._screen_since = time.monotonic()
         self.screens.current = "message"
 
-    def show_outcome(self, outcome: Outcome) -> None:
+    def show_outcome(self, outcome: IssueResult) -> None:
         """The controller's answer (on the main thread): Done, Trouble or a notice."""
         self.outcomes.append(outcome)
         if isinstance(outcome, Printed | PrintFailed):
@@ -355,7 +355,7 @@ class KioskApp(App):
             )
             self._return_home_after(self.settings.home_after_s)
 
-    def _notice(self, outcome: Outcome) -> tuple[str, str]:
+    def _notice(self, outcome: IssueResult) -> tuple[str, str]:
         if isinstance(outcome, PrinterBlocked):
             self.printer_status = outcome.status
             return self.t("printer_blocked"), self.t("printer_blocked_note")
@@ -363,7 +363,7 @@ class KioskApp(App):
             return self.t("refused"), words.refusal(self.language, outcome.code, outcome.message)
         if isinstance(outcome, Offline):
             return self.t("not_connected"), self.t("not_connected_note")
-        assert isinstance(outcome, NoAnswer)
+        assert isinstance(outcome, Unanswered)
         if outcome.attempts:  # it may be issued: the same service again gets the same number
             return self.t("no_answer_maybe"), self.t("no_answer_maybe_note")
         return self.t("no_answer"), self.t("no_answer_note")

@@ -8,9 +8,9 @@ The rules that keep a number on screen matching a number in the queue:
   many cheap printers never answer; `[printer] on_unknown = "refuse"` turns
   that off. Either way the health says "unknown", never "ok".
 - `issue` goes out once per tap, with one command id. When no reply comes in
-  time it is sent again with the same id: the queue service answers a
-  repeated id with its first answer, so a number that was issued but whose
-  reply was lost is recovered, and never issued twice.
+  time DeviceLink.request sends it again with the same id: the queue service
+  answers a repeated id with its first answer, so a number that was issued
+  but whose reply was lost is recovered, and never issued twice.
 - A number that was issued but not printed goes to the Trouble screen with
   the number, and the failure is reported in the device status.
 - Everything that can block (printer, broker) runs on one worker thread;
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from antrean.device import NotConnected, Reply, ReplyHandler
+from antrean.device import NoAnswer, NotConnected, Reply
 from kiosk.printer.base import Printer, PrintError, PrinterStatus
 from kiosk.ticket import TicketInfo, escpos_buffer, printer_test_bytes, ticket_bytes
 
@@ -44,19 +44,19 @@ class Link(Protocol):
 
     def new_id(self) -> str: ...
 
-    def send(
+    def request(
         self,
         action: str,
-        args: dict[str, Any] | None = None,
-        on_reply: ReplyHandler | None = None,
-        timeout: float = 5.0,
-        cmd_id: str | None = None,
-    ) -> str: ...
+        args: dict[str, Any] | None = ...,
+        timeout: float = ...,
+        cmd_id: str | None = ...,
+        attempts: int = ...,
+    ) -> Reply: ...
 
     def set_health(self, **fields: Any) -> None: ...
 
 
-# ---- outcomes (what the screen shows next) -------------------------------------------
+# ---- issue results (what the screen shows next) -------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
-class NoAnswer:
+class Unanswered:
     """No reply to any send of `issue`.
 
     With `attempts` 0 nothing reached the queue service. Otherwise the number
@@ -106,7 +106,7 @@ class Offline:
     """The broker was away at the tap; nothing was sent."""
 
 
-Outcome = Printed | PrintFailed | PrinterBlocked | Refused | NoAnswer | Offline
+IssueResult = Printed | PrintFailed | PrinterBlocked | Refused | Unanswered | Offline
 Post = Callable[[Callable[[], None]], None]
 
 
@@ -135,7 +135,7 @@ class TicketController:
         office_name: str,
         zone: ZoneInfo,
         service_names: dict[str, str],
-        on_outcome: Callable[[Outcome], None],
+        on_outcome: Callable[[IssueResult], None],
         on_printer: Callable[[PrinterStatus], None] | None = None,
         post: Post = run_now,
         timeout_s: float = 2.0,
@@ -252,17 +252,17 @@ class TicketController:
 
     # ---- on the worker thread ------------------------------------------------------
 
-    def _guarded(self, job: Callable[..., Outcome], *args: Any) -> None:
+    def _guarded(self, job: Callable[..., IssueResult], *args: Any) -> None:
         try:
             outcome = job(*args)
         except Exception:
             log.exception("ticket job failed")
-            outcome = NoAnswer(0)
+            outcome = Unanswered(0)
         finally:
             self._busy.release()
         self._post(lambda: self._on_outcome(outcome))
 
-    def _take(self, service: str, priority: bool) -> Outcome:
+    def _take(self, service: str, priority: bool) -> IssueResult:
         status = self._query_printer()
         if status.blocks_issuing or (status is PrinterStatus.UNKNOWN and not self.issue_on_unknown):
             log.warning("no number for %s: the printer is %s", service, status.value)
@@ -272,13 +272,12 @@ class TicketController:
         if priority:
             args["priority"] = True
         reply = self._issue(args, self._resolve_earlier(args))
-        if isinstance(reply, NoAnswer | Offline):
+        if isinstance(reply, Unanswered | Offline):
             return reply
-        if not reply.get("ok"):
-            error = reply.get("error") or {}
-            return Refused(str(error.get("code", "")), str(error.get("message", "")))
+        if not reply.ok or reply.ticket is None:
+            return Refused(reply.code or "bad_reply", reply.message)
         ticket = TicketInfo.from_reply(
-            reply["result"]["ticket"],
+            reply.ticket,
             self.office_name,
             self.service_names.get(service, service),
             self.zone,
@@ -304,62 +303,35 @@ class TicketController:
         if earlier == args:
             return cmd_id
         self._unresolved = None
-        reply = self._send_once(cmd_id, earlier)
-        if reply is not None and reply.get("ok"):
-            code = str(reply["result"]["ticket"]["code"])
+        try:
+            reply = self.link.request("issue", earlier, self.timeout_s, cmd_id)
+        except (NotConnected, NoAnswer):
+            return None
+        code = reply.ticket_code
+        if reply.ok and code:
             log.warning("issue %s had made %s, which nobody took", cmd_id, code)
             self._problem("orphan_ticket", code, f"issued by {cmd_id}; its reply was lost")
         return None
 
-    def _send_once(self, cmd_id: str, args: dict[str, Any]) -> Reply | None:
-        got = threading.Event()
-        box: list[Reply | None] = []
-
-        def keep(reply: Reply | None) -> None:
-            box.append(reply)
-            got.set()
-
-        try:
-            self.link.send("issue", args, keep, self.timeout_s, cmd_id)
-        except NotConnected:
-            return None
-        got.wait(self.timeout_s + 1)
-        return box[0] if box else None
-
-    def _issue(self, args: dict[str, Any], cmd_id: str | None = None) -> Reply | NoAnswer | Offline:
+    def _issue(
+        self, args: dict[str, Any], cmd_id: str | None = None
+    ) -> Reply | Unanswered | Offline:
         """Sends `issue`, repeating the same id until a reply or `attempts` timeouts."""
         cmd_id = cmd_id or self.link.new_id()
-        sent = 0
-        for attempt in range(1, self.attempts + 1):
-            got = threading.Event()
-            box: list[Reply | None] = []
+        try:
+            reply = self.link.request("issue", args, self.timeout_s, cmd_id, self.attempts)
+        except NotConnected:
+            log.warning("no number for %s: not connected to the broker", args)
+            return Offline()
+        except NoAnswer as exc:
+            self._problem("no_answer", None, f"no answer to issue {cmd_id} after {exc.sends} sends")
+            if exc.sends:
+                self._unresolved = (cmd_id, dict(args))
+            return Unanswered(exc.sends)
+        self._unresolved = None
+        return reply
 
-            def keep(reply: Reply | None, box: list[Reply | None] = box, got: Any = got) -> None:
-                box.append(reply)
-                got.set()
-
-            try:
-                self.link.send("issue", args, keep, self.timeout_s, cmd_id)
-                sent += 1
-            except NotConnected:
-                if sent == 0:
-                    log.warning("no number for %s: not connected to the broker", args)
-                    return Offline()
-                got.wait(self.timeout_s)  # the broker may come back; the id is kept
-                continue
-            got.wait(self.timeout_s + 1)
-            if box and box[0] is not None:
-                if attempt > 1:
-                    log.info("issue %s answered on send %d", cmd_id, attempt)
-                self._unresolved = None
-                return box[0]
-            log.warning("no answer to issue %s (send %d of %d)", cmd_id, attempt, self.attempts)
-        self._problem("no_answer", None, f"no answer to issue {cmd_id} after {sent} sends")
-        if sent:
-            self._unresolved = (cmd_id, dict(args))
-        return NoAnswer(sent)
-
-    def _print(self, ticket: TicketInfo) -> Outcome:
+    def _print(self, ticket: TicketInfo) -> IssueResult:
         data = ticket_bytes(ticket, self.paper_mm)
         try:
             self.printer.print_ticket(data)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from antrean.config import Config, parse_config
-from counter.agent import Outcome
+from counter.agent import PressResult
 
 from .helpers import Office, example_text
 from .mqtt_watch import Watcher
@@ -57,10 +57,10 @@ class Recorder:
     """A feedback sink that keeps every outcome (added beside the real ones)."""
 
     def __init__(self) -> None:
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[PressResult] = []
         self._lock = threading.Lock()
 
-    def show(self, outcome: Outcome) -> None:
+    def show(self, outcome: PressResult) -> None:
         with self._lock:
             self.outcomes.append(outcome)
 
@@ -68,7 +68,7 @@ class Recorder:
         with self._lock:
             return [o.ticket if o.ok else o.code for o in self.outcomes]
 
-    def wait_count(self, n: int, timeout: float = 5) -> list[Outcome]:
+    def wait_count(self, n: int, timeout: float = 5) -> list[PressResult]:
         wait(lambda: len(self.outcomes) >= n, timeout, f"{n} outcomes, have {self.codes()}")
         with self._lock:
             return list(self.outcomes)

@@ -96,11 +96,11 @@ def test_a_ticket_is_issued_called_and_shown_through_the_secured_broker(
     assert snoop.subscribe(f"{R}/reply/#") == 0x01
     try:
         issued = kiosk.request("issue", {"service": "A"})
-        assert issued["ok"], issued
-        assert issued["result"]["ticket"]["code"] == "A001"
+        assert issued.ok, issued
+        assert issued.ticket_code == "A001"
         called = counter.request("call_next")
-        assert called["ok"], called
-        assert called["result"]["ticket"]["code"] == "A001"
+        assert called.ok, called
+        assert called.ticket_code == "A001"
         wait_for(lambda: any(e["kind"] == "called" for e in events), 5, "the board's call")
         call = next(e for e in events if e["kind"] == "called")
         assert call["ticket"]["code"] == "A001"
@@ -109,7 +109,7 @@ def test_a_ticket_is_issued_called_and_shown_through_the_secured_broker(
         assert board.state("counter/1")["current"]["code"] == "A001"  # type: ignore[index]
         # The service still checks roles itself: the kiosk may send, but not call.
         refused = kiosk.request("call_next", {"counter": 1})
-        assert refused["error"]["code"] == "forbidden"
+        assert refused.code == "forbidden"
         time.sleep(0.2)
         assert snoop.messages() == []
     finally:
@@ -136,7 +136,7 @@ def test_the_hub_config_serves_the_queue_service_and_a_kiosk_on_the_hub(
         office.hub.files.client_password("kiosk-1").read_text().strip(),
     )
     issued = kiosk.request("issue", {"service": "B"})
-    assert issued["result"]["ticket"]["code"] == "B001"
+    assert issued.ticket_code == "B001"
 
 
 def test_doctor_on_a_secured_unit_checks_tls_and_logs_in_only_when_asked(

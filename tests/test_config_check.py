@@ -176,7 +176,8 @@ def test_the_core_imports_no_app_to_parse_and_the_checkers_import_no_hardware_li
         f"config = load_config({str(EXAMPLE)!r})\n"
         "assert not {'kiosk', 'counter', 'display_board'} & set(sys.modules), sys.modules\n"
         "check_app_sections(config)\n"
-        "heavy = {'kivy', 'escpos', 'gpiozero', 'evdev', 'serial', 'usb', 'paho'}\n"
+        "heavy = {'kivy', 'escpos', 'gpiozero', 'evdev', 'serial', 'usb', 'paho', 'PIL',"
+        " 'qrcode'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     run = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from antrean.devbroker import DevBroker
-from counter.agent import BUSY, Outcome
+from counter.agent import BUSY, PressResult
 from counter.console import CounterConsoleApp
 from counter.console_view import ConsoleView
 from counter.settings import counter_inputs
@@ -162,9 +162,9 @@ def test_the_console_says_when_the_queue_service_is_away(console, office) -> Non
 def test_the_view_keeps_a_real_message_over_a_busy_press(tmp_path: Path) -> None:
     view = ConsoleView(counter_config(tmp_path, 1883, ""), 2)
     view.sending("Memanggil")
-    view.on_outcome(Outcome("recall", "gpio", False, BUSY, "Tunggu sebentar"))
+    view.on_outcome(PressResult("recall", "gpio", False, BUSY, "Tunggu sebentar"))
     assert view.message == "Memanggil…"
-    view.on_outcome(Outcome("call_next", "console", True, None, "Nomor A001 dipanggil."))
+    view.on_outcome(PressResult("call_next", "console", True, None, "Nomor A001 dipanggil."))
     assert (view.message, view.message_is_error) == ("Nomor A001 dipanggil.", False)
 
 

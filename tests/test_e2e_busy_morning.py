@@ -61,12 +61,11 @@ from antrean.devbroker import DevBroker
 from antrean.device import DeviceLink
 from antrean.report import CounterFigures, DayFigures, Figures, day_figures
 from antrean.store import StoreReader
-from counter.agent import Outcome
+from counter.agent import PressResult
 from counter.inputs.gpio import GpioButtons
 from counter.settings import counter_inputs
 from counter.station import CounterStation
-from kiosk.controller import Outcome as KioskOutcome
-from kiosk.controller import Printed, TicketController
+from kiosk.controller import IssueResult, Printed, TicketController
 from kiosk.printer.escpos_decode import decode
 from kiosk.printer.sim import SimPrinter
 
@@ -187,7 +186,7 @@ class Desk:
         edges = itertools.count(0.0, 1.0)  # the debounce clock: one second per edge
         buttons = GpioButtons(settings.gpio, self.factory, clock=lambda: next(edges))
         self.station = CounterStation(config, settings, f"counter-{number}", [buttons])
-        self.outcomes: queue.Queue[Outcome] = queue.Queue()
+        self.outcomes: queue.Queue[PressResult] = queue.Queue()
         self.station.agent.feedback.append(self)
         self.plan: deque[tuple[int, str]] = deque()  # (seconds after 09:00, button)
         self.current: str | None = None
@@ -195,10 +194,10 @@ class Desk:
     def online(self) -> bool:
         return self.station.agent.online
 
-    def show(self, outcome: Outcome) -> None:  # a feedback sink, beside the journal
+    def show(self, outcome: PressResult) -> None:  # a feedback sink, beside the journal
         self.outcomes.put(outcome)
 
-    def press(self, button: str) -> Outcome:
+    def press(self, button: str) -> PressResult:
         pin = self.factory.pin(PINS[button])
         pin.drive_low()
         pin.drive_high()
@@ -339,7 +338,7 @@ class Day:
 class Kiosk:
     controller: TicketController
     printer: SimPrinter
-    outcomes: queue.Queue[KioskOutcome]  # what the screen would show, one per tap
+    outcomes: queue.Queue[IssueResult]  # what the screen would show, one per tap
 
 
 @pytest.fixture
@@ -348,7 +347,7 @@ def kiosk(office: Office, clock: FakeClock) -> Iterator[Kiosk]:
     link = DeviceLink(config, "kiosk-1", "kiosk").start()
     wait(lambda: link.queue_online, 10, "the kiosk online")
     printer = SimPrinter(80)  # no previews: the bytes are kept in printer.jobs
-    outcomes: queue.Queue[KioskOutcome] = queue.Queue()
+    outcomes: queue.Queue[IssueResult] = queue.Queue()
     controller = TicketController(
         link,
         printer,

@@ -34,7 +34,7 @@ def test_the_example_config_gives_the_first_kiosk_and_the_simulator() -> None:
     assert s.staff_pin == "2468"
     assert s.printer.driver == "sim"
     assert s.printer.paper_mm == 80
-    assert s.printer.sim_output == Path("/srv/var/tickets")
+    assert s.printer.options.output == Path("/srv/var/tickets")
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_each_driver_needs_its_own_keys() -> None:
         }
     )
     s = settings_of(usb)
-    assert (s.printer.usb_vendor, s.printer.usb_product) == (0x0416, 0x5011)
+    assert (s.printer.options.vendor, s.printer.options.product) == (0x0416, 0x5011)
     net = example_text(
         edit={PRINTER: '[printer]\ndriver = "network"\n', 'sim_output = "var/tickets"': ""}
     )

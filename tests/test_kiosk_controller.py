@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from antrean.config import Config
-from antrean.device import DeviceLink, ReplyHandler
+from antrean.device import DeviceLink, Reply, ReplyHandler
 from kiosk.controller import (
-    NoAnswer,
+    IssueResult,
     Offline,
-    Outcome,
     Printed,
     PrinterBlocked,
     PrintFailed,
     TicketController,
+    Unanswered,
 )
 from kiosk.printer.sim import SimPrinter
 
@@ -31,7 +31,11 @@ from .helpers import FakeClock, Office
 
 
 class LossyLink:
-    """A real DeviceLink whose first `drop_sends` commands and `drop_replies` replies vanish."""
+    """A real DeviceLink whose first `drop_sends` commands and `drop_replies` replies vanish.
+
+    It sits under the link's own request path (DeviceLink.request sends through
+    `send`), so the resending being tested is the DeviceLink's, not a copy.
+    """
 
     def __init__(self, link: DeviceLink, drop_sends: int = 0, drop_replies: int = 0) -> None:
         self.link = link
@@ -39,12 +43,17 @@ class LossyLink:
         self.drop_sends = drop_sends
         self.drop_replies = drop_replies
         self.sent_ids: list[str] = []
+        self._send = link.send
+        link.send = self.send  # type: ignore[method-assign]
 
     def new_id(self) -> str:
         return self.link.new_id()
 
     def set_health(self, **fields: Any) -> None:
         self.link.set_health(**fields)
+
+    def request(self, *args: Any, **kwargs: Any) -> Reply:
+        return self.link.request(*args, **kwargs)
 
     def send(
         self,
@@ -61,13 +70,13 @@ class LossyLink:
             return cmd_id  # lost on the way: the service never sees it
         handler = on_reply or (lambda _r: None)
 
-        def maybe_drop(reply: dict[str, Any] | None) -> None:
+        def maybe_drop(reply: Reply | None) -> None:
             if reply is not None and self.drop_replies:
                 self.drop_replies -= 1
                 return  # the service answered (and committed) but the answer is lost
             handler(reply)
 
-        return self.link.send(action, args, maybe_drop, timeout, cmd_id)
+        return self._send(action, args, maybe_drop, timeout, cmd_id)
 
 
 @pytest.fixture
@@ -83,12 +92,12 @@ def link(config: Config, office: Office) -> Iterator[DeviceLink]:
 
 def make(
     link: Any, config: Config, tmp_path: Path, clock: FakeClock, timeout_s: float = 0.5
-) -> tuple[TicketController, SimPrinter, list[Outcome], threading.Event]:
+) -> tuple[TicketController, SimPrinter, list[IssueResult], threading.Event]:
     printer = SimPrinter(80, tmp_path / "tickets")
-    outcomes: list[Outcome] = []
+    outcomes: list[IssueResult] = []
     done = threading.Event()
 
-    def keep(outcome: Outcome) -> None:
+    def keep(outcome: IssueResult) -> None:
         outcomes.append(outcome)
         done.set()
 
@@ -156,7 +165,7 @@ def test_no_answer_at_all_says_so_and_reports_it(
         assert done.wait(10)
     finally:
         controller.close()
-    assert outcomes == [NoAnswer(3)]
+    assert outcomes == [Unanswered(3)]
     assert printer.jobs == []
     assert issued(office, "A") == 0
     assert link.health["problem"]["code"] == "no_answer"
@@ -229,11 +238,11 @@ def test_an_unknown_printer_issues_by_default_and_not_when_told_to_refuse(
 ) -> None:
     """The file driver cannot read its status back: `unknown`, reported as such."""
     from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
-    from kiosk.settings import PrinterSettings  # noqa: PLC0415
+    from kiosk.printer.registry import PrinterSettings  # noqa: PLC0415
 
     lp0 = tmp_path / "lp0"
     controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
-    controller.printer = open_printer(PrinterSettings(driver="file", file_path=lp0))
+    controller.printer = open_printer(PrinterSettings("file", options=lp0))
     try:
         assert controller.take("A")
         assert done.wait(10)
@@ -264,7 +273,7 @@ def test_an_unanswered_issue_is_resent_by_the_next_tap_on_the_same_service(
     controller, printer, outcomes, done = make(lossy, config, tmp_path, clock)
     try:
         take_one(controller, done, "A")
-        assert outcomes[-1] == NoAnswer(3)  # "touch the same service again"
+        assert outcomes[-1] == Unanswered(3)  # "touch the same service again"
         take_one(controller, done, "A")  # replies flow again
     finally:
         controller.close()
@@ -282,7 +291,7 @@ def test_an_unanswered_issue_of_another_service_is_reported_to_staff(
     controller, _printer, outcomes, done = make(lossy, config, tmp_path, clock)
     try:
         take_one(controller, done, "A")
-        assert outcomes[-1] == NoAnswer(3)
+        assert outcomes[-1] == Unanswered(3)
         take_one(controller, done, "C")
     finally:
         controller.close()
@@ -332,13 +341,14 @@ def test_a_network_printer_that_goes_away_gets_no_number_and_is_ok_soon_after_it
 ) -> None:
     """EOF from the printer's socket is a dead link: offline, not "unknown, issue anyway"."""
     from kiosk.printer import PrinterStatus, open_printer  # noqa: PLC0415
+    from kiosk.printer.drivers.network import NetworkSettings  # noqa: PLC0415
+    from kiosk.printer.registry import PrinterSettings  # noqa: PLC0415
     from kiosk.printer.sim_line import LinePrinter  # noqa: PLC0415
-    from kiosk.settings import PrinterSettings  # noqa: PLC0415
 
     fake = LinePrinter(lambda n: b"\x12").on_tcp()  # a printer that is fine (DLE EOT 1-4)
     controller, _sim, outcomes, done = make(link, config, tmp_path, clock)
     controller.printer = open_printer(
-        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=1.0)
+        PrinterSettings("network", timeout_s=1.0, options=NetworkSettings("127.0.0.1", fake.port))
     )
     try:
         take_one(controller, done, "A")

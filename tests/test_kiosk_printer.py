@@ -13,11 +13,14 @@ import pytest
 from PIL import Image
 
 from kiosk.printer import Printer, PrintError, PrinterStatus, open_printer
+from kiosk.printer.drivers.network import NetworkSettings
+from kiosk.printer.drivers.serial import SerialSettings
+from kiosk.printer.drivers.usb import UsbSettings
 from kiosk.printer.escpos_decode import decode, render
+from kiosk.printer.registry import PrinterSettings
 from kiosk.printer.sim import SimPrinter
 from kiosk.printer.sim_line import LinePrinter
 from kiosk.printer.status import is_status_byte, read_status
-from kiosk.settings import PrinterSettings
 from kiosk.ticket import COLUMNS, TicketInfo, printer_test_bytes, ticket_bytes
 
 REPLY = {
@@ -222,11 +225,11 @@ def test_the_simulator_answers_dle_eot_like_an_epson_clone(
 def open_line_printer(kind: str, fake: LinePrinter, timeout_s: float) -> Printer:
     if kind == "serial":
         fake.on_pty()
-        settings = PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=timeout_s)
+        settings = PrinterSettings("serial", timeout_s=timeout_s, options=SerialSettings(fake.path))
     else:
         fake.on_tcp()
         settings = PrinterSettings(
-            driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=timeout_s
+            "network", timeout_s=timeout_s, options=NetworkSettings("127.0.0.1", fake.port)
         )
     return open_printer(settings)
 
@@ -265,7 +268,9 @@ def test_the_driver_prints_the_exact_bytes(kind: str) -> None:
 def test_a_status_after_a_ticket_waits_for_the_ticket_bytes_on_a_slow_line() -> None:
     """At 9600 baud the reply queues behind the ticket (0.4 s), four times timeout_s."""
     fake = LinePrinter(table(OK_BYTES), baud=9600).on_pty()
-    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.1))
+    printer = open_printer(
+        PrinterSettings("serial", timeout_s=0.1, options=SerialSettings(fake.path))
+    )
     data = ticket_bytes(ticket())
     try:
         assert len(data) * 10 / 9600 > 0.3
@@ -279,7 +284,9 @@ def test_a_status_after_a_ticket_waits_for_the_ticket_bytes_on_a_slow_line() -> 
 
 def test_a_serial_printer_that_never_answers_is_unknown_not_ok() -> None:
     fake = LinePrinter(lambda n: b"").on_pty()
-    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.2))
+    printer = open_printer(
+        PrinterSettings("serial", timeout_s=0.2, options=SerialSettings(fake.path))
+    )
     try:
         assert printer.status() is PrinterStatus.UNKNOWN
         started = time.perf_counter()
@@ -293,7 +300,9 @@ def test_a_serial_printer_that_never_answers_is_unknown_not_ok() -> None:
 def test_a_serial_printer_that_answered_and_falls_silent_is_offline() -> None:
     answers = dict(OK_BYTES)
     fake = LinePrinter(table(answers)).on_pty()
-    printer = open_printer(PrinterSettings(driver="serial", serial_device=fake.path, timeout_s=0.2))
+    printer = open_printer(
+        PrinterSettings("serial", timeout_s=0.2, options=SerialSettings(fake.path))
+    )
     try:
         assert printer.status() is PrinterStatus.OK
         answers.clear()  # switched off: the USB-serial adapter stays, the printer is gone
@@ -308,7 +317,7 @@ def test_a_serial_printer_that_answered_and_falls_silent_is_offline() -> None:
 def test_a_network_printer_that_closes_the_connection_is_offline_then_ok_when_back() -> None:
     fake = LinePrinter(table(OK_BYTES)).on_tcp()
     printer = open_printer(
-        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=fake.port, timeout_s=1.0)
+        PrinterSettings("network", timeout_s=1.0, options=NetworkSettings("127.0.0.1", fake.port))
     )
     try:
         assert printer.status() is PrinterStatus.OK
@@ -330,7 +339,7 @@ def test_a_network_printer_that_is_not_there_is_offline() -> None:
     port = fake.port
     fake.close()
     dead = open_printer(
-        PrinterSettings(driver="network", host="127.0.0.1", tcp_port=port, timeout_s=0.3)
+        PrinterSettings("network", timeout_s=0.3, options=NetworkSettings("127.0.0.1", port))
     )
     assert dead.status() is PrinterStatus.OFFLINE
     with pytest.raises(PrintError):
@@ -339,7 +348,7 @@ def test_a_network_printer_that_is_not_there_is_offline() -> None:
 
 def test_the_file_driver_writes_the_bytes_and_cannot_know_its_status(tmp_path: Path) -> None:
     target = tmp_path / "lp0"
-    printer = open_printer(PrinterSettings(driver="file", file_path=target))
+    printer = open_printer(PrinterSettings("file", options=target))
     data = printer_test_bytes("Kecamatan Gajahmungkur", "kiosk-1", ticket().issued_at, 80)
     try:
         assert printer.status() is PrinterStatus.UNKNOWN
@@ -348,13 +357,13 @@ def test_the_file_driver_writes_the_bytes_and_cannot_know_its_status(tmp_path: P
         printer.close()
     assert target.read_bytes() == data
     assert "TES PRINTER" in decode(data).lines
-    missing = open_printer(PrinterSettings(driver="file", file_path=tmp_path / "no" / "lp0"))
+    missing = open_printer(PrinterSettings("file", options=tmp_path / "no" / "lp0"))
     assert missing.status() is PrinterStatus.OFFLINE
 
 
 def test_a_usb_printer_that_is_not_plugged_in_is_offline() -> None:
     pytest.importorskip("usb.core")
-    printer = open_printer(PrinterSettings(driver="usb", usb_vendor=0x0416, usb_product=0x5011))
+    printer = open_printer(PrinterSettings("usb", options=UsbSettings(0x0416, 0x5011)))
     try:
         assert printer.status() is PrinterStatus.OFFLINE
         with pytest.raises(PrintError):

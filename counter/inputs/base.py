@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from counter.agent import OutcomeHandler
+from counter.agent import PressResultHandler
 
 log = logging.getLogger(__name__)
 
 # press(button, source, on_done): the agent's entry point for a press.
-PressHandler = Callable[[str, str, OutcomeHandler | None], None]
+PressHandler = Callable[[str, str, PressResultHandler | None], None]
 # on_health(source, "ok" | "offline"): goes into the device's retained status.
 HealthHandler = Callable[[str, str], None]
 
@@ -118,6 +118,6 @@ class ReadingSource:
     def _session(self) -> None:
         raise NotImplementedError
 
-    def _pressed(self, button: str, on_done: OutcomeHandler | None = None) -> None:
+    def _pressed(self, button: str, on_done: PressResultHandler | None = None) -> None:
         if self._press:
             self._press(button, self.name, on_done)

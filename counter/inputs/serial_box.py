@@ -21,7 +21,7 @@ from typing import Any
 
 import serial
 
-from counter.agent import Outcome
+from counter.agent import PressResult
 from counter.inputs.base import ReadingSource
 from counter.settings import SerialSettings
 
@@ -102,7 +102,7 @@ class SerialBox(ReadingSource):
 
     # ---- writing -----------------------------------------------------------------
 
-    def answer(self, outcome: Outcome) -> None:
+    def answer(self, outcome: PressResult) -> None:
         """The box's reply line for an outcome (called on the MQTT or timer thread)."""
         if outcome.ok:
             self._write(f"OK {outcome.ticket or '-'}")

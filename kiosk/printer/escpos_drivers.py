@@ -16,8 +16,9 @@ reads exactly its one byte (see status.py for which classes are asked).
 - A device that cannot be opened is OFFLINE. A file (e.g. /dev/usb/lp0)
   cannot be read back: its status is always UNKNOWN.
 
-escpos is imported inside the factories: a kiosk with the simulator, and the
-tests of the rest, do not need pyusb.
+The drivers themselves (usb, serial, network, file) are in kiosk/printer/drivers/;
+each imports escpos inside its `open_device`: a kiosk with the simulator, the
+doctor, and the tests of the rest, do not need pyusb.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from typing import Any
 
 from kiosk.printer.base import PrintError, PrinterStatus
 from kiosk.printer.status import dle_eot, is_status_byte, read_status
-from kiosk.settings import PrinterSettings
 
 log = logging.getLogger(__name__)
 
@@ -205,52 +205,12 @@ def _usb_read(device: Any, timeout: float) -> bytes:
         return b""
 
 
-# ---- the drivers ------------------------------------------------------------------------
+# ---- the line of each transport ---------------------------------------------------------
+
+USB_LINE = Line(_usb_drain, _usb_read)
+SOCKET_LINE = Line(_socket_drain, _socket_read)
 
 
-def usb_printer(s: PrinterSettings) -> EscposPrinter:
-    def open_device() -> Any:
-        from escpos.printer import Usb  # noqa: PLC0415 - needs pyusb, only for this driver
-
-        return Usb(
-            s.usb_vendor,
-            s.usb_product,
-            timeout=int(s.timeout_s * 1000),
-            in_ep=s.usb_in_ep,
-            out_ep=s.usb_out_ep,
-        )
-
-    describe = f"usb {s.usb_vendor:04x}:{s.usb_product:04x}"
-    line = Line(_usb_drain, _usb_read)
-    return EscposPrinter("usb", s.paper_mm, open_device, line, describe, s.timeout_s)
-
-
-def serial_printer(s: PrinterSettings) -> EscposPrinter:
-    def open_device() -> Any:
-        from escpos.printer import Serial  # noqa: PLC0415
-
-        return Serial(s.serial_device, baudrate=s.serial_baudrate, timeout=s.timeout_s)
-
-    line = Line(_serial_drain, _serial_read, BITS_PER_BYTE / s.serial_baudrate)
-    describe = f"serial {s.serial_device}"
-    return EscposPrinter("serial", s.paper_mm, open_device, line, describe, s.timeout_s)
-
-
-def network_printer(s: PrinterSettings) -> EscposPrinter:
-    def open_device() -> Any:
-        from escpos.printer import Network  # noqa: PLC0415
-
-        return Network(s.host, s.tcp_port, timeout=s.timeout_s)
-
-    line = Line(_socket_drain, _socket_read)
-    describe = f"network {s.host}:{s.tcp_port}"
-    return EscposPrinter("network", s.paper_mm, open_device, line, describe, s.timeout_s)
-
-
-def file_printer(s: PrinterSettings) -> EscposPrinter:
-    def open_device() -> Any:
-        from escpos.printer import File  # noqa: PLC0415
-
-        return File(str(s.file_path))
-
-    return EscposPrinter("file", s.paper_mm, open_device, None, f"file {s.file_path}", s.timeout_s)
+def serial_line(baudrate: int) -> Line:
+    """A serial line at `baudrate`: a status reply waits behind the bytes still on the wire."""
+    return Line(_serial_drain, _serial_read, BITS_PER_BYTE / baudrate)

@@ -68,7 +68,8 @@ class Changes:
     result: Result | None = None
     tickets: dict[TicketId, Ticket] = field(default_factory=dict)
     counters: set[CounterNumber] = field(default_factory=set)
-    services: set[ServiceCode] = field(default_factory=set)
+    services: set[ServiceCode] = field(default_factory=set)  # whose state/service changed
+    service_rows: set[ServiceCode] = field(default_factory=set)  # whose status (open) changed
     events: list[Event] = field(default_factory=list)
     office_changed: bool = False
 
@@ -81,6 +82,7 @@ class Changes:
         self.tickets.update(later.tickets)
         self.counters |= later.counters
         self.services |= later.services
+        self.service_rows |= later.service_rows
         self.events.extend(later.events)
         self.office_changed |= later.office_changed
 
@@ -576,6 +578,7 @@ class Engine:
         if self.services[cfg.code] != status:
             self.services[cfg.code] = status
             self._out.services.add(cfg.code)
+            self._out.service_rows.add(cfg.code)
             kind = EventKind.SERVICE_OPENED if open_ else EventKind.SERVICE_CLOSED
             self._emit(ServiceEvent, kind, service=cfg.code, reason=reason)
         return self._finish(ServiceResult(cfg.code, open_, reason))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -42,6 +43,9 @@ TAKEOVER_S = 2.0
 # client's next take-over still counts as one (see antrean/rival.py).
 TAKEOVER_BACKOFF_S = 0.25
 TAKEOVER_BACKOFF_MAX_S = 1.0
+# Packets one poll() reads beyond the first while a burst is waiting: bounds
+# how long the queue worker reads before it handles what it has (its batch).
+MAX_READS_PER_POLL = 256
 
 CallbackErrorHook = Callable[[BaseException], None]
 
@@ -163,8 +167,17 @@ class MqttClient:
         self._driven = True
 
     def poll(self, timeout: float) -> None:
-        """Reads, writes and keeps alive for up to `timeout` s; reconnects with back-off."""
+        """Reads, writes and keeps alive for up to `timeout` s; reconnects with back-off.
+
+        Once something arrived, it also reads every packet already waiting on the
+        socket (a burst) before it returns, and nothing more when none is.
+        """
         if self._client.loop(timeout) == paho.MQTT_ERR_SUCCESS:
+            # paho reads about one packet per loop(); the rest of a burst is read
+            # here without another round of select, write and keep-alive.
+            for _ in range(MAX_READS_PER_POLL):
+                if not self._readable() or self._client.loop_read() != paho.MQTT_ERR_SUCCESS:
+                    break
             return
         now = time.monotonic()
         if now < self._next_attempt:
@@ -177,6 +190,15 @@ class MqttClient:
             log.warning("cannot reach MQTT broker %s:%d: %s", *self._where(), exc)
             self._next_attempt = now + self._backoff
             self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
+
+    def _readable(self) -> bool:
+        sock = self._client.socket()
+        if sock is None:
+            return False
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
+        if pending is not None and pending():
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
 
     def close(self) -> None:
         """Disconnects cleanly in driven mode."""

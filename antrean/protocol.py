@@ -6,6 +6,7 @@ docs/protocol.md is the prose version; the payloads themselves are built in antr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,10 +65,15 @@ def parse_command(config: Config, device_id: str, payload: bytes) -> Command:
     if not isinstance(body, dict):
         raise QueueError("bad_request", "Perintah harus objek JSON {id, action, args}.")
     cmd_id = body.get("id")
-    if not isinstance(cmd_id, str) or not 1 <= len(cmd_id) <= 128 or not _is_text(cmd_id):
+    suspect = _may_hold_surrogates(payload)
+    if (
+        not isinstance(cmd_id, str)
+        or not 1 <= len(cmd_id) <= 128
+        or (suspect and not _is_text(cmd_id))
+    ):
         raise QueueError("bad_request", "Field id harus teks 1-128 karakter.")
     try:
-        return _validate(config, device_id, cmd_id, body)
+        return _validate(config, device_id, cmd_id, body, suspect)
     except QueueError as exc:
         exc.details.setdefault("id", cmd_id)
         raise
@@ -83,8 +89,19 @@ def _is_text(value: object) -> bool:
     return True
 
 
-def _validate(config: Config, device_id: str, cmd_id: str, body: dict[str, Any]) -> Command:
-    if not _is_text(body):
+def _may_hold_surrogates(payload: bytes) -> bool:
+    """Whether the JSON has a \\uD800-\\uDFFF escape: UTF-8 itself cannot carry a
+    surrogate, so only such an escape can, and most commands have none."""
+    return _SURROGATE_ESCAPE.search(payload) is not None
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _validate(
+    config: Config, device_id: str, cmd_id: str, body: dict[str, Any], check_text: bool
+) -> Command:
+    if check_text and not _is_text(body):
         raise QueueError("bad_request", "Perintah berisi teks yang bukan UTF-8 yang sah.")
     extra = set(body) - {"id", "action", "args"}
     if extra:

@@ -56,16 +56,18 @@ class Bus(Protocol):
         """Route matching messages to handler."""
 
     def poll(self, timeout: float) -> None:
-        """Run the network on the calling thread for up to `timeout` s."""
+        """Run the network on the calling thread for up to `timeout` s (then read what waits)."""
 
 
 @dataclass(slots=True)
 class _Batch:
     """Replies and changes of the commands handled together in one transaction."""
 
-    replies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    # (device, id to remember or None, the reply's JSON): encoded once, for the
+    # store and for the wire.
+    replies: list[tuple[str, str | None, str]] = field(default_factory=list)
     changes: Changes = field(default_factory=Changes)
-    seen: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
     calls_changed: bool = False  # state/calls (the board's history) to republish
 
 
@@ -100,6 +102,7 @@ class QueueService:
         self.instance = uuid.uuid4().hex[:12]
         self.started = round(time.time(), 3)  # wall clock: compared across hosts
         self._started_mono = time.monotonic()  # uptime must not jump with the clock
+        self._meta_saved: dict[str, str] = {}  # meta rows as last committed
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -179,12 +182,9 @@ class QueueService:
         if self.bus is None:
             time.sleep(TICK_S)
             return
-        before = self._inbox.qsize()
-        self.bus.poll(TICK_S)
-        # paho reads about one packet per poll; keep reading while a burst lasts.
-        while before < self._inbox.qsize() < BATCH_MAX:
-            before = self._inbox.qsize()
-            self.bus.poll(0)
+        # poll() returns with what has arrived, a burst included; it does not
+        # wait when commands of a long burst are still queued from the last one.
+        self.bus.poll(0 if not self._inbox.empty() else TICK_S)
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
@@ -216,7 +216,7 @@ class QueueService:
             # so junk from unknown devices does not fill the command table.
             cmd_id = err.details.get("id")
             log.info("refused %s from %s: %s", cmd_id, device, err)
-            batch.replies.append((device, None, wire.reply_error(cmd_id, err)))
+            batch.replies.append((device, None, wire.dumps(wire.reply_error(cmd_id, err))))
             return
         earlier = self._earlier(batch, device, command.id)
         if earlier is not None:
@@ -228,10 +228,16 @@ class QueueService:
         batch.seen[(device, command.id)] = reply
         batch.replies.append((device, remembered, reply))
 
-    def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> dict[str, Any] | None:
-        return batch.seen.get((device, cmd_id)) or self.store.reply_for(device, cmd_id)
+    def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> str | None:
+        if (device, cmd_id) in batch.seen:
+            return batch.seen[(device, cmd_id)]
+        stored = self.store.reply_for(device, cmd_id)
+        return wire.dumps(stored) if stored is not None else None
 
-    def _execute(self, batch: _Batch, command: Command) -> dict[str, Any]:
+    def _execute(self, batch: _Batch, command: Command) -> str:
+        return wire.dumps(self._reply(batch, command))
+
+    def _reply(self, batch: _Batch, command: Command) -> dict[str, Any]:
         action = command.action
         log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, command.args)
         try:
@@ -264,14 +270,18 @@ class QueueService:
 
     def _commit(self, batch: _Batch) -> None:
         out, e = batch.changes, self.engine
+        meta = {"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text}
+        # Only the rows that changed: the seq moves with every event, the rest rarely.
+        changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}
         self.store.commit(
             tickets=out.tickets.values(),
             counters=[e.counters[n] for n in out.counters],
-            services=[e.services[s] for s in out.services],
-            meta={"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text},
+            services=[e.services[s] for s in out.service_rows],
+            meta=changed_meta,
             replies=[(d, i, r) for d, i, r in batch.replies if i is not None],
             now=self.clock(),
         )
+        self._meta_saved.update(changed_meta)
 
     # ---- publishing --------------------------------------------------------------
 
@@ -283,7 +293,7 @@ class QueueService:
         for event in out.events:
             bus.publish(protocol.event_topic(office, event.kind), wire.event(event))
         for device, _id, reply in batch.replies:
-            bus.publish(protocol.reply_topic(office, device), reply)
+            bus.publish(protocol.reply_topic(office, device), reply.encode())
         services = [s.code for s in self.config.services] if everything else sorted(out.services)
         for code in services:
             self._publish_service(code)

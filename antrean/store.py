@@ -175,31 +175,39 @@ class Store:
         counters: Iterable[CounterStatus],
         services: Iterable[ServiceStatus],
         meta: dict[str, str],
-        replies: Iterable[tuple[str, str, dict[str, Any]]],
+        replies: Iterable[tuple[str, str, str]],
         now: datetime,
     ) -> None:
-        """Writes one batch of changes and the replies that acknowledge them, atomically."""
+        """Writes one batch of changes and the replies (their JSON) that acknowledge them.
+
+        Atomically, in one transaction; an empty list writes nothing for its table.
+        """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             # An upsert on the id only: a clash on (day, code) must fail loudly,
             # never replace another resident's ticket.
-            db.executemany(_UPSERT_TICKET, [_row(t) for t in tickets])
-            db.executemany(
-                "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
-                [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO services VALUES (?,?,?)",
-                [(s.code, int(s.open), s.reason) for s in services],
-            )
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items()))
             at = now.isoformat()
             remembered = list(replies)
-            db.executemany(
-                "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
-                [(d, i, at, json.dumps(r, ensure_ascii=False)) for d, i, r in remembered],
+            rows = (
+                (_UPSERT_TICKET, [_row(t) for t in tickets]),
+                (
+                    "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
+                    [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
+                ),
+                (
+                    "INSERT OR REPLACE INTO services VALUES (?,?,?)",
+                    [(s.code, int(s.open), s.reason) for s in services],
+                ),
+                ("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items())),
+                (
+                    "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
+                    [(d, i, at, r) for d, i, r in remembered],
+                ),
             )
+            for statement, values in rows:
+                if values:  # one executemany per table that changed
+                    db.executemany(statement, values)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

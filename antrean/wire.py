@@ -9,21 +9,28 @@ as the contract's ticket object.
 from __future__ import annotations
 
 import dataclasses
-import enum
+import functools
+import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from antrean import __version__
 from antrean.domain import QueueError, iso_time, ticket_code
-from antrean.events import Event, Result, TicketView
+from antrean.events import Event, EventKind, Result, TicketView
 from antrean.hours import hours_view
 
 if TYPE_CHECKING:
     from antrean.engine import Engine
 
 
+@functools.lru_cache(maxsize=64)
 def ticket(view: TicketView) -> dict[str, Any]:
-    """The contract's ticket object."""
+    """The contract's ticket object (do not change it: one view's object is shared).
+
+    A call's ticket is in its event, its reply and its counter's state: it is
+    built once.
+    """
     t = view.ticket
     return {
         "id": t.id,
@@ -45,20 +52,26 @@ def ticket(view: TicketView) -> dict[str, Any]:
 
 
 def _value(value: object) -> Any:
-    if isinstance(value, TicketView):
-        return ticket(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return iso_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    convert = _CONVERT.get(type(value))
+    return value if convert is None else convert(value)
 
 
 def _fields(obj: object) -> dict[str, Any]:
-    # The dataclass's field order is the key order on the wire.
-    return {f.name: _value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+    names = _NAMES.get(type(obj))
+    if names is None:  # the dataclass's field order is the key order on the wire
+        names = _NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))  # type: ignore[arg-type]
+    return {name: _value(getattr(obj, name)) for name in names}
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+# By exact type (a look-up, not a chain of isinstance): every other value of an
+# event or result (int, str, bool, None) is already JSON.
+_CONVERT: dict[type, Callable[[Any], Any]] = {
+    TicketView: ticket,
+    EventKind: lambda kind: kind.value,
+    datetime: iso_time,
+    date: date.isoformat,
+}
 
 
 def event(e: Event) -> dict[str, Any]:
@@ -69,6 +82,11 @@ def event(e: Event) -> dict[str, Any]:
 def result(r: Result | None) -> dict[str, Any]:
     """The `result` of a successful reply."""
     return {} if r is None else _fields(r)
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    """A payload as the wire carries it: compact JSON, UTF-8 text left as it is."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def reply_ok(cmd_id: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -8,15 +8,22 @@ for its own reply, then calls the next. Tickets are issued beforehand.
 Baseline in the same run: bench/relay.py, a separate process that republishes
 what it receives; the same two broker hops (client -> broker -> relay -> broker
 -> subscriber), QoS 1, TCP_NODELAY, the same client class, no engine or store.
-Service calls and relay messages alternate, so both see the same machine state.
+And one durable SQLite commit, in this process: a store file with the
+service's schema (WAL, synchronous FULL), and per commit the rows a call
+writes (two tickets, a counter, a service, the meta, one remembered reply).
+Service calls, relay messages and commits alternate, so all three see the same
+machine state. The service's physical floor is relay + commit: two broker hops
+and one fsync are what a durable call cannot avoid.
 
-Targets (issue): p99 <= 15 ms, and p99 <= 3x the relay's p99.
+Targets (issues 17 and 19): p99 <= 15 ms, p99 <= 3x the relay's p99, and
+p99 <= 1.5x the floor (relay p99 + commit p99).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import tempfile
 import threading
 import time
@@ -43,6 +50,7 @@ from common import (
 from antrean.client import QueueClient
 from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
+from antrean.store import MIGRATIONS
 
 COUNTER_DEVICE = "counter-4"  # counter 4 serves C and D, which have no daily quota
 SERVICE = "C"
@@ -133,6 +141,45 @@ def one_call(counter: QueueClient, board: Latch, office: OfficeSeq) -> float:
     return at - t0
 
 
+class DurableCommit:
+    """One call's worth of rows committed to a store of the service's schema, timed."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        for script in MIGRATIONS:
+            self.db.executescript(script)
+        self.n = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    def one(self) -> float:
+        """Seconds for BEGIN ... COMMIT of a call: the ticket served, the one called, etc."""
+        self.n += 1
+        n, at = self.n, "2026-11-26T02:00:00.000+00:00"
+        ticket = "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        rows = [
+            (f"2026-11-26/C{i:03d}", "2026-11-26", "C", i, f"C{i:03d}", 0, status, at, i,
+             at, at if status == "served" else None, 4, 0, None)
+            for i, status in ((n, "served"), (n + 1, "called"))
+        ]  # fmt: skip
+        reply = json.dumps({"id": f"c-{n}", "ok": True, "result": {"ticket": rows[1][:5]}})
+        db = self.db
+        t0 = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(ticket, rows)
+        db.execute("INSERT OR REPLACE INTO counters VALUES (?,?,?,?)", (4, 1, rows[1][0], 1))
+        db.execute("INSERT OR REPLACE INTO services VALUES (?,?,?)", ("C", 1, ""))
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [("seq", str(n)), ("day", "d")])
+        db.execute(
+            "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)", ("counter-4", f"c-{n}", at, reply)
+        )
+        db.execute("COMMIT")
+        return time.perf_counter() - t0
+
+
 def one_relay(sender: MqttClient, sink: Latch, payload: bytes) -> float:
     sink.arm()
     t0 = time.perf_counter()
@@ -164,8 +211,10 @@ def issue_tickets(port: int, count: int) -> None:
         raise RuntimeError(f"issuing failed: {kiosk.errors[:3]}")
 
 
-def measure(port: int, calls: int, warmup: int) -> tuple[list[float], list[float]]:
-    """Alternates a service call and a relay message; returns both latencies (s)."""
+def measure(
+    port: int, calls: int, warmup: int, folder: Path
+) -> tuple[list[float], list[float], list[float]]:
+    """Alternates a service call, a relay message and a commit; returns the three (s)."""
     counter = QueueClient(OFFICE, COUNTER_DEVICE, broker_config(port)).start()
     board = Latch(port, topic("event", "called"), "board").start()
     sender = MqttClient(f"bench-relay-sender-{os.getpid()}", broker_config(port))
@@ -174,19 +223,24 @@ def measure(port: int, calls: int, warmup: int) -> tuple[list[float], list[float
     office = OfficeSeq(port).start()
     body = {"id": "counter-4-0000000000-1", "action": "call_next", "args": {"counter": 4}}
     payload = json.dumps(body).encode()  # what the relay forwards: a call_next command
+    commit = DurableCommit(folder / "commit-probe.db")
     service_s: list[float] = []
     relay_s: list[float] = []
+    commit_s: list[float] = []
     try:
         wait_relay(sender, sink)
         for i in range(warmup + calls):
             s, r = one_call(counter, board, office), one_relay(sender, sink, payload)
+            c = commit.one()
             if i >= warmup:
                 service_s.append(s)
                 relay_s.append(r)
+                commit_s.append(c)
     finally:
+        commit.close()
         for client in (counter, board, sender, sink, office):
             client.stop()
-    return service_s, relay_s
+    return service_s, relay_s, commit_s
 
 
 def run(quick: bool) -> Result:
@@ -201,26 +255,39 @@ def run(quick: bool) -> Result:
         try:
             wait_service_online(port)
             issue_tickets(port, calls + warmup + 1)
-            service_s, relay_s = measure(port, calls, warmup)
+            service_s, relay_s, commit_s = measure(port, calls, warmup, folder)
         finally:
             stop_process(relay)
             stop_process(service)
 
-    svc, base = summary_ms(service_s), summary_ms(relay_s)
+    svc, base, disk = summary_ms(service_s), summary_ms(relay_s), summary_ms(commit_s)
     print(format_ms("call_next -> event/called", svc))
     print(format_ms("relay baseline (2 hops)", base))
+    print(format_ms("durable commit (1 fsync)", disk))
     ratio99, ratio50 = svc["p99"] / base["p99"], svc["p50"] / base["p50"]
     print(f"ratio service/relay: p50 {ratio50:.2f}x  p99 {ratio99:.2f}x")
+    floor99 = base["p99"] + disk["p99"]
+    floor_ratio = svc["p99"] / floor99
+    print(
+        f"service p50 {svc['p50']:.2f} p99 {svc['p99']:.2f} ms; relay p99 {base['p99']:.2f}, "
+        f"commit p99 {disk['p99']:.2f}, floor {floor99:.2f} ms; "
+        f"service/floor at p99 {floor_ratio:.2f}x; load average {os.getloadavg()[0]:.2f}"
+    )
     result = Result("call_latency")
     result.figures = {
         "calls": calls,
         "service_ms": svc,
         "relay_ms": base,
+        "commit_ms": disk,
+        "floor_p99_ms": floor99,
         "ratio_p50": ratio50,
         "ratio_p99": ratio99,
+        "floor_ratio_p99": floor_ratio,
+        "load_average": os.getloadavg()[0],
     }
     result.check("call latency p99", svc["p99"], "ms", "<= 15", svc["p99"] <= 15)
     result.check("call p99 / relay p99", ratio99, "x", "<= 3", ratio99 <= 3)
+    result.check("call p99 / (relay + commit) p99", floor_ratio, "x", "<= 1.5", floor_ratio <= 1.5)
     return result
 
 

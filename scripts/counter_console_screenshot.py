@@ -50,6 +50,8 @@ def main(out: Path) -> int:
         office.ok("kiosk-1", "issue", service="A", priority=True)
         office.ok("counter-2", "call_next")
         office.ok("counter-2", "recall")
+        # An elderly resident waits with a priority ticket: the count staff need most.
+        office.ok("kiosk-1", "issue", service="A", priority=True)
         station = CounterStation(config, counter_inputs(config, 2), "counter-2").start()
         try:
             deadline = time.monotonic() + 10

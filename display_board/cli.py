@@ -7,6 +7,7 @@ import logging
 import os
 
 from antrean.config import config_path, load_config
+from antrean.fullscreen import fullscreen_window_settings
 from display_board.settings import board_device, board_settings, voice_settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     if settings.fullscreen and not args.windowed:
         KivyConfig.set("graphics", "fullscreen", "auto")
+        for key, value in fullscreen_window_settings().items():
+            KivyConfig.set("graphics", key, value)
     KivyConfig.set("graphics", "show_cursor", "0" if settings.fullscreen else "1")
     KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
 

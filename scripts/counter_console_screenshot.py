@@ -26,7 +26,11 @@ SIZE = (800, 480)
 
 
 def main(out: Path) -> int:
-    with VirtualScreen() as screen, DevBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+    with (
+        VirtualScreen(*SIZE) as screen,
+        DevBroker() as broker,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         os.environ["DISPLAY"] = screen.display
         os.environ.pop("WAYLAND_DISPLAY", None)
         os.environ.update(

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     configure_kivy(settings.fullscreen and not args.windowed)
     from display_board.app import BoardApp  # noqa: PLC0415
     from display_board.voice.clips import ClipLibrary  # noqa: PLC0415
-    from display_board.voice.player import make_player  # noqa: PLC0415
+    from display_board.voice.registry import open_player  # noqa: PLC0415
 
     library = ClipLibrary(voice.clip_dir).load()
-    player = make_player(voice.player, voice.alsa_device)
+    player = open_player(voice)
     log.info("board %s: clips %s, player %s", device, voice.clip_dir, player.name)
     BoardApp(config, device, settings, library, player, voice.volume).run()
     return 0

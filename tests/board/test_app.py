@@ -13,7 +13,8 @@ from antrean.config import Config
 from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
 from display_board.voice.clips import ClipLibrary
-from display_board.voice.player import RecordingPlayer, aplay
+from display_board.voice.player import RecordingPlayer
+from display_board.voice.players.aplay import aplay
 
 from ..helpers import Office
 from ..kivy_harness import (

@@ -53,6 +53,11 @@ class Probe(Protocol):
     def writable(self, name: str, path: Path, what: str) -> Any: ...
 
 
+def for_a_laptop(probe: Probe, name: str, detail: str, fix: str) -> Any:
+    """OK where the unit's role is unknown (a laptop, a demo), a WARN on a provisioned unit."""
+    return probe.result("OK" if probe.role is None else "WARN", name, detail, fix)
+
+
 # parse(reader, table, where, config) -> the backend's own settings
 Parse = Callable[[ConfigReader, dict[str, Any], str, Config], Any]
 Check = Callable[[Any, Probe], Any]  # check(settings, probe) -> the doctor's Result
@@ -97,6 +102,20 @@ class Registry:
 
     def get(self, name: str) -> Backend | None:
         return self.backends().get(name)
+
+    def open(self, name: str, *args: Any) -> Any:
+        """Opens the backend `name` (already checked by `choose` when its config was read)."""
+        backend = self.get(name)
+        if backend is None:
+            raise ValueError(f"unknown {self.kind} {name!r}")
+        return backend.open(*args)
+
+    def check(self, name: str, settings: Any, probe: Probe, line: str) -> Any:
+        """The doctor's `line` for the backend `name`: its own check, or OK if it has none."""
+        backend = self.get(name)
+        if backend is None or backend.check is None:
+            return probe.result("OK", line, f"{self.kind} {name!r} has nothing to check")
+        return backend.check(settings, probe)
 
     def choose(self, r: ConfigReader, where: str, key: str, name: str) -> Backend:
         """The backend named at `where.key`; an unknown name fails with its line and the names."""

@@ -2,7 +2,8 @@
 
 For the technician after provisioning (docs/provisioning.md): the config, the
 broker (with this unit's credentials), the queue service, the printer, audio,
-GPIO, the clock and the disk, each printed as OK, WARN or FAIL with a fix.
+the counter's inputs, the clock and the disk, each printed as OK, WARN or FAIL
+with a fix.
 Only files, processes and MQTT: no Kivy, escpos or GPIO libraries, so it runs
 on every role. Which hardware matters comes from /etc/antrean/unit.toml,
 written by provision.sh; without it every hardware problem is only a WARN.
@@ -88,8 +89,8 @@ class Doctor:
             yield self.check_printer()
         if self._needs("audio"):
             yield self.check_audio()
-        if self._needs("gpio"):
-            yield self.check_gpio()
+        if self._needs("inputs"):
+            yield from self.check_inputs()
         yield self.check_clock()
         yield self.check_store()
 
@@ -97,9 +98,9 @@ class Doctor:
         wanted = {
             "printer": ("hub", "portable"),
             "audio": ("display",),
-            "gpio": ("counter",),
+            "inputs": ("counter",),
         }[part]
-        if part == "gpio" and self.counter:
+        if part == "inputs" and self.counter:
             return True
         return self.role is None or self.role in wanted
 
@@ -261,28 +262,30 @@ class Doctor:
         )
 
     def check_audio(self) -> Result:
-        try:
-            out = self.run(["aplay", "-l"])
-        except FileNotFoundError:
-            return self.hardware("audio", "aplay is not installed", "sudo apt install alsa-utils")
-        cards = [line for line in out.stdout.splitlines() if line.startswith("card ")]
-        if not cards:
-            return self.hardware(
-                "audio",
-                "no sound card found (aplay -l)",
-                "connect the TV by HDMI before boot, or a USB speaker; reboot",
-            )
-        return Result("OK", "audio", cards[0])
+        """The configured voice player's own check (display_board/voice/players/)."""
+        config = self._loaded()
+        if config is None:
+            return self.check_config()
+        from display_board.voice.registry import doctor_check  # noqa: PLC0415 - as the printer's
 
-    def check_gpio(self) -> Result:
-        chips = sorted(self.dev.glob("gpiochip*"))
-        if not chips:
-            return self.hardware(
-                "gpio",
-                f"no {self.dev}/gpiochip*: this is not a Pi?",
-                "use a USB keypad instead, or check the Pi model",
-            )
-        return self.writable("gpio", chips[0], "button box")
+        result: Result = doctor_check(config, self)
+        return result
+
+    def check_inputs(self) -> list[Result]:
+        """The checks of this unit's counter's input sources (counter/inputs/)."""
+        config = self._loaded()
+        if config is None:
+            return [self.check_config()]
+        from counter.inputs.registry import doctor_checks  # noqa: PLC0415 - as the printer's
+
+        results: list[Result] = doctor_checks(config, self.counter, self)
+        return results
+
+    def _loaded(self) -> Config | None:
+        """The config, read now when a check is run on its own (not through checks())."""
+        if self.config is None:
+            self.check_config()
+        return self.config
 
     # ---- clock and disk ----------------------------------------------------------
 

@@ -58,7 +58,7 @@ from antrean.devbroker import DevBroker
 from antrean.xvfb import VirtualScreen
 from display_board.settings import BoardSettings, voice_settings
 from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
-from display_board.voice.player import aplay
+from display_board.voice.registry import open_player
 
 TIMEOUT_S = 10
 SIZES = ((1920, 1080), (1366, 768))
@@ -206,7 +206,7 @@ def measure_calls(config_path: Path, port: int, calls: int) -> dict[Any, list[An
     config = load_config(config_path)
     voice = voice_settings(config)
     timings = Timings()
-    player = TimedPlayer(aplay(voice.alsa_device), timings)
+    player = TimedPlayer(open_player(voice), timings)
     app = BoardApp(
         config, "board-1", BoardSettings(fullscreen=False), ClipLibrary(voice.clip_dir).load(),
         player,

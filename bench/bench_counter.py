@@ -47,8 +47,7 @@ from antrean.config import load_config
 from antrean.devbroker import DevBroker
 from counter.agent import CounterAgent, PressResult
 from counter.feedback import GpioFeedback
-from counter.inputs.gpio import GpioButtons
-from counter.settings import DEFAULT_PINS, GpioSettings
+from counter.inputs.gpio import DEFAULT_PINS, GpioButtons, GpioSettings
 
 COUNTER = 4
 LED_PIN = 24

@@ -67,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
     settings = counter_inputs(config, args.counter)
     if args.console_only:
         args.console = True
-        settings = dataclasses.replace(
-            settings, keyboard=False, gpio=None, keypad=None, serial=None
-        )
+        settings = dataclasses.replace(settings, inputs={})
     if not settings.sources and not args.console:
         raise ConfigError(
             config.source,

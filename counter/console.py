@@ -18,10 +18,9 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.metrics import dp
-from kivy.properties import BooleanProperty, ColorProperty
+from kivy.properties import BooleanProperty, ColorProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
@@ -45,6 +44,13 @@ def padded_code(entry: str) -> str:
 
 class ConsoleButton(Button):
     tint = ColorProperty((0.16, 0.38, 0.66, 1))
+
+
+class WaitingRow(BoxLayout):
+    """One service in the waiting column (console.kv draws it)."""
+
+    service = StringProperty("")
+    figures = StringProperty("")
 
 
 class ConsoleRoot(BoxLayout):
@@ -135,12 +141,12 @@ class CounterConsoleApp(App):
         root.counter_open = bool(v.open)
         root.has_current = v.current is not None
         root.message_is_error = v.message_is_error
-        lines = v.waiting_lines
+        rows = [(row.service, row.figures) for row in v.waiting_rows]
         box = ids.waiting
-        if [w.text for w in box.children[::-1]] != lines:
+        if [(w.service, w.figures) for w in box.children[::-1]] != rows:
             box.clear_widgets()
-            for line in lines:
-                box.add_widget(Factory.WaitingLabel(text=line))
+            for service, figures in rows:
+                box.add_widget(WaitingRow(service=service, figures=figures))
 
     # ---- commands --------------------------------------------------------------------
 

@@ -27,6 +27,17 @@ class WaitingLine:
         prio = f" ({self.priority} prioritas)" if self.priority else ""
         return f"{self.code} · {self.name}: {self.waiting} menunggu{prio}"
 
+    @property
+    def service(self) -> str:
+        """The first line on the console: the service (may be shortened to fit)."""
+        return f"{self.code} · {self.name}"
+
+    @property
+    def figures(self) -> str:
+        """The second line: the counts staff need, whole (markup)."""
+        prio = f"  ·  {self.priority} prioritas" if self.priority else ""
+        return f"[b]{self.waiting}[/b] menunggu{prio}"
+
 
 @dataclass(slots=True)
 class ConsoleView:
@@ -70,8 +81,12 @@ class ConsoleView:
         return " · ".join(parts)
 
     @property
+    def waiting_rows(self) -> list[WaitingLine]:
+        return [self.waiting[code] for code in self.services if code in self.waiting]
+
+    @property
     def waiting_lines(self) -> list[str]:
-        return [self.waiting[code].text for code in self.services if code in self.waiting]
+        return [row.text for row in self.waiting_rows]
 
     @property
     def link_text(self) -> str:

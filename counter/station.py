@@ -9,7 +9,8 @@ from antrean.config import Config
 from antrean.device import DeviceLink
 from counter.agent import CounterAgent, Feedback, LinkFactory
 from counter.feedback import GpioFeedback, JournalFeedback
-from counter.inputs import InputSource, build_sources
+from counter.inputs import InputSource
+from counter.inputs.registry import open_sources
 from counter.settings import CounterInputs
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class CounterStation:
         link_factory: LinkFactory = DeviceLink,
     ) -> None:
         self.settings = settings
-        self.sources = build_sources(settings, pin_factory) if sources is None else sources
+        self.sources = open_sources(settings.inputs, pin_factory) if sources is None else sources
         self.gpio_feedback: GpioFeedback | None = None
         feedback: list[Feedback] = [JournalFeedback(settings.counter)]
         fb = settings.feedback

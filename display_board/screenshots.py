@@ -2,11 +2,14 @@
 
     python -m display_board.screenshots --out docs/screenshots --wav docs/sample-call.wav
 
-Starts its own Xvfb, Mosquitto and queue service (the example office, clock
-fixed at Thursday 26 November 2026, 09:41 WIB), issues and calls a morning's
-worth of tickets, and photographs the board at both TV sizes, then once more
-with the broker gone (the offline mark). The last call's announcement, as
-the board assembled it from the clips, is written as the sample WAV.
+For each TV size, a process of its own (Kivy has one window per process)
+starts an Xvfb of that size without a window manager, Mosquitto and the
+queue service (the example office, clock fixed at Thursday 26 November 2026,
+09:41 WIB), runs the board full screen as `antrean board` does on a unit,
+issues and calls a morning's worth of tickets, and grabs the X screen itself.
+At 1366x768 it also photographs a recall, then the board with the broker gone
+(the offline mark). The last call's announcement, as the board assembled it
+from the clips, is written as the sample WAV.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from PIL import ImageGrab
 
 from antrean.client import QueueClient
 from antrean.config import Config, load_config
@@ -36,7 +42,9 @@ from display_board.voice.player import RecordingPlayer
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = ((1920, 1080), (1366, 768))
+# Cheap 720p TVs, 1366x768 panels, 1080p TVs and 4K TVs (which a Pi drives).
+SIZES = ((1280, 720), (1366, 768), (1920, 1080), (3840, 2160))
+DETAIL = (1366, 768)  # the size of the recall and offline pictures
 MORNING = datetime(2026, 11, 26, 2, 41, tzinfo=UTC)  # Thursday, 09:41 WIB
 # (device, action, args): a busy morning, ending with the call in the pictures.
 MORNING_CALLS: list[tuple[str, str, dict[str, Any]]] = [
@@ -101,23 +109,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=str(ROOT / "antrean.example.toml"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--wav", help="also write the last call's announcement here")
+    parser.add_argument("--size", help="only this TV, WIDTHxHEIGHT (one process each)")
+    parser.add_argument("--clips", help="voice clips already built (by the parent process)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.size is None:
+        with tempfile.TemporaryDirectory(prefix="antrean-clips-") as built:
+            build_clips(VoiceSettings(Path(built)))
+            for w, h in SIZES:
+                one = [sys.executable, "-m", "display_board.screenshots", "--config", args.config,
+                       "--out", str(out), "--size", f"{w}x{h}", "--clips", built]  # fmt: skip
+                if args.wav and (w, h) == DETAIL:
+                    one += ["--wav", args.wav]
+                subprocess.run(one, check=True, timeout=600)
+        return 0
+    width, _, height = args.size.partition("x")
+    size = (int(width), int(height))
     with (
         tempfile.TemporaryDirectory(prefix="antrean-shots-") as tmp,
-        VirtualScreen() as screen,
+        VirtualScreen(*size) as screen,
         DevBroker() as broker,
     ):
         folder = Path(tmp)
         _kivy_environment(screen.display, folder)
         config = office_config(load_config(args.config), broker.port, folder)
-        build_clips(VoiceSettings(folder / "voice"))
+        clips = Path(args.clips) if args.clips else folder / "voice"
+        if not args.clips:
+            build_clips(VoiceSettings(clips))
         service = QueueServiceRunner(config, clock=lambda: MORNING).start()
         try:
             player = RecordingPlayer(speed=0.0)
-            shots = _photograph(config, ClipLibrary(folder / "voice").load(), player, broker, out)
+            shots = _photograph(config, ClipLibrary(clips).load(), player, broker, out, size)
         finally:
             service.stop()
         if args.wav and player.sounds:
@@ -130,20 +154,30 @@ def main(argv: list[str] | None = None) -> int:
 def _kivy_environment(display: str, folder: Path) -> None:
     os.environ["DISPLAY"] = display
     os.environ.pop("WAYLAND_DISPLAY", None)
+    os.environ.pop("SDL_VIDEODRIVER", None)
     os.environ["KIVY_NO_ARGS"] = "1"
     os.environ["KIVY_NO_FILELOG"] = "1"
     os.environ["KIVY_NO_CONSOLELOG"] = "1"
     os.environ["KIVY_HOME"] = str(folder / "kivy")
     os.environ["SDL_AUDIODRIVER"] = "dummy"
+    from display_board.cli import configure_kivy  # noqa: PLC0415 - Kivy after the display
+
+    configure_kivy(fullscreen=True)  # as `antrean board` on a unit
 
 
 def _photograph(
-    config: Config, library: ClipLibrary, player: RecordingPlayer, broker: DevBroker, out: Path
+    config: Config,
+    library: ClipLibrary,
+    player: RecordingPlayer,
+    broker: DevBroker,
+    out: Path,
+    size: tuple[int, int],
 ) -> list[Path]:
     from kivy.base import EventLoop  # noqa: PLC0415 - after the X display is chosen
-    from kivy.core.window import Window  # noqa: PLC0415
 
     from display_board.app import BoardApp  # noqa: PLC0415
+
+    display = os.environ["DISPLAY"]
 
     def pump_until(done: Callable[[], bool], what: str, timeout: float = 15) -> None:
         end = time.monotonic() + timeout
@@ -153,19 +187,16 @@ def _photograph(
             EventLoop.idle()
             time.sleep(0.01)
 
-    def settle(seconds: float = 0.5) -> None:
-        end = time.monotonic() + seconds
+    def shoot(name: str) -> Path:
+        """What the X screen shows (not the board's own framebuffer): a cut-off window shows."""
+        end = time.monotonic() + 0.5
         pump_until(lambda: time.monotonic() > end, "a pause")
-
-    def shoot(name: str, size: tuple[int, int]) -> Path:
-        Window.size = size
-        pump_until(lambda: tuple(Window.size) == size, f"window {size}")
-        settle()
-        return _save_framebuffer(out / f"{name}-{size[0]}x{size[1]}.png", size)
+        path = out / f"{name}-{size[0]}x{size[1]}.png"
+        ImageGrab.grab(xdisplay=display).convert("RGB").save(path)
+        return path
 
     EventLoop.ensure_window()
-    Window.size = SIZES[0]
-    settings = BoardSettings(fullscreen=False, highlight_s=600)
+    settings = BoardSettings(fullscreen=True, highlight_s=600)
     app = BoardApp(config, "board-1", settings, library, player, clock=lambda: MORNING)
     app._run_prepare()  # App.run() without its blocking loop
     shots: list[Path] = []
@@ -174,33 +205,19 @@ def _photograph(
         last = morning(config)
         pump_until(lambda: len(player.played) == len(MORNING_CALLS), "every announcement")
         pump_until(lambda: app.screen.call_code == last, f"{last} on screen")
-        shots += [shoot("board", size) for size in SIZES]
-        sample = len(player.sounds) - 1  # the sample WAV is this call, not the recall
-        recall(config, "counter-2")
-        pump_until(lambda: app.screen.call_title == "PANGGILAN ULANG", "the recall on screen")
-        shots.append(shoot("board-recall", SIZES[1]))
-        player.sounds[:] = [player.sounds[sample]]
-        broker.stop()
-        pump_until(lambda: app.screen.offline_text != "", "the offline mark")
-        shots.append(shoot("board-offline", SIZES[1]))
+        shots.append(shoot("board"))
+        if size == DETAIL:
+            sample = len(player.sounds) - 1  # the sample WAV is this call, not the recall
+            recall(config, "counter-2")
+            pump_until(lambda: app.screen.call_title == "PANGGILAN ULANG", "the recall on screen")
+            shots.append(shoot("board-recall"))
+            player.sounds[:] = [player.sounds[sample]]
+            broker.stop()
+            pump_until(lambda: app.screen.offline_text != "", "the offline mark")
+            shots.append(shoot("board-offline"))
     finally:
         app.dispatch("on_stop")
     return shots
-
-
-def _save_framebuffer(path: Path, size: tuple[int, int]) -> Path:
-    """What is on the X screen now, as a PNG (the GL framebuffer is upside down)."""
-    from kivy.graphics.opengl import (  # noqa: PLC0415
-        GL_RGBA,
-        GL_UNSIGNED_BYTE,
-        glReadPixels,
-    )
-    from PIL import Image  # noqa: PLC0415
-
-    pixels = glReadPixels(0, 0, size[0], size[1], GL_RGBA, GL_UNSIGNED_BYTE)
-    image = Image.frombytes("RGBA", size, pixels).convert("RGB")
-    image.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(path)
-    return path
 
 
 def _write_sample(player: RecordingPlayer, path: Path) -> None:

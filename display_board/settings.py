@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from antrean.config import Config
 from antrean.domain import Role
 from display_board.voice.clips import VoiceSettings
-from display_board.voice.player import PLAYERS
+from display_board.voice.registry import PLAYERS, SECTION, every_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,22 +35,20 @@ def board_settings(config: Config) -> BoardSettings:
 
 
 def voice_settings(config: Config) -> VoiceSettings:
-    """[voice] from the config; a bad value raises ConfigError naming its line."""
+    """[voice] from the config; a bad value or an unknown player is a ConfigError with its line."""
     r = config.reader()
-    t = r.table(config.sections, "voice")
-    player = r.string(t, "voice", "player", default="aplay")
-    if player not in PLAYERS:
-        r.fail("voice", "player", f"must be one of {', '.join(PLAYERS)}, got {player!r}")
-    settings = VoiceSettings(
-        clip_dir=config.path(r.string(t, "voice", "clips", default="var/voice")),
+    t = r.table(config.sections, SECTION)
+    player = r.string(t, SECTION, "player", default="aplay")
+    backend = PLAYERS.choose(r, SECTION, "player", player)
+    r.only_keys(t, SECTION, every_key())
+    return VoiceSettings(
+        clip_dir=config.path(r.string(t, SECTION, "clips", default="var/voice")),
         player=player,
-        volume=r.integer(t, "voice", "volume", default=100, low=0, high=100),
-        alsa_device=r.string(t, "voice", "alsa_device", default=""),
-        espeak_voice=r.string(t, "voice", "espeak_voice", default="id"),
-        espeak_speed=r.integer(t, "voice", "espeak_speed", default=150, low=80, high=400),
+        volume=r.integer(t, SECTION, "volume", default=100, low=0, high=100),
+        espeak_voice=r.string(t, SECTION, "espeak_voice", default="id"),
+        espeak_speed=r.integer(t, SECTION, "espeak_speed", default=150, low=80, high=400),
+        options=backend.parse(r, t, SECTION, config),
     )
-    r.only_keys(t, "voice")
-    return settings
 
 
 def check_sections(config: Config) -> None:

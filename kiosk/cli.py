@@ -7,6 +7,7 @@ import logging
 import re
 
 from antrean.config import CONFIG_HELP, config_path, load_config
+from antrean.fullscreen import fullscreen_window_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +62,5 @@ def configure_kivy(size: str | None) -> None:
     else:
         KivyConfig.set("graphics", "fullscreen", "auto")
         KivyConfig.set("graphics", "show_cursor", "0")
+        for key, value in fullscreen_window_settings().items():
+            KivyConfig.set("graphics", key, value)

@@ -1,11 +1,14 @@
 """Screenshots of the kiosk for docs/screenshots: `python -m kiosk.screenshots --out DIR`.
 
-Runs the real app against a real Mosquitto and queue service, on its own
-Xvfb, with the simulated printer: Home, Done, Trouble and the question before
-a second ticket at 800x480, 1280x800 and 1080x1920, Home in English, and the
-PNG previews of a ticket
-(80 and 58 mm) drawn from the bytes. Run it from the repository root (it
-drives Kivy with tests/kivy_harness.py, the same helpers the tests use).
+Runs the real app against a real Mosquitto and queue service, with the
+simulated printer, the way a unit runs it: full screen (the kiosk's own
+command-line set-up) on a private Xvfb of each screen's size, without a
+window manager, and each picture is grabbed from the X screen itself. Home,
+Done, Trouble and the question before a second ticket at every size in SIZES,
+Home in English, and the PNG previews of a ticket (80 and 58 mm) drawn from
+the bytes. One process per screen size (Kivy has one window per process). Run
+it from the repository root (it drives Kivy with tests/kivy_harness.py, the
+same helpers the tests use).
 """
 
 from __future__ import annotations
@@ -13,15 +16,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from PIL import ImageGrab
+
 from antrean.xvfb import VirtualScreen
 
-SIZES = ((800, 480), (1280, 800), (1080, 1920))
+# The 7" Pi touchscreen, 7" HDMI panels, 10" panels, the Pi Touch Display 2
+# (portrait) and a floor-standing 1080p totem.
+SIZES = ((800, 480), (1024, 600), (1280, 800), (720, 1280), (1080, 1920))
 # Thursday 2026-11-26, 09:00 WIB: inside the example office's hours.
 MORNING = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 SERVICE_D_HOURS = 'name_en = "Certificates and moving"\n'
@@ -43,10 +51,27 @@ class SteppingClock:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshots", help="folder for the PNG files")
+    parser.add_argument("--size", help="only this screen, WIDTHxHEIGHT (one process each)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with VirtualScreen() as screen:
+    if args.size is None:
+        for w, h in SIZES:
+            one = [
+                sys.executable,
+                "-m",
+                "kiosk.screenshots",
+                "--out",
+                str(out),
+                "--size",
+                f"{w}x{h}",
+            ]
+            subprocess.run(one, check=True, timeout=300)
+        shrink(out)
+        return 0
+    width, _, height = args.size.partition("x")
+    size = (int(width), int(height))
+    with VirtualScreen(*size) as screen:
         os.environ.update(
             DISPLAY=screen.display,
             KIVY_NO_ARGS="1",
@@ -57,11 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             SDL_AUDIODRIVER="dummy",
         )
         os.environ.pop("WAYLAND_DISPLAY", None)
-        take_screenshots(out)
+        os.environ.pop("SDL_VIDEODRIVER", None)
+        from kiosk.cli import configure_kivy  # noqa: PLC0415 - after the display is set
+
+        configure_kivy(None)  # full screen, as `antrean kiosk` on a unit
+        take_screenshots(out, size, screen.display)
     return 0
 
 
-def take_screenshots(out: Path) -> None:
+def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
     import logging  # noqa: PLC0415
 
     from antrean.client import QueueClient  # noqa: PLC0415 - after the display is set
@@ -90,76 +119,73 @@ def take_screenshots(out: Path) -> None:
             admin.request("service_close", {"service": "B", "reason": "Blanko KTP-el habis"})
             for counter in config.counters:  # at work: estimates, not "loket belum dibuka"
                 admin.request("counter_open", {"counter": counter.number})
-            drive_app(config, clock, work, out)
+            drive_app(config, clock, work, out, size, display)
         finally:
             admin.stop()
             runner.stop()
-    shrink(out)
     shutil.rmtree(work, ignore_errors=True)
 
 
-def drive_app(config: Any, clock: SteppingClock, work: Path, out: Path) -> None:
-    """Home, a ticket (Done), a ticket that fails half-way (Trouble), at each size."""
+def take_again(app: Any, service: str) -> None:
+    """A tap on a service; the question a second ticket soon after brings is answered Ya."""
+    from tests.kivy_harness import pump_until, tap  # noqa: PLC0415
+
+    tap(app.home.service_buttons[service])
+    pump_until(lambda: app.screens.current == "message", 10, "a screen after the tap")
+    if "yes" in app.message.buttons:
+        app.message.buttons["yes"].dispatch("on_release")
+
+
+def drive_app(
+    config: Any, clock: SteppingClock, work: Path, out: Path, size: tuple[int, int], display: str
+) -> None:
+    """Home, a ticket (Done), a ticket that fails half-way (Trouble), on this screen."""
     from kiosk.app import KioskApp  # noqa: PLC0415
     from kiosk.printer.escpos_decode import save_preview  # noqa: PLC0415
     from kiosk.printer.sim import SimPrinter  # noqa: PLC0415
     from kiosk.settings import kiosk_settings  # noqa: PLC0415
     from kiosk.ticket import ticket_bytes  # noqa: PLC0415
-    from tests.kivy_harness import (  # noqa: PLC0415
-        pump,
-        pump_until,
-        screenshot,
-        set_window_size,
-        start_app,
-        stop_app,
-        tap,
-    )
+    from tests.kivy_harness import pump, pump_until, start_app, stop_app, tap  # noqa: PLC0415
 
-    def take_again(app: Any, service: str) -> None:
-        """A tap on a service; the question a second ticket soon after brings is answered Ya."""
-        tap(app.home.service_buttons[service])
-        pump_until(lambda: app.screens.current == "message", 10, "a screen after the tap")
-        if "yes" in app.message.buttons:
-            app.message.buttons["yes"].dispatch("on_release")
+    def grab(name: str) -> None:
+        """What the X screen shows (not the app's own framebuffer): a cut-off window shows."""
+        pump(0.3, frames=3)
+        ImageGrab.grab(xdisplay=display).convert("RGB").save(out / f"{name}-{w}x{h}.png")
 
+    w, h = size
     printer = SimPrinter(80, work / "tickets")
     app = KioskApp(config, kiosk_settings(config), printer=printer, now=clock)
-    start_app(app, SIZES[0])
+    start_app(app)
     try:
         pump_until(lambda: not app.home.service_buttons["A"].disabled, 15, "home ready")
-        for w, h in SIZES:
-            set_window_size(w, h)
-            pump(0.3)
-            screenshot(out / f"home-{w}x{h}.png")
-            clock.step(1)
-            take_again(app, "A")
-            pump_until(lambda: "take" in app.message.labels, 10, "Done")
-            screenshot(out / f"done-{w}x{h}.png")
-            app.go_home()
-            pump(0.9)
-            printer.set_faults(fail_mid=1)
-            take_again(app, "C")
-            pump_until(lambda: "reprint" in app.message.buttons, 10, "Trouble")
-            screenshot(out / f"trouble-{w}x{h}.png")
-            app.go_home()
-            pump(0.9)
-        for w, h in SIZES:
-            set_window_size(w, h)
-            tap(app.home.service_buttons["A"])
-            pump_until(lambda: "yes" in app.message.buttons, 10, "the question")
-            screenshot(out / f"again-{w}x{h}.png")
-            app.go_home()
-            pump(0.9)
-        set_window_size(*SIZES[0])
-        app.toggle_language()
-        pump(0.3)
-        screenshot(out / "home-en-800x480.png")
+        grab("home")
+        clock.step(1)
+        take_again(app, "A")
+        pump_until(lambda: "take" in app.message.labels, 10, "Done")
+        grab("done")
+        app.go_home()
+        pump(0.9)
+        printer.set_faults(fail_mid=1)
+        take_again(app, "C")
+        pump_until(lambda: "reprint" in app.message.buttons, 10, "Trouble")
+        grab("trouble")
+        app.go_home()
+        pump(0.9)
+        tap(app.home.service_buttons["A"])
+        pump_until(lambda: "yes" in app.message.buttons, 10, "the question")
+        grab("again")
+        app.go_home()
+        pump(0.9)
+        if size == SIZES[0]:
+            app.toggle_language()
+            grab("home-en")
     finally:
         stop_app(app)
-    save_preview(printer.complete_jobs()[0].data, out / "ticket-80mm.png", 80)
-    last = app.controller.last if app.controller else None
-    if last is not None:
-        save_preview(ticket_bytes(last, 58), out / "ticket-58mm.png", 58)
+    if size == SIZES[0]:
+        save_preview(printer.complete_jobs()[0].data, out / "ticket-80mm.png", 80)
+        last = app.controller.last if app.controller else None
+        if last is not None:
+            save_preview(ticket_bytes(last, 58), out / "ticket-58mm.png", 58)
 
 
 def shrink(folder: Path) -> None:

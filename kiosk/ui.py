@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from kivy.core.text.markup import MarkupLabel
 from kivy.core.window import Window
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
@@ -77,6 +78,13 @@ def label(
     )
     lbl.bind(size=lambda w, s: setattr(w, "text_size", (s[0], s[1])))
     return lbl
+
+
+def text_height(text: str, size: float, width: float) -> float:
+    """The height `text` (markup) needs at font `size` when wrapped at `width` pixels."""
+    core = MarkupLabel(text=text, font_size=size, text_size=(width, None), halign="center")
+    _w, height = core.render()
+    return float(height) + 2  # Kivy rounds each line to whole pixels
 
 
 def big_button(
@@ -235,19 +243,14 @@ class MessageScreen(Screen):
         self._shown_at = time.monotonic()
         self._last_touch = float("-inf")
         self._serial += 1
-        u = unit()
-        # Each line gets room for its text (two lines of the smaller sizes); when the
-        # whole column is taller than the window, every size shrinks by the same factor.
-        heights = [size * (1.25 if size > 60 else 2.4) for _key, _text, size, _c in lines]
-        needed = (sum(heights) + (76 + 16 if buttons else 0) + 32 + 6 * len(lines)) * u
-        u *= min(1.0, Window.height / needed)
+        u, heights = self._fit(lines, bool(buttons))
         self.clear_widgets()
         root = BoxLayout(orientation="vertical", padding=16 * u, spacing=6 * u)
         paint(root, BACKGROUND)
         root.add_widget(Widget())  # spacers above and below centre the column
         self.labels = {}
         for (key, text, size, color), height in zip(lines, heights, strict=True):
-            lbl = label(text, size * u, color, size_hint_y=None, height=height * u)
+            lbl = label(text, size * u, color, size_hint_y=None, height=height)
             self.labels[key] = lbl
             root.add_widget(lbl)
         self.buttons = {}
@@ -271,6 +274,27 @@ class MessageScreen(Screen):
             return True  # swallowed: no button under it is pressed either
         touch.ud[_DOWN_ON] = self._serial
         return bool(super().on_touch_down(touch))
+
+    @staticmethod
+    def _fit(
+        lines: list[tuple[str, str, float, tuple[float, ...]]], buttons: bool
+    ) -> tuple[float, list[float]]:
+        """The unit and each line's height (pixels) so that every line shows all its words.
+
+        Each line is as tall as its text wrapped at the column's width; when the
+        column is taller than the window, every size shrinks by the same factor.
+        """
+        u = unit()
+        heights: list[float] = []
+        for _attempt in range(8):  # wrapping changes with the size: shrink until it fits
+            width = Window.width - 2 * 16 * u
+            heights = [text_height(text, size * u, width) for _k, text, size, _c in lines]
+            chrome = (32 + 6 * (len(lines) + 3) + (76 + 6 if buttons else 0)) * u
+            needed = sum(heights) + chrome
+            if needed <= Window.height:
+                break
+            u *= max(0.5, 0.98 * Window.height / needed)
+        return u, heights
 
     def on_touch_up(self, touch: Any) -> bool:
         if super().on_touch_up(touch):

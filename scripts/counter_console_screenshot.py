@@ -26,7 +26,11 @@ SIZE = (800, 480)
 
 
 def main(out: Path) -> int:
-    with VirtualScreen() as screen, DevBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+    with (
+        VirtualScreen(*SIZE) as screen,
+        DevBroker() as broker,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         os.environ["DISPLAY"] = screen.display
         os.environ.pop("WAYLAND_DISPLAY", None)
         os.environ.update(
@@ -50,6 +54,8 @@ def main(out: Path) -> int:
         office.ok("kiosk-1", "issue", service="A", priority=True)
         office.ok("counter-2", "call_next")
         office.ok("counter-2", "recall")
+        # An elderly resident waits with a priority ticket: the count staff need most.
+        office.ok("kiosk-1", "issue", service="A", priority=True)
         station = CounterStation(config, counter_inputs(config, 2), "counter-2").start()
         try:
             deadline = time.monotonic() + 10

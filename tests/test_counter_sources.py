@@ -13,9 +13,9 @@ import pytest
 from antrean.config import ConfigError
 from antrean.devbroker import DevBroker
 from counter.inputs.keyboard import KeyboardSource
-from counter.inputs.keypad import FakeKeypad, KeypadSource
-from counter.inputs.serial_box import SerialBox
-from counter.settings import KeypadSettings, SerialSettings, counter_inputs
+from counter.inputs.keypad import FakeKeypad, KeypadSettings, KeypadSource
+from counter.inputs.serial_box import SerialBox, SerialSettings
+from counter.settings import counter_inputs
 from counter.station import CounterStation
 
 from .counter_helpers import (
@@ -68,7 +68,7 @@ def start_station(office: Office, counter: int, sources: list) -> tuple[CounterS
 
 
 def test_the_keypad_is_grabbed_and_only_key_downs_of_mapped_keys_press(office: Office) -> None:
-    settings = counter_inputs(office.config, 2).keypad
+    settings = counter_inputs(office.config, 2).inputs["keypad"]
     assert settings is not None
     fakes: list[FakeKeypad] = []
 
@@ -102,7 +102,7 @@ def test_the_keypad_is_grabbed_and_only_key_downs_of_mapped_keys_press(office: O
 
 
 def test_an_unplugged_keypad_is_reported_and_picked_up_again(office: Office) -> None:
-    settings = counter_inputs(office.config, 2).keypad
+    settings = counter_inputs(office.config, 2).inputs["keypad"]
     assert settings is not None
     fakes: list[FakeKeypad] = []
     plugged = [True]
@@ -349,14 +349,13 @@ def test_a_counter_without_a_table_has_no_inputs_and_defaults_fill_in(tmp_path: 
     assert counter_inputs(config, 1).sources == []
     three = counter_inputs(config, 3)
     assert three.sources == ["gpio", "keypad"]
-    assert three.gpio is not None
-    assert three.gpio.pins == {
+    assert three.inputs["gpio"].pins == {
         "next": 17,
         "recall": 27,
         "no_show": 22,
         "complete": 23,
     }
-    assert three.keypad == KeypadSettings(
+    assert three.inputs["keypad"] == KeypadSettings(
         "/dev/input/event0",
         {
             "KEY_KPENTER": "next",

@@ -233,13 +233,13 @@ def test_audio(tmp_path: Path) -> None:
 
 def test_gpio(tmp_path: Path, dev: Path) -> None:
     path = write_config(tmp_path, 1883)
-    r = doctor(path, role="counter", dev=dev).check_gpio()
-    assert r.status == "FAIL"
+    (r,) = doctor(path, role="counter", dev=dev).check_inputs()
+    assert (r.name, r.status) == ("gpio", "FAIL")
     assert "no " in r.detail
-    assert doctor(path, role=None, dev=dev).check_gpio().status == "WARN"
+    assert [r.status for r in doctor(path, role=None, dev=dev).check_inputs()] == ["WARN"]
     chip = dev / "gpiochip0"
     make_node(chip, 0o600)
-    r = doctor(path, role="counter", dev=dev, user=NOBODY).check_gpio()
+    (r,) = doctor(path, role="counter", dev=dev, user=NOBODY).check_inputs()
     assert r.status == "FAIL"
     assert "nobody cannot write" in r.detail
 

@@ -179,12 +179,11 @@ class Desk:
     def __init__(self, office: Office, number: int) -> None:
         config = office.config
         settings = counter_inputs(config, number)
-        assert settings.gpio is not None
         self.number = number
         self.services = next(c.services for c in config.counters if c.number == number)
         self.factory = MockFactory()
         edges = itertools.count(0.0, 1.0)  # the debounce clock: one second per edge
-        buttons = GpioButtons(settings.gpio, self.factory, clock=lambda: next(edges))
+        buttons = GpioButtons(settings.inputs["gpio"], self.factory, clock=lambda: next(edges))
         self.station = CounterStation(config, settings, f"counter-{number}", [buttons])
         self.outcomes: queue.Queue[PressResult] = queue.Queue()
         self.station.agent.feedback.append(self)

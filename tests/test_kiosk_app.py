@@ -24,16 +24,7 @@ from kiosk.printer.sim import SimPrinter
 from kiosk.settings import kiosk_settings
 
 from .helpers import FakeClock, Office
-from .kivy_harness import (
-    find_text,
-    keep_tapping,
-    pump,
-    pump_until,
-    set_window_size,
-    start_app,
-    stop_app,
-    tap,
-)
+from .kivy_harness import find_text, keep_tapping, pump, pump_until, start_app, stop_app, tap
 from .mqtt_watch import Watcher
 
 STATUS = "antrean/v1/gajahmungkur/device/kiosk-1/status"
@@ -343,51 +334,6 @@ def test_the_staff_pin_pad_and_menu_close_by_themselves(
     menu = kiosk.open_staff_menu()
     pump_until(lambda: menu.parent is not None, what="staff menu")
     pump_until(lambda: menu.parent is None, 5, "the staff menu closing by itself")
-
-
-def test_nothing_is_cut_off_at_the_three_screen_sizes(
-    kiosk: KioskApp, printer: SimPrinter, office: Office
-) -> None:
-    office.ok("admin", "service_close", service="B", reason="Blanko KTP-el habis")
-    for size in [(800, 480), (1280, 800), (1080, 1920)]:
-        set_window_size(*size)
-        kiosk.go_home()
-        pump(0.9)
-        assert_text_fits(kiosk.home, size)
-        tap(kiosk.home.service_buttons["A"])
-        again = size != (800, 480)  # A and C again, soon after: the Again? question first
-        if again:
-            wait_message(kiosk, "yes")
-            assert_text_fits(kiosk.message, size)
-            kiosk.message.buttons["yes"].dispatch("on_release")
-        wait_message(kiosk, "take")
-        assert_text_fits(kiosk.message, size)
-        kiosk.go_home()
-        pump(0.9)
-        printer.set_faults(fail_mid=1)
-        tap(kiosk.home.service_buttons["C"])
-        if again:
-            wait_message(kiosk, "yes")
-            kiosk.message.buttons["yes"].dispatch("on_release")
-        wait_message(kiosk, "reprint")
-        assert_text_fits(kiosk.message, size)
-    set_window_size(800, 480)
-
-
-def assert_text_fits(root: object, size: tuple[int, int]) -> None:
-    """Every label's rendered text lies inside its widget, and every widget inside the window."""
-    pump(frames=3)
-    for w in root.walk(restrict=True):  # type: ignore[attr-defined]
-        if not getattr(w, "text", "") or not hasattr(w, "texture_size"):
-            continue
-        tw, th = w.texture_size
-        assert tw <= w.width + 2, (size, w.text, w.texture_size, w.size)
-        assert th <= w.height + 2, (size, w.text, w.texture_size, w.size)
-        x, y = w.to_window(w.x, w.y)
-        assert x >= -1, (size, w.text, (x, y))
-        assert y >= -1, (size, w.text, (x, y))
-        assert x + w.width <= size[0] + 1, (size, w.text)
-        assert y + w.height <= size[1] + 1, (size, w.text)
 
 
 def test_the_health_fields_are_in_the_retained_status(kiosk: KioskApp, config: Config) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from counter.agent import PressResultHandler
+if TYPE_CHECKING:
+    # Not at run time: the agent imports paho, and reading the config needs no broker.
+    from counter.agent import PressResultHandler
 
 log = logging.getLogger(__name__)
 
 # press(button, source, on_done): the agent's entry point for a press.
-PressHandler = Callable[[str, str, PressResultHandler | None], None]
+PressHandler = Callable[[str, str, "PressResultHandler | None"], None]
 # on_health(source, "ok" | "offline"): goes into the device's retained status.
 HealthHandler = Callable[[str, str], None]
 

@@ -20,7 +20,10 @@ import termios
 import tty
 from typing import Any
 
+from antrean.backends import Backend, Probe, for_a_laptop
+from antrean.config import Config, ConfigReader
 from counter.inputs.base import HealthHandler, PressHandler, ReadingSource
+from counter.inputs.registry import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +81,34 @@ class KeyboardSource(ReadingSource):
         # rather than a traceback every retry for the rest of the day.
         self.health.set("offline", why)
         self._reader.stop()
+
+
+def parse(_r: ConfigReader, _t: dict[str, Any], _where: str, _config: Config) -> None:
+    """No keys: `keyboard = true`."""
+
+
+def open_keyboard(_s: None, _pin_factory: Any | None = None) -> KeyboardSource:
+    """The terminal of stdin."""
+    return KeyboardSource()
+
+
+def check(_s: None, probe: Probe) -> Any:
+    """Terminal keys work in a terminal only: fine on a laptop, a warning on a provisioned unit."""
+    return for_a_laptop(
+        probe,
+        "keyboard",
+        "terminal keys (keyboard = true) work only when the agent runs in a terminal",
+        "under systemd there is none: add [counter_inputs.N.gpio], .keypad or .serial",
+    )
+
+
+SOURCES.register(
+    Backend(
+        name="keyboard",
+        summary="terminal keys n/r/x/c, for demos and trying a counter",
+        keys=(),
+        parse=parse,
+        open=open_keyboard,
+        check=check,
+    )
+)

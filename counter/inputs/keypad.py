@@ -15,20 +15,74 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import select
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from evdev import InputDevice, InputEvent, ecodes
-
+from antrean.backends import Backend, Key, Probe
+from antrean.config import Config, ConfigReader
 from counter.inputs.base import ReadingSource
-from counter.settings import KeypadSettings
+from counter.inputs.registry import SOURCES, device_node
+from counter.settings import BUTTONS
+
+if TYPE_CHECKING:
+    from evdev import InputEvent
 
 log = logging.getLogger(__name__)
 KEY_DOWN = 1  # evdev key values: 0 up, 1 down, 2 auto-repeat
 POLL_S = 0.2  # how often the reader looks at stop(); presses themselves wake it at once
 RETRY_S = 2.0  # how often an unplugged keypad is looked for again
+DEFAULT_KEYS = {
+    "KEY_KPENTER": "next",
+    "KEY_KPPLUS": "recall",
+    "KEY_KPMINUS": "no_show",
+    "KEY_KP0": "complete",
+}
+_KEY_NAME = re.compile(r"^(KEY|BTN)_[A-Z0-9_]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class KeypadSettings:
+    path: str
+    keys: dict[str, str]  # evdev key name -> button
+
+
+def parse(r: ConfigReader, t: dict[str, Any], where: str, _config: Config) -> KeypadSettings:
+    """path (under /dev/input/) and keys, evdev key name -> button."""
+    path = r.string(t, where, "path")
+    if not path.startswith("/dev/input/"):
+        r.fail(where, "path", f"must be an input device under /dev/input/, got {path!r}")
+    keys = r.get(t, where, "keys", DEFAULT_KEYS)
+    if not isinstance(keys, dict) or not keys:
+        r.fail(where, "keys", 'must be a table like { KEY_KPENTER = "next" }')
+    for name, button in keys.items():
+        if not _KEY_NAME.fullmatch(name):
+            r.fail(where, "keys", f"{name!r} is not an evdev key name such as KEY_KPENTER")
+        if not isinstance(button, str) or button not in BUTTONS:
+            choices = ", ".join(BUTTONS)
+            r.fail(where, "keys", f"{name} = {button!r}: the button must be one of {choices}")
+    unknown = _unknown_key_names(list(keys))
+    if unknown:
+        r.fail(where, "keys", f"unknown key {unknown[0]!r} (see `evtest` for the names)")
+    return KeypadSettings(path=path, keys=dict(keys))
+
+
+def _unknown_key_names(names: list[str]) -> list[str]:
+    """Key names evdev does not know; none can be checked on a machine without evdev."""
+    try:
+        from evdev import ecodes  # noqa: PLC0415 - optional: only counter Pis have evdev
+    except ImportError:
+        return []
+    return [name for name in names if name not in ecodes.ecodes]
+
+
+def check(s: KeypadSettings, probe: Probe) -> Any:
+    """The keypad's device node is there and the service may open it (the `input` group)."""
+    fix = "plug the keypad in; its path is under /dev/input/by-id/"
+    return device_node(probe, "keypad", s.path, "keypad", fix)
 
 
 class KeypadDevice(Protocol):
@@ -45,6 +99,8 @@ DeviceOpener = Callable[[str], KeypadDevice]
 
 def open_keypad(path: str) -> KeypadDevice:
     """The real keypad: an evdev input device (needs read access: the `input` group)."""
+    from evdev import InputDevice  # noqa: PLC0415 - only a counter with a keypad needs it
+
     return cast(KeypadDevice, InputDevice(path))
 
 
@@ -57,6 +113,8 @@ class KeypadSource(ReadingSource):
         super().__init__(f"keypad {settings.path}")
         self.settings = settings
         self._open = opener
+        from evdev import ecodes  # noqa: PLC0415
+
         self._codes = {ecodes.ecodes[name]: button for name, button in settings.keys.items()}
 
     def _session(self) -> None:
@@ -82,6 +140,8 @@ class KeypadSource(ReadingSource):
             _close_quietly(device)
 
     def _on_event(self, event: Any) -> None:
+        from evdev import ecodes  # noqa: PLC0415
+
         if event.type != ecodes.EV_KEY or event.value != KEY_DOWN:
             return
         button = self._codes.get(event.code)
@@ -116,6 +176,8 @@ class FakeKeypad:
 
     def key(self, name: str, value: int = KEY_DOWN) -> None:
         """Injects one key event (value 1 down, 0 up, 2 auto-repeat) and a SYN report."""
+        from evdev import InputEvent, ecodes  # noqa: PLC0415
+
         with self._lock:
             self._events.append(InputEvent(0, 0, ecodes.EV_KEY, ecodes.ecodes[name], value))
             self._events.append(InputEvent(0, 0, ecodes.EV_SYN, ecodes.SYN_REPORT, 0))
@@ -146,3 +208,23 @@ class FakeKeypad:
             self.grabbed = False
             os.close(self._read_fd)
             os.close(self._write_fd)
+
+
+def open_source(s: KeypadSettings, _pin_factory: Any | None = None) -> KeypadSource:
+    """The keypad source; the device is opened (and grabbed) on its reader thread."""
+    return KeypadSource(s)
+
+
+SOURCES.register(
+    Backend(
+        name="keypad",
+        summary="a USB numeric keypad (evdev), grabbed",
+        keys=(
+            Key("path", "str", help="/dev/input/by-id/...-event-kbd"),
+            Key("keys", "table", DEFAULT_KEYS, "evdev key name -> button"),
+        ),
+        parse=parse,
+        open=open_source,
+        check=check,
+    )
+)

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import serial
-
-from counter.agent import PressResult
+from antrean.backends import Backend, Key, Probe
+from antrean.config import Config, ConfigReader
 from counter.inputs.base import ReadingSource
-from counter.settings import SerialSettings
+from counter.inputs.registry import SOURCES, device_node
+
+if TYPE_CHECKING:
+    from counter.agent import PressResult
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,27 @@ LINES = {"NEXT": "next", "RECALL": "recall", "NOSHOW": "no_show", "DONE": "compl
 MAX_LINE = 64  # bytes; a longer line is noise on the wire, answered ERR too_long
 POLL_S = 0.2  # read timeout: how often the reader looks at stop()
 RETRY_S = 2.0  # how often a missing serial adapter is looked for again
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    port: str
+    baudrate: int = 9600
+
+
+def parse(r: ConfigReader, t: dict[str, Any], where: str, _config: Config) -> SerialSettings:
+    """port and baudrate (one of the usual rates)."""
+    baudrate = r.integer(t, where, "baudrate", default=9600, low=1, high=4_000_000)
+    if baudrate not in BAUDRATES:
+        r.fail(where, "baudrate", f"must be one of {', '.join(map(str, BAUDRATES))}")
+    return SerialSettings(port=r.string(t, where, "port"), baudrate=baudrate)
+
+
+def check(s: SerialSettings, probe: Probe) -> Any:
+    """The serial port is there and the service may open it (the `dialout` group)."""
+    fix = "plug the button box's USB serial adapter in; check the port"
+    return device_node(probe, "serial", s.port, "button box", fix)
 
 
 class SerialBox(ReadingSource):
@@ -47,6 +71,8 @@ class SerialBox(ReadingSource):
     # ---- reading -----------------------------------------------------------------
 
     def _session(self) -> None:
+        import serial  # noqa: PLC0415 - pyserial, only for a counter with a box
+
         try:
             port = serial.Serial(
                 self.settings.port, self.settings.baudrate, timeout=POLL_S, exclusive=True
@@ -110,6 +136,8 @@ class SerialBox(ReadingSource):
             self._write(f"ERR {outcome.code}")
 
     def _write(self, line: str) -> None:
+        import serial  # noqa: PLC0415
+
         with self._write_lock:
             if self._port is None:
                 log.warning("serial box gone; could not tell it %r", line)
@@ -118,3 +146,23 @@ class SerialBox(ReadingSource):
                 self._port.write(f"{line}\n".encode("ascii"))
             except (serial.SerialException, OSError) as exc:
                 log.warning("serial box: write failed: %s", exc)
+
+
+def open_box(s: SerialSettings, _pin_factory: Any | None = None) -> SerialBox:
+    """The box's source; the port is opened on its reader thread."""
+    return SerialBox(s)
+
+
+SOURCES.register(
+    Backend(
+        name="serial",
+        summary="a serial button box: a line per press, a line per outcome back",
+        keys=(
+            Key("port", "str", help="e.g. /dev/ttyUSB0"),
+            Key("baudrate", "int", 9600, ", ".join(map(str, BAUDRATES))),
+        ),
+        parse=parse,
+        open=open_box,
+        check=check,
+    )
+)

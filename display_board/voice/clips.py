@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from display_board.voice import wav
 from display_board.voice.numbers import WORDS
@@ -61,11 +62,11 @@ class VoiceSettings:
     """How clips are made and played, from the [voice] section."""
 
     clip_dir: Path
-    player: str = "aplay"  # aplay, pw-play or none
+    player: str = "aplay"  # a registered player (display_board/voice/players/)
     volume: int = 100  # percent of the clips' level
-    alsa_device: str = ""  # aplay -D; empty: the system default
     espeak_voice: str = "id"
     espeak_speed: int = 150  # words per minute; espeak-ng's default 175 is hurried on a TV
+    options: Any = None  # the player's own settings (players/aplay.py: the ALSA device)
 
 
 def build_clips(

@@ -1,8 +1,11 @@
 """Players: how an assembled announcement reaches the speakers.
 
-Production plays through `aplay` (ALSA) or `pw-play` (PipeWire) as a child
-process; `none` keeps a silent board working; tests use RecordingPlayer,
-which keeps what it was asked to play, when, and the audio itself.
+The interface, and what the players share: `SubprocessPlayer` runs a
+command-line player (aplay, pw-play) on each sound. The players that
+`[voice] player` names register themselves from display_board/voice/players/
+(display_board/voice/registry.py). Tests use RecordingPlayer, which keeps what
+it was asked to play, when, and the audio itself; it is no config choice,
+since it keeps every sound in memory.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from display_board.voice.wav import Pcm, join
 
 log = logging.getLogger(__name__)
 
-PLAYERS = ("aplay", "pw-play", "none")
 # A player child that outlives its sound by this much is stuck (a hung ALSA
 # device): it is killed so the next call is not blocked for ever.
 STUCK_AFTER_S = 10.0
@@ -93,28 +95,6 @@ class SubprocessPlayer:
                 self._proc.terminate()
 
 
-def aplay(device: str = "") -> SubprocessPlayer:
-    """ALSA's aplay; device is an ALSA PCM name (`-D`), empty for the default."""
-    return SubprocessPlayer("aplay", ["aplay", "-q", *(["-D", device] if device else [])])
-
-
-def pw_play() -> SubprocessPlayer:
-    """PipeWire's pw-play, for desktops and newer Raspberry Pi OS images."""
-    return SubprocessPlayer("pw-play", ["pw-play"])
-
-
-class SilentPlayer:
-    """`player = "none"`: announcements still run in order (and show), without sound."""
-
-    name = "none"
-
-    def play(self, sound: Sound) -> None:
-        log.debug("silent board: %s", sound.text)
-
-    def stop(self) -> None:
-        pass
-
-
 @dataclass(frozen=True, slots=True)
 class Played:
     """What the recording player was given, and when it started and finished."""
@@ -166,14 +146,3 @@ class RecordingPlayer:
     def write_wav(self, path: Path) -> Path:
         self.joined().write(path)
         return path
-
-
-def make_player(name: str, alsa_device: str = "") -> Player:
-    """The player named in [voice] player."""
-    if name == "aplay":
-        return aplay(alsa_device)
-    if name == "pw-play":
-        return pw_play()
-    if name == "none":
-        return SilentPlayer()
-    raise ValueError(f"unknown player {name!r}; use one of {', '.join(PLAYERS)}")

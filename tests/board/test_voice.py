@@ -17,8 +17,10 @@ from display_board.model import Call
 from display_board.settings import board_device, board_settings, voice_settings
 from display_board.voice import wav
 from display_board.voice.announcer import Announcer, announcement_for, render
-from display_board.voice.clips import ALL_CLIPS, ClipLibrary
-from display_board.voice.player import PlayerError, RecordingPlayer, aplay, make_player
+from display_board.voice.clips import ALL_CLIPS, ClipLibrary, VoiceSettings
+from display_board.voice.player import PlayerError, RecordingPlayer
+from display_board.voice.players.aplay import aplay
+from display_board.voice.registry import open_player
 
 from ..helpers import example_config
 from .helpers import wav_seconds
@@ -182,12 +184,12 @@ def test_a_failing_player_is_reported_and_the_next_call_still_runs(library: Clip
         announcer.stop()
 
 
-def test_make_player_knows_the_three_players() -> None:
-    assert make_player("aplay").name == "aplay"
-    assert make_player("pw-play").name == "pw-play"
-    assert make_player("none").name == "none"
-    with pytest.raises(ValueError, match="unknown player"):
-        make_player("vlc")
+def test_open_player_knows_the_three_players() -> None:
+    assert open_player(VoiceSettings(Path("clips"), "aplay")).name == "aplay"
+    assert open_player(VoiceSettings(Path("clips"), "pw-play")).name == "pw-play"
+    assert open_player(VoiceSettings(Path("clips"), "none")).name == "none"
+    with pytest.raises(ValueError, match="unknown voice player"):
+        open_player(VoiceSettings(Path("clips"), "vlc"))
 
 
 @pytest.mark.parametrize(
@@ -258,4 +260,6 @@ def test_antrean_voice_build_and_a_board_with_a_bad_config(tmp_path: Path) -> No
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode == 2
-    assert "voice.player: must be one of aplay, pw-play, none, got 'mpv'" in bad.stderr
+    assert (
+        "voice.player: unknown voice player 'mpv'; registered: aplay, none, pw-play" in bad.stderr
+    )

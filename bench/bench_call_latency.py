@@ -15,7 +15,7 @@ Service calls, relay messages and commits alternate, so all three see the same
 machine state. The service's physical floor is relay + commit: two broker hops
 and one fsync are what a durable call cannot avoid.
 
-Targets (issues 17 and 19): p99 <= 15 ms, p99 <= 3x the relay's p99, and
+Targets: p99 <= 15 ms, p99 <= 3x the relay's p99, and
 p99 <= 1.5x the floor (relay p99 + commit p99).
 """
 

@@ -302,3 +302,9 @@ def test_a_clock_set_back_across_midnight_does_not_reopen_the_earlier_day(
     assert engine.tick().events == []
     # The day in hand goes on: no second 2026-11-26/C001 to overwrite the first.
     assert res(engine.issue("C"))["ticket"]["id"] == "2026-11-27/C002"
+
+
+def test_a_service_unknown_to_the_config_is_a_queue_error_not_an_assert(engine: Engine) -> None:
+    with pytest.raises(QueueError, match="unknown_service"):
+        engine.refusal("Z")
+    assert engine.config.services_by_code["A"] is engine.config.service("A")

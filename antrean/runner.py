@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from antrean import protocol, systemd
-from antrean.config import Config
+from antrean.broker.acl import queue_staff_user, queue_user
+from antrean.config import Config, ConfigError
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
 from antrean.service import QueueService
@@ -19,6 +20,15 @@ from antrean.store import Store
 
 log = logging.getLogger(__name__)
 EXIT_SOFTWARE = 70  # sysexits EX_SOFTWARE: an internal error, restart wanted
+# The service publishes a reply, an event and states per command, up to 256
+# commands a batch, before it next reads PUBACKs: with paho's default of 20 in
+# flight the rest of a batch waits in paho for later polls. 0 is no limit:
+# every publish goes to the socket at once. (Not a large limit: paho then scans
+# every unacknowledged message on each PUBACK; at 1,000 that scan took more of
+# the worker's time in a burst than everything else.) paho keeps at most
+# 100,000 unacknowledged, as many as the broker queues per client.
+SERVICE_INFLIGHT = 0
+SERVICE_QUEUED = 100_000
 
 
 def utc_now() -> datetime:
@@ -47,12 +57,17 @@ class QueueServiceRunner:
         office = config.office.id
         self.status_topic = protocol.status_topic(office, protocol.QUEUE_DEVICE)
         self.mqtt = MqttClient(
-            client_id=f"antrean-queue-{office}",
+            client_id=queue_user(office),
             broker=config.broker,
             will=Will(self.status_topic, self.service.presence(False)),
             on_connect=self.service.on_connected,
+            max_inflight=SERVICE_INFLIGHT,
+            max_queued=SERVICE_QUEUED,
         )
-        self.service.attach(self.mqtt)
+        self.staff_mqtt = _staff_session(config)
+        if self.staff_mqtt:
+            self.mqtt.drive_with(self.staff_mqtt)
+        self.service.attach(self.mqtt, self.staff_mqtt)
 
     def start(self) -> QueueServiceRunner:
         self.mqtt.open()  # the service's worker thread drives the network
@@ -79,6 +94,24 @@ class QueueServiceRunner:
         self.mqtt.close()
         self.store.close()
         log.info("queue service stopped")
+
+
+def _staff_session(config: Config) -> MqttClient | None:
+    """The session that hears only the counters and admin, or None (one session for all)."""
+    if config.broker.username:
+        # One fixed login for every client of this unit: a second session under
+        # it could take the first one's place on a broker that binds the two.
+        log.info("broker.username is set: counters and kiosks share one session")
+        return None
+    try:
+        return MqttClient(queue_staff_user(config.office.id), config.broker)
+    except ConfigError as err:
+        log.warning(
+            "no login for the counters' own session (%s); they share the kiosks' session, "
+            "so a kiosk's burst can delay them. Run `antrean broker init` again to add it.",
+            err,
+        )
+        return None
 
 
 def _exit_for_restart(_exc: BaseException) -> None:

@@ -25,6 +25,7 @@ BENCHMARKS = (
     "bench_counter",
     "bench_kiosk",
     "bench_board",
+    "bench_burst",
 )
 
 

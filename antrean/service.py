@@ -42,8 +42,9 @@ BATCH_MAX = 256  # commands per transaction; bounds the latency of the last one 
 # Kiosk (and board) commands per batch, when no staff command waits: a
 # counter's command that arrives during a kiosk's burst waits for at most this
 # many, then goes first. Smaller batches cost more commits (an fsync each) and
-# more rounds of state publishing when they issue; 32 kept the issue
-# throughput of bench/bench_issue_throughput.py (160 in flight) unchanged.
+# more rounds of state publishing when they issue; with 32 the issue
+# throughput of bench/bench_issue_throughput.py (160 in flight) stayed the
+# same as before, within the noise of four runs alternating with the old code.
 PUBLIC_BATCH = 32
 # How long the worker waits on the network before it checks the day rollover and
 # opening hours, and notices stop(): short enough for both, long enough to idle.

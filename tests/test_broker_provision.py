@@ -20,6 +20,7 @@ from antrean.config import BrokerConfig, ConfigError
 from .helpers import ROOT, example_config, example_text
 
 QUEUE = "antrean-queue-gajahmungkur"
+STAFF = "antrean-queue-gajahmungkur-staff"  # its session for the counters and admin
 DEVICES = ["kiosk-1", "board-1", "counter-1", "counter-2", "counter-3", "counter-4", "admin"]
 OPTS = InitOptions(names=["hub.local"], ips=["192.168.1.10"])
 
@@ -38,14 +39,15 @@ def test_init_writes_everything_with_tight_modes(tmp_path: Path) -> None:
     assert result.made_ca
     assert result.made_server_cert
     assert sorted(result.printed) == sorted(DEVICES)  # shown once, not stored
-    assert result.saved == [files.client_password(QUEUE)]  # the hub's own service
+    # The hub's own service: both its logins.
+    assert result.saved == [files.client_password(QUEUE), files.client_password(STAFF)]
     for secret in (files.ca_key, files.server_key, files.password_file, files.acl_file):
         assert mode(secret) == 0o600, secret
     assert mode(files.client_password(QUEUE)) == 0o600
     assert mode(files.ca_cert) == 0o644
     assert mode(files.conf) == 0o644
     users = passwords.read_password_file(files.password_file)
-    assert list(users) == [QUEUE, *DEVICES]
+    assert list(users) == [QUEUE, STAFF, *DEVICES]
     for device, secret in result.printed.items():
         assert passwords.check_password(secret, users[device])
         assert secret not in files.password_file.read_text()
@@ -196,7 +198,11 @@ def test_the_committed_broker_config_is_what_init_writes() -> None:
 def test_the_access_rules_name_every_device_of_the_office(tmp_path: Path) -> None:
     text = acl.acl_text(example_config(tmp_path))
     users = [line.split()[1] for line in text.splitlines() if line.startswith("user ")]
-    assert users == [QUEUE, *DEVICES]
+    assert users == [QUEUE, STAFF, *DEVICES]
+    # The second login of the service hears commands and answers them, nothing else.
+    staff = text.split(f"user {STAFF}\n")[1].split("\n\n")[0].splitlines()
+    r = "antrean/v1/gajahmungkur"
+    assert staff == [f"topic read {r}/cmd/+", f"topic readwrite {r}/reply/+"]
     assert "antrean/v1/gajahmungkur/#" not in text  # nobody gets the whole office
     assert all(
         line.split()[2].startswith("antrean/v1/gajahmungkur/")

@@ -77,7 +77,8 @@ def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
         result.made_server_cert = True
 
     old = passwords.read_password_file(files.password_file)
-    local = {acl.queue_user(config.office.id), *opts.local_devices}
+    office = config.office.id
+    local = {acl.queue_user(office), acl.queue_staff_user(office), *opts.local_devices}
     table: dict[str, str] = {}
     for user in users:
         rotate = opts.new_passwords or user not in old

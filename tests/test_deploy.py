@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from antrean.broker import enroll
+from antrean.broker.files import BrokerFiles
+from antrean.broker.provision import InitOptions, init
 from antrean.doctor import read_unit
 
-from .helpers import ROOT, example_text
+from .helpers import ROOT, example_config, example_text
 
 DEPLOY = ROOT / "deploy" / "raspberrypi"
 PROVISION = DEPLOY / "provision.sh"
@@ -269,3 +272,38 @@ def test_an_option_without_its_value(tmp_path: Path) -> None:
     result = provision(tmp_path / "root", "--config", config, "--role")
     assert result.returncode != 0
     assert result.stderr == "ERROR: --role needs a value (see --help)\n"
+
+
+UNIT_BROKER = (
+    '[broker]\nhost = "antrean-hub.local"\nport = 8883\n'
+    'tls_ca = "/etc/antrean/broker/ca.crt"\n'
+    'password_file = "/etc/antrean/broker/clients/{user}.password"\n'
+)
+
+
+def test_a_display_unit_gets_its_login_from_the_enrollment_file(tmp_path: Path) -> None:
+    hub = BrokerFiles(tmp_path / "hub")
+    init(example_config(tmp_path), hub, InitOptions(names=["antrean-hub.local"]))
+    enrollment = hub.enrollment("board-1")
+    config = office_toml(tmp_path, {'[broker]\nhost = "127.0.0.1"\nport = 1883\n': UNIT_BROKER})
+    root = tmp_path / "root"
+    without = provision(root, "--role", "display", "--config", str(config))
+    assert without.returncode == 0, without.stderr  # --root: a warning, on a Pi an error
+    assert "cannot log in to the broker yet" in without.stderr
+    assert "the office CA (tls_ca): /etc/antrean/broker/ca.crt" in without.stderr
+
+    first = provision(
+        root, "--role", "display", "--config", str(config), "--enroll", str(enrollment)
+    )
+    assert first.returncode == 0, first.stderr
+    assert "cannot log in" not in first.stderr
+    password = root / "etc/antrean/broker/clients/board-1.password"
+    assert password.read_text().strip() == enroll.parse(enrollment).password
+    assert oct(password.stat().st_mode & 0o777) == "0o640"
+    assert (root / "etc/antrean/broker/ca.crt").read_text() == hub.ca_cert.read_text()
+    before = tree(root)
+    again = provision(
+        root, "--role", "display", "--config", str(config), "--enroll", str(enrollment)
+    )
+    assert again.stdout.strip().endswith("done: nothing to change"), again.stdout
+    assert tree(root) == before

@@ -14,17 +14,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from antrean.broker import acl, certs, passwords
+from antrean.broker import acl, certs, enroll, passwords
 from antrean.broker.bridge import Bridge, render_bridge
-from antrean.broker.files import BrokerFiles, broker_owner, write_file
+from antrean.broker.files import BrokerFiles, ProvisionError, broker_owner, write_file
 from antrean.broker.mosquitto_conf import LAN_PORT, LOCAL_PORT, render_conf
 from antrean.config import Config
 
 log = logging.getLogger(__name__)
-
-
-class ProvisionError(RuntimeError):
-    """Something the technician must fix first; the message says what."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +41,9 @@ class InitOptions:
 class InitResult:
     made_ca: bool = False
     made_server_cert: bool = False
-    printed: dict[str, str] = field(default_factory=dict)  # user -> new password, shown once
+    # user -> new password of a unit off the hub; never printed: it is in `enrollments`
+    enrolled: dict[str, str] = field(default_factory=dict)
+    enrollments: list[Path] = field(default_factory=list)  # enroll/{device}.toml, root only
     saved: list[Path] = field(default_factory=list)  # client password files written
     removed: list[str] = field(default_factory=list)  # users no longer in the config
 
@@ -91,19 +89,29 @@ def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
         if user in local:
             result.saved.append(_save_client(files, user, secret, opts.owner))
         else:
-            result.printed[user] = secret
+            result.enrolled[user] = secret
     result.removed = [u for u in old if u not in users]
     _write_broker_files(config, files, table, opts.local_port, opts.lan_port, opts.lan_bind)
+    for user, secret in result.enrolled.items():
+        result.enrollments.append(_enroll(config, files, user, secret, opts.lan_port))
+    for user in result.removed:
+        files.enrollment(user).unlink(missing_ok=True)
     return result
 
 
 def add_device(
-    config: Config, files: BrokerFiles, device: str, save: bool = False, owner: str | None = None
-) -> tuple[str | None, Path | None]:
+    config: Config,
+    files: BrokerFiles,
+    device: str,
+    save: bool = False,
+    owner: str | None = None,
+    host: str | None = None,
+) -> Path:
     """New credentials for one device (the old password stops working at the next reload).
 
-    Returns (password to print, None), or (None, file) with `save` or when the
-    device already has its password in clients/ (it runs on the hub).
+    Returns the file that holds the new password: clients/DEVICE.password with
+    `save` or when the device already has one there (it runs on the hub), else
+    its enrollment file enroll/DEVICE.toml, with `host` as the hub's name in it.
     """
     users = acl.users(config)
     _check_owner(owner)
@@ -120,8 +128,8 @@ def add_device(
     ports = _ports(files)
     _write_broker_files(config, files, {u: table[u] for u in users if u in table}, *ports)
     if save or files.client_password(device).exists():
-        return None, _save_client(files, device, secret, owner)
-    return secret, None
+        return _save_client(files, device, secret, owner)
+    return _enroll(config, files, device, secret, ports[1], host)
 
 
 def write_bridge(files: BrokerFiles, bridge: Bridge, restart_timeout: tuple[int, int]) -> Path:
@@ -159,6 +167,24 @@ def _make_dirs(files: BrokerFiles) -> None:
     for d in (files.dir, files.clients):
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755)  # noqa: S103 - folders only; the files in them are 0600
+
+
+def _enroll(
+    config: Config, files: BrokerFiles, device: str, secret: str, port: int, host: str | None = None
+) -> Path:
+    names = certs.cert_names(files.server_cert)
+    if host is not None and host not in names:
+        raise ProvisionError(f"--host {host}: not a name in the hub's certificate ({names})")
+    e = enroll.Enrollment(
+        office=config.office.id,
+        device=device,
+        host=host or enroll.default_host(names),
+        port=port,
+        names=names,
+        password=secret,
+        ca_pem=files.ca_cert.read_text(encoding="utf-8"),
+    )
+    return enroll.save(files, e)
 
 
 def _save_client(files: BrokerFiles, user: str, secret: str, owner: str | None) -> Path:

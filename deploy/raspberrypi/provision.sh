@@ -6,9 +6,12 @@
 #
 #   provision.sh --role hub|display|counter|portable --config office.toml
 #                [--counter N] [--bundle antrean-bundle.tar.gz|DIR]
-#                [--read-only-root] [--root DIR] [--allow-missing-apps]
+#                [--enroll DEVICE.toml] [--read-only-root] [--root DIR]
+#                [--allow-missing-apps]
 #
 # --bundle: install from the offline bundle (`make bundle`), no internet needed.
+# --enroll: a display or counter unit's enrollment file, made on the hub by
+#   `antrean broker init` or `antrean broker enroll DEVICE` (its CA and password).
 # --root DIR: only write the files (config, units, drop-ins, udev) under DIR and
 #   enable units offline; no packages, user or virtualenv. For tests.
 # --allow-missing-apps: warn instead of failing when the app lacks a command
@@ -20,19 +23,20 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 
 usage() {
-  sed -n "7,9p" "$0" | sed 's/^# //' >&2
+  sed -n "7,10p" "$0" | sed 's/^# //' >&2
   exit 2
 }
 
 value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
 
-ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING=""
+ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL=""
 while [ $# -gt 0 ]; do
   case $1 in
   --role) value "$@" && ROLE=$2 && shift ;;
   --config) value "$@" && CONFIG=$2 && shift ;;
   --counter) value "$@" && COUNTER=$2 && shift ;;
   --bundle) value "$@" && BUNDLE=$2 && shift ;;
+  --enroll) value "$@" && ENROLL=$2 && shift ;;
   --read-only-root) READ_ONLY=1 ;;
   --root) value "$@" && ROOT=$2 && shift ;;
   --allow-missing-apps) ALLOW_MISSING=1 ;;
@@ -50,6 +54,10 @@ esac
 [ -n "$CONFIG" ] || die "--config is required: the office config (antrean.toml)"
 [ -f "$CONFIG" ] || die "--config: no such file: $CONFIG"
 CONFIG=$(realpath "$CONFIG")
+if [ -n "$ENROLL" ]; then
+  [ -f "$ENROLL" ] || die "--enroll: no such file: $ENROLL (made on the hub: sudo antrean broker enroll DEVICE)"
+  ENROLL=$(realpath "$ENROLL")
+fi
 if [ "$ROLE" = counter ] && [ -z "$COUNTER" ]; then
   die "--counter N is required for a counter unit (the counter number in the config)"
 fi

@@ -29,10 +29,18 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
     put_link "${conf#"$R"}" /etc/mosquitto/conf.d/antrean.conf
   fi
   enable_unit mosquitto.service
-  # This broker takes logins only: the hub's own programs need their saved passwords.
-  grep -Eq '^[[:space:]]*password_file[[:space:]]*=' "$R$ETC/antrean.toml" ||
-    warn "$CONFIG has no [broker] password_file; the hub's queue service and kiosk" \
-      "cannot log in. Add: password_file = \"$ETC/broker/clients/{user}.password\""
+fi
+
+# Every program of this role can log in: its CA and password exist and the
+# antrean user can read them (else the services would fail in a loop).
+# shellcheck disable=SC2154,SC2153 # checker: from 40-config.sh; ROLE: provision.sh
+if ! logins=$("$checker" check-config --config "$R$ETC/antrean.toml" --role "$ROLE" \
+  --counter "${COUNTER:-0}" --root "${R:-/}" 2>&1 >/dev/null); then
+  if [ -n "$FILES_ONLY" ]; then
+    warn "the services cannot log in to the broker yet: $logins"
+  else
+    die "the services cannot log in to the broker: $logins"
+  fi
 fi
 
 if [ "$SCREEN" = board ] && [ -z "$FILES_ONLY" ]; then

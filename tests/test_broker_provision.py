@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,15 @@ from antrean.broker.bridge import Bridge, parse_address, render_bridge
 from antrean.broker.files import DEFAULT_DIR, BrokerFiles, broker_owner
 from antrean.broker.local import SecuredBroker, open_dir
 from antrean.broker.mosquitto_conf import render_conf
-from antrean.broker.provision import InitOptions, ProvisionError, add_device, init, write_bridge
+from antrean.broker.provision import (
+    InitOptions,
+    ProvisionError,
+    add_device,
+    check,
+    init,
+    write_bridge,
+)
+from antrean.broker.transaction import CRASH_ENV
 from antrean.cli import main
 from antrean.config import BrokerConfig, ConfigError, load_config
 from antrean.doctor import Doctor
@@ -385,7 +395,7 @@ def test_enroll_on_the_hub_join_on_the_unit_and_it_logs_in(
         assert main(["broker", "enroll", "board-1", "--config", str(conf),
                      "--out", str(hub.files.dir), "--copy-to", str(unit)]) == 0  # fmt: skip
         out = capsys.readouterr().out
-        stick = unit / "board-1.toml"
+        stick = unit / "board-1.enroll.toml"
         secret = enroll.parse(stick).password
         assert secret not in out
         assert mode(stick) == 0o600
@@ -436,3 +446,66 @@ def test_join_refuses_a_host_the_hub_certificate_does_not_name(tmp_path: Path) -
             enroll.join(other, enroll.parse(path))
     finally:
         hub.cleanup()
+
+
+def init_command(conf: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "antrean.cli", "broker", "init", "--config", str(conf),
+            "--out", str(out), "--name", "hub.local"]  # fmt: skip
+
+
+def run_init(cmd: list[str], crash_at: str | None = None) -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode
+
+
+@pytest.mark.parametrize("point", ["ca", "server-cert", "passwords", "before-swap"])
+def test_init_killed_midway_leaves_nothing_half_made_and_a_rerun_completes(
+    tmp_path: Path, point: str
+) -> None:
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    files = BrokerFiles(tmp_path / "broker")
+    cmd = init_command(conf, files.dir)
+    assert run_init(cmd, crash_at=point) == -signal.SIGKILL  # a power cut, as far as init knows
+    assert not files.dir.exists()  # no folder that a second run could take for done
+    assert list(tmp_path.glob(".broker.new-*"))  # only the copy it was building
+    assert main(["broker", "check", "--config", str(conf), "--out", str(files.dir)]) == 1
+    assert run_init(cmd) == 0
+    assert check(load_config(conf), files, []) == []
+    assert main(["broker", "check", "--config", str(conf), "--out", str(files.dir)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["antrean.toml", "broker"]
+
+
+def test_init_killed_between_the_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    files = BrokerFiles(tmp_path / "broker")
+    cmd = init_command(conf, files.dir)
+    assert run_init(cmd) == 0
+    ca, hashes = files.ca_cert.read_bytes(), files.password_file.read_bytes()
+    assert run_init([*cmd, "--new-passwords"], crash_at="between-renames") == -signal.SIGKILL
+    assert not files.dir.exists()
+    assert run_init(cmd[:-2]) == 0
+    # The cut run never happened: same CA, same passwords, everything in place.
+    assert files.ca_cert.read_bytes() == ca
+    assert files.password_file.read_bytes() == hashes
+    assert check(load_config(conf), files, []) == []
+    assert not list(tmp_path.glob(".broker.*"))
+
+
+def test_check_names_what_is_wrong(tmp_path: Path) -> None:
+    config = example_config(tmp_path)
+    files = BrokerFiles(tmp_path / "broker")
+    init(config, files, InitOptions(names=["hub"], local_devices=["kiosk-1"]))
+    assert check(config, files, ["kiosk-1"]) == []
+    files.client_password("kiosk-1").write_text("salah\n")
+    files.acl_file.write_text("")
+    assert check(config, files, ["kiosk-1"]) == [
+        f"{files.client_password('kiosk-1')} does not match {files.password_file}",
+        f"{files.acl_file} is not the office config's (run init again)",
+    ]
+    files.conf.unlink()
+    assert check(config, files, []) == [f"{files.conf} is missing"]

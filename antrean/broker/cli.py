@@ -1,12 +1,14 @@
 """`antrean broker`: set up the office broker's security on the hub.
 
-init        CA, server certificate, passwords, access rules, Mosquitto drop-in
+init        CA, server certificate, passwords, access rules, Mosquitto drop-in (all
+            or nothing: a power cut leaves the old folder or the new one)
+check       is the folder complete and consistent (after a power cut, say)?
 enroll      a new password for one unit's device, in its enrollment file
 join        on a display or counter unit: install its enrollment file
 bridge      a bridge to a central broker
 
 No password is ever printed: a unit's password is in its enrollment file
-(/etc/antrean/broker/enroll/DEVICE.toml on the hub, root only), which the
+(/etc/antrean/broker/enroll/DEVICE.enroll.toml on the hub, root only), which the
 technician carries to the unit.
 """
 
@@ -25,6 +27,7 @@ from antrean.broker.provision import (
     InitOptions,
     InitResult,
     add_device,
+    check,
     closed_parents,
     init,
     write_bridge,
@@ -96,8 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         a.add_argument("--copy-to", type=Path, metavar="DIR",
                        help="also copy the enrollment file there (a USB stick)")  # fmt: skip
 
+    c = sub.add_parser("check", help="is the broker's folder complete and consistent?")
+    common(c)
+    c.add_argument("--local", action="append", default=[], metavar="DEVICE",
+                   help="a device that runs on the hub (password in clients/)")  # fmt: skip
+
     j = sub.add_parser("join", help="install an enrollment file on this unit (CA, password)")
-    j.add_argument("file", type=Path, help="the DEVICE.toml made on the hub")
+    j.add_argument("file", type=Path, help="the DEVICE.enroll.toml made on the hub")
     j.add_argument("--config", help="office config (default $ANTREAN_CONFIG or /etc/antrean)")
     j.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)  # tests
 
@@ -128,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         if args.broker_command == "join":
             return _join(config, args)
         files = BrokerFiles(args.out)
+        if args.broker_command == "check":
+            return _check(config, files, args.local)
         if args.broker_command == "init":
             return _init(config, files, args)
         if args.broker_command in ("enroll", "add-device"):
@@ -184,8 +194,9 @@ def _report_init(files: BrokerFiles, result: InitResult) -> None:
             print(f"                {path.name}")
     print("next: sudo systemctl restart mosquitto")
     if result.enrollments:
-        print(f"      copy {files.enroll}/DEVICE.toml to a USB stick for each other unit;")
-        print("      on the unit: sudo antrean broker join DEVICE.toml (or provision.sh --enroll)")
+        print(f"      copy {files.enroll}/DEVICE.enroll.toml to a USB stick for each other unit;")
+        print("      on the unit: sudo antrean broker join DEVICE.enroll.toml")
+        print("      (or provision.sh --enroll DEVICE.enroll.toml)")
     if result.made_ca:
         print("      a new CA: every unit off the hub needs a new enrollment (broker enroll)")
 
@@ -200,6 +211,17 @@ def _add_device(config: Config, files: BrokerFiles, args: argparse.Namespace) ->
     if path.parent == files.enroll:
         print(f"on the unit: sudo antrean broker join {path.name}  (or provision.sh --enroll)")
     print("next: sudo systemctl restart mosquitto  (a restart also drops the old session)")
+    return 0
+
+
+def _check(config: Config, files: BrokerFiles, local: list[str]) -> int:
+    problems = check(config, files, local)
+    for p in problems:
+        print(f"antrean broker: {p}", file=sys.stderr)
+    if problems:
+        print("antrean broker: run `sudo antrean broker init` to complete it", file=sys.stderr)
+        return 1
+    print(f"{files.dir}: complete")
     return 0
 
 

@@ -71,7 +71,7 @@ class BrokerFiles:
         return self.dir / "enroll"  # one file per unit off the hub; root only (passwords)
 
     def enrollment(self, device: str) -> Path:
-        return self.enroll / f"{device}.toml"
+        return self.enroll / f"{device}.enroll.toml"
 
 
 def write_file(path: Path, text: str, mode: int, owner: str | None = None) -> None:

@@ -200,7 +200,7 @@ before=$(readlink "$root/opt/antrean/venv")
 in_root /root/bundle/deploy/raspberrypi/provision.sh --update /root/bundle >"$cache/update.log" 2>&1 ||
   { cat "$cache/update.log"; fail "--update"; }
 [ "$(readlink "$root/opt/antrean/venv")" = venvs/0.10.0 ] || fail "--update did not switch to 0.10.0"
-[ "$(in_root antrean --version)" = "antrean 0.10.0" ] || fail "antrean --version after the update"
+[ "$(in_root /usr/local/bin/antrean --version)" = "antrean 0.10.0" ] || fail "antrean --version after the update"
 in_root /root/bundle/deploy/raspberrypi/provision.sh --rollback >"$cache/rollback.log" 2>&1 ||
   { cat "$cache/rollback.log"; fail "--rollback"; }
 [ "$(readlink "$root/opt/antrean/venv")" = "$before" ] || fail "--rollback did not go back to $before"

@@ -125,7 +125,7 @@ tail -n 3 "$cache/run1.log"
 echo "==> checks"
 [ -z "$(in_root dpkg --audit)" ] || fail "dpkg still has half installed packages"
 # (on the portable unit by the run cut inside broker init, the first after the cut in apt)
-cat "$cache"/run0b.log "$cache/run1.log" 2>/dev/null | grep -q "dpkg --configure -a" ||
+grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
   fail "the interrupted dpkg was not repaired"
 if [ "$role" = portable ]; then
   in_root /opt/antrean/venv/bin/antrean broker check --config /etc/antrean/antrean.toml \

@@ -38,6 +38,8 @@ APP_SECTIONS: dict[str, tuple[str, ...]] = {
 ARRAY_SECTIONS = ("service", "counter", "device")  # written [[service]]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# --root: "/" on a unit; an image being provisioned, or a test's root, elsewhere.
+ROOT_HELP = "treat this folder as the unit's / (an image being provisioned; default /)"
 
 
 class ConfigError(ValueError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from antrean.broker import certs
+from antrean.broker import certs, enroll
 from antrean.broker.files import BrokerFiles
 from antrean.broker.local import SecuredBroker as HubBroker
 from antrean.broker.local import open_dir
@@ -269,9 +269,9 @@ def test_a_device_cannot_pose_as_another(hub: HubBroker) -> None:
 
 def test_rotating_a_device_password_locks_out_the_old_one(hub: HubBroker) -> None:
     old = hub.password("admin")
-    new, saved = add_device(hub.config, hub.files, "admin")
-    assert new
-    assert not saved
+    saved = add_device(hub.config, hub.files, "admin")
+    assert saved == hub.files.enrollment("admin")
+    new = enroll.parse(saved).password
     assert new != old
     hub.reload()
     p = Probe(hub.lan("admin", old), "admin")
@@ -279,6 +279,6 @@ def test_rotating_a_device_password_locks_out_the_old_one(hub: HubBroker) -> Non
         assert p.connect() in REFUSED
     finally:
         p.close()
-    hub.result.printed["admin"] = new
+    hub.result.enrolled["admin"] = new
     p = probe(hub, "admin")
     p.close()

@@ -25,7 +25,7 @@ packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 "libmtdev1t64|libmtdev1"
   espeak-ng sox alsa-utils
-  "libusb-1.0-0t64|libusb-1.0-0" fonts-dejavu-core
+  libusb-1.0-0 fonts-dejavu-core
   openssl shellcheck systemd
   gcc libc6-dev linux-libc-dev
 )
@@ -43,19 +43,20 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
     packages+=("$("$python" -c 'import sys; print("python%d.%d-dev" % sys.version_info[:2])')")
   fi
 fi
+# (grep without -q: with pipefail, -q's early exit would fail the pipe by SIGPIPE.)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "install ok installed" >/dev/null; }
+# A real package in apt's lists (a name only provided by another is not one).
+known() { apt-cache show --no-all-versions "$1" 2>/dev/null | grep '^Package: ' >/dev/null; }
 # tests/test_deploy.py verifies our drop-in for systemd-time-wait-sync.service,
 # which comes with systemd-timesyncd from Debian 13 on (with systemd before).
 # systemd-timesyncd conflicts with every other time daemon: never replace one.
 unit=systemd-time-wait-sync.service
 if [ ! -e "/usr/lib/systemd/system/$unit" ] && [ ! -e "/lib/systemd/system/$unit" ]; then
-  if ! dpkg-query -W -f='${Status}\n' chrony ntp ntpsec openntpd 2>/dev/null | grep -q "install ok installed"; then
-    packages+=(systemd-timesyncd)
-  fi
+  other=""
+  for daemon in chrony ntp ntpsec openntpd; do installed "$daemon" && other=$daemon; done
+  [ -n "$other" ] || packages+=(systemd-timesyncd)
 fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-# A real package in apt's lists (a name only provided by another is not one).
-known() { apt-cache show --no-all-versions "$1" 2>/dev/null | grep -q '^Package: '; }
 group_installed() {
   local names name
   IFS='|' read -ra names <<<"$1"

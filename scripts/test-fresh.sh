@@ -77,6 +77,9 @@ mount --rbind /dev "$root/dev"
 mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
 [ "$dist" = bookworm ] || mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Debian's installer writes /etc/hosts; a minbase Debian 12 root has none, and
+# "localhost" (the TLS tests' broker host) would go to DNS.
+[ -e "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 # The certificate authorities added on this machine (a TLS proxy's, say): a
 # machine on the same network trusts them too, or pip reaches no index.
 if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then

@@ -137,7 +137,7 @@ sleep 20 # the apps open their windows and connect
 running=$(tr -d '\r' <"$demo_log")
 printf '\003' >&3
 wait "$demo" || true # make dies of the SIGINT (130) whatever the demo did
-exec 3>&-
+exec 3>&- && rm -f "$keys"
 sleep 2
 tr -d '\r' <"$demo_log" | grep -E "^demo: " | sed 's/^/    /'
 ! grep -q "Installing Debian packages" <<<"$running" || fail "make demo installed packages again: $demo_log"

@@ -11,13 +11,15 @@ set -euo pipefail
 # kiosk's USB ticket printers. fonts-dejavu-core: the printer simulator's
 # previews. openssl: `antrean broker` makes the office CA and the hub's TLS
 # certificate with it. shellcheck: the provisioning scripts' lint
-# (systemd-analyze, for the units, comes with systemd).
+# (systemd-analyze, for the units, comes with systemd). chromium and
+# chromium-driver: the tests open the HTML report in headless Chromium.
 packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 libmtdev1
   espeak-ng sox alsa-utils
   libusb-1.0-0 fonts-dejavu-core
   openssl shellcheck systemd
+  chromium chromium-driver
 )
 # A Debian python3 needs the venv module from its own package; a python3 that
 # already has working venv/ensurepip (pyenv, a Pi image with it) does not.

@@ -46,7 +46,7 @@ ARGS: dict[str, dict[str, tuple[type, bool]]] = {
     "call_next": {"counter": (int, True)},
     "recall": {"counter": (int, True)},
     "no_show": {"counter": (int, True)},
-    "complete": {"counter": (int, True)},
+    "complete": {"counter": (int, True), "kelurahan": (str, False)},
     "transfer": {"counter": (int, True), "service": (str, True)},
     "call_ticket": {"counter": (int, True), "code": (str, True)},
     "requeue": {"code": (str, True)},
@@ -57,6 +57,16 @@ ARGS: dict[str, dict[str, tuple[type, bool]]] = {
     "service_close": {"service": (str, True), "reason": (str, False)},
     "set_running_text": {"text": (str, True)},
     "snapshot": {},
+    # issue 14: blank cards and the drive's targets (rules: antrean/stock.py, progress.py)
+    "stock_receive": {
+        "count": (int, True),
+        "note": (str, True),
+        "day": (str, False),
+        "user": (str, False),
+    },
+    "stock_spoil": {"count": (int, True), "reason": (str, True), "user": (str, False)},
+    "stock_adjust": {"count": (int, True), "reason": (str, True), "user": (str, False)},
+    "drive_target": {"kelurahan": (str, True), "target": (int, True), "user": (str, False)},
 }
 
 ALLOWED: dict[Role, frozenset[str]] = {
@@ -77,6 +87,7 @@ ALLOWED: dict[Role, frozenset[str]] = {
             "service_open",
             "service_close",
             "snapshot",
+            "stock_spoil",  # issue 14: a failed print at the counter
         }
     ),
     Role.ADMIN: frozenset(ARGS),
@@ -290,4 +301,12 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "services": [service_state(engine, s.code) for s in engine.config.services],
         "counters": [counter_state(engine, c.number) for c in engine.config.counters],
         "calls": calls_state(engine),
+        "stock": engine.stock_view(),  # issue 14
+        "drive": drive_state(engine),
     }
+
+
+def drive_state(engine: Engine) -> dict[str, Any]:
+    """The drive's kelurahan and targets (the console's buttons; issue 14)."""
+    recording = [s.code for s in engine.config.services if s.recording]
+    return {"recording_services": recording, "targets": dict(engine.targets)}

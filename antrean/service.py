@@ -297,6 +297,7 @@ class QueueService:
 
     def _execute(self, batch: _Batch, command: Command) -> dict[str, Any]:
         log.debug("%s from %s: %s %s", command.id, command.device.id, command.action, command.args)
+        self.engine.actor = command.device.id  # issue 14: ledger entries name their device
         try:
             outcome = self._dispatch(command)
         except QueueError as err:
@@ -312,7 +313,7 @@ class QueueService:
         match c.action:
             case "issue":
                 return e.issue(a["service"], a.get("priority", False))
-            case "call_next" | "recall" | "no_show" | "complete" | "counter_open" | "counter_close":
+            case "call_next" | "recall" | "no_show" | "counter_open" | "counter_close":
                 return getattr(e, c.action)(a["counter"])  # type: ignore[no-any-return]
             case "transfer":
                 return e.transfer(a["counter"], a["service"])
@@ -330,6 +331,15 @@ class QueueService:
                 return e.set_running_text(a["text"])
             case "snapshot":
                 return Outcome(result=protocol.snapshot(e))
+            # issue 14 (the lead ports these to the action table)
+            case "complete":
+                return e.complete(a["counter"], a.get("kelurahan"))
+            case "stock_receive":
+                return e.stock_receive(a["count"], a["note"], a.get("day"), a.get("user"))
+            case "stock_spoil" | "stock_adjust":
+                return getattr(e, c.action)(a["count"], a["reason"], a.get("user"))  # type: ignore[no-any-return]
+            case "drive_target":
+                return e.drive_target(a["kelurahan"], a["target"], a.get("user"))
         raise QueueError("unknown_action", f"Aksi {c.action} tidak dikenal.")
 
     def _commit(self, batch: _Batch) -> None:
@@ -341,6 +351,10 @@ class QueueService:
             meta={"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text},
             replies=[(d, i, r) for d, i, r in batch.replies if i is not None],
             now=self.clock(),
+            calls=out.calls,
+            stock=out.stock,
+            progress=out.progress,
+            targets=out.targets,
         )
 
     # ---- publishing --------------------------------------------------------------
@@ -366,6 +380,8 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "counter", number), state, retain=True)
         if everything or any(ev["kind"] in _CALL_KINDS for ev in out.events):
             bus.publish(protocol.state_topic(office, "calls"), protocol.calls_state(e), True)
+        if e.card_services and (everything or out.stock_changed):  # issue 14
+            bus.publish(protocol.state_topic(office, "stock"), e.stock_view(), retain=True)
         if everything or out.office_changed:
             bus.publish(protocol.state_topic(office, "office"), protocol.office_state(e), True)
 

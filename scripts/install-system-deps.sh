@@ -21,6 +21,7 @@ python=${PYTHON:-python3}
 # --system-site-packages, which lets every Debian Python package into the tests.
 # "a|b": one package under two names; Debian 13 renamed libraries for 64-bit
 # time_t (libmtdev1 is libmtdev1t64 there). The first name apt knows is installed.
+# chromium and chromium-driver: the tests open the HTML report in headless Chromium.
 packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 "libmtdev1t64|libmtdev1"
@@ -28,6 +29,7 @@ packages=(
   libusb-1.0-0 fonts-dejavu-core
   openssl shellcheck systemd
   gcc libc6-dev linux-libc-dev
+  chromium chromium-driver
 )
 if ! command -v "$python" >/dev/null; then
   packages+=(python3 python3-venv python3-dev)

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint typecheck pytest system-deps clean bundle test-provision
+.PHONY: demo test bench lint typecheck pytest system-deps clean bundle test-provision test-fresh
 
 demo: system-deps $(STAMP)
 	$(BIN)/antrean demo --config antrean.example.toml
@@ -39,8 +39,15 @@ test-provision: $(STAMP)
 	ARCH=$$(uname -m) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle $(BIN)/python
 	scripts/test-provision.sh var/provision-cache/bundle/antrean-bundle-*.tar.gz
 
+# Slow (needs root and the network): `make test` and `make demo` in a clean
+# clone of the last commit, in a fresh minimal Debian root (debootstrap) of
+# each release in DIST, as on a newcomer's machine.
+DIST ?= bookworm trixie
+test-fresh:
+	rc=0; for dist in $(DIST); do scripts/test-fresh.sh $$dist || rc=1; done; exit $$rc
+
 system-deps:
-	./scripts/install-system-deps.sh
+	PYTHON=$(PYTHON) ./scripts/install-system-deps.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

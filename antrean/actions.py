@@ -53,6 +53,7 @@ COUNTER = Arg(int)  # for a counter device, defaults to its own counter
 SERVICE = Arg(str)
 CODE = Arg(str)
 _STAFF = frozenset({Role.COUNTER, Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN})
 _EVERYONE = frozenset(Role)
 
 
@@ -69,7 +70,9 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("call_next", {"counter": COUNTER}, _STAFF, changes_calls=True),
     Action("recall", {"counter": COUNTER}, _STAFF, changes_calls=True),
     Action("no_show", {"counter": COUNTER}, _STAFF, changes_calls=True),
-    Action("complete", {"counter": COUNTER}, _STAFF, changes_calls=True),
+    Action(
+        "complete", {"counter": COUNTER, "kelurahan": Arg(str, False)}, _STAFF, changes_calls=True
+    ),
     Action("transfer", {"counter": COUNTER, "service": SERVICE}, _STAFF, changes_calls=True),
     Action("call_ticket", {"counter": COUNTER, "code": CODE}, _STAFF, changes_calls=True),
     Action("requeue", {"code": CODE}, _STAFF, changes_calls=True),
@@ -78,7 +81,24 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("counter_close", {"counter": COUNTER}, _STAFF, changes_calls=True),
     Action("service_open", {"service": SERVICE}, _STAFF),
     Action("service_close", {"service": SERVICE, "reason": Arg(str, False)}, _STAFF),
-    Action("set_running_text", {"text": Arg(str)}, frozenset({Role.ADMIN})),
+    Action("set_running_text", {"text": Arg(str)}, _ADMIN),
     Action("snapshot", {}, _EVERYONE, on_service=True, read_only=True),
+    # issue 14: blank cards and the drive's targets (rules: antrean/stock.py, progress.py)
+    Action(
+        "stock_receive",
+        {"count": Arg(int), "note": Arg(str), "day": Arg(str, False), "user": Arg(str, False)},
+        _ADMIN,
+    ),
+    Action(  # a failed print at the counter
+        "stock_spoil", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _STAFF
+    ),
+    Action(
+        "stock_adjust", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _ADMIN
+    ),
+    Action(
+        "drive_target",
+        {"kelurahan": Arg(str), "target": Arg(int), "user": Arg(str, False)},
+        _ADMIN,
+    ),
     Action("status", {}, _EVERYONE, on_service=True, read_only=True),
 )

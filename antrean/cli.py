@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from typing import Any, Protocol
 
 from antrean import __version__, logs
 from antrean.config import (
     CONFIG_HELP,
+    ROOT_HELP,
     Config,
     ConfigError,
     check_app_sections,
@@ -78,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check-config", help="validate an office config and print a summary")
     c.add_argument("--config", help=CONFIG_HELP)
+    c.add_argument(
+        "--role",
+        choices=("hub", "display", "counter", "portable"),
+        help="also check this unit's broker credentials (CA, passwords) as --user reads them",
+    )
+    c.add_argument("--counter", type=int, default=0, help="the unit's counter number, if any")
+    c.add_argument("--user", default="antrean", help="the services' user (default antrean)")
+    c.add_argument("--root", type=Path, default=Path("/"), help=ROOT_HELP)
 
     d = sub.add_parser("demo", help="run the whole system on this machine")
     d.add_argument(
@@ -132,10 +142,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"antrean: config error: {exc}", file=sys.stderr)
             return 2
         print_summary(config)
+        if args.role:
+            return _check_logins(config, args)
         return 0
     if args.command == "demo":
         return run_demo(config, headless=args.headless, office_hours=args.office_hours)
     return 1
+
+
+def _check_logins(config: Config, args: argparse.Namespace) -> int:
+    from antrean.broker.logins import check_logins  # noqa: PLC0415 - only with --role
+
+    problems = check_logins(config, args.role, args.counter, args.user, args.root)
+    for p in problems:
+        print(f"antrean: credentials: {p.detail}\n  fix: {p.fix}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"  logins   {args.role}: the CA and passwords are readable by {args.user}")
+    return 0
 
 
 def print_summary(config: Config) -> None:

@@ -7,6 +7,7 @@ the apps' DeviceLink (antrean.device), without presence or retained state.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from antrean import protocol
@@ -15,6 +16,10 @@ from antrean.device import CommandIds, NoAnswer, Reply, decode_reply
 from antrean.mqtt import MqttClient
 
 __all__ = ["NoAnswer", "QueueClient"]
+
+# Sends of one command before NoAnswer: the same id again after a third of the
+# timeout, so a command or reply the network dropped costs a few seconds, not all.
+SENDS = 3
 
 
 class QueueClient:
@@ -58,12 +63,7 @@ class QueueClient:
         with self._lock:
             event = self._waiting.setdefault(cmd_id, threading.Event())
         if not event.wait(timeout):
-            raise NoAnswer(
-                f"no answer to {cmd_id} within {timeout} s from the queue service of "
-                f"office {self.office!r}; is it running, and is the office id right?",
-                cmd_id,
-                1,
-            )
+            raise NoAnswer(_no_answer(cmd_id, timeout, self.office), cmd_id, 1)
         with self._lock:
             self._waiting.pop(cmd_id, None)
             return self._replies.pop(cmd_id)
@@ -78,9 +78,33 @@ class QueueClient:
         args: dict[str, Any] | None = None,
         cmd_id: str | None = None,
         timeout: float = 5,
+        sends: int = SENDS,
     ) -> dict[str, Any]:
-        """Sends a command and returns its reply as the JSON on the wire."""
-        return self.wait(self.send(action, args, cmd_id), timeout)
+        """Sends a command and returns its wire reply, sending the same id again while none comes.
+
+        Up to `sends` sends spread over `timeout` (a lost command or a lost
+        reply costs one interval, and the service runs a repeated id only
+        once); a `rate_limited` refusal is sent again once its retry_after_s
+        has passed. NoAnswer after `timeout`.
+        """
+        deadline = time.monotonic() + timeout
+        cmd_id = self.send(action, args, cmd_id)
+        for n in range(sends, 0, -1):
+            left = deadline - time.monotonic()
+            try:
+                reply = self.wait(cmd_id, max(0.0, left / n))
+            except NoAnswer:
+                if n == 1:
+                    raise NoAnswer(
+                        _no_answer(cmd_id, timeout, self.office), cmd_id, sends
+                    ) from None
+            else:
+                error = reply.get("error") or {}
+                if error.get("code") != "rate_limited" or n == 1:
+                    return reply
+                time.sleep(min(float(error.get("retry_after_s", 0.05)), max(0.0, left / n)))
+            self.send(action, args, cmd_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def send_raw(self, payload: bytes) -> None:
         """Publishes bytes as they are (for malformed-input tests)."""
@@ -92,3 +116,10 @@ class QueueClient:
         with self._lock:
             self._replies[key] = reply
             self._waiting.setdefault(key, threading.Event()).set()
+
+
+def _no_answer(cmd_id: str, timeout: float, office: str) -> str:
+    return (
+        f"no answer to {cmd_id} within {timeout} s from the queue service of "
+        f"office {office!r}; is it running, and is the office id right?"
+    )

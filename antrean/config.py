@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,7 +29,18 @@ RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status its
 # named by module path so that parsing a file imports no app (and no Kivy):
 # only check_app_sections() imports them, and those modules import no Kivy,
 # escpos or GPIO library. Any other section is refused, by every program.
-CORE_SECTIONS = ("office", "broker", "store", "queue", "priority", "service", "counter", "device")
+CORE_SECTIONS = (
+    "office",
+    "broker",
+    "store",
+    "queue",
+    "priority",
+    "service",
+    "counter",
+    "device",
+    "stock",
+    "drive",
+)
 APP_SECTIONS: dict[str, tuple[str, ...]] = {
     "kiosk.settings": ("kiosk", "printer"),
     "counter.settings": ("counter_inputs",),
@@ -38,6 +49,8 @@ APP_SECTIONS: dict[str, tuple[str, ...]] = {
 ARRAY_SECTIONS = ("service", "counter", "device")  # written [[service]]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# --root: "/" on a unit; an image being provisioned, or a test's root, elsewhere.
+ROOT_HELP = "treat this folder as the unit's / (an image being provisioned; default /)"
 
 
 class ConfigError(ValueError):
@@ -110,6 +123,25 @@ class ServiceConfig:
     name_en: str = ""
     daily_quota: int | None = None  # None: no quota
     hours: WeeklyHours | None = None  # None: the office's hours
+    uses_card: bool = False  # each served ticket uses one blank card (issue 14)
+    recording: bool = False  # a served ticket is one recording of the drive (issue 14)
+
+
+@dataclass(frozen=True, slots=True)
+class StockConfig:
+    """Blank cards (blangko KTP-el): when staff are warned, and the rate's window."""
+
+    warning: int = 50  # cards left (after those promised) at which staff are warned
+    rate_days: int = 14  # the recent rate of use is over this many days
+
+
+@dataclass(frozen=True, slots=True)
+class DriveConfig:
+    """The recording drive: when it started and each kelurahan's target (residents)."""
+
+    start: date | None = None
+    targets: dict[str, int] = field(default_factory=dict)
+    rate_days: int = 28  # the recent rate of recording is over this many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +184,8 @@ class Config:
     devices: tuple[DeviceConfig, ...]
     rules: QueueRules
     sections: dict[str, Any] = field(default_factory=dict)
+    stock: StockConfig = field(default_factory=StockConfig)
+    drive: DriveConfig = field(default_factory=DriveConfig)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
     text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
     services_by_code: dict[str, ServiceConfig] = field(init=False, repr=False, compare=False)
@@ -233,6 +267,8 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         _devices(r, data, {c.number for c in counters}),
         _rules(r, data),
         {k: v for k, v in data.items() if k not in CORE_SECTIONS},
+        stock=_stock(r, data),
+        drive=_drive(r, data),
         base_dir=base,
         text=text,
     )
@@ -341,9 +377,41 @@ def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:
         name_en=r.string(t, where, "name_en", default=""),
         daily_quota=quota,
         hours=r.hours(t, where, "hours"),
+        uses_card=r.boolean(t, where, "uses_card", default=False),
+        recording=r.boolean(t, where, "recording", default=False),
     )
     r.only_keys(t, where)
     return service
+
+
+def _stock(r: ConfigReader, data: dict[str, Any]) -> StockConfig:
+    t = r.table(data, "stock")
+    stock = StockConfig(
+        warning=r.integer(t, "stock", "warning", default=50, low=0, high=100000),
+        rate_days=r.integer(t, "stock", "rate_days", default=14, low=1, high=365),
+    )
+    r.only_keys(t, "stock")
+    return stock
+
+
+def _drive(r: ConfigReader, data: dict[str, Any]) -> DriveConfig:
+    t = r.table(data, "drive")
+    start = r.get(t, "drive", "start", "") or None  # a TOML date: start = 2026-11-01
+    if start is not None and not isinstance(start, date):
+        r.fail("drive", "start", f"must be a date like 2026-11-01, got {start!r}")
+    targets = r.get(t, "drive", "targets", {})
+    if not isinstance(targets, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, int) and v >= 0
+        for k, v in targets.items()
+    ):
+        r.fail("drive", "targets", "must map each kelurahan's name to a whole number >= 0")
+    drive = DriveConfig(
+        start=start,
+        targets=dict(targets),
+        rate_days=r.integer(t, "drive", "rate_days", default=28, low=1, high=365),
+    )
+    r.only_keys(t, "drive")
+    return drive
 
 
 def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:

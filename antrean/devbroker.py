@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from antrean.broker.mosquitto_conf import MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES
+
 log = logging.getLogger(__name__)
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -73,7 +75,9 @@ class DevBroker:
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
             "set_tcp_nodelay true",  # see DESIGN.md: delayed ACKs cost ~40 ms per QoS 1 hop
-            "max_queued_messages 100000",
+            # As on a hub (broker_config/): a device's burst waits here for the service.
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            f"max_queued_bytes {MAX_QUEUED_BYTES}",
             f"persistence {'true' if self._persistence else 'false'}",
             f"persistence_location {self._dir}/",
             f"log_dest file {self._dir}/mosquitto.log",

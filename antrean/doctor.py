@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from antrean import protocol
+from antrean.broker.logins import check_logins, unit_users, user_may
 from antrean.config import (
     CONFIG_HELP,
     Config,
@@ -84,6 +85,8 @@ class Doctor:
         yield self.check_config()
         if self.config is None:
             return  # the rest reads the config
+        if self.role is not None:
+            yield from self.check_logins()
         yield from self.check_broker_and_queue()
         if self._needs("printer"):
             yield self.check_printer()
@@ -125,6 +128,17 @@ class Doctor:
             return Result("FAIL", "config", str(exc), "edit the file and run: antrean check-config")
         self.config = c = config
         return Result("OK", "config", f"{self.config_file}: office {c.office.id} ({c.office.name})")
+
+    def check_logins(self) -> Iterator[Result]:
+        """This unit's CA and passwords, as its service user reads them."""
+        assert self.config is not None
+        assert self.role is not None
+        problems = check_logins(self.config, self.role, self.counter, self.user)
+        for p in problems:
+            yield Result("FAIL", "login", p.detail, p.fix)
+        if not problems:
+            users = ", ".join(unit_users(self.config, self.role, self.counter))
+            yield Result("OK", "login", f"credentials of {users} readable by {self._who()}")
 
     def check_broker_and_queue(self) -> Iterator[Result]:
         assert self.config is not None
@@ -344,24 +358,8 @@ class Doctor:
 
 
 def user_can_write(path: Path, user: str) -> bool:
-    """Whether `user` may write `path` by its mode bits (root: always).
-
-    When that user does not exist here (a development machine), asks for the
-    user running the doctor instead.
-    """
-    try:
-        pw = pwd.getpwnam(user)
-    except KeyError:
-        return os.access(path, os.W_OK)
-    if pw.pw_uid == 0:
-        return True
-    st = path.stat()
-    if st.st_uid == pw.pw_uid:
-        return bool(st.st_mode & 0o200)
-    groups = {pw.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
-    if st.st_gid in groups:
-        return bool(st.st_mode & 0o020)
-    return bool(st.st_mode & 0o002)
+    """Whether `user` may write `path` by its mode bits (root: always)."""
+    return user_may(path, user, 2)
 
 
 def read_unit(unit_file: Path) -> tuple[str | None, int]:

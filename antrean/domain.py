@@ -111,6 +111,10 @@ class StoredDay:
     seq: int = 0
     running_text: str | None = None
     service_times: dict[str, list[float]] = field(default_factory=dict)
+    # issue 14: the card ledger's balance and recent use, and the drive's targets
+    stock_balance: int = 0
+    stock_use_by_day: dict[date, int] = field(default_factory=dict)
+    targets: dict[str, int] = field(default_factory=dict)
 
 
 class QueueError(Exception):

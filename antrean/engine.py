@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
     SERVICE_TIME_WINDOW,
@@ -47,6 +48,9 @@ from antrean.events import (
     RunningTextResult,
     ServiceEvent,
     ServiceResult,
+    StockEvent,
+    StockResult,
+    TargetResult,
     TicketEvent,
     TicketResult,
     TicketView,
@@ -54,6 +58,16 @@ from antrean.events import (
 )
 from antrean.hours import business_day, closed_reason
 from antrean.lanes import Lanes
+from antrean.progress import Attribution, Target, attribute, checked_kelurahan
+from antrean.stock import (
+    OUT_OF_CARDS,
+    EntryKind,
+    Stock,
+    StockEntry,
+    checked_count,
+    checked_reason,
+    who,
+)
 
 Clock = Callable[[], datetime]
 # A "service" shorter than this was a double press on next (the resident had not
@@ -72,10 +86,25 @@ class Changes:
     service_rows: set[ServiceCode] = field(default_factory=set)  # whose status (open) changed
     events: list[Event] = field(default_factory=list)
     office_changed: bool = False
+    # issue 14: rows for the calls, stock, progress and targets tables
+    calls: list[CallRecord] = field(default_factory=list)
+    stock: list[StockEntry] = field(default_factory=list)
+    progress: list[Attribution] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    stock_changed: bool = False  # state/stock is to be published again
 
     @property
     def changed(self) -> bool:
-        return bool(self.tickets or self.counters or self.services or self.events)
+        return bool(
+            self.tickets
+            or self.counters
+            or self.services
+            or self.events
+            or self.calls
+            or self.stock
+            or self.progress
+            or self.targets
+        )
 
     def absorb(self, later: Changes) -> None:
         """Appends later changes (the next command of a batch) to these."""
@@ -85,6 +114,11 @@ class Changes:
         self.service_rows |= later.service_rows
         self.events.extend(later.events)
         self.office_changed |= later.office_changed
+        self.calls.extend(later.calls)
+        self.stock.extend(later.stock)
+        self.progress.extend(later.progress)
+        self.targets.extend(later.targets)
+        self.stock_changed |= later.stock_changed
 
 
 class Engine:
@@ -119,6 +153,13 @@ class Engine:
         self.lanes = Lanes(self.services)
         self._reindex()
         self._out = Changes()
+        # issue 14: blank cards and the drive. `actor` is the device (and user)
+        # of the command being run, set by the service: ledger entries name it.
+        self.actor = ""
+        self.card_services = frozenset(s.code for s in config.services if s.uses_card)
+        self.stock = Stock(config.stock.warning, config.stock.rate_days, snap.stock_balance)
+        self.stock.use_by_day.update(snap.stock_use_by_day)
+        self.targets: dict[str, int] = {**config.drive.targets, **snap.targets}
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -186,7 +227,29 @@ class Engine:
         if cfg.daily_quota is not None and self.last_number[cfg.code] >= cfg.daily_quota:
             message = "Kuota hari ini sudah penuh. Silakan datang kembali besok."
             return QueueError("quota_full", message, service=cfg.code)
+        if cfg.uses_card and self.cards_available() <= 0:
+            return QueueError("out_of_cards", OUT_OF_CARDS, service=cfg.code)
         return None
+
+    def cards_promised(self) -> int:
+        """Tickets of card services waiting or at a counter: each will need a card."""
+        waiting = sum(self.lanes.count(code) for code in self.card_services)
+        at_counters = sum(
+            1
+            for c in self.counters.values()
+            if c.current and self.tickets[c.current].service in self.card_services
+        )
+        return waiting + at_counters
+
+    def cards_available(self) -> int:
+        """Cards in stock that no ticket has been promised yet."""
+        return self.stock.balance - self.cards_promised()
+
+    def stock_view(self) -> dict[str, Any]:
+        """state/stock (issue 14)."""
+        view = self.stock.view(self.day, self.cards_promised())
+        view["services"] = sorted(self.card_services)
+        return view
 
     def view(self, t: Ticket) -> TicketView:
         """A ticket with its place and wait worked out now (they are not updated later)."""
@@ -303,6 +366,12 @@ class Engine:
                 "invalid_state",
                 f"Nomor {ticket.code} tidak sedang menunggu ({ticket.status.value}).",
             )
+        if (
+            ticket.status is TicketStatus.NO_SHOW
+            and ticket.service in self.card_services
+            and self.cards_available() <= 0
+        ):
+            raise QueueError("out_of_cards", OUT_OF_CARDS, service=ticket.service)
         finished = self._finish_current(cfg.number, TicketStatus.SERVED)
         self._open_counter(cfg.number)
         called = self._call(cfg.number, self.tickets[ticket.id], in_order=False)
@@ -321,6 +390,7 @@ class Engine:
         # A recall leaves called_at (the latest call) alone: service times run from the call.
         ticket = ticket.replace(recalls=ticket.recalls + 1, recalled_at=self.clock())
         self._put(ticket)
+        self._record(CallKind.RECALL, ticket)
         self._out.counters.add(CounterNumber(counter))  # its state shows the ticket
         view = self.view(ticket)
         self._emit_at_counter(EventKind.RECALLED, view, CounterNumber(counter))
@@ -330,9 +400,11 @@ class Engine:
         """Skips the counter's current ticket; staff can requeue it later."""
         return self._end_current(counter, TicketStatus.NO_SHOW)
 
-    def complete(self, counter: int) -> Changes:
-        """Marks the counter's current ticket served."""
-        return self._end_current(counter, TicketStatus.SERVED)
+    def complete(self, counter: int, kelurahan: str | None = None) -> Changes:
+        """Marks the counter's current ticket served (a recording: for `kelurahan`, if chosen)."""
+        if kelurahan is not None:
+            checked_kelurahan(kelurahan, set(self.targets))
+        return self._end_current(counter, TicketStatus.SERVED, kelurahan)
 
     def transfer(self, counter: int, service: str) -> Changes:
         """Moves the counter's current ticket to another service, keeping its place."""
@@ -341,6 +413,12 @@ class Engine:
         target = self._service_cfg(service)
         if target.code == ticket.service:
             raise QueueError("invalid_state", f"Nomor {ticket.code} sudah di layanan {service}.")
+        if (
+            target.uses_card
+            and ticket.service not in self.card_services
+            and self.cards_available() <= 0
+        ):
+            raise QueueError("out_of_cards", OUT_OF_CARDS, service=target.code)
         moved = ticket.replace(
             service=target.code,
             status=TicketStatus.WAITING,
@@ -350,6 +428,7 @@ class Engine:
             recalls=0,
         )
         self._put(moved)
+        self._record(CallKind.TRANSFER, moved, CounterNumber(counter))
         self._put_counter(self._counter(counter, current=None))
         self._out.services |= {ticket.service, target.code}
         view = self.view(moved)
@@ -379,7 +458,10 @@ class Engine:
             finished_at=None,
             recalls=0,
         )
+        if back.service in self.card_services and self.cards_available() <= 0:
+            raise QueueError("out_of_cards", OUT_OF_CARDS, service=back.service)
         self._put(back)
+        self._record(CallKind.REQUEUE, back)
         self._out.services.add(back.service)
         view = self.view(back)
         self._emit(TicketEvent, EventKind.REQUEUED, ticket=view)
@@ -439,6 +521,86 @@ class Engine:
             self._emit(RunningTextEvent, EventKind.RUNNING_TEXT, text=text)
         return self._finish(RunningTextResult(text))
 
+    # ---- blank cards and the drive (issue 14; rules in antrean/stock.py) ---------
+
+    def stock_receive(
+        self, count: int, note: str, day: str | None = None, user: str | None = None
+    ) -> Changes:
+        """Records a delivery of blank cards (its delivery note required)."""
+        when = self._day_arg(day)
+        note = checked_reason(note, "Nomor surat jalan (note)")
+        return self._stock(EntryKind.DELIVERY, checked_count(count), note, user, when)
+
+    def stock_spoil(self, count: int, reason: str, user: str | None = None) -> Changes:
+        """Records cards spoiled by a failed print (a reason required)."""
+        reason = checked_reason(reason, "Alasan (reason)")
+        return self._stock(EntryKind.SPOILED, -checked_count(count), reason, user)
+
+    def stock_adjust(self, count: int, reason: str, user: str | None = None) -> Changes:
+        """Corrects the balance by a signed count after a count by staff (a reason required)."""
+        reason = checked_reason(reason, "Alasan (reason)")
+        return self._stock(EntryKind.CORRECTION, checked_count(count, signed=True), reason, user)
+
+    def drive_target(self, kelurahan: str, target: int, user: str | None = None) -> Changes:
+        """Sets a kelurahan's target: residents still to record there."""
+        self._begin()
+        name = kelurahan.strip()
+        if not name or not 0 <= target <= 10_000_000:
+            raise QueueError("bad_request", "Kelurahan wajib diisi, target 0 sampai 10000000.")
+        self.targets[name] = target
+        self._out.targets.append(Target(name, target, self.clock(), who(self.actor, user)))
+        self._out.office_changed = True
+        return self._finish(TargetResult(name, target))
+
+    def _stock(
+        self, kind: EntryKind, count: int, note: str, user: str | None, day: date | None = None
+    ) -> Changes:
+        self._begin()
+        self._ledger(kind, count, note, user, day)
+        return self._finish(StockResult(self.stock_view()))
+
+    def _ledger(
+        self,
+        kind: EntryKind,
+        count: int,
+        note: str,
+        user: str | None,
+        day: date | None = None,
+        ticket: TicketId | None = None,
+    ) -> None:
+        entry = StockEntry(
+            kind, count, day or self.day, self.clock(), note, who(self.actor, user), ticket
+        )
+        self.stock.add(entry)
+        self._out.stock.append(entry)
+        self._out.services |= self.card_services  # accepting may have changed
+        self._emit(
+            StockEvent, EventKind.STOCK, entry=kind.value, count=count, balance=self.stock.balance
+        )
+
+    def _day_arg(self, day: str | None) -> date | None:
+        if day is None:
+            return None
+        try:
+            return date.fromisoformat(day)
+        except ValueError:
+            raise QueueError("bad_request", f"Tanggal {day!r} bukan YYYY-MM-DD.") from None
+
+    def _record(self, kind: CallKind, t: Ticket, counter: CounterNumber | None = None) -> None:
+        self._out.calls.append(
+            CallRecord(t.id, t.day, kind, self.clock(), counter or t.counter, t.service)
+        )
+
+    def _on_served(self, ticket: Ticket, kelurahan: str | None) -> None:
+        """A served ticket uses a card (card services) and counts for the drive (recording)."""
+        if ticket.service in self.card_services:
+            self._ledger(EntryKind.USED, -1, ticket.code, None, ticket=ticket.id)
+        cfg = self.config.service(ticket.service)
+        if cfg is not None and cfg.recording:
+            self._out.progress.append(
+                attribute(ticket.id, ticket.day, self.clock(), kelurahan, set(self.targets))
+            )
+
     # ---- internals -------------------------------------------------------
 
     def _begin(self) -> None:
@@ -447,6 +609,7 @@ class Engine:
     def _finish(self, result: Result) -> Changes:
         out, self._out = self._out, Changes()
         out.result = result
+        out.stock_changed = bool(out.stock) or bool(out.services & self.card_services)
         if out.events:
             out.office_changed = True  # state/office carries the last seq
         return out
@@ -510,7 +673,9 @@ class Engine:
                 CounterEvent, EventKind.COUNTER_OPENED, counter=counter, counter_name=cfg.name
             )
 
-    def _finish_current(self, counter: CounterNumber, status: TicketStatus) -> TicketView | None:
+    def _finish_current(
+        self, counter: CounterNumber, status: TicketStatus, kelurahan: str | None = None
+    ) -> TicketView | None:
         current = self.counters[counter].current
         if current is None:
             return None
@@ -522,14 +687,20 @@ class Engine:
             took = (now - ticket.called_at).total_seconds()
             if took >= MIN_SERVICE_TIME_S:
                 self.service_times[ticket.service].append(took)
+        if status is TicketStatus.SERVED:
+            self._on_served(ticket, kelurahan)
+        elif status is TicketStatus.NO_SHOW:
+            self._record(CallKind.NO_SHOW, ticket, counter)
         view = self.view(ticket)
         self._emit_at_counter(EventKind(status.value), view, counter)
         return view
 
-    def _end_current(self, counter: int, status: TicketStatus) -> Changes:
+    def _end_current(
+        self, counter: int, status: TicketStatus, kelurahan: str | None = None
+    ) -> Changes:
         self._begin()
         self._current(counter)
-        view = self._finish_current(CounterNumber(counter), status)
+        view = self._finish_current(CounterNumber(counter), status, kelurahan)
         return self._finish(TicketResult(view))
 
     def _pick_next(self, counter: CounterNumber, services: Iterable[str]) -> Ticket | None:
@@ -559,6 +730,7 @@ class Engine:
             recalls=0,
         )
         self._put(called)
+        self._record(CallKind.CALL, called, counter)
         self._put_counter(self._counter(counter, current=called.id))
         view = self.view(called)
         self._emit(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from antrean.domain import CounterNumber, ServiceCode, Ticket
 
@@ -30,6 +31,7 @@ class EventKind(enum.StrEnum):
     SERVICE_CLOSED = "service_closed"
     RUNNING_TEXT = "running_text"
     DAY_STARTED = "day_started"
+    STOCK = "stock"  # issue 14: the blank-card ledger moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,15 @@ class DayStartedEvent(Event):
     expired: int
 
 
+@dataclass(frozen=True, slots=True)
+class StockEvent(Event):
+    """stock: a ledger entry (delivery, used, spoiled, correction) and the new balance."""
+
+    entry: str
+    count: int
+    balance: int
+
+
 # ---- results: the `result` of a reply, same rule for the key order ----------
 
 
@@ -170,6 +181,19 @@ class DayResult:
     day: date
 
 
+@dataclass(frozen=True, slots=True)
+class StockResult:
+    """stock_receive, stock_spoil, stock_adjust: the state/stock payload after the entry."""
+
+    stock: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    kelurahan: str
+    target: int
+
+
 Result = (
     TicketResult
     | CallResult
@@ -178,4 +202,6 @@ Result = (
     | ServiceResult
     | RunningTextResult
     | DayResult
+    | StockResult
+    | TargetResult
 )

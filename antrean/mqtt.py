@@ -43,9 +43,7 @@ TAKEOVER_S = 2.0
 # client's next take-over still counts as one (see antrean/rival.py).
 TAKEOVER_BACKOFF_S = 0.25
 TAKEOVER_BACKOFF_MAX_S = 1.0
-# Packets one poll() reads beyond the first while a burst is waiting: bounds
-# how long the queue worker reads before it handles what it has (its batch).
-MAX_READS_PER_POLL = 256
+PAHO_INFLIGHT = 20  # paho's default: plenty for a device's few messages
 
 CallbackErrorHook = Callable[[BaseException], None]
 
@@ -94,10 +92,14 @@ class MqttClient:
         will: Will | None = None,
         on_connect: Callable[[], None] | None = None,
         username: str | None = None,
+        max_inflight: int = PAHO_INFLIGHT,
+        max_queued: int = MAX_QUEUED_MESSAGES,
         on_callback_error: CallbackErrorHook | None = None,
     ) -> None:
         """`username` is the login name when the broker asks for one (default: client_id).
 
+        `max_inflight` QoS 1 messages go to the socket before their PUBACKs;
+        paho keeps up to `max_queued` unacknowledged ones in all.
         `on_callback_error` gets each exception a callback raised (after it is
         logged); without one, the default hook (set_default_callback_error_hook).
         """
@@ -115,13 +117,15 @@ class MqttClient:
         self._user_on_connect = on_connect
         self._connected_at: float | None = None  # monotonic time of the last CONNACK
         self._quick_losses = 0
+        self._partners: list[MqttClient] = []
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=paho.MQTTv311,  # the contract works over 3.1.1 brokers and bridges
             clean_session=True,  # commands sent while we are away must not fire later
         )
-        c.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        c.max_inflight_messages_set(max_inflight)
+        c.max_queued_messages_set(max_queued)
         c.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         login = broker.login(username or client_id)
         if login:
@@ -162,27 +166,68 @@ class MqttClient:
         the calling thread is written to the socket at once, so a call's event
         does not wait for the GIL behind the work that follows it.
         """
-        log.info("connecting to MQTT broker %s:%d as %s", *self._where(), self.client_id)
-        self._client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
-        self._driven = True
+        for c in [self, *self._partners]:
+            log.info("connecting to MQTT broker %s:%d as %s", *c._where(), c.client_id)
+            c._client.connect_async(c.broker.host, c.broker.port, c.broker.keepalive_s)
+            c._driven = True
 
-    def poll(self, timeout: float) -> None:
+    def drive_with(self, other: MqttClient) -> None:
+        """Opens, polls and closes `other` with this client, waiting on both sockets at once."""
+        self._partners.append(other)
+
+    def poll(self, timeout: float, read: bool = True) -> None:
         """Reads, writes and keeps alive for up to `timeout` s; reconnects with back-off.
 
-        Once something arrived, it also reads every packet already waiting on the
-        socket (a burst) before it returns, and nothing more when none is.
+        The partners of drive_with() are driven too, and a message on any of
+        the sockets ends the wait. With read=False this client's own socket is
+        not read (its messages wait in the broker); it still writes and keeps
+        alive, and the partners are read.
         """
-        if self._client.loop(timeout) == paho.MQTT_ERR_SUCCESS:
-            # paho reads about one packet per loop(); the rest of a burst is read
-            # here without another round of select, write and keep-alive.
-            for _ in range(MAX_READS_PER_POLL):
-                if not self._readable() or self._client.loop_read() != paho.MQTT_ERR_SUCCESS:
-                    break
+        clients = [self, *self._partners]
+        live = [c for c in clients if c._socket_or_reconnect()]
+        if not live:
+            wait = min(c._next_attempt for c in clients) - time.monotonic()
+            time.sleep(max(0.0, min(timeout, wait)))
             return
+        if dead := [c._next_attempt for c in clients if c not in live]:
+            timeout = min(timeout, max(0.0, min(dead) - time.monotonic()))  # a reconnect is due
+        socks = {c: sock for c in live if (sock := c._client.socket()) is not None}
+        readers = [c for c in live if read or c is not self]
+        if any(c._pending() for c in readers):
+            timeout = 0.0  # TLS already holds decrypted bytes the socket will not signal
+        try:
+            r, w, _ = select.select(
+                [socks[c] for c in readers],
+                [socks[c] for c in live if c._client.want_write()],
+                [],
+                timeout,
+            )
+        except (OSError, TypeError, ValueError):
+            r, w = [], []  # a socket closed under us; loop_misc notices the lost connection
+        for c in live:
+            readable = c in readers and (socks[c] in r or c._pending())
+            c._drive(readable, socks[c] in w)
+
+    def _drive(self, readable: bool, writable: bool) -> None:
+        rc = paho.MQTT_ERR_SUCCESS
+        if readable:
+            rc = self._client.loop_read()
+        if rc == paho.MQTT_ERR_SUCCESS and writable and self._client.socket() is not None:
+            rc = self._client.loop_write()
+        if rc == paho.MQTT_ERR_SUCCESS and self._client.socket() is not None:
+            self._client.loop_misc()
+
+    def _pending(self) -> bool:
+        sock = self._client.socket()
+        return bool(sock is not None and hasattr(sock, "pending") and sock.pending())
+
+    def _socket_or_reconnect(self) -> bool:
+        """Whether the client has a socket, after a reconnect attempt if one is due."""
+        if self._client.socket() is not None:
+            return True
         now = time.monotonic()
         if now < self._next_attempt:
-            time.sleep(min(timeout, self._next_attempt - now))
-            return
+            return False
         try:
             self._client.reconnect()
             self._backoff = RECONNECT_MIN_S
@@ -190,21 +235,14 @@ class MqttClient:
             log.warning("cannot reach MQTT broker %s:%d: %s", *self._where(), exc)
             self._next_attempt = now + self._backoff
             self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
-
-    def _readable(self) -> bool:
-        sock = self._client.socket()
-        if sock is None:
-            return False
-        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
-        if pending is not None and pending():
-            return True
-        return bool(select.select([sock], [], [], 0)[0])
+        return self._client.socket() is not None
 
     def close(self) -> None:
-        """Disconnects cleanly in driven mode."""
-        self._stopping = True
-        self._client.disconnect()
-        self._connected.clear()
+        """Disconnects cleanly in driven mode (the partners of drive_with() too)."""
+        for c in [self, *self._partners]:
+            c._stopping = True
+            c._client.disconnect()
+            c._connected.clear()
 
     def wait_connected(self, timeout: float) -> bool:
         """Waits until connected with every subscription acknowledged by the broker."""

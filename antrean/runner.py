@@ -13,8 +13,8 @@ from types import FrameType
 from typing import Any
 
 from antrean import disk, protocol, rival, systemd
-from antrean.broker.acl import queue_user
-from antrean.config import Config
+from antrean.broker.acl import queue_staff_user, queue_user
+from antrean.config import Config, ConfigError
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
 from antrean.rival import AnotherQueueService
@@ -23,6 +23,15 @@ from antrean.store import Store
 
 log = logging.getLogger(__name__)
 EXIT_SOFTWARE = 70  # sysexits EX_SOFTWARE: an internal error, restart wanted
+# The service publishes a reply, an event and states per command, up to 256
+# commands a batch, before it next reads PUBACKs: with paho's default of 20 in
+# flight the rest of a batch waits in paho for later polls. 0 is no limit:
+# every publish goes to the socket at once. (Not a large limit: paho then scans
+# every unacknowledged message on each PUBACK; at 1,000 that scan took more of
+# the worker's time in a burst than everything else.) paho keeps at most
+# 100,000 unacknowledged, as many as the broker queues per client.
+SERVICE_INFLIGHT = 0
+SERVICE_QUEUED = 100_000
 
 
 def utc_now() -> datetime:
@@ -58,12 +67,17 @@ class QueueServiceRunner:
             broker=config.broker,
             will=Will(self.status_topic, self.service.presence(False)),
             on_connect=self.service.on_connected,
+            max_inflight=SERVICE_INFLIGHT,
+            max_queued=SERVICE_QUEUED,
         )
         self.rival: AnotherQueueService | None = None
         self._on_rival = on_rival or (lambda: None)
         self._other: dict[str, Any] | None = None  # the latest presence of another instance
         self.mqtt.subscribe(self.status_topic, self._on_presence)
-        self.service.attach(self.mqtt)
+        self.staff_mqtt = _staff_session(config)
+        if self.staff_mqtt:
+            self.mqtt.drive_with(self.staff_mqtt)
+        self.service.attach(self.mqtt, self.staff_mqtt)
 
     def start(self) -> QueueServiceRunner:
         """Serves, unless its disk is full (StoreFull) or another service serves the office."""
@@ -144,6 +158,24 @@ class QueueServiceRunner:
 
 class StoreFull(RuntimeError):
     """Too little free space for the store: the service does not start."""
+
+
+def _staff_session(config: Config) -> MqttClient | None:
+    """The session that hears only the counters and admin, or None (one session for all)."""
+    if config.broker.username:
+        # One fixed login for every client of this unit: a second session under
+        # it could take the first one's place on a broker that binds the two.
+        log.info("broker.username is set: counters and kiosks share one session")
+        return None
+    try:
+        return MqttClient(queue_staff_user(config.office.id), config.broker)
+    except ConfigError as err:
+        log.warning(
+            "no login for the counters' own session (%s); they share the kiosks' session, "
+            "so a kiosk's burst can delay them. Run `antrean broker init` again to add it.",
+            err,
+        )
+        return None
 
 
 def _exit_for_restart(_exc: BaseException) -> None:

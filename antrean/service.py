@@ -1,11 +1,18 @@
 """The queue service: commands in over MQTT, engine, store, replies and state out.
 
-One worker thread owns the engine, the store and the MQTT connection (it runs
+One worker thread owns the engine, the store and the MQTT connections (it runs
 the network loop itself, so a publish goes out at once). It takes commands in
 batches: every command in a batch goes through the engine, the whole batch is
 committed in one SQLite transaction (one fsync), and only then are the replies,
 events and retained states published. A crash before the commit loses only
 unanswered commands, which devices retry with the same id.
+
+Staff first: the counters' and admin's commands come on a session of their
+own (the broker keeps one queue per session, so a kiosk's burst cannot stand
+in front of them there, nor its refusals in front of their replies), wait in a
+lane of their own, and make the next batch whenever any wait; kiosk commands
+go in batches of at most PUBLIC_BATCH. Each device has a token bucket (antrean.ratelimit);
+past it, its commands are refused with `rate_limited` and not remembered.
 """
 
 from __future__ import annotations
@@ -25,15 +32,23 @@ from typing import Any, Protocol
 
 from antrean import __version__, protocol, wire
 from antrean.config import Config
-from antrean.domain import QueueError
+from antrean.domain import QueueError, Role
 from antrean.engine import Changes, Clock, Engine
 from antrean.protocol import Command
+from antrean.ratelimit import RateLimit
 from antrean.store import COMMAND_MEMORY_DAYS, Store
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600  # forgetting old command ids is housekeeping, not urgent
 BATCH_MAX = 256  # commands per transaction; bounds the latency of the last one in a burst
+# Kiosk (and board) commands per batch, when no staff command waits: a
+# counter's command that arrives during a kiosk's burst waits for at most this
+# many, then goes first. Smaller batches cost more commits (an fsync each) and
+# more rounds of state publishing when they issue; with 32 the issue
+# throughput of bench/bench_issue_throughput.py (160 in flight) stayed the
+# same as before, within the noise of four runs alternating with the old code.
+PUBLIC_BATCH = 32
 # How long the worker waits on the network before it checks the day rollover and
 # opening hours, and notices stop(): short enough for both, long enough to idle.
 TICK_S = 0.25
@@ -55,8 +70,12 @@ class Bus(Protocol):
     ) -> None:
         """Route matching messages to handler."""
 
-    def poll(self, timeout: float) -> None:
-        """Run the network on the calling thread for up to `timeout` s (then read what waits)."""
+    def poll(self, timeout: float, read: bool = True) -> None:
+        """Run the network on the calling thread for up to `timeout` s (read=False: hold input)."""
+
+    @property
+    def connected(self) -> bool:
+        """Connected, with every subscription in place."""
 
 
 @dataclass(slots=True)
@@ -73,6 +92,7 @@ class _Batch:
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
 _STOP = object()
+STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN})  # served before kiosks (and boards)
 
 
 class QueueService:
@@ -92,7 +112,12 @@ class QueueService:
         self.clock = clock
         self.engine = Engine(config, clock, store.load(s.code for s in config.services))
         self.bus: Bus | None = None
-        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.staff_bus: Bus | None = None
+        # Commands (topic, payload, monotonic arrival) and the worker's own items.
+        self._staff: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._public: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.staff_devices = frozenset(d.id for d in config.devices if d.role in STAFF_ROLES)
+        self.rate_limit = RateLimit()
         self._thread: threading.Thread | None = None
         self._published_refusals: dict[str, Any] = {}
         self._on_fatal = on_fatal
@@ -124,25 +149,44 @@ class QueueService:
             **why,
         }
 
-    def attach(self, bus: Bus) -> None:
-        """Subscribes to the office's command topics."""
-        self.bus = bus
+    def attach(self, bus: Bus, staff_bus: Bus | None = None) -> None:
+        """Subscribes to the office's command topics; the staff devices' also on `staff_bus`.
+
+        `bus` publishes everything and hears every device; `staff_bus`, a second
+        session polled with it, hears only the counters' and admin's command
+        topics and answers them.
+        """
+        self.bus, self.staff_bus = bus, staff_bus
         bus.subscribe(protocol.cmd_topic(self.office, "+"), self.on_command, accept_retained=False)
+        staff = sorted(self.staff_devices) if staff_bus is not None else []
+        for device in staff:
+            assert staff_bus is not None
+            topic = protocol.cmd_topic(self.office, device)
+            staff_bus.subscribe(topic, self.on_staff_command, accept_retained=False)
 
     def on_connected(self) -> None:
         """Called on every (re)connect: state is republished from the worker thread."""
-        self._inbox.put(_REPUBLISH)
+        self._staff.put(_REPUBLISH)
 
     def on_command(self, topic: str, payload: bytes) -> None:
-        """Called from the network loop (MqttClient.poll): queues the command for the batch."""
-        self._inbox.put((topic, payload))
+        """Called from the network loop (MqttClient.poll): queues the command for a batch."""
+        if _device_of(topic, self.office) in self.staff_devices:
+            if self.staff_bus is not None and self.staff_bus.connected:
+                return  # the staff session has brought it already (or will)
+            self._staff.put((topic, payload, time.monotonic()))
+        else:
+            self._public.put((topic, payload, time.monotonic()))
+
+    def on_staff_command(self, topic: str, payload: bytes) -> None:
+        """A counter's or admin's command from the staff session."""
+        self._staff.put((topic, payload, time.monotonic()))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._inbox.put(_STOP)
+        self._staff.put(_STOP)
         if self._thread:
             self._thread.join(timeout=10)
 
@@ -153,12 +197,9 @@ class QueueService:
         while True:
             self._on_loop()
             self._receive()
-            items: list[object] = []
-            while len(items) < BATCH_MAX:
-                try:
-                    items.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
+            # Staff commands make a batch of their own, so their replies do not
+            # wait for kiosk commands either; kiosk commands fill the next one.
+            items = _take(self._staff, BATCH_MAX) or _take(self._public, PUBLIC_BATCH)
             stop = _STOP in items
             if stop:
                 items = items[: items.index(_STOP)]
@@ -178,13 +219,20 @@ class QueueService:
                 self._forget_old_commands()
 
     def _receive(self) -> None:
-        """Waits up to a tick for messages, then takes what else has arrived (a batch)."""
+        """Waits up to a tick for messages (not while some wait), then reads what else arrived.
+
+        Kiosk commands are read only while fewer than a batch wait: the rest of
+        a burst waits in the broker, while the staff session is always read.
+        """
         if self.bus is None:
             time.sleep(TICK_S)
             return
-        # poll() returns with what has arrived, a burst included; it does not
-        # wait when commands of a long burst are still queued from the last one.
-        self.bus.poll(0 if not self._inbox.empty() else TICK_S)
+        waiting = self._staff.qsize() + self._public.qsize()
+        self.bus.poll(0 if waiting else TICK_S, read=self._public.qsize() < BATCH_MAX)
+        # paho reads about one packet per poll; keep reading while a burst lasts.
+        while waiting < (now := self._staff.qsize() + self._public.qsize()) < BATCH_MAX:
+            waiting = now
+            self.bus.poll(0)
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
@@ -204,7 +252,7 @@ class QueueService:
         self._publish(batch)
         self._republish_changed_refusals()
 
-    def _command(self, batch: _Batch, topic: str, payload: bytes) -> None:
+    def _command(self, batch: _Batch, topic: str, payload: bytes, received: float) -> None:
         device = _device_of(topic, self.office)
         if device is None:
             log.warning("dropped a command on %s: no device id in the topic", topic)
@@ -218,6 +266,15 @@ class QueueService:
             log.info("refused %s from %s: %s", cmd_id, device, err)
             batch.replies.append((device, None, wire.dumps(wire.reply_error(cmd_id, err))))
             return
+        if not self._allowed(device, received):
+            # Not remembered: the same id sent again later runs (or gets its answer).
+            limited = QueueError(
+                "rate_limited",
+                "Terlalu banyak perintah dari perangkat ini. Coba lagi sebentar lagi.",
+                retry_after_s=self.rate_limit.retry_after_s(device),
+            )
+            batch.replies.append((device, None, wire.dumps(wire.reply_error(command.id, limited))))
+            return
         earlier = self._earlier(batch, device, command.id)
         if earlier is not None:
             log.info("repeated command %s from %s: answering as before", command.id, device)
@@ -227,6 +284,20 @@ class QueueService:
         remembered = None if command.action.read_only else command.id
         batch.seen[(device, command.id)] = reply
         batch.replies.append((device, remembered, reply))
+
+    def _allowed(self, device: str, received: float) -> bool:
+        """The device's token bucket; one log line when it starts and stops being refused."""
+        limit = self.rate_limit
+        if not limit.take(device, received):
+            if limit.refused(device) == 1:
+                log.warning(
+                    "%s sends more than %g commands/s (%d at once): refusing with rate_limited",
+                    device, limit.rate_per_s, limit.burst,
+                )  # fmt: skip
+            return False
+        if refused := limit.burst_ended(device, received):
+            log.warning("%s is within its rate again; %d commands were refused", device, refused)
+        return True
 
     def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> str | None:
         if (device, cmd_id) in batch.seen:
@@ -240,6 +311,7 @@ class QueueService:
     def _reply(self, batch: _Batch, command: Command) -> dict[str, Any]:
         action = command.action
         log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, command.args)
+        self.engine.actor = command.device.id  # issue 14: ledger entries name their device
         try:
             if action.on_service:
                 result: dict[str, Any] = getattr(self, action.runner)(**command.args)
@@ -280,6 +352,10 @@ class QueueService:
             meta=changed_meta,
             replies=[(d, i, r) for d, i, r in batch.replies if i is not None],
             now=self.clock(),
+            calls=out.calls,
+            stock=out.stock,
+            progress=out.progress,
+            targets=out.targets,
         )
         self._meta_saved.update(changed_meta)
 
@@ -292,8 +368,11 @@ class QueueService:
             return
         for event in out.events:
             bus.publish(protocol.event_topic(office, event.kind), wire.event(event))
+        staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
         for device, _id, reply in batch.replies:
-            bus.publish(protocol.reply_topic(office, device), reply.encode())
+            # A staff reply on the staff session: not behind a kiosk burst's refusals.
+            via = staff if device in self.staff_devices else bus
+            via.publish(protocol.reply_topic(office, device), reply.encode())
         services = [s.code for s in self.config.services] if everything else sorted(out.services)
         for code in services:
             self._publish_service(code)
@@ -303,6 +382,8 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "counter", number), state, retain=True)
         if everything or batch.calls_changed:
             bus.publish(protocol.state_topic(office, "calls"), wire.calls_state(e), True)
+        if e.card_services and (everything or out.stock_changed):  # issue 14
+            bus.publish(protocol.state_topic(office, "stock"), e.stock_view(), retain=True)
         if everything or out.office_changed:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
 
@@ -336,6 +417,17 @@ class QueueService:
         removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))
         if removed:
             log.info("forgot %d command ids older than %d days", removed, COMMAND_MEMORY_DAYS)
+
+
+def _take(lane: queue.SimpleQueue[object], most: int) -> list[object]:
+    """Up to `most` items waiting in the lane, without waiting."""
+    items: list[object] = []
+    while len(items) < most:
+        try:
+            items.append(lane.get_nowait())
+        except queue.Empty:
+            break
+    return items
 
 
 def _device_of(topic: str, office: str) -> str | None:

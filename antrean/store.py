@@ -10,10 +10,11 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from antrean.calls import CallRecord
 from antrean.domain import (
     SERVICE_TIME_WINDOW,
     CounterNumber,
@@ -25,6 +26,8 @@ from antrean.domain import (
     TicketId,
     TicketStatus,
 )
+from antrean.progress import Attribution, Target
+from antrean.stock import StockEntry
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,46 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (device, id)
     );
     CREATE INDEX commands_by_time ON commands (at);
+    """,
+    # 2 (issue 14): the record of calls, the blank-card ledger, the drive's
+    # targets and the kelurahan of each recording. Append-only tables.
+    """
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        ticket TEXT NOT NULL,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('call', 'recall', 'no_show', 'requeue', 'transfer')),
+        at TEXT NOT NULL,
+        counter INTEGER,
+        service TEXT NOT NULL
+    );
+    CREATE INDEX calls_by_day ON calls (day, ticket, kind);  -- covers the figures' GROUP BY
+    CREATE TABLE stock (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('delivery', 'used', 'spoiled', 'correction')),
+        count INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        note TEXT NOT NULL,
+        who TEXT NOT NULL,
+        ticket TEXT
+    );
+    CREATE INDEX stock_by_day ON stock (day);
+    CREATE TABLE kelurahan_targets (
+        id INTEGER PRIMARY KEY,
+        kelurahan TEXT NOT NULL,
+        target INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL
+    );
+    CREATE TABLE progress (
+        ticket TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kelurahan TEXT,
+        source TEXT NOT NULL CHECK (source IN ('booking', 'visit', 'console', 'unknown'))
+    );
+    CREATE INDEX progress_by_day ON progress (day);
     """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
@@ -142,7 +185,24 @@ class Store:
         ]
         for service in services:
             snap.service_times[service] = self.recent_service_times(service)
+        self._load_ledgers(snap)
         return snap
+
+    def _load_ledgers(self, snap: StoredDay) -> None:
+        """Issue 14: the card balance (a sum over a ledger of a few rows a day),
+        the recent use (60 days, more than any rate window needs), the targets."""
+        db = self.db
+        balance = db.execute("SELECT COALESCE(SUM(count), 0) FROM stock").fetchone()[0]
+        snap.stock_balance = int(balance)
+        since = (snap.day or date.today()) - timedelta(days=60)
+        rows = db.execute(
+            "SELECT day, -SUM(count) FROM stock WHERE kind IN ('used', 'spoiled') AND day >= ?"
+            " GROUP BY day",
+            (since.isoformat(),),
+        )
+        snap.stock_use_by_day = {date.fromisoformat(d): int(n) for d, n in rows}
+        rows = db.execute("SELECT kelurahan, target FROM kelurahan_targets ORDER BY id")
+        snap.targets = dict(rows.fetchall())
 
     def recent_service_times(self, service: str) -> list[float]:
         """Durations (s) of the service's last served tickets, oldest first."""
@@ -177,6 +237,10 @@ class Store:
         meta: dict[str, str],
         replies: Iterable[tuple[str, str, str]],
         now: datetime,
+        calls: Iterable[CallRecord] = (),
+        stock: Iterable[StockEntry] = (),
+        progress: Iterable[Attribution] = (),
+        targets: Iterable[Target] = (),
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
@@ -208,6 +272,7 @@ class Store:
             for statement, values in rows:
                 if values:  # one executemany per table that changed
                     db.executemany(statement, values)
+            _append_ledgers(db, calls, stock, progress, targets)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -263,6 +328,38 @@ class StoreReader:
     def tickets_of_day(self, day: date) -> list[Ticket]:
         """Every ticket of one business day, in issue order."""
         return _tickets_of_day(self.db, day)
+
+
+def _append_ledgers(
+    db: sqlite3.Connection,
+    calls: Iterable[CallRecord],
+    stock: Iterable[StockEntry],
+    progress: Iterable[Attribution],
+    targets: Iterable[Target],
+) -> None:
+    """Issue 14's append-only rows, inside the batch's transaction."""
+    db.executemany(
+        "INSERT INTO calls (ticket, day, kind, at, counter, service) VALUES (?,?,?,?,?,?)",
+        [
+            (c.ticket, str(c.day), c.kind.value, c.at.isoformat(), c.counter, c.service)
+            for c in calls
+        ],
+    )
+    db.executemany(
+        "INSERT INTO stock (kind, count, day, at, note, who, ticket) VALUES (?,?,?,?,?,?,?)",
+        [
+            (e.kind.value, e.count, str(e.day), e.at.isoformat(), e.note, e.who, e.ticket)
+            for e in stock
+        ],
+    )
+    db.executemany(
+        "INSERT OR REPLACE INTO progress VALUES (?,?,?,?,?)",
+        [(a.ticket, str(a.day), a.at.isoformat(), a.kelurahan, a.source.value) for a in progress],
+    )
+    db.executemany(
+        "INSERT INTO kelurahan_targets (kelurahan, target, at, who) VALUES (?,?,?,?)",
+        [(t.kelurahan, t.target, t.at.isoformat(), t.who) for t in targets],
+    )
 
 
 def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:

@@ -197,4 +197,12 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "services": [service_state(engine, s.code) for s in engine.config.services],
         "counters": [counter_state(engine, c.number) for c in engine.config.counters],
         "calls": calls_state(engine),
+        "stock": engine.stock_view(),  # issue 14
+        "drive": drive_state(engine),
     }
+
+
+def drive_state(engine: Engine) -> dict[str, Any]:
+    """The drive's kelurahan and targets (the console's buttons; issue 14)."""
+    recording = [s.code for s in engine.config.services if s.recording]
+    return {"recording_services": recording, "targets": dict(engine.targets)}

@@ -107,11 +107,21 @@ def rss_mib(pid: int) -> float:
 class Observer:
     """A subscriber that keeps (monotonic time, topic, payload) of every message."""
 
-    def __init__(self, port: int, topic_filter: str, name: str = "observer") -> None:
+    def __init__(
+        self,
+        port: int,
+        topic_filter: str,
+        name: str = "observer",
+        broker: BrokerConfig | None = None,
+        username: str | None = None,
+    ) -> None:
+        """On the plain broker at `port`, or on `broker` as `username` (a secured one)."""
         self.messages: list[tuple[float, str, bytes]] = []
         self._cond = threading.Condition()
         self._filter = topic_filter
-        self.mqtt = MqttClient(f"bench-{name}-{os.getpid()}", broker_config(port))
+        self.mqtt = MqttClient(
+            f"bench-{name}-{os.getpid()}", broker or broker_config(port), username=username
+        )
         self.mqtt.subscribe(topic_filter, self._on)
 
     def start(self, probe: str | None = None, timeout: float = 10) -> Observer:

@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench_kiosk",
     "bench_printer_serial",
     "bench_board",
+    "bench_burst",
 )
 
 

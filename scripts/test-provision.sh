@@ -6,6 +6,11 @@
 #
 #   scripts/test-provision.sh BUNDLE.tar.gz     (built with ARCH=x86_64)
 #   env ROLE=portable (default), display or counter
+#       PYTHON=.venv/bin/python (makes the hub's enrollment file for display/counter)
+#
+# Before the complete run it cuts the power twice (SIGKILL): after step 30,
+# with a package left unpacked but not configured (as a cut during apt does),
+# and, on a portable unit, inside `antrean broker init`.
 set -euo pipefail
 
 bundle=$(realpath "${1:?usage: test-provision.sh BUNDLE.tar.gz}")
@@ -66,30 +71,76 @@ tar -C "$root/root/bundle" --strip-components=1 -xzf "$bundle"
 
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 role=${ROLE:-portable}
+python=${PYTHON:-$repo/.venv/bin/python}
+if [ "$role" != portable ]; then
+  # A unit off the hub: the hub's LAN listener, and its enrollment file from
+  # `antrean broker init` (made here, as on the hub) for --enroll.
+  sed -i -e 's|^host = "127.0.0.1"$|host = "antrean-hub.local"|' -e 's|^port = 1883$|port = 8883\ntls_ca = "/etc/antrean/broker/ca.crt"|' \
+    "$root/root/office.toml"
+  rm -rf "$cache/hub-broker"
+  PYTHONPATH=$repo "$python" -m antrean.cli broker init --config "$root/root/office.toml" \
+    --out "$cache/hub-broker" --name antrean-hub.local >/dev/null
+fi
 case $role in
 portable)
   args=(--role portable --counter 2) imports="evdev, kivy, escpos" groups_wanted="video render input lp dialout"
   enabled=(antrean-queue antrean-kiosk antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
   ;;
 display)
-  args=(--role display) imports="kivy" groups_wanted="video render input audio"
+  args=(--role display --enroll /root/board-1.enroll.toml) device=board-1 unit_args=(--role display) imports="kivy" groups_wanted="video render input audio"
   enabled=(antrean-board) disabled=(antrean-queue antrean-kiosk getty@tty1)
   ;;
 counter)
-  args=(--role counter --counter 2) imports="evdev, gpiozero" groups_wanted="gpio dialout input"
+  args=(--role counter --counter 2 --enroll /root/counter-2.enroll.toml) device=counter-2
+  unit_args=(--role counter --counter 2) imports="evdev, gpiozero" groups_wanted="gpio dialout input"
   enabled=(antrean-counter@2) disabled=(antrean-queue antrean-kiosk antrean-board)
   ;;
 *) echo "ROLE must be portable, display or counter" >&2 && exit 2 ;;
 esac
+[ -n "${device:-}" ] && cp "$cache/hub-broker/enroll/$device.enroll.toml" "$root/root/"
 provision=(/root/bundle/deploy/raspberrypi/provision.sh "${args[@]}"
   --config /root/office.toml --bundle /root/antrean-bundle.tar.gz)
+fail() { echo "FAIL: $*" >&2; exit 1; }
 
-echo "==> first run"
+echo "==> power cut after step 30, and in the middle of apt"
+rm -f "$cache"/run*.log
+code=0
+in_root env ANTREAN_TEST_CRASH_AT=step-30 "${provision[@]}" >"$cache/run0.log" 2>&1 || code=$?
+[ "$code" -eq 137 ] || { cat "$cache/run0.log"; fail "the run to cut exited $code, not killed"; }
+# Unpacked again and not configured: what dpkg shows after a cut during apt.
+in_root sh -c 'dpkg --unpack /var/cache/apt/archives/fake-hwclock_*.deb' >/dev/null 2>&1
+[ -n "$(in_root dpkg --audit)" ] || fail "could not leave a package half installed"
+if [ "$role" = portable ]; then
+  echo "==> power cut inside antrean broker init"
+  code=0
+  in_root env ANTREAN_TEST_CRASH_AT=passwords "${provision[@]}" >"$cache/run0b.log" 2>&1 || code=$?
+  [ "$code" -ne 0 ] || fail "the broker init to cut did not stop provisioning"
+  [ ! -e "$root/etc/antrean/broker" ] || fail "a cut broker init left /etc/antrean/broker behind"
+fi
+
+echo "==> first complete run"
 in_root "${provision[@]}" >"$cache/run1.log" 2>&1 || { cat "$cache/run1.log"; exit 1; }
 tail -n 3 "$cache/run1.log"
 
 echo "==> checks"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -z "$(in_root dpkg --audit)" ] || fail "dpkg still has half installed packages"
+# (on the portable unit by the run cut inside broker init, the first after the cut in apt)
+grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
+  fail "the interrupted dpkg was not repaired"
+if [ "$role" = portable ]; then
+  in_root /opt/antrean/venv/bin/antrean broker check --config /etc/antrean/antrean.toml \
+    --local kiosk-1 --local counter-2 || fail "the broker folder is not complete"
+  for f in "$root"/etc/antrean/broker/enroll/*.enroll.toml; do
+    secret=$(sed -n 's/^password = "\(.*\)"$/\1/p' "$f")
+    ! grep -qF "$secret" "$cache"/run*.log || fail "a device password is in the provisioning log"
+  done
+  [ "$(in_root stat -c '%a %U' /etc/antrean/broker/enroll)" = "700 root" ] || fail "enroll/ is not root only"
+else
+  [ "$(in_root stat -c '%a %U:%G' "/etc/antrean/broker/clients/$device.password")" = "640 root:antrean" ] ||
+    fail "the unit's password file is not 0640 root:antrean"
+  in_root /opt/antrean/venv/bin/antrean check-config --config /etc/antrean/antrean.toml \
+    "${unit_args[@]}" >/dev/null || fail "check-config --role: credentials"
+fi
 for unit in "${enabled[@]}" systemd-timesyncd systemd-time-wait-sync fake-hwclock; do
   [ "$(in_root systemctl is-enabled "$unit.service")" = enabled ] || fail "$unit is not enabled"
 done
@@ -134,6 +185,26 @@ if [ "$role" != portable ]; then
   echo "==> passed in $(($(date +%s) - started)) s"
   exit 0
 fi
+
+echo "==> update to 0.10.0 (with 0.9.0 beside it in the bundle), then roll back"
+src=$cache/src-next && rm -rf "$src" && mkdir -p "$src"
+(cd "$repo" && git ls-files -z | xargs -0 cp --parents -t "$src")
+wheels=$(find "$root/root/bundle/wheels" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+for v in 0.9.0 0.10.0; do
+  sed -i "s/^version = .*/version = \"$v\"/" "$src/pyproject.toml"
+  sed -i "s/^__version__ = .*/__version__ = \"$v\"/" "$src/antrean/__init__.py"
+  SOURCE_DATE_EPOCH=315532800 "$python" -m pip wheel --quiet --no-deps \
+    -w "$wheels" "$src" 2>/dev/null
+done
+before=$(readlink "$root/opt/antrean/venv")
+in_root /root/bundle/deploy/raspberrypi/provision.sh --update /root/bundle >"$cache/update.log" 2>&1 ||
+  { cat "$cache/update.log"; fail "--update"; }
+[ "$(readlink "$root/opt/antrean/venv")" = venvs/0.10.0 ] || fail "--update did not switch to 0.10.0"
+[ "$(in_root /usr/local/bin/antrean --version)" = "antrean 0.10.0" ] || fail "antrean --version after the update"
+in_root /root/bundle/deploy/raspberrypi/provision.sh --rollback >"$cache/rollback.log" 2>&1 ||
+  { cat "$cache/rollback.log"; fail "--rollback"; }
+[ "$(readlink "$root/opt/antrean/venv")" = "$before" ] || fail "--rollback did not go back to $before"
+echo "    $before -> venvs/0.10.0 -> $before: $(tail -n 1 "$cache/rollback.log")"
 echo "==> the installed units' programs, running"
 # A private network namespace: its own 127.0.0.1:1883, whatever the host runs.
 unshare --net bash -s "$root" <<'LIVE'

@@ -40,9 +40,24 @@ class FakeClock:
             self._now = when
 
 
-def example_text(port: int = 1883, hours: bool = True, edit: dict[str, str] | None = None) -> str:
-    """The example office's TOML with its broker port (and maybe hours) changed."""
+CARD_LINE = "uses_card = true"  # the example's printing service; its stock starts empty
+
+
+def example_text(
+    port: int = 1883,
+    hours: bool = True,
+    edit: dict[str, str] | None = None,
+    cards: bool = False,
+) -> str:
+    """The example office's TOML with its broker port (and maybe hours) changed.
+
+    Without `cards` the printing service does not count blank cards: the
+    tests of the queue itself issue its tickets with no stock recorded.
+    """
     text = EXAMPLE.read_text(encoding="utf-8").replace("port = 1883", f"port = {port}")
+    if not cards:
+        assert CARD_LINE in text
+        text = text.replace(CARD_LINE, "uses_card = false")
     if not hours:
         text = text.replace('mon-thu = "08:00-15:00"\nfri = "08:00-11:00"\n', "")
         text = text.replace("[office.hours]\n", "")
@@ -53,10 +68,15 @@ def example_text(port: int = 1883, hours: bool = True, edit: dict[str, str] | No
 
 
 def example_config(
-    tmp_path: Path, port: int = 1883, hours: bool = True, edit: dict[str, str] | None = None
+    tmp_path: Path,
+    port: int = 1883,
+    hours: bool = True,
+    edit: dict[str, str] | None = None,
+    cards: bool = False,
 ) -> Config:
     """The example office with its broker port and store moved into the test's folder."""
-    return parse_config(example_text(port, hours, edit), source="test.toml", base_dir=tmp_path)
+    text = example_text(port, hours, edit, cards)
+    return parse_config(text, source="test.toml", base_dir=tmp_path)
 
 
 class Office:

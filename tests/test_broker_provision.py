@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from antrean.broker import acl, passwords
+from antrean.broker import acl, enroll, passwords
 from antrean.broker.bridge import Bridge, parse_address, render_bridge
 from antrean.broker.files import DEFAULT_DIR, BrokerFiles, broker_owner
+from antrean.broker.local import SecuredBroker, open_dir
 from antrean.broker.mosquitto_conf import render_conf
-from antrean.broker.provision import InitOptions, ProvisionError, add_device, init, write_bridge
+from antrean.broker.provision import (
+    InitOptions,
+    ProvisionError,
+    add_device,
+    check,
+    init,
+    write_bridge,
+)
+from antrean.broker.transaction import CRASH_ENV
 from antrean.cli import main
-from antrean.config import BrokerConfig, ConfigError
+from antrean.config import BrokerConfig, ConfigError, load_config
+from antrean.doctor import Doctor
 
 from .helpers import ROOT, example_config, example_text
 
 QUEUE = "antrean-queue-gajahmungkur"
+STAFF = "antrean-queue-gajahmungkur-staff"  # its session for the counters and admin
 DEVICES = ["kiosk-1", "board-1", "counter-1", "counter-2", "counter-3", "counter-4", "admin"]
 OPTS = InitOptions(names=["hub.local"], ips=["192.168.1.10"])
 
@@ -37,16 +51,21 @@ def test_init_writes_everything_with_tight_modes(tmp_path: Path) -> None:
     result = init(example_config(tmp_path), files, OPTS)
     assert result.made_ca
     assert result.made_server_cert
-    assert sorted(result.printed) == sorted(DEVICES)  # shown once, not stored
-    assert result.saved == [files.client_password(QUEUE)]  # the hub's own service
+    assert sorted(result.enrolled) == sorted(DEVICES)  # in enrollment files, never printed
+    assert result.enrollments == [files.enrollment(d) for d in DEVICES]
+    assert mode(files.enroll) == 0o700
+    for path in result.enrollments:
+        assert mode(path) == 0o600
+    # The hub's own service: both its logins.
+    assert result.saved == [files.client_password(QUEUE), files.client_password(STAFF)]
     for secret in (files.ca_key, files.server_key, files.password_file, files.acl_file):
         assert mode(secret) == 0o600, secret
     assert mode(files.client_password(QUEUE)) == 0o600
     assert mode(files.ca_cert) == 0o644
     assert mode(files.conf) == 0o644
     users = passwords.read_password_file(files.password_file)
-    assert list(users) == [QUEUE, *DEVICES]
-    for device, secret in result.printed.items():
+    assert list(users) == [QUEUE, STAFF, *DEVICES]
+    for device, secret in result.enrolled.items():
         assert passwords.check_password(secret, users[device])
         assert secret not in files.password_file.read_text()
     queue_secret = files.client_password(QUEUE).read_text().strip()
@@ -72,7 +91,8 @@ def test_init_again_keeps_the_ca_and_the_passwords(tmp_path: Path) -> None:
     again = init(config, files, InitOptions())
     assert not again.made_ca
     assert not again.made_server_cert
-    assert again.printed == {}
+    assert again.enrolled == {}
+    assert again.enrollments == []
     assert again.saved == []
     assert files.ca_cert.read_bytes() == ca
     assert files.ca_key.read_bytes() == key
@@ -89,8 +109,10 @@ def test_init_follows_the_office_config_added_and_removed_devices(tmp_path: Path
         edit={'id = "board-1"\nrole = "board"': 'id = "board-2"\nrole = "board"'},
     )
     result = init(edited, files, InitOptions())
-    assert list(result.printed) == ["board-2"]
+    assert list(result.enrolled) == ["board-2"]
     assert result.removed == ["board-1"]
+    assert files.enrollment("board-2").exists()
+    assert not files.enrollment("board-1").exists()  # its password is no use any more
     after = passwords.read_password_file(files.password_file)
     assert "board-1" not in after
     assert after["kiosk-1"] == before["kiosk-1"]
@@ -105,7 +127,8 @@ def test_a_hub_device_gets_its_password_in_a_file_and_a_new_one_if_it_was_lost(
     files = BrokerFiles(tmp_path / "broker")
     config = example_config(tmp_path)
     result = init(config, files, InitOptions(names=["hub"], local_devices=["kiosk-1"]))
-    assert "kiosk-1" not in result.printed
+    assert "kiosk-1" not in result.enrolled
+    assert not files.enrollment("kiosk-1").exists()
     saved = files.client_password("kiosk-1")
     assert saved in result.saved
     first = saved.read_text()
@@ -145,24 +168,22 @@ def test_a_device_id_that_is_the_queue_services_user_is_refused(tmp_path: Path) 
 def test_add_device_rotates_one_password_and_keeps_the_others(tmp_path: Path) -> None:
     files = BrokerFiles(tmp_path / "broker")
     config = example_config(tmp_path)
-    first = init(config, files, OPTS).printed
+    first = init(config, files, OPTS).enrolled
     before = passwords.read_password_file(files.password_file)
-    secret, saved = add_device(config, files, "counter-3")
-    assert secret
-    assert saved is None
+    saved = add_device(config, files, "counter-3")
+    assert saved == files.enrollment("counter-3")
+    secret = enroll.parse(saved).password
     after = passwords.read_password_file(files.password_file)
     assert passwords.check_password(secret, after["counter-3"])
     assert not passwords.check_password(first["counter-3"], after["counter-3"])
     assert {u: h for u, h in after.items() if u != "counter-3"} == {
         u: h for u, h in before.items() if u != "counter-3"
     }
-    secret, saved = add_device(config, files, "kiosk-1", save=True)
-    assert secret is None
+    saved = add_device(config, files, "kiosk-1", save=True)
     assert saved == files.client_password("kiosk-1")
     assert mode(saved) == 0o600
     # A client of the hub (its password is in clients/) is saved there again.
-    secret, saved = add_device(config, files, QUEUE)
-    assert secret is None
+    saved = add_device(config, files, QUEUE)
     assert saved == files.client_password(QUEUE)
     hashed = passwords.read_password_file(files.password_file)[QUEUE]
     assert passwords.check_password(saved.read_text().strip(), hashed)
@@ -196,7 +217,11 @@ def test_the_committed_broker_config_is_what_init_writes() -> None:
 def test_the_access_rules_name_every_device_of_the_office(tmp_path: Path) -> None:
     text = acl.acl_text(example_config(tmp_path))
     users = [line.split()[1] for line in text.splitlines() if line.startswith("user ")]
-    assert users == [QUEUE, *DEVICES]
+    assert users == [QUEUE, STAFF, *DEVICES]
+    # The second login of the service hears commands and answers them, nothing else.
+    staff = text.split(f"user {STAFF}\n")[1].split("\n\n")[0].splitlines()
+    r = "antrean/v1/gajahmungkur"
+    assert staff == [f"topic read {r}/cmd/+", f"topic readwrite {r}/reply/+"]
     assert "antrean/v1/gajahmungkur/#" not in text  # nobody gets the whole office
     assert all(
         line.split()[2].startswith("antrean/v1/gajahmungkur/")
@@ -277,21 +302,24 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     args = ["broker", "init", "--config", str(conf), "--out", str(out), "--name", "hub.local"]
     assert main(args) == 0
     first = capsys.readouterr().out
-    secrets = {line.split()[0]: line.split()[1] for line in first.splitlines()
-               if line.startswith("  ") and line.split()[0] in DEVICES}  # fmt: skip
-    assert sorted(secrets) == sorted(DEVICES)
+    files = BrokerFiles(out)
+    secrets = {d: enroll.parse(files.enrollment(d)).password for d in DEVICES}
+    assert not any(s in first for s in secrets.values())  # never in a log
+    assert f"enrollments   {files.enroll}/ (root only" in first
     assert "DNS:hub.local" in first
     assert main(args[:-2]) == 0
     second = capsys.readouterr().out
-    assert not any(s in second for s in secrets.values())  # shown once only
+    assert not any(s in second for s in secrets.values())
     assert "(kept)" in second
 
     assert (
         main(["broker", "add-device", "counter-2", "--config", str(conf), "--out", str(out)]) == 0
     )
     shown = capsys.readouterr().out
-    assert "counter-2" in shown
-    assert secrets["counter-2"] not in shown
+    assert f"new password of counter-2 in {files.enrollment('counter-2')}" in shown
+    new = enroll.parse(files.enrollment("counter-2")).password
+    assert new != secrets["counter-2"]
+    assert new not in shown
     assert main(["broker", "add-device", "tv-9", "--config", str(conf), "--out", str(out)]) == 2
     assert "'tv-9' is not in" in capsys.readouterr().err
 
@@ -337,3 +365,153 @@ def test_init_warns_when_mosquitto_could_not_reach_the_folder(
     out = closed / "broker"
     assert main(["broker", "init", "--config", str(conf), "--out", str(out), "--name", "h"]) == 0
     assert f"warning: {closed} is closed to other users" in capsys.readouterr().out
+
+
+def unit_text(hub: SecuredBroker, folder: Path, host: str = "localhost") -> str:
+    """A display unit's config: the hub's LAN listener, CA and password where join puts them."""
+    broker = (
+        f'[broker]\nhost = "{host}"\nport = {hub.lan_port}\n'
+        f'tls_ca = "{folder}/broker/ca.crt"\n'
+        f'password_file = "{folder}/broker/clients/{{user}}.password"\n'
+    )
+    return example_text(
+        edit={'[broker]\nhost = "127.0.0.1"\nport = 1883\n': broker, "var/": f"{folder}/var/"}
+    )
+
+
+def test_enroll_on_the_hub_join_on_the_unit_and_it_logs_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub = SecuredBroker(example_config(tmp_path))
+    unit = open_dir("antrean-unit-")  # world-traversable, like /etc/antrean
+    try:
+        hub.start()
+        (unit / "var").mkdir()
+        conf = unit / "antrean.toml"
+        conf.write_text(unit_text(hub, unit))
+        check = ["check-config", "--config", str(conf), "--role", "display"]
+        # Before: no CA, no password. check-config and the doctor say so.
+        assert main(check) == 2
+        assert "credentials: the office CA (tls_ca)" in capsys.readouterr().err
+        before = {r.name: r for r in Doctor(conf, role="display", timeout=3).checks()}
+        assert before["login"].status == "FAIL"
+        assert "broker enroll" in before["login"].fix
+
+        # The enrollment that init wrote for board-1; a new one replaces its password.
+        assert main(["broker", "enroll", "board-1", "--config", str(conf),
+                     "--out", str(hub.files.dir), "--copy-to", str(unit)]) == 0  # fmt: skip
+        out = capsys.readouterr().out
+        stick = unit / "board-1.enroll.toml"
+        secret = enroll.parse(stick).password
+        assert secret not in out
+        assert mode(stick) == 0o600
+        assert mode(hub.files.enrollment("board-1")) == 0o600
+        hub.reload()
+
+        assert main(["broker", "join", str(stick), "--config", str(conf)]) == 0
+        assert "installed" in capsys.readouterr().out
+        password = unit / "broker" / "clients" / "board-1.password"
+        assert mode(password) == 0o640
+        assert mode(unit / "broker" / "ca.crt") == 0o644
+        assert main(["broker", "join", str(stick), "--config", str(conf)]) == 0
+        assert "already in place" in capsys.readouterr().out
+        assert main(check) == 0
+        capsys.readouterr()
+
+        after = {r.name: r for r in Doctor(conf, role="display", timeout=5, login_as="board-1")
+                 .checks()}  # fmt: skip
+        assert after["login"].status == "OK"
+        assert after["tls"].status == "OK"
+        assert after["broker"].detail.endswith("connected as board-1")
+
+        # Readable by root only: the service user cannot log in, and both say so.
+        password.chmod(0o600)
+        nobody = Doctor(conf, role="display", timeout=3, user="nobody")
+        login = next(r for r in nobody.checks() if r.name == "login")
+        assert login.status == "FAIL"
+        assert "nobody cannot read" in login.detail
+        assert main([*check, "--user", "nobody"]) == 2
+        assert "nobody cannot read" in capsys.readouterr().err
+        password.chmod(0o644)
+        assert main([*check, "--user", "nobody"]) == 0
+    finally:
+        hub.cleanup()
+        shutil.rmtree(unit)
+
+
+def test_join_refuses_a_host_the_hub_certificate_does_not_name(tmp_path: Path) -> None:
+    hub = SecuredBroker(example_config(tmp_path))
+    try:
+        conf = tmp_path / "unit.toml"
+        conf.write_text(unit_text(hub, tmp_path, host="10.9.9.9"))
+        path = hub.files.enrollment("counter-2")
+        with pytest.raises(ProvisionError, match='set host = "localhost"'):
+            enroll.join(load_config(conf), enroll.parse(path))
+        other = example_config(tmp_path, edit={'id = "gajahmungkur"': 'id = "lain"'})
+        with pytest.raises(ProvisionError, match="for office 'gajahmungkur'"):
+            enroll.join(other, enroll.parse(path))
+    finally:
+        hub.cleanup()
+
+
+def init_command(conf: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "antrean.cli", "broker", "init", "--config", str(conf),
+            "--out", str(out), "--name", "hub.local"]  # fmt: skip
+
+
+def run_init(cmd: list[str], crash_at: str | None = None) -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode
+
+
+@pytest.mark.parametrize("point", ["ca", "server-cert", "passwords", "before-swap"])
+def test_init_killed_midway_leaves_nothing_half_made_and_a_rerun_completes(
+    tmp_path: Path, point: str
+) -> None:
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    files = BrokerFiles(tmp_path / "broker")
+    cmd = init_command(conf, files.dir)
+    assert run_init(cmd, crash_at=point) == -signal.SIGKILL  # a power cut, as far as init knows
+    assert not files.dir.exists()  # no folder that a second run could take for done
+    assert list(tmp_path.glob(".broker.new-*"))  # only the copy it was building
+    assert main(["broker", "check", "--config", str(conf), "--out", str(files.dir)]) == 1
+    assert run_init(cmd) == 0
+    assert check(load_config(conf), files, []) == []
+    assert main(["broker", "check", "--config", str(conf), "--out", str(files.dir)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["antrean.toml", "broker"]
+
+
+def test_init_killed_between_the_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
+    conf = tmp_path / "antrean.toml"
+    conf.write_text(example_text())
+    files = BrokerFiles(tmp_path / "broker")
+    cmd = init_command(conf, files.dir)
+    assert run_init(cmd) == 0
+    ca, hashes = files.ca_cert.read_bytes(), files.password_file.read_bytes()
+    assert run_init([*cmd, "--new-passwords"], crash_at="between-renames") == -signal.SIGKILL
+    assert not files.dir.exists()
+    assert run_init(cmd[:-2]) == 0
+    # The cut run never happened: same CA, same passwords, everything in place.
+    assert files.ca_cert.read_bytes() == ca
+    assert files.password_file.read_bytes() == hashes
+    assert check(load_config(conf), files, []) == []
+    assert not list(tmp_path.glob(".broker.*"))
+
+
+def test_check_names_what_is_wrong(tmp_path: Path) -> None:
+    config = example_config(tmp_path)
+    files = BrokerFiles(tmp_path / "broker")
+    init(config, files, InitOptions(names=["hub"], local_devices=["kiosk-1"]))
+    assert check(config, files, ["kiosk-1"]) == []
+    files.client_password("kiosk-1").write_text("salah\n")
+    files.acl_file.write_text("")
+    assert check(config, files, ["kiosk-1"]) == [
+        f"{files.client_password('kiosk-1')} does not match {files.password_file}",
+        f"{files.acl_file} is not the office config's (run init again)",
+    ]
+    files.conf.unlink()
+    assert check(config, files, []) == [f"{files.conf} is missing"]

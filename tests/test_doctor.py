@@ -30,6 +30,10 @@ card 0: vc4hdmi0 [vc4-hdmi-0], device 0: MAI PCM i2s-hifi-0 [MAI PCM i2s-hifi-0]
 """
 
 
+# A login in the config itself (the test brokers here take any): the unit has credentials.
+LOGIN = {"[broker]\n": '[broker]\nusername = "counter-1"\npassword = "rahasia"\n'}
+
+
 def write_config(tmp_path: Path, port: int, edit: dict[str, str] | None = None) -> Path:
     path = tmp_path / "antrean.toml"
     path.write_text(example_text(port, edit=edit), encoding="utf-8")
@@ -62,15 +66,19 @@ def dev(tmp_path: Path) -> Path:
 
 
 def test_a_healthy_counter_unit(tmp_path: Path, office: Office, dev: Path) -> None:
-    path = write_config(tmp_path, office.config.broker.port)
+    # Counter 1 on buttons (the example's counter 1 uses the terminal keys).
+    buttons = {"[counter_inputs.1]\nkeyboard = true": "[counter_inputs.1]\ngpio = true"}
+    path = write_config(tmp_path, office.config.broker.port, {**LOGIN, **buttons})
     chip = dev / "gpiochip0"
     make_node(chip, 0o666)
-    results = list(doctor(path, role="counter", dev=dev).checks())
+    results = list(doctor(path, role="counter", counter=1, dev=dev).checks())
     r = by_name(results)
-    assert [x.name for x in results] == ["config", "broker", "queue", "gpio", "clock", "disk"]
+    names = ["config", "login", "broker", "queue", "gpio", "clock", "disk"]
+    assert [x.name for x in results] == names
     assert r["config"].status == "OK"
+    assert r["login"].status == "OK"
     assert r["broker"] == Result(
-        "OK", "broker", f"127.0.0.1:{office.config.broker.port}, connected as anonymous"
+        "OK", "broker", f"127.0.0.1:{office.config.broker.port}, connected as counter-1"
     )
     assert r["queue"] == Result("OK", "queue", "queue service online (version 0.1.0)")
     assert r["gpio"].status == "OK"
@@ -87,12 +95,14 @@ def test_broker_down_fails_with_a_fix_and_exit_status_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
-    path = write_config(tmp_path, port)
+    path = write_config(tmp_path, port, LOGIN)
     code = cli.main(["doctor", "--config", str(path), "--role", "display", "--timeout", "2"])
     out = capsys.readouterr().out
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("OK    config   ")
+    assert lines[1].startswith("OK    login    ")
+    del lines[1]
     assert lines[1] == f"FAIL  broker   cannot reach 127.0.0.1:{port}: Connection refused"
     assert "is the hub on and on this network?" in lines[2]
     assert lines[3].startswith("FAIL  queue    not checked: no broker")
@@ -282,9 +292,9 @@ def test_role_from_unit_file(tmp_path: Path, dev: Path) -> None:
     unit.write_text('role = "portable"\ncounter = 2\nread_only_root = false\n')
     assert read_unit(unit) == ("portable", 2)
     # A portable unit with a counter's buttons needs GPIO like a counter unit.
-    path = write_config(tmp_path, free_port())
+    path = write_config(tmp_path, free_port(), LOGIN)
     names = [r.name for r in doctor(path, role="portable", counter=2, dev=dev).checks()]
-    assert names == ["config", "broker", "queue", "printer", "gpio", "clock", "disk"]
+    assert names == ["config", "login", "broker", "queue", "printer", "gpio", "clock", "disk"]
 
 
 def test_config_the_user_may_not_read_says_sudo(tmp_path: Path) -> None:

@@ -43,6 +43,9 @@ class Day:
             meta={"day": self.engine.day.isoformat(), "seq": str(self.engine.seq)},
             replies=[],
             now=self.clock(),
+            calls=outcome.calls,
+            stock=outcome.stock,
+            progress=outcome.progress,
         )
 
     def step(self, seconds: int) -> Engine:
@@ -225,16 +228,43 @@ def office_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_antrean_report_json_is_the_figures(
+def test_antrean_report_json_measures_from_the_calls(
     day: Day, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     play(day)
     config = office_file(tmp_path)
     assert main(["report", "--config", str(config), "--day", "2026-11-26", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == day_figures(day.store, DAY, SERVICES, COUNTERS).as_dict()
-    assert printed["total"]["served"] == 4
-    assert printed["counters"]["2"] == {"served": 2, "no_shows": 0, "mean_service_s": 370.0}
+    total = printed["groups"]["total"][""]
+    # Waits to the FIRST call: A001 360 (not 1320: its requeue is not a new wait), A002 240,
+    # A003 240, B001 480, C001 480 (its call before the transfer), B002 200.
+    # Sorted 200 240 240 360 480 480: median rank ceil(3) = 240, p90 rank ceil(5.4) = 480.
+    assert total["wait"] == {"n": 6, "median": 240.0, "p90": 480.0, "mean": 2000 / 6, "max": 480.0}
+    # Service from the last call or recall: A002 480 - 420 (its recall) = 60, C001 1200 - 900,
+    # B001 660, A001 1400 - 1320 = 80. Sorted 60 80 300 660: median rank 2, p90 rank 4.
+    assert total["service"] == {"n": 4, "median": 80.0, "p90": 660.0, "mean": 275.0, "max": 660.0}
+    counts = {k: v for k, v in total.items() if k not in ("wait", "service")}
+    assert counts == {
+        "issued": 7,
+        "priority": 1,
+        "served": 4,
+        "no_shows": 1,  # B002; A001's no-show was undone by the requeue
+        "cancelled": 1,
+        "expired": 0,
+        "open": 1,  # A003 at counter 1
+        "calls": 8,  # A001 and C001 were called twice
+        "recalls": 1,
+        "no_show_marks": 2,
+        "no_shows_undone": 1,
+        "requeues": 1,
+        "transfers": 1,
+    }
+    # C001 was issued for C and ended in D: C counts the issue, D the rest.
+    assert printed["groups"]["service"]["C"]["issued"] == 1
+    assert printed["groups"]["service"]["C"]["wait"]["n"] == 0
+    assert printed["groups"]["service"]["D"]["wait"]["median"] == 480.0
+    assert printed["groups"]["counter"]["2"]["service"]["n"] == 2
+    assert printed["groups"]["hour"]["9"]["issued"] == 7  # all issued 09.00-09.59 WIB
 
 
 def test_antrean_report_table(day: Day, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -243,12 +273,29 @@ def test_antrean_report_table(day: Day, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["report", "--config", str(config), "--day", "2026-11-26"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Kecamatan Gajahmungkur: 2026-11-26 (Asia/Jakarta)"
-    rows = {line.split("  ")[0]: line.split()[-12:] for line in lines[3:]}
-    # issued prio served no-show cancel expired waiting called | wait mean median max | service
-    assert " ".join(rows["A Perekaman KTP-el"]) == "3 1 2 0 0 0 0 1 10:00 4:00 22:00 2:10"
-    assert " ".join(rows["C Kartu Keluarga"]) == "1 0 0 0 0 0 0 0 - - - -"
-    assert " ".join(rows["total"]) == "7 1 4 1 1 0 0 1 8:53 6:00 22:00 5:05"
-    assert "Loket 2 2 0 6:10" in [" ".join(line.split()) for line in lines]
+    rows = {line.split("  ")[0]: line.split()[-11:] for line in lines[3:] if line}
+    # issued served no-show cancel open recall undone | wait median p90 | service median p90
+    assert " ".join(rows["A Perekaman KTP-el"]) == "3 2 0 0 1 1 1 4:00 6:00 1:00 1:20"
+    assert " ".join(rows["total"]) == "7 4 1 1 1 1 1 4:00 8:00 1:20 11:00"
+
+
+def test_antrean_report_csv_and_html(
+    day: Day, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    play(day)
+    config = office_file(tmp_path)
+    assert main(["report", "--config", str(config), "--day", "2026-11-26", "--csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    header = rows[0].split(",")
+    total = dict(
+        zip(header, next(r for r in rows if r.startswith("total,")).split(","), strict=True)
+    )
+    assert (total["issued"], total["wait_median"], total["wait_p90"]) == ("7", "240.0", "480.0")
+    assert main(["report", "--config", str(config), "--day", "2026-11-26", "--html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") >= 2
+    assert "http" not in page  # nothing fetched: it opens offline
 
 
 def test_antrean_report_without_a_store_or_with_a_bad_day(

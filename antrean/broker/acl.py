@@ -24,6 +24,11 @@ def queue_user(office: str) -> str:
     return f"antrean-queue-{office}"
 
 
+def queue_staff_user(office: str) -> str:
+    """The queue service's second session, which hears only the counters and admin."""
+    return f"antrean-queue-{office}-staff"
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     """One `topic ACCESS FILTER` line."""
@@ -63,10 +68,17 @@ def queue_grants(office: str) -> list[Grant]:
     ]
 
 
+def queue_staff_grants(office: str) -> list[Grant]:
+    """Commands in and replies out; events and state go on the main session."""
+    root = f"{protocol.ROOT}/{office}"
+    return [Grant(READ, f"{root}/cmd/+"), Grant(READWRITE, f"{root}/reply/+")]
+
+
 def users(config: Config) -> dict[str, list[Grant]]:
-    """Every MQTT user of the office (the queue service first) and its grants."""
+    """Every MQTT user of the office (the queue service's two first) and its grants."""
     office = config.office.id
     table = {queue_user(office): queue_grants(office)}
+    table[queue_staff_user(office)] = queue_staff_grants(office)
     for d in config.devices:
         if d.id in table:
             raise ValueError(f"device id {d.id!r} is the queue service's user; rename the device")
@@ -82,6 +94,7 @@ def acl_text(config: Config) -> str:
         "# tables and run `antrean broker init` again. Anything not granted is denied.",
     ]
     roles: dict[str, str] = {d.id: d.role.value for d in config.devices}
+    roles[queue_staff_user(config.office.id)] = "queue service, counters' and admin's commands"
     for user, grants in users(config).items():
         lines += ["", f"# {roles.get(user, 'queue service')}", f"user {user}"]
         lines += [f"topic {g.access} {g.topic}" for g in grants]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import re
 import shutil
 import socket
 import subprocess
@@ -109,6 +110,13 @@ def describe(cert: Path) -> str:
     return openssl(
         "x509", "-in", str(cert), "-noout", "-subject", "-dates", "-ext", "subjectAltName"
     )
+
+
+def cert_names(cert: Path) -> tuple[str, ...]:
+    """The DNS names and IP addresses a certificate is valid for (its subjectAltName)."""
+    text = openssl("x509", "-in", str(cert), "-noout", "-ext", "subjectAltName")
+    found = re.findall(r"(?:DNS|IP Address):([^,\s]+)", text)
+    return tuple(dict.fromkeys(found))
 
 
 def _subject(cn: str) -> str:

@@ -1,8 +1,15 @@
 """`antrean broker`: set up the office broker's security on the hub.
 
-init        CA, server certificate, passwords, access rules, Mosquitto drop-in
-add-device  new credentials for one device (shown once)
+init        CA, server certificate, passwords, access rules, Mosquitto drop-in (all
+            or nothing: a power cut leaves the old folder or the new one)
+check       is the folder complete and consistent (after a power cut, say)?
+enroll      a new password for one unit's device, in its enrollment file
+join        on a display or counter unit: install its enrollment file
 bridge      a bridge to a central broker
+
+No password is ever printed: a unit's password is in its enrollment file
+(/etc/antrean/broker/enroll/DEVICE.enroll.toml on the hub, root only), which the
+technician carries to the unit.
 """
 
 from __future__ import annotations
@@ -12,20 +19,20 @@ import getpass
 import sys
 from pathlib import Path
 
-from antrean.broker import certs
+from antrean.broker import certs, enroll
 from antrean.broker.bridge import RESTART_TIMEOUT, Bridge, parse_address
-from antrean.broker.files import DEFAULT_DIR, BrokerFiles
+from antrean.broker.files import DEFAULT_DIR, BrokerFiles, ProvisionError, write_file
 from antrean.broker.mosquitto_conf import LAN_PORT, LOCAL_PORT
 from antrean.broker.provision import (
     InitOptions,
     InitResult,
-    ProvisionError,
     add_device,
+    check,
     closed_parents,
     init,
     write_bridge,
 )
-from antrean.config import CONFIG_HELP, Config, config_path, load_config
+from antrean.config import CONFIG_HELP, ROOT_HELP, Config, config_path, load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,15 +85,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i.add_argument("--link", type=Path, metavar="DIR",
                    help="also link the drop-in into DIR (e.g. /etc/mosquitto/conf.d)")  # fmt: skip
 
-    a = sub.add_parser("add-device", help="new credentials for one device (shown once)")
-    common(a)
-    a.add_argument("device", help="the device id, as in the office config")
-    a.add_argument(
-        "--save",
-        action="store_true",
-        help="write the password to clients/DEVICE.password instead (a hub device)",
-    )
-    a.add_argument("--owner", help="user that owns the saved password file")  # fmt: skip
+    for name in ("enroll", "add-device"):  # add-device: the older name
+        a = sub.add_parser(name, help="a new password for one device, in its enrollment file")
+        common(a)
+        a.add_argument("device", help="the device id, as in the office config")
+        a.add_argument(
+            "--save",
+            action="store_true",
+            help="write the password to clients/DEVICE.password instead (a hub device)",
+        )
+        a.add_argument("--owner", help="user that owns the saved password file")
+        a.add_argument("--host", help="the hub's name for the unit (one in its certificate)")
+        a.add_argument("--copy-to", type=Path, metavar="DIR",
+                       help="also copy the enrollment file there (a USB stick)")  # fmt: skip
+
+    c = sub.add_parser("check", help="is the broker's folder complete and consistent?")
+    common(c)
+    c.add_argument("--local", action="append", default=[], metavar="DEVICE",
+                   help="a device that runs on the hub (password in clients/)")  # fmt: skip
+
+    j = sub.add_parser("join", help="install an enrollment file on this unit (CA, password)")
+    j.add_argument("file", type=Path, help="the DEVICE.enroll.toml made on the hub")
+    j.add_argument("--config", help=CONFIG_HELP)
+    j.add_argument("--root", type=Path, default=Path("/"), help=ROOT_HELP)
 
     b = sub.add_parser("bridge", help="bridge the office's topics to a central broker")
     common(b)
@@ -111,11 +132,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs one broker subcommand; a problem to fix gives exit status 2 and a message."""
     config = load_config(config_path(args.config))
-    files = BrokerFiles(args.out)
     try:
+        if args.broker_command == "join":
+            return _join(config, args)
+        files = BrokerFiles(args.out)
+        if args.broker_command == "check":
+            return _check(config, files, args.local)
         if args.broker_command == "init":
             return _init(config, files, args)
-        if args.broker_command == "add-device":
+        if args.broker_command in ("enroll", "add-device"):
             return _add_device(config, files, args)
         return _bridge(config, files, args)
     except PermissionError as exc:
@@ -163,31 +188,51 @@ def _report_init(files: BrokerFiles, result: InitResult) -> None:
         print(f"  saved         {path}")
     for user in result.removed:
         print(f"  removed user  {user} (no longer in the office config)")
-    _print_secrets(result.printed)
+    if result.enrollments:
+        print(f"  enrollments   {files.enroll}/ (root only; each holds a unit's password)")
+        for path in result.enrollments:
+            print(f"                {path.name}")
     print("next: sudo systemctl restart mosquitto")
+    if result.enrollments:
+        print(f"      copy {files.enroll}/DEVICE.enroll.toml to a USB stick for each other unit;")
+        print("      on the unit: sudo antrean broker join DEVICE.enroll.toml")
+        print("      (or provision.sh --enroll DEVICE.enroll.toml)")
     if result.made_ca:
-        print(f"      copy {files.ca_cert} to every device (its [broker] tls_ca)")
-
-
-def _print_secrets(printed: dict[str, str]) -> None:
-    if not printed:
-        return
-    print()
-    print("New device passwords. They are shown ONCE; the hub keeps only hashes.")
-    print("Put each in its unit's [broker] password_file (see broker_config/README.md).")
-    width = max(len(u) for u in printed)
-    for user, secret in printed.items():
-        print(f"  {user:<{width}}  {secret}")
-    print()
+        print("      a new CA: every unit off the hub needs a new enrollment (broker enroll)")
 
 
 def _add_device(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:
-    secret, saved = add_device(config, files, args.device, save=args.save, owner=args.owner)
-    if saved:
-        print(f"saved the new password of {args.device} in {saved}")
-    if secret:
-        _print_secrets({args.device: secret})
+    path = add_device(config, files, args.device, args.save, args.owner, args.host)
+    print(f"new password of {args.device} in {path} (root only; not shown)")
+    if args.copy_to and path.parent == files.enroll:
+        copy = args.copy_to / path.name
+        write_file(copy, path.read_text(encoding="utf-8"), 0o600)
+        print(f"copied it to {copy}: take it to the unit, then delete it there")
+    if path.parent == files.enroll:
+        print(f"on the unit: sudo antrean broker join {path.name}  (or provision.sh --enroll)")
     print("next: sudo systemctl restart mosquitto  (a restart also drops the old session)")
+    return 0
+
+
+def _check(config: Config, files: BrokerFiles, local: list[str]) -> int:
+    problems = check(config, files, local)
+    for p in problems:
+        print(f"antrean broker: {p}", file=sys.stderr)
+    if problems:
+        print("antrean broker: run `sudo antrean broker init` to complete it", file=sys.stderr)
+        return 1
+    print(f"{files.dir}: complete")
+    return 0
+
+
+def _join(config: Config, args: argparse.Namespace) -> int:
+    e = enroll.parse(args.file)
+    changed = enroll.join(config, e, args.root)
+    for path in changed:
+        print(f"installed {path}")
+    if not changed:
+        print(f"{e.device}: the CA and password are already in place")
+    print(f"the unit logs in as {e.device} to {e.host}:{e.port}; delete {args.file} from the stick")
     return 0
 
 

@@ -14,6 +14,10 @@ DEFAULT_DIR = Path("/etc/antrean/broker")
 MOSQUITTO_USER = "mosquitto"  # Debian's broker drops root and runs as this user
 
 
+class ProvisionError(RuntimeError):
+    """Something the technician must fix first; the message says what."""
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerFiles:
     """The files `antrean broker init` writes, all in one folder."""
@@ -61,6 +65,13 @@ class BrokerFiles:
 
     def client_password(self, user: str) -> Path:
         return self.clients / f"{user}.password"
+
+    @property
+    def enroll(self) -> Path:
+        return self.dir / "enroll"  # one file per unit off the hub; root only (passwords)
+
+    def enrollment(self, device: str) -> Path:
+        return self.enroll / f"{device}.enroll.toml"
 
 
 def write_file(path: Path, text: str, mode: int, owner: str | None = None) -> None:

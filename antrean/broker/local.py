@@ -118,9 +118,9 @@ class SecuredBroker(MosquittoProcess):
         )
 
     def password(self, user: str) -> str:
-        """A user's password: printed by init, or saved in clients/ for hub users."""
-        if user in self.result.printed:
-            return self.result.printed[user]
+        """A user's password: in its enrollment file, or saved in clients/ for hub users."""
+        if user in self.result.enrolled:
+            return self.result.enrolled[user]
         return self.files.client_password(user).read_text().strip()
 
     def lan(self, user: str | None = None, password: str | None = None) -> BrokerConfig:

@@ -14,17 +14,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from antrean.broker import acl, certs, passwords
+from antrean.broker import acl, certs, enroll, passwords, transaction
 from antrean.broker.bridge import Bridge, render_bridge
-from antrean.broker.files import BrokerFiles, broker_owner, write_file
+from antrean.broker.files import BrokerFiles, ProvisionError, broker_owner, write_file
 from antrean.broker.mosquitto_conf import LAN_PORT, LOCAL_PORT, render_conf
 from antrean.config import Config
 
 log = logging.getLogger(__name__)
-
-
-class ProvisionError(RuntimeError):
-    """Something the technician must fix first; the message says what."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +41,42 @@ class InitOptions:
 class InitResult:
     made_ca: bool = False
     made_server_cert: bool = False
-    printed: dict[str, str] = field(default_factory=dict)  # user -> new password, shown once
+    # user -> new password of a unit off the hub; never printed: it is in `enrollments`
+    enrolled: dict[str, str] = field(default_factory=dict)
+    enrollments: list[Path] = field(default_factory=list)  # enroll/{device}.enroll.toml, root only
     saved: list[Path] = field(default_factory=list)  # client password files written
     removed: list[str] = field(default_factory=list)  # users no longer in the config
 
 
 def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
-    """CA, server certificate, passwords, access rules and the drop-in, from the config."""
+    """CA, server certificate, passwords, access rules and the drop-in, from the config.
+
+    All or nothing: built in a copy beside the folder and renamed into place
+    (antrean.broker.transaction), so a power cut leaves the old folder or the new one.
+    """
     users = acl.users(config)  # checks the device ids first: fail before writing anything
     unknown = [d for d in opts.local_devices if d not in users]
     if unknown:
         raise ProvisionError(f"not a device of this office: {', '.join(unknown)}")
     _check_owner(opts.owner)
     certs.check_ips(opts.ips)
+    with transaction.rebuild(files.dir) as work:
+        result = _init(config, BrokerFiles(work), files, opts, list(users))
+    moved = [files.dir / p.relative_to(work) for p in result.saved]
+    enrollments = [files.dir / p.relative_to(work) for p in result.enrollments]
+    result.saved, result.enrollments = moved, enrollments
+    return result
+
+
+def _init(
+    config: Config, files: BrokerFiles, final: BrokerFiles, opts: InitOptions, users: list[str]
+) -> InitResult:
+    """init's work on `files` (the copy); the drop-in names the paths of `final`."""
     _make_dirs(files)
     result = InitResult()
     has_key, has_cert = files.ca_key.exists(), files.ca_cert.exists()
     if has_key != has_cert and not opts.renew_ca:
-        have, missing = (files.ca_key, files.ca_cert) if has_key else (files.ca_cert, files.ca_key)
+        have, missing = (final.ca_key, final.ca_cert) if has_key else (final.ca_cert, final.ca_key)
         raise ProvisionError(
             f"{have} exists but {missing} does not; restore it from a backup, or pass "
             "--renew-ca to make a new CA (every device then needs the new ca.crt)"
@@ -70,14 +84,17 @@ def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
     if opts.renew_ca or not has_key:
         certs.make_ca(files, config.office.id)
         result.made_ca = True
+    transaction.crash_point("ca")
     explicit = bool(opts.names or opts.ips)
     if result.made_ca or opts.renew_server_cert or explicit or not files.server_cert.exists():
         names, ips = (opts.names, opts.ips) if explicit else certs.hub_names()
         certs.make_server_cert(files, config.office.id, names, ips, broker_owner())
         result.made_server_cert = True
+    transaction.crash_point("server-cert")
 
     old = passwords.read_password_file(files.password_file)
-    local = {acl.queue_user(config.office.id), *opts.local_devices}
+    office = config.office.id
+    local = {acl.queue_user(office), acl.queue_staff_user(office), *opts.local_devices}
     table: dict[str, str] = {}
     for user in users:
         rotate = opts.new_passwords or user not in old
@@ -91,19 +108,57 @@ def init(config: Config, files: BrokerFiles, opts: InitOptions) -> InitResult:
         if user in local:
             result.saved.append(_save_client(files, user, secret, opts.owner))
         else:
-            result.printed[user] = secret
+            result.enrolled[user] = secret
+    transaction.crash_point("passwords")
     result.removed = [u for u in old if u not in users]
-    _write_broker_files(config, files, table, opts.local_port, opts.lan_port, opts.lan_bind)
+    ports = (opts.local_port, opts.lan_port, opts.lan_bind)
+    _write_broker_files(config, files, table, *ports, final=final)
+    for user, secret in result.enrolled.items():
+        result.enrollments.append(_enroll(config, files, user, secret, opts.lan_port))
+    for user in result.removed:
+        files.enrollment(user).unlink(missing_ok=True)
     return result
 
 
+def check(config: Config, files: BrokerFiles, local_devices: list[str]) -> list[str]:
+    """What is missing or wrong in the broker's folder (empty: complete and consistent)."""
+    wanted = [files.ca_cert, files.ca_key, files.server_cert, files.server_key,
+              files.password_file, files.acl_file, files.conf]  # fmt: skip
+    missing = [f"{p} is missing" for p in wanted if not p.exists()]
+    if missing:
+        return missing
+    problems = []
+    try:
+        certs.openssl("verify", "-CAfile", str(files.ca_cert), str(files.server_cert))
+    except certs.CertError as exc:
+        problems.append(f"{files.server_cert} is not signed by {files.ca_cert}: {exc}")
+    table = passwords.read_password_file(files.password_file)
+    users = acl.users(config)
+    problems += [f"{files.password_file} has no user {u}" for u in users if u not in table]
+    for user in [acl.queue_user(config.office.id), *local_devices]:
+        path = files.client_password(user)
+        if not path.exists():
+            problems.append(f"{path} is missing")
+        elif user in table and not passwords.check_password(path.read_text().strip(), table[user]):
+            problems.append(f"{path} does not match {files.password_file}")
+    if files.acl_file.read_text(encoding="utf-8") != acl.acl_text(config):
+        problems.append(f"{files.acl_file} is not the office config's (run init again)")
+    return problems
+
+
 def add_device(
-    config: Config, files: BrokerFiles, device: str, save: bool = False, owner: str | None = None
-) -> tuple[str | None, Path | None]:
+    config: Config,
+    files: BrokerFiles,
+    device: str,
+    save: bool = False,
+    owner: str | None = None,
+    host: str | None = None,
+) -> Path:
     """New credentials for one device (the old password stops working at the next reload).
 
-    Returns (password to print, None), or (None, file) with `save` or when the
-    device already has its password in clients/ (it runs on the hub).
+    Returns the file that holds the new password: clients/DEVICE.password with
+    `save` or when the device already has one there (it runs on the hub), else
+    its enrollment file enroll/DEVICE.enroll.toml, with `host` as the hub's name in it.
     """
     users = acl.users(config)
     _check_owner(owner)
@@ -120,8 +175,8 @@ def add_device(
     ports = _ports(files)
     _write_broker_files(config, files, {u: table[u] for u in users if u in table}, *ports)
     if save or files.client_password(device).exists():
-        return None, _save_client(files, device, secret, owner)
-    return secret, None
+        return _save_client(files, device, secret, owner)
+    return _enroll(config, files, device, secret, ports[1], host)
 
 
 def write_bridge(files: BrokerFiles, bridge: Bridge, restart_timeout: tuple[int, int]) -> Path:
@@ -161,6 +216,24 @@ def _make_dirs(files: BrokerFiles) -> None:
         os.chmod(d, 0o755)  # noqa: S103 - folders only; the files in them are 0600
 
 
+def _enroll(
+    config: Config, files: BrokerFiles, device: str, secret: str, port: int, host: str | None = None
+) -> Path:
+    names = certs.cert_names(files.server_cert)
+    if host is not None and host not in names:
+        raise ProvisionError(f"--host {host}: not a name in the hub's certificate ({names})")
+    e = enroll.Enrollment(
+        office=config.office.id,
+        device=device,
+        host=host or enroll.default_host(names),
+        port=port,
+        names=names,
+        password=secret,
+        ca_pem=files.ca_cert.read_text(encoding="utf-8"),
+    )
+    return enroll.save(files, e)
+
+
 def _save_client(files: BrokerFiles, user: str, secret: str, owner: str | None) -> Path:
     path = files.client_password(user)
     write_file(path, secret + "\n", 0o600, owner)
@@ -174,11 +247,14 @@ def _write_broker_files(
     local_port: int,
     lan_port: int,
     lan_bind: str | None,
+    final: BrokerFiles | None = None,
 ) -> None:
+    """The password file, access rules and drop-in; the drop-in names `final`'s paths."""
     owner = broker_owner()
     write_file(files.password_file, passwords.password_file_text(table), 0o600, owner)
     write_file(files.acl_file, acl.acl_text(config), 0o600, owner)
-    write_file(files.conf, render_conf(files, local_port, lan_port, lan_bind), 0o644)
+    conf = render_conf(final or files, local_port, lan_port, lan_bind)
+    write_file(files.conf, conf, 0o644)
 
 
 def _ports(files: BrokerFiles) -> tuple[int, int, str | None]:

@@ -6,9 +6,19 @@
 #
 #   provision.sh --role hub|display|counter|portable --config office.toml
 #                [--counter N] [--bundle antrean-bundle.tar.gz|DIR]
-#                [--read-only-root] [--root DIR] [--allow-missing-apps]
+#                [--enroll DEVICE.enroll.toml] [--read-only-root] [--root DIR]
+#                [--allow-missing-apps]
+#   provision.sh --update BUNDLE     a provisioned Pi: a new version (same role)
+#   provision.sh --rollback          back to the version used before the update
 #
 # --bundle: install from the offline bundle (`make bundle`), no internet needed.
+# --enroll: a display or counter unit's enrollment file, made on the hub by
+#   `antrean broker init` or `antrean broker enroll DEVICE` (its CA and password).
+# --update: installs the bundle's newest version into its own virtualenv
+#   (/opt/antrean/venvs/VERSION), switches /opt/antrean/venv to it and restarts
+#   the services; the role, counter and config are this Pi's own.
+# --rollback: switches back to the version before (kept) and restarts, unless
+#   that version cannot read the store (a newer schema): then it changes nothing.
 # --root DIR: only write the files (config, units, drop-ins, udev) under DIR and
 #   enable units offline; no packages, user or virtualenv. For tests.
 # --allow-missing-apps: warn instead of failing when the app lacks a command
@@ -18,21 +28,26 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=venvs.sh
+. "$HERE/venvs.sh"
 
 usage() {
-  sed -n "7,9p" "$0" | sed 's/^# //' >&2
+  sed -n "7,12p" "$0" | sed 's/^# //' >&2
   exit 2
 }
 
 value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
 
-ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING=""
+ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL="" UPDATE="" ROLLBACK=""
 while [ $# -gt 0 ]; do
   case $1 in
   --role) value "$@" && ROLE=$2 && shift ;;
   --config) value "$@" && CONFIG=$2 && shift ;;
   --counter) value "$@" && COUNTER=$2 && shift ;;
   --bundle) value "$@" && BUNDLE=$2 && shift ;;
+  --enroll) value "$@" && ENROLL=$2 && shift ;;
+  --update) value "$@" && BUNDLE=$2 && UPDATE=1 && shift ;;
+  --rollback) ROLLBACK=1 ;;
   --read-only-root) READ_ONLY=1 ;;
   --root) value "$@" && ROOT=$2 && shift ;;
   --allow-missing-apps) ALLOW_MISSING=1 ;;
@@ -42,6 +57,16 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# An update or a rollback keeps what this Pi is: its role, counter and config.
+if [ -n "$UPDATE$ROLLBACK" ]; then
+  unit=${ROOT%/}/etc/antrean/unit.toml
+  [ -f "$unit" ] || die "this Pi was not provisioned yet (no /etc/antrean/unit.toml): use --role"
+  ROLE=$(sed -n 's/^role = "\(.*\)"$/\1/p' "$unit")
+  COUNTER=$(sed -n 's/^counter = \([1-9][0-9]*\)$/\1/p' "$unit")
+  grep -q '^read_only_root = true$' "$unit" && READ_ONLY=1
+  CONFIG=${CONFIG:-${ROOT%/}/etc/antrean/antrean.toml}
+fi
+
 case $ROLE in
 hub | display | counter | portable) ;;
 "") die "--role is required: hub, display, counter or portable" ;;
@@ -50,6 +75,10 @@ esac
 [ -n "$CONFIG" ] || die "--config is required: the office config (antrean.toml)"
 [ -f "$CONFIG" ] || die "--config: no such file: $CONFIG"
 CONFIG=$(realpath "$CONFIG")
+if [ -n "$ENROLL" ]; then
+  [ -f "$ENROLL" ] || die "--enroll: no such file: $ENROLL (made on the hub: sudo antrean broker enroll DEVICE)"
+  ENROLL=$(realpath "$ENROLL")
+fi
 if [ "$ROLE" = counter ] && [ -z "$COUNTER" ]; then
   die "--counter N is required for a counter unit (the counter number in the config)"
 fi
@@ -102,10 +131,17 @@ esac
 BROKER="" # this unit runs the office's Mosquitto
 case $ROLE in hub | portable) BROKER=1 ;; esac
 
+if [ -n "$ROLLBACK" ]; then
+  rollback_app
+  exit 0
+fi
+
 say "provisioning a '$ROLE' unit${COUNTER:+ (counter $COUNTER)} from $CONFIG${R:+ into $R}"
 for step in "$HERE"/steps/[0-9][0-9]-*.sh; do
   # shellcheck source=/dev/null
   . "$step"
+  # Tests cut the power here (SIGKILL, no cleanup): ANTREAN_TEST_CRASH_AT=step-30.
+  if [ "${ANTREAN_TEST_CRASH_AT:-}" = "step-$(basename "$step" | cut -c1-2)" ]; then kill -9 $$; fi
 done
 if changed; then
   say "done: ${#CHANGED[@]} change(s)"

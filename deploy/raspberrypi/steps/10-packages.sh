@@ -3,6 +3,14 @@
 # at provisioning time) or, offline, from a `debs/` folder in the bundle.
 [ -n "$FILES_ONLY" ] && return 0
 
+# A power cut during an earlier run's apt-get leaves packages unpacked but not
+# configured, and apt refuses to work until they are: finish them first.
+if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+  say "finishing the packages an interrupted run left half installed (dpkg --configure -a)"
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a
+  CHANGED+=("dpkg --configure -a")
+fi
+
 packages=(python3 python3-venv ca-certificates systemd-timesyncd fake-hwclock)
 [ -n "$BROKER" ] && packages+=(mosquitto mosquitto-clients)
 # Kivy's wheel brings SDL2; SDL2's kmsdrm driver loads these at run time.

@@ -39,6 +39,17 @@ counter = ${COUNTER:-0}
 read_only_root = $read_only
 TOML
 
+# The unit's login to the hub (display, counter): the CA and its password from
+# the enrollment file, readable by the antrean group only.
+if [ -n "$ENROLL" ]; then
+  joined=$("$checker" broker join "$ENROLL" --config "$R$ETC/antrean.toml" --root "${R:-/}") ||
+    die "antrean broker join $ENROLL failed: $joined"
+  if grep -q '^installed' <<<"$joined"; then
+    CHANGED+=("enrollment")
+    say "installed the broker credentials from $ENROLL"
+  fi
+fi
+
 # Journal times in the office's own time zone (the technician reads them).
 zone=$(sed -n 's/^  office .*(\(.*\))$/\1/p' <<<"$summary")
 if [ -n "$zone" ] && [ -e "$R/usr/share/zoneinfo/$zone" ]; then

@@ -6,22 +6,24 @@ for unit in "$HERE"/systemd/*.service; do
 done
 
 if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
-  # `antrean broker init` makes the CA, passwords and ACL once: running it
-  # again would replace the keys every device already trusts.
-  if [ ! -d "$R$ETC/broker" ] && need_app broker "set up the office's Mosquitto"; then
-    # The devices that run on this unit get their passwords saved for the
-    # antrean user (clients/{device}.password); the others are shown once.
-    local_devices=()
-    # shellcheck disable=SC2154 # summary: `antrean check-config` output, from 40-config.sh
-    while read -r device role counter; do
-      if [ "$role" = kiosk ] || { [ -n "$COUNTER" ] && [ "$counter" = "$COUNTER)" ]; }; then
-        local_devices+=(--local "$device")
-      fi
-    done < <(sed -n 's/^  device *\([^:]*\): \([a-z]*\)[^0-9]*\(.*\)$/\1 \2 \3/p' <<<"$summary")
-    "$APP" broker init --config "$ETC/antrean.toml" --out "$ETC/broker" \
-      --owner antrean "${local_devices[@]}" ||
-      die "antrean broker init failed (see above)"
+  # The devices that run on this unit get their passwords saved for the
+  # antrean user (clients/{device}.password); the others get enrollment files.
+  local_devices=()
+  # shellcheck disable=SC2154 # summary: `antrean check-config` output, from 40-config.sh
+  while read -r device role counter; do
+    if [ "$role" = kiosk ] || { [ -n "$COUNTER" ] && [ "$counter" = "$COUNTER)" ]; }; then
+      local_devices+=(--local "$device")
+    fi
+  done < <(sed -n 's/^  device *\([^:]*\): \([a-z]*\)[^0-9]*\(.*\)$/\1 \2 \3/p' <<<"$summary")
+  broker_args=(--config "$ETC/antrean.toml" --out "$ETC/broker" "${local_devices[@]}")
+  # init keeps the CA and the passwords, and is all or nothing (a power cut
+  # leaves no half folder); it runs when the folder is missing or incomplete.
+  if ! "$APP" broker check "${broker_args[@]}" >/dev/null 2>&1 &&
+    need_app broker "set up the office's Mosquitto"; then
+    "$APP" broker init "${broker_args[@]}" --owner antrean || die "antrean broker init failed (see above)"
     CHANGED+=("$ETC/broker")
+    problems=$("$APP" broker check "${broker_args[@]}" 2>&1) ||
+      die "the broker set-up in $ETC/broker is not complete after init: $problems"
   fi
   conf=$(find "$R$ETC/broker" -maxdepth 1 -name '*.conf' 2>/dev/null | sort | head -n 1 || true)
   if [ -n "$conf" ]; then
@@ -29,10 +31,18 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
     put_link "${conf#"$R"}" /etc/mosquitto/conf.d/antrean.conf
   fi
   enable_unit mosquitto.service
-  # This broker takes logins only: the hub's own programs need their saved passwords.
-  grep -Eq '^[[:space:]]*password_file[[:space:]]*=' "$R$ETC/antrean.toml" ||
-    warn "$CONFIG has no [broker] password_file; the hub's queue service and kiosk" \
-      "cannot log in. Add: password_file = \"$ETC/broker/clients/{user}.password\""
+fi
+
+# Every program of this role can log in: its CA and password exist and the
+# antrean user can read them (else the services would fail in a loop).
+# shellcheck disable=SC2154,SC2153 # checker: from 40-config.sh; ROLE: provision.sh
+if ! logins=$("$checker" check-config --config "$R$ETC/antrean.toml" --role "$ROLE" \
+  --counter "${COUNTER:-0}" --root "${R:-/}" 2>&1 >/dev/null); then
+  if [ -n "$FILES_ONLY" ]; then
+    warn "the services cannot log in to the broker yet: $logins"
+  else
+    die "the services cannot log in to the broker: $logins"
+  fi
 fi
 
 if [ "$SCREEN" = board ] && [ -z "$FILES_ONLY" ]; then

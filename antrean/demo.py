@@ -23,8 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from antrean.client import QueueClient
 from antrean.config import Config
 from antrean.devbroker import DevBroker, port_open
+from antrean.domain import Role
 from antrean.rival import AnotherQueueService
 from antrean.runner import QueueServiceRunner
 from antrean.xvfb import VirtualScreen
@@ -177,6 +179,25 @@ def start_queue(config: Config, stop: threading.Event) -> QueueServiceRunner | N
         return None
 
 
+DEMO_CARDS = 500  # the example office's first delivery of blank cards
+
+
+def first_delivery(queue: QueueServiceRunner) -> None:
+    """A demo store with no cards records a delivery, so the printing service takes tickets."""
+    if not any(s.uses_card for s in queue.config.services) or queue.service.engine.stock.balance:
+        return
+    admin = next((d.id for d in queue.config.devices if d.role is Role.ADMIN), None)
+    if admin is None:
+        return
+    client = QueueClient(queue.config.office.id, admin, queue.config.broker).start()
+    try:
+        reply = client.request("stock_receive", {"count": DEMO_CARDS, "note": "demo"})
+    finally:
+        client.stop()
+    if reply.get("ok"):
+        print(f"demo: recorded a first delivery of {DEMO_CARDS} blank cards (note 'demo')")
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
@@ -206,6 +227,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         if queue is None:
             return 1
         print(f"demo: queue service for {config.office.name}, store {config.store_path}")
+        first_delivery(queue)
         for app in APPS:
             argv = [*cli, *app.args[:1], "--config", source, *app.args[1:]]
             supervisor.spawn(app.name, argv, app_env(app, dict(os.environ)))

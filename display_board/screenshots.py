@@ -72,6 +72,8 @@ def morning(config: Config) -> str:
     """Tickets for every service, then the calls of MORNING_CALLS; the last code called."""
     clients = {d: QueueClient(config.office.id, d, config.broker).start() for d in _devices()}
     try:
+        # Blank cards for B (Pencetakan, uses_card) before its tickets.
+        _ok(clients["admin"].request("stock_receive", {"count": 50, "note": "screenshots"}))
         for service, count in (("A", 14), ("B", 6), ("C", 9), ("D", 3)):
             for _ in range(count):
                 _ok(clients["kiosk-1"].request("issue", {"service": service}))

@@ -34,6 +34,10 @@ CODE_MOVES = {
     "antrean/doctor.py": "antrean_tools/doctor.py",
     "antrean/report.py": "antrean_tools/report.py",
     "antrean/report_cli.py": "antrean_tools/report_cli.py",
+    "antrean/report_html.py": "antrean_tools/report_html.py",
+    "antrean/figures.py": "antrean_tools/figures.py",
+    "antrean/logs.py": "antrean_tools/logs.py",
+    "antrean/booking_cli.py": "antrean_tools/booking_cli.py",
     "antrean/broker": "antrean_tools/broker",
     "antrean/devbroker.py": "antrean_testing/devbroker.py",
     "antrean/xvfb.py": "antrean_testing/xvfb.py",
@@ -72,6 +76,13 @@ CORE_MODULES = {
     "device.py": "every app's MQTT session: presence, health, commands, retained state",
     "config.py": "the office config, validated into typed models",
     "systemd.py": "sd_notify",
+    "disk.py": "a full disk under the store, named",
+    "calls.py": "the record of every call (first call, recalls, no-shows, moves)",
+    "stock.py": "the blank-card ledger's rules",
+    "progress.py": "the recording drive's progress per kelurahan",
+    "booking.py": "pre-registration: NIK checks, keyed hashes, slots, codes",
+    "backends.py": "the small registry the apps' hardware backends register in",
+    "fullscreen.py": "the X screen's size for the apps' full screen (ctypes, no UI import)",
 }
 
 # Tests: old path -> new path, under tests/. Shared helpers go to tests/support/.
@@ -108,6 +119,9 @@ TEST_MOVES = {
     "test_crash.py": "service/test_crash.py",
     "test_burst.py": "service/test_burst.py",  # issue 18, if merged
     "test_rival.py": "service/test_rival.py",  # issue 18, if merged
+    "test_disk_full.py": "service/test_disk_full.py",
+    "test_stock.py": "service/test_stock.py",
+    "test_booking.py": "service/test_booking.py",
     # kiosk
     "test_kiosk_app.py": "kiosk/test_app.py",
     "test_kiosk_config.py": "kiosk/test_config.py",
@@ -116,6 +130,10 @@ TEST_MOVES = {
     "test_kiosk_screenshots.py": "kiosk/test_screenshots.py",
     "test_kiosk_view.py": "kiosk/test_view.py",
     "test_kiosk_layout.py": "kiosk/test_layout.py",  # issue 18, if merged
+    "test_kiosk_no_counter.py": "kiosk/test_no_counter.py",
+    "test_kiosk_registry.py": "kiosk/test_registry.py",
+    "test_kiosk_booking.py": "kiosk/test_booking.py",
+    "test_fullscreen.py": "kiosk/test_fullscreen.py",  # the kiosk's and the board's
     # counter
     "test_counter_agent.py": "counter/test_agent.py",
     "test_counter_cli.py": "counter/test_cli.py",
@@ -123,6 +141,7 @@ TEST_MOVES = {
     "test_counter_sources.py": "counter/test_sources.py",
     "test_counter_stall.py": "counter/test_stall.py",  # issue 18, if merged
     "test_counter_console_layout.py": "counter/test_console_layout.py",  # issue 18, if merged
+    "test_counter_registry.py": "counter/test_registry.py",
     # tools
     "test_broker_access.py": "tools/test_broker_access.py",
     "test_broker_bridge.py": "tools/test_broker_bridge.py",
@@ -134,9 +153,13 @@ TEST_MOVES = {
     "test_deploy.py": "tools/test_deploy.py",
     "test_cli.py": "tools/test_cli.py",
     "test_config_check.py": "tools/test_config_check.py",  # issue 18, if merged
+    "test_cli_help.py": "tools/test_cli_help.py",
+    "test_report_browser.py": "tools/test_report_browser.py",
+    "test_wheel.py": "tools/test_wheel.py",  # the built wheel, installed outside the tree
     # end to end
     "test_e2e_busy_morning.py": "e2e/test_busy_morning.py",
     "test_e2e_office.py": "e2e/test_office.py",
+    "test_e2e_month.py": "e2e/test_month.py",
     # the test harness itself (tests/support, antrean_testing)
     "test_kivy_harness.py": "testing/test_kivy_harness.py",
 }

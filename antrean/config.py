@@ -188,6 +188,9 @@ class Config:
     drive: DriveConfig = field(default_factory=DriveConfig)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
     text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
+    services_by_code: dict[str, ServiceConfig] = field(init=False, repr=False, compare=False)
+    counters_by_number: dict[int, CounterConfig] = field(init=False, repr=False, compare=False)
+    devices_by_id: dict[str, DeviceConfig] = field(init=False, repr=False, compare=False)
 
     def reader(self) -> ConfigReader:
         """Typed getters for an app's own section, whose errors name file, line and key.
@@ -203,15 +206,22 @@ class Config:
 
     def service(self, code: str) -> ServiceConfig | None:
         """The service with this code, or None."""
-        return next((s for s in self.services if s.code == code), None)
+        return self.services_by_code.get(code)
 
     def counter(self, number: int) -> CounterConfig | None:
         """The counter with this number, or None."""
-        return next((c for c in self.counters if c.number == number), None)
+        return self.counters_by_number.get(number)
 
     def device(self, device_id: str) -> DeviceConfig | None:
         """The device with this id, or None."""
-        return next((d for d in self.devices if d.id == device_id), None)
+        return self.devices_by_id.get(device_id)
+
+    def __post_init__(self) -> None:
+        # Look-ups by key, built once: a look-up of a configured key cannot fail.
+        set_ = object.__setattr__  # the dataclass is frozen
+        set_(self, "services_by_code", {s.code: s for s in self.services})
+        set_(self, "counters_by_number", {c.number: c for c in self.counters})
+        set_(self, "devices_by_id", {d.id: d for d in self.devices})
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -241,50 +251,100 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     r = ConfigReader(text, source)
     base = base_dir or Path.cwd()
     _known_sections(r, data)
-
-    office_t = r.table(data, "office", required=True)
-    office = OfficeConfig(
-        id=r.slug(office_t, "office", "id"),
-        name=r.string(office_t, "office", "name"),
-        timezone=r.zone(office_t, "office", "timezone", default="Asia/Jakarta"),
-        hours=r.hours(office_t, "office", "hours"),
-        running_text=r.string(office_t, "office", "running_text", default=""),
+    # In the file's usual order, so that the first error reported is the first one met.
+    office = _office(r, data)
+    broker = _broker(r, data, base)
+    store_path = _store_path(r, data, base)
+    services = _services(r, data)
+    counters = _counters(r, data, {s.code for s in services})
+    return Config(
+        source,
+        office,
+        broker,
+        store_path,
+        services,
+        counters,
+        _devices(r, data, {c.number for c in counters}),
+        _rules(r, data),
+        {k: v for k, v in data.items() if k not in CORE_SECTIONS},
+        stock=_stock(r, data),
+        drive=_drive(r, data),
+        base_dir=base,
+        text=text,
     )
-    r.only_keys(office_t, "office")
 
-    broker_t = r.table(data, "broker")
-    tls_ca = r.string(broker_t, "broker", "tls_ca", default="")
-    password_file = r.string(broker_t, "broker", "password_file", default="")
-    if password_file and "password" in broker_t:
+
+def _office(r: ConfigReader, data: dict[str, Any]) -> OfficeConfig:
+    """[office]: id, name, timezone, hours, running text."""
+    t = r.table(data, "office", required=True)
+    office = OfficeConfig(
+        id=r.slug(t, "office", "id"),
+        name=r.string(t, "office", "name"),
+        timezone=r.zone(t, "office", "timezone", default="Asia/Jakarta"),
+        hours=r.hours(t, "office", "hours"),
+        running_text=r.string(t, "office", "running_text", default=""),
+    )
+    r.only_keys(t, "office")
+    return office
+
+
+def _broker(r: ConfigReader, data: dict[str, Any], base: Path) -> BrokerConfig:
+    """[broker]: where the office's Mosquitto is and how to log in."""
+    t = r.table(data, "broker")
+    tls_ca = r.string(t, "broker", "tls_ca", default="")
+    password_file = r.string(t, "broker", "password_file", default="")
+    if password_file and "password" in t:
         r.fail("broker", "password_file", "set password or password_file, not both")
     broker = BrokerConfig(
-        host=r.string(broker_t, "broker", "host", default="127.0.0.1"),
-        port=r.integer(broker_t, "broker", "port", default=1883, low=1, high=65535),
-        username=r.string(broker_t, "broker", "username", default="") or None,
-        password=r.string(broker_t, "broker", "password", default="") or None,
+        host=r.string(t, "broker", "host", default="127.0.0.1"),
+        port=r.integer(t, "broker", "port", default=1883, low=1, high=65535),
+        username=r.string(t, "broker", "username", default="") or None,
+        password=r.string(t, "broker", "password", default="") or None,
         tls_ca=(base / tls_ca) if tls_ca else None,
-        keepalive_s=r.integer(broker_t, "broker", "keepalive_s", default=15, low=5, high=600),
+        keepalive_s=r.integer(t, "broker", "keepalive_s", default=15, low=5, high=600),
         password_file=(base / password_file) if password_file else None,
     )
-    r.only_keys(broker_t, "broker")
+    r.only_keys(t, "broker")
+    return broker
 
-    store_t = r.table(data, "store")
-    store_path = base / r.string(store_t, "store", "path", default="var/antrean.db")
-    r.only_keys(store_t, "store")
 
+def _store_path(r: ConfigReader, data: dict[str, Any], base: Path) -> Path:
+    """[store]: the SQLite file."""
+    t = r.table(data, "store")
+    path = base / r.string(t, "store", "path", default="var/antrean.db")
+    r.only_keys(t, "store")
+    return path
+
+
+def _services(r: ConfigReader, data: dict[str, Any]) -> tuple[ServiceConfig, ...]:
+    """[[service]]: at least one, codes unique."""
     services = tuple(_service(r, t, i) for i, t in enumerate(r.array(data, "service")))
     if not services:
-        raise ConfigError(source, None, "service", "at least one [[service]] is needed")
+        raise ConfigError(r.source, None, "service", "at least one [[service]] is needed")
     _unique(r, [s.code for s in services], "service", "code")
-    codes = {s.code for s in services}
+    return services
 
+
+def _counters(
+    r: ConfigReader, data: dict[str, Any], codes: set[ServiceCode]
+) -> tuple[CounterConfig, ...]:
+    """[[counter]]: numbers unique, each serving configured services."""
     counters = tuple(_counter(r, t, i, codes) for i, t in enumerate(r.array(data, "counter")))
     _unique(r, [c.number for c in counters], "counter", "number")
-    numbers = {c.number for c in counters}
+    return counters
 
+
+def _devices(
+    r: ConfigReader, data: dict[str, Any], numbers: set[CounterNumber]
+) -> tuple[DeviceConfig, ...]:
+    """[[device]]: ids unique, each with its role."""
     devices = tuple(_device(r, t, i, numbers) for i, t in enumerate(r.array(data, "device")))
     _unique(r, [d.id for d in devices], "device", "id")
+    return devices
 
+
+def _rules(r: ConfigReader, data: dict[str, Any]) -> QueueRules:
+    """[queue] and [priority]: the calling rules."""
     q = r.table(data, "queue")
     p = r.table(data, "priority")
     rules = QueueRules(
@@ -302,23 +362,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     )
     r.only_keys(q, "queue")
     r.only_keys(p, "priority")
-
-    sections = {k: v for k, v in data.items() if k not in CORE_SECTIONS}
-    return Config(
-        source,
-        office,
-        broker,
-        store_path,
-        services,
-        counters,
-        devices,
-        rules,
-        sections,
-        stock=_stock(r, data),
-        drive=_drive(r, data),
-        base_dir=base,
-        text=text,
-    )
+    return rules
 
 
 def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NewType
 
@@ -12,6 +12,7 @@ TicketId = NewType("TicketId", str)  # "2026-11-27/A012": business day and code
 ServiceCode = NewType("ServiceCode", str)  # one capital letter, "A"
 CounterNumber = NewType("CounterNumber", int)
 DeviceId = NewType("DeviceId", str)
+SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
 
 
 class TicketStatus(enum.StrEnum):
@@ -97,6 +98,23 @@ class CounterStatus:
     # Normal calls made since this counter's last priority call; drives the
     # interleaving of the priority lane (see Engine._pick_next).
     normal_streak: int = 0
+
+
+@dataclass(slots=True)
+class StoredDay:
+    """What the store hands the engine at start-up: the last business day's state."""
+
+    day: date | None = None
+    tickets: list[Ticket] = field(default_factory=list)
+    counters: list[CounterStatus] = field(default_factory=list)
+    services: list[ServiceStatus] = field(default_factory=list)
+    seq: int = 0
+    running_text: str | None = None
+    service_times: dict[str, list[float]] = field(default_factory=dict)
+    # issue 14: the card ledger's balance and recent use, and the drive's targets
+    stock_balance: int = 0
+    stock_use_by_day: dict[date, int] = field(default_factory=dict)
+    targets: dict[str, int] = field(default_factory=dict)
 
 
 class QueueError(Exception):

@@ -1,9 +1,10 @@
 """The queue engine: every rule of numbering and calling, with no I/O.
 
 The engine holds today's state in memory. Each operation either raises a
-QueueError before it changes anything, or changes state and returns an
-Outcome that lists what changed, so the store can commit it and the service
-can publish it. The clock is injected so tests can move time.
+QueueError before it changes anything, or changes state and returns the
+Changes it made (rows for the store, typed events and a typed result, which
+antrean.wire turns into JSON), so the store can commit them and the service
+can publish them. The clock is injected so tests can move time.
 """
 
 from __future__ import annotations
@@ -16,19 +17,44 @@ from datetime import date, datetime
 from typing import Any
 
 from antrean.calls import CallKind, CallRecord
-from antrean.config import Config
+from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
+    SERVICE_TIME_WINDOW,
     CounterNumber,
     CounterStatus,
     QueueError,
     ServiceCode,
     ServiceStatus,
+    StoredDay,
     Ticket,
     TicketId,
     TicketStatus,
-    iso_time,
     make_ticket_id,
     ticket_code,
+)
+from antrean.events import (
+    AtCounterEvent,
+    CalledEvent,
+    CallResult,
+    CounterCloseResult,
+    CounterEvent,
+    CounterOpenResult,
+    DayResult,
+    DayStartedEvent,
+    Event,
+    EventKind,
+    Result,
+    RunningTextEvent,
+    RunningTextResult,
+    ServiceEvent,
+    ServiceResult,
+    StockEvent,
+    StockResult,
+    TargetResult,
+    TicketEvent,
+    TicketResult,
+    TicketView,
+    TransferredEvent,
 )
 from antrean.hours import business_day, closed_reason
 from antrean.lanes import Lanes
@@ -44,38 +70,21 @@ from antrean.stock import (
 )
 
 Clock = Callable[[], datetime]
-SERVICE_TIME_WINDOW = 20  # recent service durations averaged for the wait estimate
 # A "service" shorter than this was a double press on next (the resident had not
 # reached the desk), not a service: it would pull every wait estimate down.
 MIN_SERVICE_TIME_S = 10.0
 
 
 @dataclass(slots=True)
-class Snapshot:
-    """What the store hands the engine at start-up: the last business day's state."""
-
-    day: date | None = None
-    tickets: list[Ticket] = field(default_factory=list)
-    counters: list[CounterStatus] = field(default_factory=list)
-    services: list[ServiceStatus] = field(default_factory=list)
-    seq: int = 0
-    running_text: str | None = None
-    service_times: dict[str, list[float]] = field(default_factory=dict)
-    # issue 14: the card ledger's balance and recent use, and the drive's targets
-    stock_balance: int = 0
-    stock_use_by_day: dict[date, int] = field(default_factory=dict)
-    targets: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Outcome:
+class Changes:
     """What one operation changed: rows to store, events to publish, and its result."""
 
-    result: dict[str, Any] = field(default_factory=dict)
+    result: Result | None = None
     tickets: dict[TicketId, Ticket] = field(default_factory=dict)
     counters: set[CounterNumber] = field(default_factory=set)
-    services: set[ServiceCode] = field(default_factory=set)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    services: set[ServiceCode] = field(default_factory=set)  # whose state/service changed
+    service_rows: set[ServiceCode] = field(default_factory=set)  # whose status (open) changed
+    events: list[Event] = field(default_factory=list)
     office_changed: bool = False
     # issue 14: rows for the calls, stock, progress and targets tables
     calls: list[CallRecord] = field(default_factory=list)
@@ -97,11 +106,12 @@ class Outcome:
             or self.targets
         )
 
-    def absorb(self, later: Outcome) -> None:
-        """Appends a later outcome (the next command of a batch) to this one."""
+    def absorb(self, later: Changes) -> None:
+        """Appends later changes (the next command of a batch) to these."""
         self.tickets.update(later.tickets)
         self.counters |= later.counters
         self.services |= later.services
+        self.service_rows |= later.service_rows
         self.events.extend(later.events)
         self.office_changed |= later.office_changed
         self.calls.extend(later.calls)
@@ -114,11 +124,11 @@ class Outcome:
 class Engine:
     """Today's queue for one office."""
 
-    def __init__(self, config: Config, clock: Clock, snapshot: Snapshot | None = None) -> None:
+    def __init__(self, config: Config, clock: Clock, snapshot: StoredDay | None = None) -> None:
         self.config = config
         self.clock = clock
         self.rules = config.rules
-        snap = snapshot or Snapshot()
+        snap = snapshot or StoredDay()
         self.seq = snap.seq
         self.running_text = (
             snap.running_text if snap.running_text is not None else config.office.running_text
@@ -142,7 +152,7 @@ class Engine:
         self.last_order = 0
         self.lanes = Lanes(self.services)
         self._reindex()
-        self._out = Outcome()
+        self._out = Changes()
         # issue 14: blank cards and the drive. `actor` is the device (and user)
         # of the command being run, set by the service: ledger entries name it.
         self.actor = ""
@@ -205,8 +215,7 @@ class Engine:
 
     def refusal(self, service: str, now: datetime | None = None) -> QueueError | None:
         """Why `service` takes no tickets now (closed, hours, quota), or None."""
-        cfg = self.config.service(service)
-        assert cfg is not None
+        cfg = self._service_cfg(service)
         status = self.services[cfg.code]
         if not status.open:
             message = status.reason or "Layanan ditutup sementara."
@@ -242,28 +251,28 @@ class Engine:
         view["services"] = sorted(self.card_services)
         return view
 
-    def ticket_view(self, t: Ticket) -> dict[str, Any]:
-        """A ticket as the contract shows it."""
+    def view(self, t: Ticket) -> TicketView:
+        """A ticket with its place and wait worked out now (they are not updated later)."""
         ahead = self.ahead_of(t)
-        return {
-            "id": t.id,
-            "code": t.code,
-            "service": t.service,
-            "number": t.number,
-            "priority": t.priority,
-            "status": t.status.value,
-            "issued_at": iso_time(t.issued_at),
-            "called_at": iso_time(t.called_at),
-            "recalled_at": iso_time(t.recalled_at),
-            "finished_at": iso_time(t.finished_at),
-            "counter": t.counter,
-            "recalls": t.recalls,
-            "ahead": ahead,
-            "estimated_wait_s": (
-                self.estimated_wait_s(t.service, ahead) if t.status is TicketStatus.WAITING else 0
-            ),
-            "counters_open": self.counters_open(t.service),
-        }
+        waiting = t.status is TicketStatus.WAITING
+        return TicketView(
+            ticket=t,
+            ahead=ahead,
+            estimated_wait_s=self.estimated_wait_s(t.service, ahead) if waiting else 0,
+            counters_open=self.counters_open(t.service),
+        )
+
+    def waiting_count(self, service: str, priority_only: bool = False) -> int:
+        """Tickets waiting in a service now (in the priority lane only, if asked)."""
+        return self.lanes.count(service, priority_only=priority_only)
+
+    def last_called(self, service: str) -> Ticket | None:
+        """The service's ticket called or recalled most recently today."""
+        return self.lanes.last_called(service)
+
+    def issued_today(self, service: str) -> int:
+        """Numbers issued today for a service (the last number)."""
+        return self.last_number[ServiceCode(service)]
 
     def recent_calls(self) -> list[Ticket]:
         """Today's calls and recalls, most recent first, for the board."""
@@ -271,7 +280,7 @@ class Engine:
 
     # ---- time ----------------------------------------------------------
 
-    def tick(self) -> Outcome:
+    def tick(self) -> Changes:
         """Rolls over to a new business day when the office-local date has moved on.
 
         Tickets still waiting or being served expire (their rows stay in the
@@ -279,7 +288,7 @@ class Engine:
         """
         now = self.clock()
         today = business_day(now, self.config.office.timezone)
-        self._out = Outcome()
+        self._out = Changes()
         # Only forwards. A clock set back across midnight (NTP correcting a
         # clock that ran ahead, a technician's `date -s`) must not reopen an
         # earlier day: numbering from 1 again there would reuse its codes and
@@ -298,17 +307,15 @@ class Engine:
             self._put_counter(self._fresh_counter(number))
         self._out.services |= set(self.services)
         self._out.office_changed = True
-        self._emit("day_started", previous_day=previous.isoformat(), expired=expired)
-        return self._finish({"day": today.isoformat()})
+        self._emit(DayStartedEvent, EventKind.DAY_STARTED, previous_day=previous, expired=expired)
+        return self._finish(DayResult(today))
 
     # ---- resident actions ------------------------------------------------
 
-    def issue(self, service: str, priority: bool = False) -> Outcome:
+    def issue(self, service: str, priority: bool = False) -> Changes:
         """A new number for `service`, in the priority lane if asked."""
         self._begin()
-        cfg = self.config.service(service)
-        if cfg is None:
-            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
+        cfg = self._service_cfg(service)
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
         now = self.clock()
@@ -333,13 +340,13 @@ class Engine:
         )
         self._put(ticket)
         self._out.services.add(cfg.code)
-        view = self.ticket_view(ticket)
-        self._emit("issued", ticket=view)
-        return self._finish({"ticket": view})
+        view = self.view(ticket)
+        self._emit(TicketEvent, EventKind.ISSUED, ticket=view)
+        return self._finish(TicketResult(view))
 
     # ---- counter actions -------------------------------------------------
 
-    def call_next(self, counter: int) -> Outcome:
+    def call_next(self, counter: int) -> Changes:
         """Finishes the counter's ticket (served) and calls the next one for its services."""
         self._begin()
         cfg = self._counter_cfg(counter)
@@ -347,9 +354,9 @@ class Engine:
         self._open_counter(cfg.number)
         ticket = self._pick_next(cfg.number, cfg.services)
         called = self._call(cfg.number, ticket, in_order=True) if ticket else None
-        return self._finish({"ticket": called, "finished": finished})
+        return self._finish(CallResult(called, finished))
 
-    def call_ticket(self, counter: int, code: str) -> Outcome:
+    def call_ticket(self, counter: int, code: str) -> Changes:
         """Calls a specific waiting (or skipped) number out of order."""
         self._begin()
         cfg = self._counter_cfg(counter)
@@ -368,9 +375,9 @@ class Engine:
         finished = self._finish_current(cfg.number, TicketStatus.SERVED)
         self._open_counter(cfg.number)
         called = self._call(cfg.number, self.tickets[ticket.id], in_order=False)
-        return self._finish({"ticket": called, "finished": finished})
+        return self._finish(CallResult(called, finished))
 
-    def recall(self, counter: int) -> Outcome:
+    def recall(self, counter: int) -> Changes:
         """Calls the counter's current ticket again, up to the recall limit."""
         self._begin()
         ticket = self._current(counter)
@@ -385,27 +392,25 @@ class Engine:
         self._put(ticket)
         self._record(CallKind.RECALL, ticket)
         self._out.counters.add(CounterNumber(counter))  # its state shows the ticket
-        view = self.ticket_view(ticket)
-        self._emit("recalled", ticket=view, counter=ticket.counter, **self._counter_names(counter))
-        return self._finish({"ticket": view})
+        view = self.view(ticket)
+        self._emit_at_counter(EventKind.RECALLED, view, CounterNumber(counter))
+        return self._finish(TicketResult(view))
 
-    def no_show(self, counter: int) -> Outcome:
+    def no_show(self, counter: int) -> Changes:
         """Skips the counter's current ticket; staff can requeue it later."""
         return self._end_current(counter, TicketStatus.NO_SHOW)
 
-    def complete(self, counter: int, kelurahan: str | None = None) -> Outcome:
+    def complete(self, counter: int, kelurahan: str | None = None) -> Changes:
         """Marks the counter's current ticket served (a recording: for `kelurahan`, if chosen)."""
         if kelurahan is not None:
             checked_kelurahan(kelurahan, set(self.targets))
         return self._end_current(counter, TicketStatus.SERVED, kelurahan)
 
-    def transfer(self, counter: int, service: str) -> Outcome:
+    def transfer(self, counter: int, service: str) -> Changes:
         """Moves the counter's current ticket to another service, keeping its place."""
         self._begin()
         ticket = self._current(counter)
-        target = self.config.service(service)
-        if target is None:
-            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
+        target = self._service_cfg(service)
         if target.code == ticket.service:
             raise QueueError("invalid_state", f"Nomor {ticket.code} sudah di layanan {service}.")
         if (
@@ -426,17 +431,18 @@ class Engine:
         self._record(CallKind.TRANSFER, moved, CounterNumber(counter))
         self._put_counter(self._counter(counter, current=None))
         self._out.services |= {ticket.service, target.code}
-        view = self.ticket_view(moved)
+        view = self.view(moved)
         self._emit(
-            "transferred",
+            TransferredEvent,
+            EventKind.TRANSFERRED,
             ticket=view,
             from_service=ticket.service,
             counter=counter,
-            **self._counter_names(counter),
+            counter_name=self._counter_cfg(counter).name,
         )
-        return self._finish({"ticket": view})
+        return self._finish(TicketResult(view))
 
-    def requeue(self, code: str) -> Outcome:
+    def requeue(self, code: str) -> Changes:
         """Puts a skipped (no-show) ticket back in the queue at its original place."""
         self._begin()
         ticket = self.ticket_by_code(code)
@@ -457,11 +463,11 @@ class Engine:
         self._put(back)
         self._record(CallKind.REQUEUE, back)
         self._out.services.add(back.service)
-        view = self.ticket_view(back)
-        self._emit("requeued", ticket=view)
-        return self._finish({"ticket": view})
+        view = self.view(back)
+        self._emit(TicketEvent, EventKind.REQUEUED, ticket=view)
+        return self._finish(TicketResult(view))
 
-    def cancel(self, code: str) -> Outcome:
+    def cancel(self, code: str) -> Changes:
         """Cancels a waiting ticket (the resident left, or it was issued by mistake)."""
         self._begin()
         ticket = self.ticket_by_code(code)
@@ -472,18 +478,18 @@ class Engine:
         gone = ticket.replace(status=TicketStatus.CANCELLED, finished_at=self.clock())
         self._put(gone)
         self._out.services.add(gone.service)
-        view = self.ticket_view(gone)
-        self._emit("cancelled", ticket=view)
-        return self._finish({"ticket": view})
+        view = self.view(gone)
+        self._emit(TicketEvent, EventKind.CANCELLED, ticket=view)
+        return self._finish(TicketResult(view))
 
-    def counter_open(self, counter: int) -> Outcome:
+    def counter_open(self, counter: int) -> Changes:
         """Opens a counter (a call opens it too)."""
         self._begin()
         cfg = self._counter_cfg(counter)
         self._open_counter(cfg.number)
-        return self._finish({"counter": cfg.number, "open": True})
+        return self._finish(CounterOpenResult(cfg.number, True))
 
-    def counter_close(self, counter: int) -> Outcome:
+    def counter_close(self, counter: int) -> Changes:
         """Closes a counter; its current ticket, if any, is finished as served."""
         self._begin()
         cfg = self._counter_cfg(counter)
@@ -491,49 +497,51 @@ class Engine:
         if self.counters[cfg.number].open:
             self._put_counter(self._counter(cfg.number, open=False))
             self._out.services |= set(cfg.services)
-            self._emit("counter_closed", counter=cfg.number, **self._counter_names(cfg.number))
-        return self._finish({"counter": cfg.number, "open": False, "finished": finished})
+            self._emit(
+                CounterEvent, EventKind.COUNTER_CLOSED, counter=cfg.number, counter_name=cfg.name
+            )
+        return self._finish(CounterCloseResult(cfg.number, False, finished))
 
     # ---- office actions --------------------------------------------------
 
-    def service_open(self, service: str) -> Outcome:
+    def service_open(self, service: str) -> Changes:
         """Takes tickets for a service again."""
         return self._set_service(service, True, "")
 
-    def service_close(self, service: str, reason: str) -> Outcome:
+    def service_close(self, service: str, reason: str = "") -> Changes:
         """Stops issuing tickets for a service; the reason is shown to residents."""
         return self._set_service(service, False, reason.strip() or "Layanan ditutup sementara.")
 
-    def set_running_text(self, text: str) -> Outcome:
+    def set_running_text(self, text: str) -> Changes:
         """The announcement line the board scrolls."""
         self._begin()
         if text != self.running_text:
             self.running_text = text
             self._out.office_changed = True
-            self._emit("running_text", text=text)
-        return self._finish({"running_text": text})
+            self._emit(RunningTextEvent, EventKind.RUNNING_TEXT, text=text)
+        return self._finish(RunningTextResult(text))
 
     # ---- blank cards and the drive (issue 14; rules in antrean/stock.py) ---------
 
     def stock_receive(
         self, count: int, note: str, day: str | None = None, user: str | None = None
-    ) -> Outcome:
+    ) -> Changes:
         """Records a delivery of blank cards (its delivery note required)."""
         when = self._day_arg(day)
         note = checked_reason(note, "Nomor surat jalan (note)")
         return self._stock(EntryKind.DELIVERY, checked_count(count), note, user, when)
 
-    def stock_spoil(self, count: int, reason: str, user: str | None = None) -> Outcome:
+    def stock_spoil(self, count: int, reason: str, user: str | None = None) -> Changes:
         """Records cards spoiled by a failed print (a reason required)."""
         reason = checked_reason(reason, "Alasan (reason)")
         return self._stock(EntryKind.SPOILED, -checked_count(count), reason, user)
 
-    def stock_adjust(self, count: int, reason: str, user: str | None = None) -> Outcome:
+    def stock_adjust(self, count: int, reason: str, user: str | None = None) -> Changes:
         """Corrects the balance by a signed count after a count by staff (a reason required)."""
         reason = checked_reason(reason, "Alasan (reason)")
         return self._stock(EntryKind.CORRECTION, checked_count(count, signed=True), reason, user)
 
-    def drive_target(self, kelurahan: str, target: int, user: str | None = None) -> Outcome:
+    def drive_target(self, kelurahan: str, target: int, user: str | None = None) -> Changes:
         """Sets a kelurahan's target: residents still to record there."""
         self._begin()
         name = kelurahan.strip()
@@ -542,14 +550,14 @@ class Engine:
         self.targets[name] = target
         self._out.targets.append(Target(name, target, self.clock(), who(self.actor, user)))
         self._out.office_changed = True
-        return self._finish({"kelurahan": name, "target": target})
+        return self._finish(TargetResult(name, target))
 
     def _stock(
         self, kind: EntryKind, count: int, note: str, user: str | None, day: date | None = None
-    ) -> Outcome:
+    ) -> Changes:
         self._begin()
         self._ledger(kind, count, note, user, day)
-        return self._finish({"stock": self.stock_view()})
+        return self._finish(StockResult(self.stock_view()))
 
     def _ledger(
         self,
@@ -566,7 +574,9 @@ class Engine:
         self.stock.add(entry)
         self._out.stock.append(entry)
         self._out.services |= self.card_services  # accepting may have changed
-        self._emit("stock", entry=kind.value, count=count, balance=self.stock.balance)
+        self._emit(
+            StockEvent, EventKind.STOCK, entry=kind.value, count=count, balance=self.stock.balance
+        )
 
     def _day_arg(self, day: str | None) -> date | None:
         if day is None:
@@ -594,21 +604,23 @@ class Engine:
     # ---- internals -------------------------------------------------------
 
     def _begin(self) -> None:
-        self._out = Outcome()
+        self._out = Changes()
 
-    def _finish(self, result: dict[str, Any]) -> Outcome:
-        out, self._out = self._out, Outcome()
+    def _finish(self, result: Result) -> Changes:
+        out, self._out = self._out, Changes()
         out.result = result
         out.stock_changed = bool(out.stock) or bool(out.services & self.card_services)
         if out.events:
             out.office_changed = True  # state/office carries the last seq
         return out
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, cls: type[Event], kind: EventKind, **data: Any) -> None:
         self.seq += 1
-        event = {"seq": self.seq, "kind": kind, "at": iso_time(self.clock()), "day": str(self.day)}
-        event.update(data)
-        self._out.events.append(event)
+        self._out.events.append(cls(self.seq, kind, self.clock(), self.day, **data))
+
+    def _emit_at_counter(self, kind: EventKind, view: TicketView, counter: CounterNumber) -> None:
+        name = self._counter_cfg(counter).name
+        self._emit(AtCounterEvent, kind, ticket=view, counter=counter, counter_name=name)
 
     def _put(self, ticket: Ticket) -> None:
         self.lanes.update(self.tickets.get(ticket.id), ticket)
@@ -633,15 +645,17 @@ class Engine:
         # A fresh day starts with a full streak so a waiting priority ticket goes first.
         return CounterStatus(number, normal_streak=self.rules.priority_ratio)
 
-    def _counter_cfg(self, counter: int) -> Any:
+    def _counter_cfg(self, counter: int) -> CounterConfig:
         cfg = self.config.counter(counter)
         if cfg is None:
             raise QueueError("unknown_counter", f"Loket {counter} tidak ada.")
         return cfg
 
-    def _counter_names(self, counter: int) -> dict[str, Any]:
-        cfg = self._counter_cfg(counter)
-        return {"counter_name": cfg.name}
+    def _service_cfg(self, service: str) -> ServiceConfig:
+        cfg = self.config.service(service)
+        if cfg is None:
+            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
+        return cfg
 
     def _current(self, counter: int) -> Ticket:
         self._counter_cfg(counter)
@@ -655,11 +669,13 @@ class Engine:
             self._put_counter(self._counter(counter, open=True))
             cfg = self._counter_cfg(counter)
             self._out.services |= set(cfg.services)  # wait estimates change
-            self._emit("counter_opened", counter=counter, counter_name=cfg.name)
+            self._emit(
+                CounterEvent, EventKind.COUNTER_OPENED, counter=counter, counter_name=cfg.name
+            )
 
     def _finish_current(
         self, counter: CounterNumber, status: TicketStatus, kelurahan: str | None = None
-    ) -> dict[str, Any] | None:
+    ) -> TicketView | None:
         current = self.counters[counter].current
         if current is None:
             return None
@@ -675,17 +691,17 @@ class Engine:
             self._on_served(ticket, kelurahan)
         elif status is TicketStatus.NO_SHOW:
             self._record(CallKind.NO_SHOW, ticket, counter)
-        view = self.ticket_view(ticket)
-        self._emit(status.value, ticket=view, counter=counter, **self._counter_names(counter))
+        view = self.view(ticket)
+        self._emit_at_counter(EventKind(status.value), view, counter)
         return view
 
     def _end_current(
         self, counter: int, status: TicketStatus, kelurahan: str | None = None
-    ) -> Outcome:
+    ) -> Changes:
         self._begin()
         self._current(counter)
         view = self._finish_current(CounterNumber(counter), status, kelurahan)
-        return self._finish({"ticket": view})
+        return self._finish(TicketResult(view))
 
     def _pick_next(self, counter: CounterNumber, services: Iterable[str]) -> Ticket | None:
         """Oldest waiting ticket, interleaving the priority lane at the configured ratio.
@@ -704,7 +720,7 @@ class Engine:
             return first_normal
         return None
 
-    def _call(self, counter: CounterNumber, ticket: Ticket, in_order: bool) -> dict[str, Any]:
+    def _call(self, counter: CounterNumber, ticket: Ticket, in_order: bool) -> TicketView:
         called = ticket.replace(
             status=TicketStatus.CALLED,
             counter=counter,
@@ -716,25 +732,25 @@ class Engine:
         self._put(called)
         self._record(CallKind.CALL, called, counter)
         self._put_counter(self._counter(counter, current=called.id))
-        view = self.ticket_view(called)
+        view = self.view(called)
         self._emit(
-            "called",
+            CalledEvent,
+            EventKind.CALLED,
             ticket=view,
             counter=counter,
             in_order=in_order,
-            **self._counter_names(counter),
+            counter_name=self._counter_cfg(counter).name,
         )
         return view
 
-    def _set_service(self, service: str, open_: bool, reason: str) -> Outcome:
+    def _set_service(self, service: str, open_: bool, reason: str) -> Changes:
         self._begin()
-        cfg = self.config.service(service)
-        if cfg is None:
-            raise QueueError("unknown_service", f"Layanan {service} tidak ada.")
+        cfg = self._service_cfg(service)
         status = ServiceStatus(cfg.code, open_, reason)
         if self.services[cfg.code] != status:
             self.services[cfg.code] = status
             self._out.services.add(cfg.code)
-            kind = "service_opened" if open_ else "service_closed"
-            self._emit(kind, service=cfg.code, reason=reason)
-        return self._finish({"service": cfg.code, "open": open_, "reason": reason})
+            self._out.service_rows.add(cfg.code)
+            kind = EventKind.SERVICE_OPENED if open_ else EventKind.SERVICE_CLOSED
+            self._emit(ServiceEvent, kind, service=cfg.code, reason=reason)
+        return self._finish(ServiceResult(cfg.code, open_, reason))

@@ -1,8 +1,9 @@
 """The one door to the network: the only module that imports paho-mqtt.
 
 Everything else calls `publish` and `subscribe` with dicts and plain callbacks.
-Callbacks run on paho's network thread; an exception in one is logged (and
-counted, so tests can fail on it) instead of killing that thread.
+Callbacks run on paho's network thread; an exception in one is logged and
+handed to an `on_callback_error` hook (tests fail on it) instead of killing
+that thread.
 """
 
 from __future__ import annotations
@@ -44,7 +45,21 @@ TAKEOVER_BACKOFF_S = 0.25
 TAKEOVER_BACKOFF_MAX_S = 1.0
 PAHO_INFLIGHT = 20  # paho's default: plenty for a device's few messages
 
-callback_errors: list[BaseException] = []  # read by the test suite's guard fixture
+CallbackErrorHook = Callable[[BaseException], None]
+
+
+def _ignore(_exc: BaseException) -> None:
+    """The default hook: the exception has been logged, nothing more to do."""
+
+
+_default_hook: CallbackErrorHook = _ignore
+
+
+def set_default_callback_error_hook(hook: CallbackErrorHook | None) -> CallbackErrorHook:
+    """The hook of every client made without its own (e.g. a test's guard); returns the old one."""
+    global _default_hook
+    old, _default_hook = _default_hook, hook or _ignore
+    return old
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +70,14 @@ class Will:
     payload: dict[str, Any]
 
 
-def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+def _guard(fn: Callable[..., None], hook: CallbackErrorHook | None) -> Callable[..., None]:
     def wrapper(*args: Any) -> None:
         try:
             fn(*args)
         except Exception as exc:
-            callback_errors.append(exc)
             log.exception("MQTT callback %s failed", getattr(fn, "__name__", fn))
+            # The default is looked up now: a test's guard applies to clients made before it.
+            (hook or _default_hook)(exc)
 
     return wrapper
 
@@ -78,11 +94,14 @@ class MqttClient:
         username: str | None = None,
         max_inflight: int = PAHO_INFLIGHT,
         max_queued: int = MAX_QUEUED_MESSAGES,
+        on_callback_error: CallbackErrorHook | None = None,
     ) -> None:
         """`username` is the login name when the broker asks for one (default: client_id).
 
         `max_inflight` QoS 1 messages go to the socket before their PUBACKs;
         paho keeps up to `max_queued` unacknowledged ones in all.
+        `on_callback_error` gets each exception a callback raised (after it is
+        logged); without one, the default hook (set_default_callback_error_hook).
         """
         self.client_id = client_id
         self.broker = broker
@@ -115,11 +134,12 @@ class MqttClient:
             c.tls_set(ca_certs=str(broker.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         if will:
             c.will_set(will.topic, _encode(will.payload), qos=QOS, retain=True)
-        c.on_connect = _guard(self._on_connect)
-        c.on_disconnect = _guard(self._on_disconnect)
-        c.on_message = _guard(self._on_message)
-        c.on_subscribe = _guard(self._on_subscribe)
-        c.on_socket_open = _guard(self._on_socket_open)
+        hook = on_callback_error
+        c.on_connect = _guard(self._on_connect, hook)
+        c.on_disconnect = _guard(self._on_disconnect, hook)
+        c.on_message = _guard(self._on_message, hook)
+        c.on_subscribe = _guard(self._on_subscribe, hook)
+        c.on_socket_open = _guard(self._on_socket_open, hook)
         self._client = c
 
     # ---- lifecycle -----------------------------------------------------------

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from antrean import __version__, protocol
+from antrean import __version__, protocol, wire
 from antrean.config import Config
 from antrean.domain import QueueError, Role
-from antrean.engine import Clock, Engine, Outcome
+from antrean.engine import Changes, Clock, Engine
 from antrean.protocol import Command
 from antrean.ratelimit import RateLimit
 from antrean.store import COMMAND_MEMORY_DAYS, Store
@@ -82,9 +82,12 @@ class Bus(Protocol):
 class _Batch:
     """Replies and changes of the commands handled together in one transaction."""
 
-    replies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
-    outcome: Outcome = field(default_factory=Outcome)
-    seen: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # (device, id to remember or None, the reply's JSON): encoded once, for the
+    # store and for the wire.
+    replies: list[tuple[str, str | None, str]] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes)
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
+    calls_changed: bool = False  # state/calls (the board's history) to republish
 
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
@@ -123,6 +126,8 @@ class QueueService:
         self._on_loop = on_loop or (lambda: None)
         self.instance = uuid.uuid4().hex[:12]
         self.started = round(time.time(), 3)  # wall clock: compared across hosts
+        self._started_mono = time.monotonic()  # uptime must not jump with the clock
+        self._meta_saved: dict[str, str] = {}  # meta rows as last committed
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -231,14 +236,16 @@ class QueueService:
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
-        batch.outcome.absorb(self.engine.tick())
+        rollover = self.engine.tick()
+        batch.changes.absorb(rollover)
+        batch.calls_changed = bool(rollover.events)
         republish = False
         for item in items:
             if item is _REPUBLISH:
                 republish = True
             elif isinstance(item, tuple):
                 self._command(batch, *item)
-        if batch.outcome.changed or any(i is not None for _, i, _ in batch.replies):
+        if batch.changes.changed or any(i is not None for _, i, _ in batch.replies):
             self._commit(batch)
         if republish:
             self.publish_all_state()
@@ -257,7 +264,7 @@ class QueueService:
             # so junk from unknown devices does not fill the command table.
             cmd_id = err.details.get("id")
             log.info("refused %s from %s: %s", cmd_id, device, err)
-            batch.replies.append((device, None, protocol.reply_error(cmd_id, err)))
+            batch.replies.append((device, None, wire.dumps(wire.reply_error(cmd_id, err))))
             return
         if not self._allowed(device, received):
             # Not remembered: the same id sent again later runs (or gets its answer).
@@ -266,7 +273,7 @@ class QueueService:
                 "Terlalu banyak perintah dari perangkat ini. Coba lagi sebentar lagi.",
                 retry_after_s=self.rate_limit.retry_after_s(device),
             )
-            batch.replies.append((device, None, protocol.reply_error(command.id, limited)))
+            batch.replies.append((device, None, wire.dumps(wire.reply_error(command.id, limited))))
             return
         earlier = self._earlier(batch, device, command.id)
         if earlier is not None:
@@ -274,7 +281,7 @@ class QueueService:
             batch.replies.append((device, None, earlier))
             return
         reply = self._execute(batch, command)
-        remembered = None if command.action in protocol.READ_ONLY else command.id
+        remembered = None if command.action.read_only else command.id
         batch.seen[(device, command.id)] = reply
         batch.replies.append((device, remembered, reply))
 
@@ -292,63 +299,57 @@ class QueueService:
             log.warning("%s is within its rate again; %d commands were refused", device, refused)
         return True
 
-    def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> dict[str, Any] | None:
-        return batch.seen.get((device, cmd_id)) or self.store.reply_for(device, cmd_id)
+    def _earlier(self, batch: _Batch, device: str, cmd_id: str) -> str | None:
+        if (device, cmd_id) in batch.seen:
+            return batch.seen[(device, cmd_id)]
+        stored = self.store.reply_for(device, cmd_id)
+        return wire.dumps(stored) if stored is not None else None
 
-    def _execute(self, batch: _Batch, command: Command) -> dict[str, Any]:
-        log.debug("%s from %s: %s %s", command.id, command.device.id, command.action, command.args)
+    def _execute(self, batch: _Batch, command: Command) -> str:
+        return wire.dumps(self._reply(batch, command))
+
+    def _reply(self, batch: _Batch, command: Command) -> dict[str, Any]:
+        action = command.action
+        log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, command.args)
         self.engine.actor = command.device.id  # issue 14: ledger entries name their device
         try:
-            outcome = self._dispatch(command)
+            if action.on_service:
+                result: dict[str, Any] = getattr(self, action.runner)(**command.args)
+                return wire.reply_ok(command.id, result)
+            changes: Changes = getattr(self.engine, action.runner)(**command.args)
         except QueueError as err:
-            log.info(
-                "%s %s from %s refused: %s", command.action, command.id, command.device.id, err
-            )
-            return protocol.reply_error(command.id, err)
-        batch.outcome.absorb(outcome)
-        return protocol.reply_ok(command.id, outcome.result)
+            log.info("%s %s from %s refused: %s", action.name, command.id, command.device.id, err)
+            return wire.reply_error(command.id, err)
+        batch.changes.absorb(changes)
+        batch.calls_changed |= action.changes_calls and bool(changes.tickets)
+        return wire.reply_ok(command.id, wire.result(changes.result))
 
-    def _dispatch(self, c: Command) -> Outcome:
-        e, a = self.engine, c.args
-        match c.action:
-            case "issue":
-                return e.issue(a["service"], a.get("priority", False))
-            case "call_next" | "recall" | "no_show" | "counter_open" | "counter_close":
-                return getattr(e, c.action)(a["counter"])  # type: ignore[no-any-return]
-            case "transfer":
-                return e.transfer(a["counter"], a["service"])
-            case "call_ticket":
-                return e.call_ticket(a["counter"], a["code"])
-            case "requeue":
-                return e.requeue(a["code"])
-            case "cancel":
-                return e.cancel(a["code"])
-            case "service_open":
-                return e.service_open(a["service"])
-            case "service_close":
-                return e.service_close(a["service"], a.get("reason", ""))
-            case "set_running_text":
-                return e.set_running_text(a["text"])
-            case "snapshot":
-                return Outcome(result=protocol.snapshot(e))
-            # issue 14 (the lead ports these to the action table)
-            case "complete":
-                return e.complete(a["counter"], a.get("kelurahan"))
-            case "stock_receive":
-                return e.stock_receive(a["count"], a["note"], a.get("day"), a.get("user"))
-            case "stock_spoil" | "stock_adjust":
-                return getattr(e, c.action)(a["count"], a["reason"], a.get("user"))  # type: ignore[no-any-return]
-            case "drive_target":
-                return e.drive_target(a["kelurahan"], a["target"], a.get("user"))
-        raise QueueError("unknown_action", f"Aksi {c.action} tidak dikenal.")
+    # ---- the actions that only the service can answer (see antrean.actions) -------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a client needs to draw itself."""
+        return wire.snapshot(self.engine)
+
+    def status(self) -> dict[str, Any]:
+        """Which queue service this is and how long it has run, for staff and the doctor."""
+        return {
+            "office": self.office,
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self._started_mono, 3),
+            "schema_version": self.store.schema_version,
+            "instance": self.instance,
+        }
 
     def _commit(self, batch: _Batch) -> None:
-        out, e = batch.outcome, self.engine
+        out, e = batch.changes, self.engine
+        meta = {"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text}
+        # Only the rows that changed: the seq moves with every event, the rest rarely.
+        changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}
         self.store.commit(
             tickets=out.tickets.values(),
             counters=[e.counters[n] for n in out.counters],
-            services=[e.services[s] for s in out.services],
-            meta={"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text},
+            services=[e.services[s] for s in out.service_rows],
+            meta=changed_meta,
             replies=[(d, i, r) for d, i, r in batch.replies if i is not None],
             now=self.clock(),
             calls=out.calls,
@@ -356,38 +357,39 @@ class QueueService:
             progress=out.progress,
             targets=out.targets,
         )
+        self._meta_saved.update(changed_meta)
 
     # ---- publishing --------------------------------------------------------------
 
     def _publish(self, batch: _Batch, everything: bool = False) -> None:
         """Events first (boards react to them), then replies, then the retained states."""
-        bus, office, out, e = self.bus, self.office, batch.outcome, self.engine
+        bus, office, out, e = self.bus, self.office, batch.changes, self.engine
         if bus is None:
             return
         for event in out.events:
-            bus.publish(protocol.event_topic(office, event["kind"]), event)
+            bus.publish(protocol.event_topic(office, event.kind), wire.event(event))
         staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
         for device, _id, reply in batch.replies:
             # A staff reply on the staff session: not behind a kiosk burst's refusals.
             via = staff if device in self.staff_devices else bus
-            via.publish(protocol.reply_topic(office, device), reply)
+            via.publish(protocol.reply_topic(office, device), reply.encode())
         services = [s.code for s in self.config.services] if everything else sorted(out.services)
         for code in services:
             self._publish_service(code)
         counters = [c.number for c in self.config.counters] if everything else sorted(out.counters)
         for number in counters:
-            state = protocol.counter_state(e, number)
+            state = wire.counter_state(e, number)
             bus.publish(protocol.state_topic(office, "counter", number), state, retain=True)
-        if everything or any(ev["kind"] in _CALL_KINDS for ev in out.events):
-            bus.publish(protocol.state_topic(office, "calls"), protocol.calls_state(e), True)
+        if everything or batch.calls_changed:
+            bus.publish(protocol.state_topic(office, "calls"), wire.calls_state(e), True)
         if e.card_services and (everything or out.stock_changed):  # issue 14
             bus.publish(protocol.state_topic(office, "stock"), e.stock_view(), retain=True)
         if everything or out.office_changed:
-            bus.publish(protocol.state_topic(office, "office"), protocol.office_state(e), True)
+            bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
 
     def _publish_service(self, code: str) -> None:
         if self.bus is not None:
-            state = protocol.service_state(self.engine, code)
+            state = wire.service_state(self.engine, code)
             self.bus.publish(protocol.state_topic(self.office, "service", code), state, True)
 
     def publish_all_state(self) -> None:
@@ -415,12 +417,6 @@ class QueueService:
         removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))
         if removed:
             log.info("forgot %d command ids older than %d days", removed, COMMAND_MEMORY_DAYS)
-
-
-# Events after which state/calls (the board's history) may have changed.
-_CALL_KINDS = frozenset(
-    {"called", "recalled", "no_show", "served", "transferred", "requeued", "day_started"}
-)
 
 
 def _take(lane: queue.SimpleQueue[object], most: int) -> list[object]:

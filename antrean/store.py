@@ -16,15 +16,16 @@ from typing import Any
 
 from antrean.calls import CallRecord
 from antrean.domain import (
+    SERVICE_TIME_WINDOW,
     CounterNumber,
     CounterStatus,
     ServiceCode,
     ServiceStatus,
+    StoredDay,
     Ticket,
     TicketId,
     TicketStatus,
 )
-from antrean.engine import SERVICE_TIME_WINDOW, Snapshot
 from antrean.progress import Attribution, Target
 from antrean.stock import StockEntry
 
@@ -166,10 +167,10 @@ class Store:
 
     # ---- start-up ------------------------------------------------------------
 
-    def load(self, services: Iterable[str]) -> Snapshot:
+    def load(self, services: Iterable[str]) -> StoredDay:
         """The state of the last business day the service ran, for the engine."""
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        snap = Snapshot(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
+        snap = StoredDay(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
         if "day" in meta:
             snap.day = date.fromisoformat(meta["day"])
             rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))
@@ -187,7 +188,7 @@ class Store:
         self._load_ledgers(snap)
         return snap
 
-    def _load_ledgers(self, snap: Snapshot) -> None:
+    def _load_ledgers(self, snap: StoredDay) -> None:
         """Issue 14: the card balance (a sum over a ledger of a few rows a day),
         the recent use (60 days, more than any rate window needs), the targets."""
         db = self.db
@@ -234,36 +235,44 @@ class Store:
         counters: Iterable[CounterStatus],
         services: Iterable[ServiceStatus],
         meta: dict[str, str],
-        replies: Iterable[tuple[str, str, dict[str, Any]]],
+        replies: Iterable[tuple[str, str, str]],
         now: datetime,
         calls: Iterable[CallRecord] = (),
         stock: Iterable[StockEntry] = (),
         progress: Iterable[Attribution] = (),
         targets: Iterable[Target] = (),
     ) -> None:
-        """Writes one batch of changes and the replies that acknowledge them, atomically."""
+        """Writes one batch of changes and the replies (their JSON) that acknowledge them.
+
+        Atomically, in one transaction; an empty list writes nothing for its table.
+        """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             # An upsert on the id only: a clash on (day, code) must fail loudly,
             # never replace another resident's ticket.
-            db.executemany(_UPSERT_TICKET, [_row(t) for t in tickets])
-            db.executemany(
-                "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
-                [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO services VALUES (?,?,?)",
-                [(s.code, int(s.open), s.reason) for s in services],
-            )
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items()))
-            _append_ledgers(db, calls, stock, progress, targets)
             at = now.isoformat()
             remembered = list(replies)
-            db.executemany(
-                "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
-                [(d, i, at, json.dumps(r, ensure_ascii=False)) for d, i, r in remembered],
+            rows = (
+                (_UPSERT_TICKET, [_row(t) for t in tickets]),
+                (
+                    "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
+                    [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
+                ),
+                (
+                    "INSERT OR REPLACE INTO services VALUES (?,?,?)",
+                    [(s.code, int(s.open), s.reason) for s in services],
+                ),
+                ("INSERT OR REPLACE INTO meta VALUES (?,?)", list(meta.items())),
+                (
+                    "INSERT OR IGNORE INTO commands VALUES (?,?,?,?)",
+                    [(d, i, at, r) for d, i, r in remembered],
+                ),
             )
+            for statement, values in rows:
+                if values:  # one executemany per table that changed
+                    db.executemany(statement, values)
+            _append_ledgers(db, calls, stock, progress, targets)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from antrean import wire
 from antrean.config import Config, parse_config
-from antrean.engine import Engine, Outcome
+from antrean.engine import Changes, Engine
 from antrean.figures import period_figures
 from antrean.report_html import render_html
 from antrean.store import Store, StoreReader
@@ -52,10 +53,10 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
     clock = Clock()
     store = Store(config.store_path)
     engine = Engine(config, clock)
-    pending = Outcome()
+    pending = Changes()
     ops = 0
 
-    def do(out: Outcome) -> None:
+    def do(out: Changes) -> None:
         nonlocal pending, ops
         pending.absorb(out)
         ops += 1
@@ -75,7 +76,7 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
             stock=pending.stock,
             progress=pending.progress,
         )
-        pending = Outcome()
+        pending = Changes()
 
     do(engine.stock_receive(20000, "SJ-bench"))
     tickets = 0
@@ -89,7 +90,7 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
             t += timedelta(seconds=step)
             clock.now = t
             out = engine.issue(rng.choice("AABBCCD"), rng.random() < 0.1)
-            backlog.append(out.result["ticket"]["code"])
+            backlog.append(wire.result(out.result)["ticket"]["code"])
             do(out)
             tickets += 1
             # 0, 1 or 2 served per issue (one on average): the backlog, so the waits, vary.
@@ -105,7 +106,7 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
 
 def serve(
     engine: Engine,
-    do: Callable[[Outcome], None],
+    do: Callable[[Changes], None],
     clock: Clock,
     t: datetime,
     slot: int,

@@ -23,17 +23,20 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from antrean.domain import TicketStatus
+from antrean.events import EventKind
+
 log = logging.getLogger(__name__)
 
-CALL_EVENTS = ("called", "recalled")
+CALL_EVENTS = (EventKind.CALLED, EventKind.RECALLED)
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS_ID = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
     "Agustus", "September", "Oktober", "November", "Desember",
 )  # fmt: skip
 REMEMBERED_CALLS = 256  # enough to drop any duplicate QoS 1 can produce
-CALLED = "called"  # a ticket's status while it is at the counter that called it
-LIVE_STATUSES = frozenset({CALLED, "served"})  # calls the board shows; not no_show
+CALLED = TicketStatus.CALLED  # a ticket's status while it is at the counter that called it
+LIVE_STATUSES = frozenset({CALLED, TicketStatus.SERVED})  # calls the board shows; not no_show
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +214,7 @@ class BoardModel:
             self.expect_resync()
         self.last_seq = seq
         call = self._call_event(event) if event.get("kind") in CALL_EVENTS else None
-        if event.get("kind") == "running_text" and isinstance(event.get("text"), str):
+        if event.get("kind") == EventKind.RUNNING_TEXT and isinstance(event.get("text"), str):
             self.running_text = event["text"]
         announce = None
         key = _event_key(event)
@@ -227,7 +230,7 @@ class BoardModel:
                 code=str(ticket["code"]),
                 counter=int(event["counter"]),
                 counter_name=str(event["counter_name"]),
-                recall=event["kind"] == "recalled",
+                recall=event["kind"] == EventKind.RECALLED,
                 seq=int(event["seq"]),
             )
         except (KeyError, TypeError, ValueError) as exc:

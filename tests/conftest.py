@@ -34,10 +34,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _no_swallowed_callback_errors() -> Iterator[None]:
     """Fails a test in which an MQTT callback raised (they are logged, not propagated)."""
-    mqtt.callback_errors.clear()
+    errors: list[BaseException] = []
+    previous = mqtt.set_default_callback_error_hook(errors.append)
     yield
-    errors = list(mqtt.callback_errors)
-    mqtt.callback_errors.clear()
+    mqtt.set_default_callback_error_hook(previous)
     assert not errors, f"MQTT callbacks raised: {errors!r}"
 
 

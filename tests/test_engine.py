@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from antrean import protocol
-from antrean.domain import QueueError, TicketStatus
-from antrean.engine import Engine, Snapshot
+from antrean import wire
+from antrean.domain import QueueError, StoredDay, TicketStatus
+from antrean.engine import Changes, Engine
 
 from .helpers import OPEN_MORNING, FakeClock, example_config
+
+
+def res(changes: Changes) -> dict[str, Any]:
+    """The operation's result as a reply carries it."""
+    return wire.result(changes.result)
 
 
 @pytest.fixture
@@ -31,9 +37,9 @@ def refusal(fn: object, *args: object) -> QueueError:
 
 
 def test_numbers_are_consecutive_per_service_and_coded(engine: Engine) -> None:
-    codes = [engine.issue(s).result["ticket"]["code"] for s in "AACAB"]
+    codes = [res(engine.issue(s))["ticket"]["code"] for s in "AACAB"]
     assert codes == ["A001", "A002", "C001", "A003", "B001"]
-    t = engine.issue("C").result["ticket"]
+    t = res(engine.issue("C"))["ticket"]
     assert t["id"] == "2026-11-26/C002"
     assert t["ahead"] == 1
     assert t["status"] == "waiting"
@@ -42,7 +48,7 @@ def test_numbers_are_consecutive_per_service_and_coded(engine: Engine) -> None:
 def test_codes_grow_to_four_digits_past_999(tmp_path: Path, clock: FakeClock) -> None:
     e = Engine(example_config(tmp_path), clock)
     e.last_number["C"] = 999
-    assert e.issue("C").result["ticket"]["code"] == "C1000"
+    assert res(e.issue("C"))["ticket"]["code"] == "C1000"
 
 
 def test_estimated_wait_uses_recent_service_times_and_open_counters(
@@ -51,11 +57,11 @@ def test_estimated_wait_uses_recent_service_times_and_open_counters(
     for _ in range(3):
         engine.issue("D")
     # No service measured yet: the default 300 s per person, one counter (4) serves D.
-    assert engine.issue("D").result["ticket"]["estimated_wait_s"] == 3 * 300
+    assert res(engine.issue("D"))["ticket"]["estimated_wait_s"] == 3 * 300
     engine.call_next(4)
     clock.advance(seconds=60)
     engine.call_next(4)  # the first D took 60 s
-    t = engine.issue("D").result["ticket"]
+    t = res(engine.issue("D"))["ticket"]
     assert t["ahead"] == 2
     assert t["estimated_wait_s"] == 2 * 60
 
@@ -71,40 +77,40 @@ def test_a_service_of_a_few_seconds_stays_out_of_the_wait_estimate(
     for _ in range(2):  # a double press: D002 and D003 "served" in 0 s and 3 s
         engine.call_next(4)
         clock.advance(seconds=3)
-    t = engine.issue("D").result["ticket"]
+    t = res(engine.issue("D"))["ticket"]
     assert t["ahead"] == 2
     assert t["estimated_wait_s"] == 2 * 120  # not 2 * 41
     # Nor do short ones from the store at start-up.
-    snap = Snapshot(service_times={"D": [0.0, 2.5, 120.0, 240.0]})
+    snap = StoredDay(service_times={"D": [0.0, 2.5, 120.0, 240.0]})
     assert Engine(example_config(tmp_path), clock, snap).mean_service_time("D") == 180.0
 
 
 def test_the_ticket_and_the_service_state_say_how_many_counters_are_open(
     engine: Engine,
 ) -> None:
-    first = engine.issue("A").result["ticket"]
+    first = res(engine.issue("A"))["ticket"]
     assert (first["counters_open"], first["estimated_wait_s"]) == (0, 0)  # no counter open
-    assert protocol.service_state(engine, "A")["counters_open"] == 0
+    assert wire.service_state(engine, "A")["counters_open"] == 0
     engine.counter_open(1)
     engine.counter_open(2)  # both serve A
-    assert engine.issue("A").result["ticket"]["counters_open"] == 2
-    assert protocol.service_state(engine, "A")["counters_open"] == 2
-    assert protocol.service_state(engine, "D")["counters_open"] == 0
+    assert res(engine.issue("A"))["ticket"]["counters_open"] == 2
+    assert wire.service_state(engine, "A")["counters_open"] == 2
+    assert wire.service_state(engine, "D")["counters_open"] == 0
 
 
 def test_call_next_finishes_current_and_calls_oldest_of_counter_services(engine: Engine) -> None:
     engine.issue("C")
     engine.issue("B")
     engine.issue("C")
-    first = engine.call_next(3).result
+    first = res(engine.call_next(3))
     assert first["ticket"]["code"] == "C001"
     assert first["finished"] is None
-    second = engine.call_next(3).result
+    second = res(engine.call_next(3))
     assert second["ticket"]["code"] == "B001"
     assert second["finished"]["code"] == "C001"
     assert second["finished"]["status"] == "served"
     assert engine.counters[3].open
-    assert engine.call_next(1).result["ticket"] is None  # counter 1 serves only A
+    assert res(engine.call_next(1))["ticket"] is None  # counter 1 serves only A
 
 
 def test_priority_lane_is_interleaved_at_the_ratio(engine: Engine) -> None:
@@ -114,7 +120,7 @@ def test_priority_lane_is_interleaved_at_the_ratio(engine: Engine) -> None:
         engine.issue("C", priority=True)
     calls = []
     for _ in range(9):
-        t = engine.call_next(4).result["ticket"]
+        t = res(engine.call_next(4))["ticket"]
         calls.append("P" if t["priority"] else "N")
     # ratio 2: priority first, then at most two normal calls between priority calls
     assert "".join(calls) == "PNNPNNPNN"
@@ -123,7 +129,7 @@ def test_priority_lane_is_interleaved_at_the_ratio(engine: Engine) -> None:
 def test_priority_lane_does_not_wait_for_an_empty_normal_lane(engine: Engine) -> None:
     engine.issue("C", priority=True)
     engine.issue("C", priority=True)
-    got = [engine.call_next(4).result["ticket"]["code"] for _ in range(2)]
+    got = [res(engine.call_next(4))["ticket"]["code"] for _ in range(2)]
     assert got == ["C001", "C002"]
 
 
@@ -131,7 +137,7 @@ def test_recall_has_a_limit(engine: Engine) -> None:
     engine.issue("A")
     engine.call_next(1)
     for n in (1, 2, 3):
-        assert engine.recall(1).result["ticket"]["recalls"] == n
+        assert res(engine.recall(1))["ticket"]["recalls"] == n
     err = refusal(engine.recall, 1)
     assert err.code == "recall_limit"
     assert engine.tickets[next(iter(engine.tickets))].recalls == 3
@@ -153,21 +159,21 @@ def test_transfer_keeps_place_by_issue_time(engine: Engine) -> None:
     engine.issue("A")  # A001, order 1
     engine.issue("C")  # C001, order 2
     engine.call_next(1)  # A001 at counter 1
-    moved = engine.transfer(1, "C").result["ticket"]
+    moved = res(engine.transfer(1, "C"))["ticket"]
     assert moved["code"] == "A001"
     assert moved["service"] == "C"
     assert moved["status"] == "waiting"
     assert [t.code for t in engine.waiting(["C"])] == ["A001", "C001"]
-    assert engine.call_next(4).result["ticket"]["code"] == "A001"
+    assert res(engine.call_next(4))["ticket"]["code"] == "A001"
     assert refusal(engine.transfer, 2, "C").code == "no_current_ticket"
 
 
 def test_call_ticket_out_of_order_and_cancel(engine: Engine) -> None:
     for _ in range(3):
         engine.issue("C")
-    assert engine.call_ticket(3, "c003").result["ticket"]["code"] == "C003"
+    assert res(engine.call_ticket(3, "c003"))["ticket"]["code"] == "C003"
     engine.cancel("C001")
-    assert engine.call_next(3).result["ticket"]["code"] == "C002"
+    assert res(engine.call_next(3))["ticket"]["code"] == "C002"
     assert refusal(engine.cancel, "C001").code == "invalid_state"
     assert refusal(engine.call_ticket, 3, "C009").code == "unknown_ticket"
 
@@ -176,10 +182,10 @@ def test_complete_and_counter_close(engine: Engine) -> None:
     engine.issue("C")
     engine.issue("C")
     engine.call_next(4)
-    assert engine.complete(4).result["ticket"]["status"] == "served"
+    assert res(engine.complete(4))["ticket"]["status"] == "served"
     assert refusal(engine.complete, 4).code == "no_current_ticket"
     engine.call_next(4)
-    closed = engine.counter_close(4).result
+    closed = res(engine.counter_close(4))
     assert closed["finished"]["code"] == "C002"
     assert not engine.counters[4].open
 
@@ -189,7 +195,7 @@ def test_closed_service_refuses_with_its_reason(engine: Engine) -> None:
     err = refusal(engine.issue, "B")
     assert (err.code, err.message) == ("service_closed", "Blanko KTP-el habis")
     engine.service_open("B")
-    assert engine.issue("B").result["ticket"]["code"] == "B001"
+    assert res(engine.issue("B"))["ticket"]["code"] == "B001"
 
 
 def test_quota(tmp_path: Path, clock: FakeClock) -> None:
@@ -226,7 +232,7 @@ def test_outside_office_hours_issues_nothing(
 def test_friday_morning_is_open(engine: Engine, clock: FakeClock) -> None:
     clock.set(datetime(2026, 11, 27, 3, 59, tzinfo=UTC))  # Fri 10:59 WIB
     engine.tick()
-    assert engine.issue("C").result["ticket"]["code"] == "C001"
+    assert res(engine.issue("C"))["ticket"]["code"] == "C001"
 
 
 def test_day_rollover_expires_waiting_and_restarts_numbers(
@@ -241,15 +247,15 @@ def test_day_rollover_expires_waiting_and_restarts_numbers(
     # Midnight WIB is 17:00 UTC; the next morning 09:00 WIB.
     clock.set(datetime(2026, 11, 26, 17, 0, tzinfo=UTC))
     out = engine.tick()
-    assert [e["kind"] for e in out.events] == ["day_started"]
-    assert out.events[0]["expired"] == 2  # C002 at the counter and A001 waiting
+    assert [e.kind for e in out.events] == ["day_started"]
+    assert wire.event(out.events[0])["expired"] == 2  # C002 at the counter and A001 waiting
     statuses = {t.code: t.status for t in out.tickets.values()}
     assert statuses == {"C002": TicketStatus.EXPIRED, "A001": TicketStatus.EXPIRED}
     assert engine.tickets == {}
     assert not any(c.open or c.current for c in engine.counters.values())
     clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
     engine.tick()
-    assert engine.issue("C").result["ticket"]["id"] == "2026-11-27/C001"
+    assert res(engine.issue("C"))["ticket"]["id"] == "2026-11-27/C001"
 
 
 def test_business_day_follows_office_local_time(tmp_path: Path) -> None:
@@ -258,7 +264,7 @@ def test_business_day_follows_office_local_time(tmp_path: Path) -> None:
     cfg = example_config(
         tmp_path, hours=False, edit={'timezone = "Asia/Jakarta"': 'timezone = "Asia/Jayapura"'}
     )
-    assert Engine(cfg, clock).issue("C").result["ticket"]["id"] == "2026-11-26/C001"
+    assert res(Engine(cfg, clock).issue("C"))["ticket"]["id"] == "2026-11-26/C001"
 
 
 def test_refusals_change_nothing(engine: Engine) -> None:
@@ -280,7 +286,7 @@ def test_refusals_change_nothing(engine: Engine) -> None:
 def test_events_carry_consecutive_seq(engine: Engine) -> None:
     seqs = []
     for out in (engine.issue("C"), engine.call_next(4), engine.recall(4), engine.complete(4)):
-        seqs += [e["seq"] for e in out.events]
+        seqs += [e.seq for e in out.events]
     assert seqs == list(range(1, len(seqs) + 1))
     assert OPEN_MORNING.tzinfo is UTC
 
@@ -288,11 +294,17 @@ def test_events_carry_consecutive_seq(engine: Engine) -> None:
 def test_a_clock_set_back_across_midnight_does_not_reopen_the_earlier_day(
     engine: Engine, clock: FakeClock
 ) -> None:
-    assert engine.issue("C").result["ticket"]["id"] == "2026-11-26/C001"
+    assert res(engine.issue("C"))["ticket"]["id"] == "2026-11-26/C001"
     clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))  # the next morning
     engine.tick()
-    assert engine.issue("C").result["ticket"]["id"] == "2026-11-27/C001"
+    assert res(engine.issue("C"))["ticket"]["id"] == "2026-11-27/C001"
     clock.set(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # set back a day
     assert engine.tick().events == []
     # The day in hand goes on: no second 2026-11-26/C001 to overwrite the first.
-    assert engine.issue("C").result["ticket"]["id"] == "2026-11-27/C002"
+    assert res(engine.issue("C"))["ticket"]["id"] == "2026-11-27/C002"
+
+
+def test_a_service_unknown_to_the_config_is_a_queue_error_not_an_assert(engine: Engine) -> None:
+    with pytest.raises(QueueError, match="unknown_service"):
+        engine.refusal("Z")
+    assert engine.config.services_by_code["A"] is engine.config.service("A")

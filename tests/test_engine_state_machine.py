@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from antrean import protocol
+from antrean import wire
 from antrean.domain import QueueError, TicketStatus
-from antrean.engine import Engine, Outcome
+from antrean.engine import Changes, Engine
 from antrean.store import Store
 
 from .helpers import FakeClock, example_config
@@ -53,10 +53,10 @@ class OfficeDay(RuleBasedStateMachine):
 
     # ---- helpers -------------------------------------------------------------
 
-    def apply(self, fn: object, *args: object) -> Outcome | None:
+    def apply(self, fn: object, *args: object) -> Changes | None:
         before = (self.engine.seq, dict(self.engine.tickets), dict(self.engine.counters))
         try:
-            out: Outcome = fn(*args)  # type: ignore[operator]
+            out: Changes = fn(*args)  # type: ignore[operator]
         except QueueError:
             after = (self.engine.seq, dict(self.engine.tickets), dict(self.engine.counters))
             assert after == before, "a refused command changed state"
@@ -64,8 +64,8 @@ class OfficeDay(RuleBasedStateMachine):
         self.record(out)
         return out
 
-    def record(self, out: Outcome) -> None:
-        for event in out.events:
+    def record(self, out: Changes) -> None:
+        for event in map(wire.event, out.events):
             assert event["seq"] == self.last_seq + 1, (event, self.last_seq)
             self.last_seq = event["seq"]
             if event["kind"] == "issued":
@@ -99,7 +99,7 @@ class OfficeDay(RuleBasedStateMachine):
         has_n = any(not t.priority for t in waiting)
         out = self.apply(self.engine.call_next, counter)
         assert out is not None
-        ticket = out.result["ticket"]
+        ticket = wire.result(out.result)["ticket"]
         if not waiting:
             assert ticket is None
             return
@@ -200,7 +200,7 @@ class OfficeDay(RuleBasedStateMachine):
             real = [
                 t for t in e.tickets.values() if t.status is TicketStatus.WAITING and t.service == s
             ]
-            state = protocol.service_state(e, s)
+            state = wire.service_state(e, s)
             assert state["waiting"] == len(real)
             assert state["waiting_priority"] == sum(t.priority for t in real)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from antrean.cli import main
-from antrean.engine import Engine, Outcome
+from antrean.engine import Changes, Engine
 from antrean.report import CounterFigures, DayFigures, Figures, day_figures
 from antrean.store import Store, StoreReader
 
@@ -34,7 +34,7 @@ class Day:
     store: Store
     clock: FakeClock
 
-    def commit(self, outcome: Outcome) -> None:
+    def commit(self, outcome: Changes) -> None:
         """Commits what the engine did (the clock was set before the engine ran)."""
         self.store.commit(
             tickets=outcome.tickets.values(),

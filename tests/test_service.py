@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from antrean import protocol
+from antrean import __version__, protocol
 from antrean.client import NoAnswer, QueueClient
 from antrean.config import Config
 from antrean.devbroker import DevBroker
-from antrean.store import Store
+from antrean.store import MIGRATIONS, Store
 
 from .helpers import FakeClock, Office, example_config
 from .mqtt_watch import Watcher
@@ -307,3 +307,19 @@ def test_recall_republishes_the_counter_state(office: Office, watcher: Watcher) 
 def test_snapshots_are_not_remembered(office: Office) -> None:
     office.client("board-1").request("snapshot", cmd_id="look-1")
     assert office.runner.store.reply_for("board-1", "look-1") is None  # type: ignore[union-attr]
+
+
+def test_status_names_the_service_and_is_not_remembered(office: Office) -> None:
+    """The `status` action: one service method, one table row, one docs section."""
+    runner = office.runner
+    assert runner is not None
+    counter = office.client("counter-2")
+    first = counter.request("status", cmd_id="st-1")["result"]
+    assert first["office"] == office.config.office.id
+    assert first["version"] == __version__
+    assert first["schema_version"] == len(MIGRATIONS)
+    assert first["instance"] == runner.service.instance
+    again = counter.request("status", cmd_id="st-1")["result"]  # read-only: answered afresh
+    assert again["uptime_s"] > first["uptime_s"] >= 0
+    assert runner.store.reply_for("counter-2", "st-1") is None
+    assert office.ok("kiosk-1", "status")["office"] == office.config.office.id  # every role

@@ -32,7 +32,7 @@ def commit(store: Store, *tickets: Ticket, day: str = "2026-11-26") -> None:
         counters=[],
         services=[],
         meta={"seq": "1", "day": day, "running_text": ""},
-        replies=[("kiosk-1", f"c-{t.code}", {"ok": True}) for t in tickets],
+        replies=[("kiosk-1", f"c-{t.code}", '{"ok": true}') for t in tickets],
         now=datetime(2026, 11, 26, 2, tzinfo=UTC),
     )
 

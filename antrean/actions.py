@@ -1,0 +1,104 @@
+"""The one table of actions: each action of the contract, declared once.
+
+A row says what a command may carry, who may send it, and what runs it. The
+parser (antrean.protocol) checks args and roles from it, the service
+dispatches from it, and tests check docs/protocol.md against it. Adding an
+action is one method, one row here, and its section in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from antrean.domain import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument: its JSON type (as a Python type) and whether it must be given."""
+
+    type: type
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action of the contract.
+
+    `method` is the Engine method it runs, called with the args as keyword
+    arguments of the same names; `on_service` names a QueueService method
+    instead, for what only the service knows (its uptime, the whole state).
+    `read_only` actions change nothing and are answered afresh each time
+    (their replies are never remembered); `changes_calls` actions can change
+    state/calls (the board's history), which is republished after them.
+    """
+
+    name: str
+    args: Mapping[str, Arg]
+    roles: frozenset[Role]
+    method: str = ""
+    on_service: bool = False
+    read_only: bool = False
+    changes_calls: bool = False
+
+    @property
+    def runner(self) -> str:
+        """The name of the method that runs it."""
+        return self.method or self.name
+
+
+COUNTER = Arg(int)  # for a counter device, defaults to its own counter
+SERVICE = Arg(str)
+CODE = Arg(str)
+_STAFF = frozenset({Role.COUNTER, Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN})
+_EVERYONE = frozenset(Role)
+
+
+def _table(*actions: Action) -> Mapping[str, Action]:
+    return MappingProxyType({a.name: a for a in actions})
+
+
+ACTIONS: Mapping[str, Action] = _table(
+    Action(
+        "issue",
+        {"service": SERVICE, "priority": Arg(bool, False)},
+        frozenset({Role.KIOSK, Role.ADMIN}),
+    ),
+    Action("call_next", {"counter": COUNTER}, _STAFF, changes_calls=True),
+    Action("recall", {"counter": COUNTER}, _STAFF, changes_calls=True),
+    Action("no_show", {"counter": COUNTER}, _STAFF, changes_calls=True),
+    Action(
+        "complete", {"counter": COUNTER, "kelurahan": Arg(str, False)}, _STAFF, changes_calls=True
+    ),
+    Action("transfer", {"counter": COUNTER, "service": SERVICE}, _STAFF, changes_calls=True),
+    Action("call_ticket", {"counter": COUNTER, "code": CODE}, _STAFF, changes_calls=True),
+    Action("requeue", {"code": CODE}, _STAFF, changes_calls=True),
+    Action("cancel", {"code": CODE}, _STAFF),
+    Action("counter_open", {"counter": COUNTER}, _STAFF),
+    Action("counter_close", {"counter": COUNTER}, _STAFF, changes_calls=True),
+    Action("service_open", {"service": SERVICE}, _STAFF),
+    Action("service_close", {"service": SERVICE, "reason": Arg(str, False)}, _STAFF),
+    Action("set_running_text", {"text": Arg(str)}, _ADMIN),
+    Action("snapshot", {}, _EVERYONE, on_service=True, read_only=True),
+    # issue 14: blank cards and the drive's targets (rules: antrean/stock.py, progress.py)
+    Action(
+        "stock_receive",
+        {"count": Arg(int), "note": Arg(str), "day": Arg(str, False), "user": Arg(str, False)},
+        _ADMIN,
+    ),
+    Action(  # a failed print at the counter
+        "stock_spoil", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _STAFF
+    ),
+    Action(
+        "stock_adjust", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _ADMIN
+    ),
+    Action(
+        "drive_target",
+        {"kelurahan": Arg(str), "target": Arg(int), "user": Arg(str, False)},
+        _ADMIN,
+    ),
+    Action("status", {}, _EVERYONE, on_service=True, read_only=True),
+)

@@ -1,0 +1,207 @@
+"""What the engine says happened: typed events and results, with no JSON in them.
+
+antrean.wire turns these into the contract's payloads; clients compare the
+`kind` of an event they receive with EventKind (a StrEnum equals its text).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from antrean.domain import CounterNumber, ServiceCode, Ticket
+
+
+class EventKind(enum.StrEnum):
+    """The last level of `event/{kind}`, and the `kind` field of every event."""
+
+    ISSUED = "issued"
+    CALLED = "called"
+    RECALLED = "recalled"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    REQUEUED = "requeued"
+    CANCELLED = "cancelled"
+    COUNTER_OPENED = "counter_opened"
+    COUNTER_CLOSED = "counter_closed"
+    SERVICE_OPENED = "service_opened"
+    SERVICE_CLOSED = "service_closed"
+    RUNNING_TEXT = "running_text"
+    DAY_STARTED = "day_started"
+    STOCK = "stock"  # issue 14: the blank-card ledger moved
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket and the figures worked out when it was shown (they are not updated)."""
+
+    ticket: Ticket
+    ahead: int
+    estimated_wait_s: int
+    counters_open: int
+
+
+# ---- events: the field order is the order of the keys on the wire ----------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Common to every event: `seq` rises by one per event per office."""
+
+    seq: int
+    kind: EventKind
+    at: datetime
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent(Event):
+    """issued, requeued, cancelled."""
+
+    ticket: TicketView
+
+
+@dataclass(frozen=True, slots=True)
+class CalledEvent(Event):
+    """called: what the board shows and speaks."""
+
+    ticket: TicketView
+    counter: CounterNumber
+    in_order: bool
+    counter_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AtCounterEvent(Event):
+    """recalled, served, no_show: something happened to a counter's ticket."""
+
+    ticket: TicketView
+    counter: CounterNumber
+    counter_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferredEvent(Event):
+    """transferred: the ticket already waits in its new service."""
+
+    ticket: TicketView
+    from_service: ServiceCode
+    counter: CounterNumber
+    counter_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterEvent(Event):
+    """counter_opened, counter_closed."""
+
+    counter: CounterNumber
+    counter_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEvent(Event):
+    """service_opened, service_closed."""
+
+    service: ServiceCode
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunningTextEvent(Event):
+    """running_text: the board's announcement line changed."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayStartedEvent(Event):
+    """day_started: the rollover; `expired` tickets of `previous_day` ended."""
+
+    previous_day: date
+    expired: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockEvent(Event):
+    """stock: a ledger entry (delivery, used, spoiled, correction) and the new balance."""
+
+    entry: str
+    count: int
+    balance: int
+
+
+# ---- results: the `result` of a reply, same rule for the key order ----------
+
+
+@dataclass(frozen=True, slots=True)
+class TicketResult:
+    """issue, recall, no_show, complete, transfer, requeue, cancel."""
+
+    ticket: TicketView | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """call_next, call_ticket: the ticket called (None: nobody waits) and the one finished."""
+
+    ticket: TicketView | None
+    finished: TicketView | None
+
+
+@dataclass(frozen=True, slots=True)
+class CounterOpenResult:
+    counter: CounterNumber
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CounterCloseResult:
+    counter: CounterNumber
+    open: bool
+    finished: TicketView | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceResult:
+    service: ServiceCode
+    open: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunningTextResult:
+    running_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class StockResult:
+    """stock_receive, stock_spoil, stock_adjust: the state/stock payload after the entry."""
+
+    stock: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    kelurahan: str
+    target: int
+
+
+Result = (
+    TicketResult
+    | CallResult
+    | CounterOpenResult
+    | CounterCloseResult
+    | ServiceResult
+    | RunningTextResult
+    | DayResult
+    | StockResult
+    | TargetResult
+)

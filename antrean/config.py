@@ -169,6 +169,9 @@ class QueueRules:
     recent_calls: int = 10  # calls kept in state/calls for the board
     # Used for the wait estimate until a service has served anyone today.
     default_service_time_s: int = 300
+    # Each device's token bucket (antrean/ratelimit.py): far above any real device.
+    device_rate_per_s: int = 20
+    device_burst: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +362,10 @@ def _rules(r: ConfigReader, data: dict[str, Any]) -> QueueRules:
         default_service_time_s=r.integer(
             q, "queue", "default_service_time_s", default=300, low=10, high=7200
         ),
+        device_rate_per_s=r.integer(
+            q, "queue", "device_rate_per_s", default=20, low=1, high=100_000
+        ),
+        device_burst=r.integer(q, "queue", "device_burst", default=100, low=1, high=1_000_000),
     )
     r.only_keys(q, "queue")
     r.only_keys(p, "priority")

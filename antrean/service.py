@@ -117,7 +117,7 @@ class QueueService:
         self._staff: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._public: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.staff_devices = frozenset(d.id for d in config.devices if d.role in STAFF_ROLES)
-        self.rate_limit = RateLimit()
+        self.rate_limit = RateLimit(config.rules.device_rate_per_s, config.rules.device_burst)
         self._thread: threading.Thread | None = None
         self._published_refusals: dict[str, Any] = {}
         self._on_fatal = on_fatal

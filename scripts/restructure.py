@@ -83,6 +83,7 @@ CORE_MODULES = {
     "booking.py": "pre-registration: NIK checks, keyed hashes, slots, codes",
     "backends.py": "the small registry the apps' hardware backends register in",
     "fullscreen.py": "the X screen's size for the apps' full screen (ctypes, no UI import)",
+    "events.py": "typed events and results, and the EventKind every client uses",
 }
 
 # Tests: old path -> new path, under tests/. Shared helpers go to tests/support/.
@@ -114,6 +115,8 @@ TEST_MOVES = {
     "test_protocol_doc.py": "protocol/test_protocol_doc.py",
     "test_actions.py": "protocol/test_actions.py",
     "test_wire.py": "protocol/test_wire.py",
+    "test_actions_doc.py": "protocol/test_actions_doc.py",
+    "test_protocol_examples.py": "protocol/test_protocol_examples.py",
     # service
     "test_service.py": "service/test_service.py",
     "test_crash.py": "service/test_crash.py",

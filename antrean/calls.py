@@ -1,7 +1,7 @@
 """The record of calls: every call, recall, no-show, requeue and transfer, with time and counter.
 
 The tickets table keeps each ticket's latest state; this record keeps what
-happened to it, so that the figures (antrean/figures.py) can measure waits
+happened to it, so that the figures (antrean_tools/figures.py) can measure waits
 to the first call and count recalls and no-shows that were undone.
 """
 

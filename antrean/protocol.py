@@ -19,6 +19,16 @@ MAX_PAYLOAD = 16 * 1024  # a command is a few hundred bytes; anything near this 
 QUEUE_DEVICE = RESERVED_DEVICE  # the queue service's own id in device/{id}/status
 
 
+def queue_user(office: str) -> str:
+    """The queue service's MQTT user: its client id (see antrean.runner)."""
+    return f"antrean-queue-{office}"
+
+
+def queue_staff_user(office: str) -> str:
+    """The queue service's second session, which hears only the counters and admin."""
+    return f"antrean-queue-{office}-staff"
+
+
 def cmd_topic(office: str, device: str) -> str:
     return f"{ROOT}/{office}/cmd/{device}"
 

@@ -13,10 +13,10 @@ from types import FrameType
 from typing import Any
 
 from antrean import disk, protocol, rival, systemd
-from antrean.broker.acl import queue_staff_user, queue_user
 from antrean.config import Config, ConfigError
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
+from antrean.protocol import queue_staff_user, queue_user
 from antrean.rival import AnotherQueueService
 from antrean.service import QueueService
 from antrean.store import Store

@@ -52,10 +52,10 @@ from common import (
     write_config,
 )
 
-from antrean.client import QueueClient
 from antrean.config import load_config
-from antrean.devbroker import DevBroker
-from antrean.xvfb import VirtualScreen
+from antrean_testing.client import QueueClient
+from antrean_testing.devbroker import DevBroker
+from antrean_testing.xvfb import VirtualScreen
 from display_board.settings import BoardSettings, voice_settings
 from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
 from display_board.voice.registry import open_player

@@ -3,7 +3,7 @@
 Three ways to reach Mosquitto, measured in the same run, alternating message
 by message so all three see the same machine state:
 
-- plain: an anonymous development broker (antrean.devbroker), the baseline;
+- plain: an anonymous development broker (antrean_testing.devbroker), the baseline;
 - loopback: the hub's loopback listener as `antrean broker init` sets it up
   (user name + PBKDF2 password at connect, the access rules on every message);
 - TLS: the hub's LAN listener (TLS 1.2+/1.3 with the office CA, password,
@@ -26,11 +26,11 @@ from pathlib import Path
 
 from common import EXAMPLE, Result, format_ms, main, summary_ms, topic
 
-from antrean.broker.acl import queue_user
-from antrean.broker.local import SecuredBroker
 from antrean.config import BrokerConfig, parse_config
-from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
+from antrean.protocol import queue_user
+from antrean_testing.devbroker import DevBroker
+from antrean_tools.broker.local import SecuredBroker
 
 PAYLOAD = b'{"seq":1,"kind":"called","at":"2026-11-26T02:04:00.000+00:00","day":"2026-11-26",' + (
     b'"ticket":{"code":"A001","service":"A","counter":1},"pad":"' + b"x" * 180 + b'"}'

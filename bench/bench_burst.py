@@ -1,6 +1,6 @@
 """A burst from one kiosk login: nothing lost silently, and another counter unhurt.
 
-The hub's broker as `antrean broker init` sets it up (antrean.broker.local.
+The hub's broker as `antrean broker init` sets it up (antrean_tools.broker.local.
 SecuredBroker: its generated drop-in, logins and access rules, on loopback)
 and the queue service as its own process (`antrean queue`), logged in with
 its saved password. kiosk-1 publishes BURST `issue` commands for service C
@@ -38,9 +38,10 @@ from typing import Any
 import common
 from common import OFFICE, Observer, Result, main, topic
 
-from antrean.broker.local import SecuredBroker
-from antrean.client import NoAnswer, QueueClient
 from antrean.config import BrokerConfig, parse_config
+from antrean.device import NoAnswer
+from antrean_testing.client import QueueClient
+from antrean_tools.broker.local import SecuredBroker
 
 BURST = 5000
 COUNTER_GAP_S = 0.06  # about 17 presses/s: far faster than a person, under the limit

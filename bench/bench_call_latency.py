@@ -47,11 +47,11 @@ from common import (
     write_config,
 )
 
-from antrean.client import QueueClient
-from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
 from antrean.ratelimit import BURST, RATE_PER_S
 from antrean.store import MIGRATIONS
+from antrean_testing.client import QueueClient
+from antrean_testing.devbroker import DevBroker
 
 COUNTER_DEVICE = "counter-4"  # counter 4 serves C and D, which have no daily quota
 SERVICE = "C"

@@ -11,7 +11,7 @@ gate, DeviceLink's QoS 0 publish, Mosquitto, the queue service (batch,
 SQLite commit with synchronous=FULL), the reply, the outcome.
 
 Baseline in the same process, alternating press by press: the bare request
-and reply with antrean.client.QueueClient (device `admin`, `call_next` for
+and reply with antrean_testing.client.QueueClient (device `admin`, `call_next` for
 counter 4): the same service work and broker hops, without the agent.
 
 Targets (our own, for "instant feedback"): press p99 <= 100 ms (the
@@ -42,9 +42,9 @@ from common import (
 )
 from gpiozero.pins.mock import MockFactory
 
-from antrean.client import QueueClient
 from antrean.config import load_config
-from antrean.devbroker import DevBroker
+from antrean_testing.client import QueueClient
+from antrean_testing.devbroker import DevBroker
 from counter.agent import CounterAgent, PressResult
 from counter.feedback import GpioFeedback
 from counter.inputs.gpio import DEFAULT_PINS, GpioButtons, GpioSettings

@@ -32,7 +32,7 @@ from common import (
     write_config,
 )
 
-from antrean.devbroker import DevBroker
+from antrean_testing.devbroker import DevBroker
 
 KIOSKS = 40
 WINDOW = 4  # unanswered commands per kiosk: 160 in all

@@ -49,8 +49,8 @@ from common import (
 )
 
 from antrean.config import load_config
-from antrean.devbroker import DevBroker
-from antrean.xvfb import VirtualScreen
+from antrean_testing.devbroker import DevBroker
+from antrean_testing.xvfb import VirtualScreen
 from kiosk.printer.sim import SimPrinter
 
 BARE_KIVY = """

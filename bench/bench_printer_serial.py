@@ -47,8 +47,8 @@ from common import (
 )
 
 from antrean.config import Config, load_config
-from antrean.devbroker import DevBroker
 from antrean.device import DeviceLink
+from antrean_testing.devbroker import DevBroker
 from kiosk.printer import Printer, PrinterStatus, open_printer
 from kiosk.printer.drivers.serial import SerialSettings
 from kiosk.printer.registry import PrinterSettings

@@ -25,9 +25,9 @@ from pathlib import Path
 from antrean import wire
 from antrean.config import Config, parse_config
 from antrean.engine import Changes, Engine
-from antrean.figures import period_figures
-from antrean.report_html import render_html
 from antrean.store import Store, StoreReader
+from antrean_tools.figures import period_figures
+from antrean_tools.report_html import render_html
 from bench.common import Result, config_text, main
 
 COUNTER_OF = {"A": 1, "B": 2, "C": 3, "D": 4}

@@ -36,7 +36,7 @@ from common import (
 )
 from history import build_empty, build_history
 
-from antrean.devbroker import DevBroker
+from antrean_testing.devbroker import DevBroker
 
 STATUS = topic("device", "queue", "status")
 OFFICE_STATE = topic("state", "office")
@@ -80,11 +80,11 @@ def start_once(store: Path, folder: Path) -> dict[str, float]:
 
 
 def interpreter_s(repeats: int) -> float:
-    """Median time of `python -c "import antrean.cli"`: the floor of any launch."""
+    """Median time of `python -c "import antrean_tools.cli"`: the floor of any launch."""
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        subprocess.run([PYTHON, "-c", "import antrean.cli"], check=True)
+        subprocess.run([PYTHON, "-c", "import antrean_tools.cli"], check=True)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -124,7 +124,7 @@ def run(quick: bool) -> Result:
             f"{max(ready):5.0f} ms {median_of(rs, 'process_s') * 1000:10.0f} ms "
             f"{median_of(rs, 'rss_mib'):6.1f} MiB"
         )
-    print(f"python -c 'import antrean.cli' alone: {floor * 1000:.0f} ms (median)")
+    print(f"python -c 'import antrean_tools.cli' alone: {floor * 1000:.0f} ms (median)")
     empty, history = median_of(runs["empty"], "ready_s"), median_of(runs["history"], "ready_s")
     slower = history / empty - 1
     print(f"history vs empty: {slower * 100:+.1f}%")

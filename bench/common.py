@@ -73,7 +73,7 @@ def antrean_command(config: Path) -> list[str]:
     script = Path(PYTHON).parent / "antrean"
     if script.exists():
         return [str(script), "queue", "--config", str(config)]
-    return [PYTHON, "-m", "antrean.cli", "queue", "--config", str(config)]
+    return [PYTHON, "-m", "antrean_tools.cli", "queue", "--config", str(config)]
 
 
 def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:

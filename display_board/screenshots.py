@@ -30,11 +30,11 @@ from typing import Any
 
 from PIL import ImageGrab
 
-from antrean.client import QueueClient
 from antrean.config import Config, load_config
-from antrean.devbroker import DevBroker
 from antrean.runner import QueueServiceRunner
-from antrean.xvfb import VirtualScreen
+from antrean_testing.client import QueueClient
+from antrean_testing.devbroker import DevBroker
+from antrean_testing.xvfb import VirtualScreen
 from display_board.settings import BoardSettings
 from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
 from display_board.voice.player import RecordingPlayer

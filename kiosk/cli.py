@@ -32,7 +32,7 @@ def window_size(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Checks the config before Kivy opens a window, then runs the app until it is closed."""
-    from kiosk.settings import kiosk_settings  # noqa: PLC0415 - see antrean/cli.py
+    from kiosk.settings import kiosk_settings  # noqa: PLC0415 - see antrean_tools/cli.py
 
     config = load_config(config_path(args.config))
     settings = kiosk_settings(config, args.device)

@@ -7,7 +7,7 @@ window manager, and each picture is grabbed from the X screen itself. Home,
 Done, Trouble and the question before a second ticket at every size in SIZES,
 Home in English, and the PNG previews of a ticket (80 and 58 mm) drawn from
 the bytes. One process per screen size (Kivy has one window per process). Run
-it from the repository root (it drives Kivy with tests/kivy_harness.py, the
+it from the repository root (it drives Kivy with tests/support/kivy_harness.py, the
 same helpers the tests use).
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import ImageGrab
 
-from antrean.xvfb import VirtualScreen
+from antrean_testing.xvfb import VirtualScreen
 
 # The 7" Pi touchscreen, 7" HDMI panels, 10" panels, the Pi Touch Display 2
 # (portrait) and a floor-standing 1080p totem.
@@ -93,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
     import logging  # noqa: PLC0415
 
-    from antrean.client import QueueClient  # noqa: PLC0415 - after the display is set
     from antrean.config import parse_config  # noqa: PLC0415
-    from antrean.devbroker import DevBroker  # noqa: PLC0415
     from antrean.runner import QueueServiceRunner  # noqa: PLC0415
+    from antrean_testing.client import QueueClient  # noqa: PLC0415 - after the display is set
+    from antrean_testing.devbroker import DevBroker  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO)
     root = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
 
 def take_again(app: Any, service: str) -> None:
     """A tap on a service; the question a second ticket soon after brings is answered Ya."""
-    from tests.kivy_harness import pump_until, tap  # noqa: PLC0415
+    from tests.support.kivy_harness import pump_until, tap  # noqa: PLC0415
 
     tap(app.home.service_buttons[service])
     pump_until(lambda: app.screens.current == "message", 10, "a screen after the tap")
@@ -145,7 +145,7 @@ def drive_app(
     from kiosk.printer.sim import SimPrinter  # noqa: PLC0415
     from kiosk.settings import kiosk_settings  # noqa: PLC0415
     from kiosk.ticket import ticket_bytes  # noqa: PLC0415
-    from tests.kivy_harness import pump, pump_until, start_app, stop_app, tap  # noqa: PLC0415
+    from tests.support.kivy_harness import pump, pump_until, start_app, stop_app, tap  # noqa: PLC0415
 
     def grab(name: str) -> None:
         """What the X screen shows (not the app's own framebuffer): a cut-off window shows."""

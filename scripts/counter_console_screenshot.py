@@ -5,7 +5,7 @@
 Runs everything it needs itself: its own Xvfb screen, Mosquitto, and queue
 service (the example office, its clock at Thursday 09:00 WIB), then counter 2
 (services A and B) calls a number, and the window is read back from the
-framebuffer. The test suite runs it too (tests/test_counter_console.py).
+framebuffer. The test suite runs it too (tests/counter/test_console.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from antrean.devbroker import DevBroker  # noqa: E402 - after the path
-from antrean.xvfb import VirtualScreen  # noqa: E402
+from antrean_testing.devbroker import DevBroker  # noqa: E402 - after the path
+from antrean_testing.xvfb import VirtualScreen  # noqa: E402
 
 SIZE = (800, 480)
 
@@ -44,8 +44,8 @@ def main(out: Path) -> int:
         from counter.console import CounterConsoleApp  # noqa: PLC0415 - Kivy after the env
         from counter.settings import counter_inputs  # noqa: PLC0415
         from counter.station import CounterStation  # noqa: PLC0415
-        from tests.helpers import FakeClock, Office, example_config  # noqa: PLC0415
-        from tests.kivy_harness import pump, pump_until, screenshot, start_app  # noqa: PLC0415
+        from tests.support.helpers import FakeClock, Office, example_config  # noqa: PLC0415
+        from tests.support.kivy_harness import pump, pump_until, screenshot, start_app  # noqa: PLC0415
 
         config = example_config(Path(tmp), broker.port)
         office = Office(config, FakeClock()).start()

@@ -49,7 +49,7 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "install ok installed" >/dev/null; }
 # A real package in apt's lists (a name only provided by another is not one).
 known() { apt-cache show --no-all-versions "$1" 2>/dev/null | grep '^Package: ' >/dev/null; }
-# tests/test_deploy.py verifies our drop-in for systemd-time-wait-sync.service,
+# tests/tools/test_deploy.py verifies our drop-in for systemd-time-wait-sync.service,
 # which comes with systemd-timesyncd from Debian 13 on (with systemd before).
 # systemd-timesyncd conflicts with every other time daemon: never replace one.
 unit=systemd-time-wait-sync.service

@@ -78,7 +78,7 @@ if [ "$role" != portable ]; then
   sed -i -e 's|^host = "127.0.0.1"$|host = "antrean-hub.local"|' -e 's|^port = 1883$|port = 8883\ntls_ca = "/etc/antrean/broker/ca.crt"|' \
     "$root/root/office.toml"
   rm -rf "$cache/hub-broker"
-  PYTHONPATH=$repo "$python" -m antrean.cli broker init --config "$root/root/office.toml" \
+  PYTHONPATH=$repo "$python" -m antrean_tools.cli broker init --config "$root/root/office.toml" \
     --out "$cache/hub-broker" --name antrean-hub.local >/dev/null
 fi
 case $role in

@@ -14,10 +14,10 @@ import pytest
 
 from antrean import mqtt
 from antrean.config import Config
-from antrean.devbroker import DevBroker
+from antrean_testing.devbroker import DevBroker
 from display_board.voice.clips import ClipLibrary, VoiceSettings, build_clips
+from tests.support.helpers import FakeClock, Office, example_config
 
-from .helpers import FakeClock, Office, example_config
 from .support import screen
 
 

@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 from antrean.config import Config
-from antrean.devbroker import DevBroker
 from antrean.mqtt import MqttClient
+from antrean_testing.devbroker import DevBroker
 from display_board.voice.clips import ClipLibrary
 from display_board.voice.player import RecordingPlayer
 from display_board.voice.players.aplay import aplay
-
-from ..helpers import Office
-from ..kivy_harness import (
+from tests.support.board import make_board, wav_seconds
+from tests.support.helpers import Office
+from tests.support.kivy_harness import (
     find,
     find_text,
     pump,
@@ -27,8 +27,7 @@ from ..kivy_harness import (
     start_app,
     stop_app,
 )
-from ..mqtt_watch import Watcher
-from .helpers import make_board, wav_seconds
+from tests.support.mqtt_watch import Watcher
 
 EVENTS = "antrean/v1/gajahmungkur/event"
 A012_SEQUENCE = (

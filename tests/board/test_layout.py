@@ -12,11 +12,10 @@ import pytest
 from antrean.config import Config
 from display_board.voice.clips import ClipLibrary
 from display_board.voice.player import RecordingPlayer
-
-from ..helpers import Office
-from ..kivy_harness import pump, pump_until, set_window_size, start_app, stop_app
-from ..layout_check import cut_text
-from .helpers import make_board
+from tests.support.board import make_board
+from tests.support.helpers import Office
+from tests.support.kivy_harness import pump, pump_until, set_window_size, start_app, stop_app
+from tests.support.layout_check import cut_text
 
 # Cheap 720p TVs, 1366x768 panels, 1080p and 4K TVs.
 BOARD_SIZES = [(1280, 720), (1366, 768), (1920, 1080), (3840, 2160)]

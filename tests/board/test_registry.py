@@ -12,13 +12,12 @@ import pytest
 
 from antrean.backends import Backend, Key
 from antrean.config import ConfigError
-from antrean.doctor import Doctor, Result
+from antrean_tools.doctor import Doctor, Result
 from display_board.settings import voice_settings
 from display_board.voice.clips import VoiceSettings
 from display_board.voice.player import RecordingPlayer
 from display_board.voice.registry import PLAYERS, open_player
-
-from ..helpers import example_config, example_text
+from tests.support.helpers import example_config, example_text
 
 APLAY = 'player = "aplay"'
 

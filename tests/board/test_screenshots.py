@@ -9,8 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from display_board.screenshots import DETAIL, SIZES
-
-from .helpers import wav_seconds
+from tests.support.board import wav_seconds
 
 AMBER = (255, 186, 0)
 RED = (217, 38, 38)

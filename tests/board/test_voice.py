@@ -21,9 +21,8 @@ from display_board.voice.clips import ALL_CLIPS, ClipLibrary, VoiceSettings
 from display_board.voice.player import PlayerError, RecordingPlayer
 from display_board.voice.players.aplay import aplay
 from display_board.voice.registry import open_player
-
-from ..helpers import example_config
-from .helpers import wav_seconds
+from tests.support.board import wav_seconds
+from tests.support.helpers import example_config
 
 A012_AT_3 = Call("A012", 3, "Loket 3")
 
@@ -223,7 +222,7 @@ def test_the_settings_of_the_example_office(tmp_path: Path) -> None:
 
 
 def test_antrean_voice_build_and_a_board_with_a_bad_config(tmp_path: Path) -> None:
-    antrean = [sys.executable, "-m", "antrean.cli"]
+    antrean = [sys.executable, "-m", "antrean_tools.cli"]
     config = tmp_path / "antrean.toml"
     config.write_text(example_config(tmp_path).text, encoding="utf-8")
     built = subprocess.run(

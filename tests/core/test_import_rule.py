@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.helpers import ROOT
+from tests.support.helpers import ROOT
 
 # top-level module -> why the core may not import it
 FORBIDDEN_IN_CORE = {

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from types import ModuleType
 
-from antrean.xvfb import VirtualScreen
+from antrean_testing.xvfb import VirtualScreen
 
 started = 0  # screens this process has started; tests/testing/test_screen.py reads it
 _screen: VirtualScreen | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.helpers import ROOT
+from tests.support.helpers import ROOT
 
 # Collects each group of tests in turn, in one fresh process, and prints how
 # many Xvfb processes are its children once the group is collected (before

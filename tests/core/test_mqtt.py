@@ -1,0 +1,70 @@
+"""The MQTT adapter: our socket options and the guard around callbacks."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from antrean import mqtt
+from antrean.config import BrokerConfig
+from antrean.mqtt import MqttClient
+from antrean_testing.devbroker import DevBroker
+
+
+def test_sockets_have_tcp_nodelay(broker: DevBroker) -> None:
+    client = MqttClient("nodelay", BrokerConfig(port=broker.port))
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        sock = client._client.socket()
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        client.stop()
+
+
+def test_a_failing_handler_is_logged_and_the_client_goes_on(broker: DevBroker) -> None:
+    got: list[bytes] = []
+
+    def handler(topic: str, payload: bytes) -> None:
+        if payload == b"boom":
+            raise ValueError("handler bug")
+        got.append(payload)
+
+    errors: list[BaseException] = []
+    client = MqttClient("guard", BrokerConfig(port=broker.port), on_callback_error=errors.append)
+    client.subscribe("t/#", handler)
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        time.sleep(0.2)  # the SUBACK
+        client.publish("t/1", b"boom")
+        client.publish("t/1", b"fine")
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == [b"fine"]
+        assert [type(e) for e in errors] == [ValueError]  # its own hook: not the guard fixture's
+    finally:
+        client.stop()
+
+
+def test_the_default_hook_sees_errors_of_clients_made_without_one(broker: DevBroker) -> None:
+    def handler(topic: str, payload: bytes) -> None:
+        raise ValueError("handler bug")
+
+    client = MqttClient("guard-default", BrokerConfig(port=broker.port))
+    client.subscribe("t/#", handler)
+    errors: list[BaseException] = []
+    previous = mqtt.set_default_callback_error_hook(errors.append)  # after the client was made
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        time.sleep(0.2)  # the SUBACK
+        client.publish("t/1", b"boom")
+        deadline = time.monotonic() + 5
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [type(e) for e in errors] == [ValueError]
+    finally:
+        client.stop()
+        mqtt.set_default_callback_error_hook(previous)

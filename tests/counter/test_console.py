@@ -1,0 +1,188 @@
+"""The Kivy counter console under Xvfb, against a real Mosquitto and queue service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from antrean_testing.devbroker import DevBroker
+from counter.agent import BUSY, PressResult
+from counter.console import CounterConsoleApp
+from counter.console_view import ConsoleView
+from counter.settings import counter_inputs
+from counter.station import CounterStation
+from tests.support.counter_helpers import counter_config, counter_current, service_waiting, wait
+from tests.support.helpers import ROOT, FakeClock, Office
+from tests.support.kivy_harness import find_text, pump, pump_until, start_app, stop_app, tap
+
+SIZE = (800, 480)  # the official 7-inch Pi touchscreen
+
+
+@pytest.fixture
+def office(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Office]:
+    o = Office(counter_config(tmp_path, broker.port, ""), clock).start()
+    for service in "AABB":
+        o.ok("kiosk-1", "issue", service=service)
+    yield o
+    o.close()
+
+
+@pytest.fixture
+def console(office: Office) -> Iterator[CounterConsoleApp]:
+    config = office.config
+    station = CounterStation(config, counter_inputs(config, 2), "counter-2").start()
+    wait(lambda: station.agent.online, what="the queue service online")
+    app = start_app(CounterConsoleApp(station.agent, config), size=SIZE)
+    try:
+        yield app
+    finally:
+        stop_app(app)
+        station.stop()
+
+
+def button(app: CounterConsoleApp, text: str, exact: bool = False):
+    """A button of the open popup (or of the console) whose text contains (or is) `text`."""
+    root = app.popup if app.popup is not None else app.root
+    found = [
+        w
+        for w in find_text(root, text)
+        if hasattr(w, "trigger_action") and (not exact or w.text == text)
+    ]
+    assert found, f"no button {text!r}"
+    return found[0]
+
+
+def test_next_shows_the_called_ticket_and_the_waiting_counts(console, office) -> None:
+    ids = console.root.ids
+    pump_until(lambda: "A · Perekaman KTP-el: 2 menunggu" in console.view.waiting_lines, 5)
+    assert console.view.waiting_lines == [
+        "A · Perekaman KTP-el: 2 menunggu",
+        "B · Pencetakan KTP-el: 2 menunggu",
+    ]
+    assert ids.code.text == "—"
+    assert ids.recall.disabled
+    tap(ids.next)
+    pump_until(lambda: ids.code.text == "A001", what="A001 on the console")
+    pump_until(lambda: "A · Perekaman KTP-el: 1 menunggu" in console.view.waiting_lines)
+    assert ids.message.text == "Nomor A001 dipanggil."
+    assert ids.detail.text == "Perekaman KTP-el"
+    assert not ids.recall.disabled
+    assert counter_current(office, 2) == "A001"
+    tap(ids.recall)
+    pump_until(lambda: ids.detail.text == "Perekaman KTP-el · dipanggil ulang 1 kali")
+
+
+def test_a_burst_of_clicks_on_next_calls_one_resident(console, office) -> None:
+    ids = console.root.ids
+    started = time.monotonic()
+    for _ in range(5):  # five clicks about 0.1 s apart, as a busy officer clicks
+        tap(ids.next, hold=0.05)
+    # All within the call guard (3 s by default; a click takes 0.1 s, more on a loaded CPU).
+    assert time.monotonic() - started < 3
+    pump_until(lambda: ids.code.text == "A001", what="A001 on the console")
+    pump(0.3)
+    assert counter_current(office, 2) == "A001"
+    assert service_waiting(office, "A") == 1  # A002 still waits: nobody else was called
+    assert ids.message.text.startswith("Nomor A001 baru saja dipanggil. Tekan Berikutnya lagi")
+    assert console.view.message_is_error
+
+
+def test_transfer_picks_a_service_and_the_ticket_moves(console, office) -> None:
+    ids = console.root.ids
+    tap(ids.next)
+    pump_until(lambda: ids.code.text == "A001")
+    tap(ids.transfer)
+    pump(frames=3)
+    assert console.popup is not None
+    assert console.popup.title == "Alihkan nomor A001 ke layanan:"
+    labels = [code for code, _label in console.view.transfer_choices()]
+    assert labels == ["B", "C", "D"]  # not its own service
+    tap(button(console, "C · Kartu Keluarga"))
+    pump_until(lambda: ids.code.text == "—", what="the counter free again")
+    assert ids.message.text == "Nomor A001 dialihkan ke layanan C."
+    assert console.popup is None
+    assert service_waiting(office, "C") == 1
+    assert counter_current(office, 2) is None
+
+
+def test_call_a_number_with_the_code_pad_and_errors_in_plain_words(console, office) -> None:
+    ids = console.root.ids
+    tap(ids.call_number)
+    for key in ("B", "2"):  # B2 means B002
+        tap(button(console, key, exact=True))
+    assert console.code_entry == "B2"
+    tap(button(console, "Panggil[/b]"))
+    pump_until(lambda: ids.code.text == "B002", what="B002 called out of order")
+    assert counter_current(office, 2) == "B002"
+    pump(0.5)  # the pad's closing animation (a closing popup still takes touches)
+    # A number that does not exist: the queue service's own message, shown as it is.
+    tap(ids.call_number)
+    for key in ("D", "9"):
+        tap(button(console, key, exact=True))
+    tap(button(console, "Panggil[/b]"))
+    pump_until(lambda: console.view.message_is_error, what="the refusal")
+    assert ids.message.text == "Nomor D009 tidak ditemukan hari ini."
+    assert ids.code.text == "B002"
+
+
+def test_the_open_switch_closes_and_opens_the_counter(console, office) -> None:
+    ids = console.root.ids
+    pump_until(
+        lambda: ids.open_switch.text.startswith("[b]Loket TUTUP"), what="closed at the start"
+    )
+    tap(ids.open_switch)
+    pump_until(lambda: ids.open_switch.text.startswith("[b]Loket BUKA"))
+    snap = office.ok("admin", "snapshot")
+    assert next(c for c in snap["counters"] if c["number"] == 2)["open"] is True
+    tap(ids.open_switch)
+    pump_until(lambda: ids.open_switch.text.startswith("[b]Loket TUTUP"))
+    assert ids.message.text == "Loket ditutup."
+
+
+def test_the_console_says_when_the_queue_service_is_away(console, office) -> None:
+    ids = console.root.ids
+    office.stop()
+    pump_until(lambda: ids.link.text == "Terputus dari server antrean", what="link lost")
+    tap(ids.next)
+    pump_until(lambda: console.view.message_is_error)
+    assert ids.message.text.startswith("Tidak terhubung ke server antrean")
+    office.start()
+    pump_until(lambda: ids.link.text == "Terhubung", timeout=10)
+    pump(0.3)
+    assert counter_current(office, 2) is None
+
+
+def test_the_view_keeps_a_real_message_over_a_busy_press(tmp_path: Path) -> None:
+    view = ConsoleView(counter_config(tmp_path, 1883, ""), 2)
+    view.sending("Memanggil")
+    view.on_outcome(PressResult("recall", "gpio", False, BUSY, "Tunggu sebentar"))
+    assert view.message == "Memanggil…"
+    view.on_outcome(PressResult("call_next", "console", True, None, "Nomor A001 dipanggil."))
+    assert (view.message, view.message_is_error) == ("Nomor A001 dipanggil.", False)
+
+
+def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
+    out = tmp_path / "counter-console.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "counter_console_screenshot.py"), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(out) as image:
+        assert image.size == SIZE
+        rgb = image.convert("RGB")
+        # the navy header bar and the green "Berikutnya" button are where they belong
+        r, g, b = rgb.getpixel((20, 30))
+        assert b > max(r, 60), (r, g, b)
+        r, g, b = rgb.getpixel((60, SIZE[1] - 100))
+        assert g > max(r, b), (r, g, b)

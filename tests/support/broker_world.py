@@ -1,0 +1,83 @@
+"""Brokers for the broker tests: the office hub and a central broker.
+
+`HubBroker` is antrean_tools.broker.local.SecuredBroker (the hub as `antrean
+broker init` sets it up). `CentralBroker` stands in for the central broker of
+the bridge tests: TLS with its own CA, one user per office, a dashboard user.
+"""
+
+from __future__ import annotations
+
+import time
+
+from antrean.config import BrokerConfig
+from antrean_testing.devbroker import free_port
+from antrean_tools.broker import certs, passwords
+from antrean_tools.broker.files import BrokerFiles, broker_owner, write_file
+from antrean_tools.broker.local import MosquittoProcess, open_dir
+
+
+class CentralBroker(MosquittoProcess):
+    """A central broker: TLS with its own CA, a user per office, a dashboard reader."""
+
+    DASHBOARD = "dashboard"
+
+    def __init__(self, office: str) -> None:
+        root = open_dir("antrean-central-")
+        self.port = free_port()
+        super().__init__(root, [self.port])
+        self.files = BrokerFiles(root / "pki")
+        self.files.dir.mkdir()
+        self.files.dir.chmod(0o755)
+        certs.make_ca(self.files, "central")
+        certs.make_server_cert(self.files, "central", ["localhost"], ["127.0.0.1"], broker_owner())
+        self.office = office
+        self.office_password = passwords.new_password()
+        self.dashboard_password = passwords.new_password()
+        users = {
+            office: passwords.hash_password(self.office_password),
+            self.DASHBOARD: passwords.hash_password(self.dashboard_password),
+        }
+        owner = broker_owner()
+        write_file(self.files.password_file, passwords.password_file_text(users), 0o600, owner)
+        rules = (
+            f"user {office}\ntopic write antrean/v1/{office}/#\n"
+            f"user {self.DASHBOARD}\ntopic read antrean/v1/#\n"
+            "pattern write $SYS/broker/connection/%c/state\n"
+        )
+        write_file(self.files.acl_file, rules, 0o600, owner)
+
+    def main_conf(self) -> str:
+        f = self.files
+        return (
+            f"log_dest file {self.log}\nper_listener_settings true\nset_tcp_nodelay true\n"
+            f"persistence true\npersistence_location {self.root}/db/\n"
+            f"listener {self.port} 127.0.0.1\ncafile {f.ca_cert}\ncertfile {f.server_cert}\n"
+            f"keyfile {f.server_key}\nallow_anonymous false\npassword_file {f.password_file}\n"
+            f"acl_file {f.acl_file}\n"
+        )
+
+    def office_login(self) -> BrokerConfig:
+        """The office's own user on the central broker (the bridge's)."""
+        return BrokerConfig(
+            port=self.port,
+            username=self.office,
+            password=self.office_password,
+            tls_ca=self.files.ca_cert,
+        )
+
+    def dashboard(self) -> BrokerConfig:
+        return BrokerConfig(
+            port=self.port,
+            username=self.DASHBOARD,
+            password=self.dashboard_password,
+            tls_ca=self.files.ca_cert,
+        )
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    """Polls predicate() until true or fails the test with `what`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

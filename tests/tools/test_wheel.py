@@ -102,6 +102,8 @@ def clean_env(home: Path, display: str = "") -> dict[str, str]:
         KIVY_HOME=str(home / "kivy"),
         KIVY_NO_FILELOG="1",
         SDL_AUDIODRIVER="dummy",
+        # A hung app dumps every thread's stack on SIGABRT (what wait_until sends).
+        PYTHONFAULTHANDLER="1",
     )
     if display:
         env["DISPLAY"] = display
@@ -180,6 +182,17 @@ class App:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def dump(self) -> str:
+        """The app's output after SIGABRT, with each thread's stack (faulthandler)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.output()
+
     def alive(self) -> None:
         assert self.proc.poll() is None, f"exited with {self.proc.returncode}:\n{self.output()}"
 
@@ -200,12 +213,13 @@ def wait_until(app: App, ready: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + START_S
     while not ready():
         app.alive()
-        assert time.monotonic() < deadline, f"no {what} in {START_S} s:\n{app.output()}"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} in {START_S} s; its stacks:\n{app.dump()}")
         time.sleep(0.2)
 
 
 def drawn(display: str) -> bool:
-    """The screen shows more than one flat colour: something rendered its first frame."""
+    """The screen shows more than a few flat colours: something rendered its first frame."""
     colours = ImageGrab.grab(xdisplay=display).getcolors(maxcolors=DRAWN_COLOURS + 1)
     return colours is None  # more colours than DRAWN_COLOURS
 

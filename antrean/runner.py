@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from antrean import disk, protocol, rival, systemd
+from antrean.checkpoint import WalCheckpointer
 from antrean.config import Config, ConfigError
 from antrean.engine import Clock
 from antrean.mqtt import MqttClient, Will
@@ -51,7 +52,9 @@ class QueueServiceRunner:
     ) -> None:
         """`on_rival` is called (from the worker) when this service yields to another."""
         self.config = config
-        self.store = Store(config.store_path)
+        # The WAL goes back into the file on a thread of its own, never in a commit.
+        self.store = Store(config.store_path, autocheckpoint=False)
+        self.checkpointer = WalCheckpointer(config.store_path)
         self.watchdog = systemd.Watchdog()
         # Production ends the process so systemd restarts it from the store;
         # tests pass a hook that fails the test instead of ending pytest.
@@ -91,6 +94,7 @@ class QueueServiceRunner:
             )
         rival.probe(self.config.broker, self.client_id, self.config.office.id, self.instance)
         self.mqtt.open()  # the service's worker thread drives the network
+        self.checkpointer.start()
         self.service.start()
         engine = self.service.engine
         log.info(
@@ -118,6 +122,7 @@ class QueueServiceRunner:
             goodbye = self.service.presence(False, reason=rival.STOPPED)
             self.mqtt.publish_and_wait(self.status_topic, goodbye)
         self.mqtt.close()
+        self.checkpointer.stop()
         self.store.close()
         log.info("queue service stopped")
 

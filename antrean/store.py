@@ -121,7 +121,8 @@ COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for i
 class Store:
     """The queue's durable state."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, autocheckpoint: bool = True) -> None:
+        """`autocheckpoint=False`: the caller checkpoints (antrean.checkpoint), not COMMIT."""
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +131,8 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=5000")
+        if not autocheckpoint:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.migrate()
         # Every remembered command key, so a new command's id check is a set
         # look-up; the table holds a few days of commands (thousands of keys).

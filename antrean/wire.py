@@ -155,6 +155,7 @@ def calls_state(engine: Engine) -> dict[str, Any]:
         calls.append(
             {
                 "code": t.code,
+                "number": t.number,
                 "service": t.service,
                 "priority": t.priority,
                 "counter": t.counter,

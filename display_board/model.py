@@ -46,18 +46,28 @@ class Call:
     code: str  # "A012"
     counter: int
     counter_name: str  # "Loket 3"
+    # The day's number, as the queue sends it (A012 -> 12): spoken, never parsed
+    # back from the code. None only from a queue service older than `number` in
+    # state/calls; then the code's digits are read.
+    sent_number: int | None = field(default=None, compare=False)
     recall: bool = False
     seq: int | None = None  # the event's seq; None for calls from the retained history
     status: str = CALLED  # the ticket's status: "called" (at the counter now) or "served"
 
     @property
     def letter(self) -> str:
-        """The service letter(s) of the code: "A012" -> "A"."""
+        """The letter(s) printed before the number: "A012" -> "A".
+
+        The code's own letter, not the ticket's service: a ticket transferred
+        from A to B keeps the code A012 that the resident holds.
+        """
         return self.code.rstrip("0123456789")
 
     @property
     def number(self) -> int:
-        """The day's number in the code: "A012" -> 12."""
+        """The day's number: "A012" -> 12."""
+        if self.sent_number is not None:
+            return self.sent_number
         digits = self.code[len(self.letter) :]
         return int(digits) if digits else 0
 
@@ -230,6 +240,7 @@ class BoardModel:
                 code=str(ticket["code"]),
                 counter=int(event["counter"]),
                 counter_name=str(event["counter_name"]),
+                sent_number=int(ticket["number"]),
                 recall=event["kind"] == EventKind.RECALLED,
                 seq=int(event["seq"]),
             )
@@ -281,10 +292,12 @@ def _history_call(entry: Any) -> Call | None:
     try:
         counter = int(entry["counter"])
         name = entry.get("counter_name")
+        number = entry.get("number")
         return Call(
             code=str(entry["code"]),
             counter=counter,
             counter_name=str(name) if name else f"Loket {counter}",
+            sent_number=None if number is None else int(number),
             recall=int(entry.get("recalls") or 0) > 0,
             status=str(entry.get("status") or CALLED),  # older services sent no status
         )

@@ -110,8 +110,22 @@ def test_events_without_a_seq_or_malformed_calls_change_nothing() -> None:
 
 
 def test_codes_split_into_letter_and_number() -> None:
+    # From a queue service that sent no number in state/calls: the code's digits.
     assert (Call("A012", 3, "x").letter, Call("A012", 3, "x").number) == ("A", 12)
     assert (Call("D1000", 3, "x").letter, Call("D1000", 3, "x").number) == ("D", 1000)
+
+
+def test_a_transferred_ticket_is_spoken_with_the_letter_it_holds_and_the_number_sent() -> None:
+    m = BoardModel()
+    m.apply_state("office", OFFICE)
+    event = called(8, "A012", counter=2)
+    event["ticket"]["service"] = "B"  # transferred from A to B: the resident still holds A012
+    call = m.apply_event(event).announce
+    assert call is not None
+    assert (call.letter, call.number, call.sent_number) == ("A", 12, 12)
+    m.apply_state("calls", {"calls": [{**entry("A012", "called", 2), "number": 12}]})
+    assert m.latest is not None
+    assert m.latest.sent_number == 12
 
 
 def test_date_and_clock_in_indonesian() -> None:

@@ -44,6 +44,8 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "check this unit: config, broker, queue, devices, clock, disk",
     ),
     "report": ("antrean_tools.report_cli", "the day's figures: issued, served, no-shows, waits"),
+    "stock": ("antrean_tools.stock_cli", "blank cards: record a delivery, spoiled cards, a count"),
+    "drive": ("antrean_tools.drive_cli", "the recording drive: each kelurahan's target"),
 }
 
 

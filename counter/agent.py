@@ -383,6 +383,9 @@ def success_message(action: str, code: str | None, result: dict[str, Any]) -> st
         return "Loket dibuka."
     if action == "counter_close":
         return "Loket ditutup."
+    if action == "stock_spoil":
+        available = (result.get("stock") or {}).get("available")
+        return f"Kartu rusak dicatat. Blanko tersedia: {available}."
     return "Berhasil."
 
 

@@ -2,7 +2,10 @@
 
 The number being served, how many wait in each service of the counter, the
 buttons (next, recall, no-show, complete, transfer with a service picker,
-call a number) and the open/closed switch. Every command goes through the
+call a number) and the open/closed switch. A counter of a card service
+(printing) also shows the blank-card stock and has "Kartu rusak" (a spoiled
+card, with a reason picker); completing a recording asks for the resident's
+kelurahan (the drive's progress), or "Tidak diketahui". Every command goes through the
 same CounterAgent as the hardware buttons, so the one-command-at-a-time rule
 holds across the console and the buttons together. Agent callbacks arrive
 on MQTT and input threads and are handed to Kivy's thread with
@@ -11,6 +14,7 @@ Clock.schedule_once. The wording lives in console_view.py.
 
 from __future__ import annotations
 
+import math
 import signal
 from pathlib import Path
 from types import FrameType
@@ -29,7 +33,7 @@ from kivy.uix.popup import Popup
 
 from antrean.config import Config
 from counter.agent import CounterAgent, PressResult
-from counter.console_view import ConsoleView
+from counter.console_view import SPOIL_REASONS, UNKNOWN_KELURAHAN, ConsoleView
 
 KV = Path(__file__).with_name("console.kv")
 CODE_MAX = 5  # a letter and up to four digits (A1000 after 999)
@@ -58,6 +62,8 @@ class ConsoleRoot(BoxLayout):
     counter_open = BooleanProperty(False)
     has_current = BooleanProperty(False)
     message_is_error = BooleanProperty(False)
+    uses_cards = BooleanProperty(False)
+    stock_level = StringProperty("ok")
 
 
 class PickerPopup(Popup):
@@ -83,7 +89,10 @@ class CounterConsoleApp(App):
         if str(KV) not in Builder.files:
             Builder.load_file(str(KV))
         self.title = f"Antrean · {self.view.title}"
-        root = ConsoleRoot()
+        root = ConsoleRoot(uses_cards=self.view.uses_cards)
+        if not self.view.uses_cards:  # no card service here: no stock line, no spoil button
+            root.ids.buttons.remove_widget(root.ids.spoil)
+            root.ids.waiting_card.remove_widget(root.ids.stock)
         self.agent.listeners.append(self)
         # Whatever the link already holds (the retained state arrived before the window).
         for path, body in self.agent.link.states().items():
@@ -137,6 +146,9 @@ class CounterConsoleApp(App):
         ids.code.text = v.current_code
         ids.detail.text = v.current_detail
         ids.message.text = v.message
+        if v.uses_cards:  # elsewhere the stock line is not in the tree (see build)
+            ids.stock.text = v.stock_text
+            root.stock_level = v.stock_level
         root.online = v.online
         root.counter_open = bool(v.open)
         root.has_current = v.current is not None
@@ -163,6 +175,45 @@ class CounterConsoleApp(App):
             self.act("counter_close", "Menutup loket")
         else:
             self.act("counter_open", "Membuka loket")
+
+    def complete(self) -> None:
+        """Selesai: a recording first asks for the resident's kelurahan."""
+        if not self.view.needs_kelurahan:
+            self.act("complete", "Menyelesaikan")
+            return
+        names = self.view.kelurahan_choices()
+        grid = GridLayout(cols=max(3, math.ceil(math.sqrt(len(names) + 2))), spacing=dp(8))
+        grid.padding = dp(8)
+        for name in names:
+            button = ConsoleButton(text=name, font_size="20sp")
+            button.bind(on_release=lambda _b, k=name: self._complete_for(k))
+            grid.add_widget(button)
+        unknown = ConsoleButton(
+            text=UNKNOWN_KELURAHAN, font_size="20sp", tint=(0.09, 0.20, 0.37, 1)
+        )
+        unknown.bind(on_release=lambda _b: self._complete_for(None))
+        grid.add_widget(unknown)
+        grid.add_widget(self._cancel_button())
+        self._show(f"Selesai {self.view.current_code}: kelurahan warga?", grid)
+
+    def _complete_for(self, kelurahan: str | None) -> None:
+        self._close_popup()
+        args = {"kelurahan": kelurahan} if kelurahan else {}
+        self.act("complete", f"Menyelesaikan ({kelurahan or UNKNOWN_KELURAHAN})", args)
+
+    def open_spoil(self) -> None:
+        """Kartu rusak: one spoiled blank card, with the reason picked from a short list."""
+        grid = GridLayout(cols=1, spacing=dp(8), padding=dp(8))
+        for reason in SPOIL_REASONS:
+            button = ConsoleButton(text=reason, font_size="20sp", tint=(0.55, 0.27, 0.07, 1))
+            button.bind(on_release=lambda _b, r=reason: self._spoil(r))
+            grid.add_widget(button)
+        grid.add_widget(self._cancel_button())
+        self._show("Catat 1 kartu rusak. Alasannya:", grid)
+
+    def _spoil(self, reason: str) -> None:
+        self._close_popup()
+        self.act("stock_spoil", "Mencatat kartu rusak", {"count": 1, "reason": reason})
 
     def open_transfer(self) -> None:
         """The service picker: one button per service the ticket can move to."""

@@ -13,6 +13,14 @@ from antrean.config import Config
 from counter.agent import BUSY, PressResult
 
 NOBODY = "—"
+UNKNOWN_KELURAHAN = "Tidak diketahui"  # a recording completed without a kelurahan
+# Why a blank card was spoiled: the reasons staff pick on the console ("Kartu rusak").
+SPOIL_REASONS = (
+    "Cetak gagal / printer macet",
+    "Hasil cetak buram atau bergaris",
+    "Data salah tercetak",
+    "Blanko cacat dari pusat",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class ConsoleView:
     open: bool | None = None  # None until state/counter/N arrives
     current: dict[str, Any] | None = None
     waiting: dict[str, WaitingLine] = field(default_factory=dict)
+    stock: dict[str, Any] | None = None  # state/stock, for a counter of a card service
     message: str = ""
     message_is_error: bool = False
 
@@ -100,6 +109,47 @@ class ConsoleView:
             return "[b]Loket BUKA[/b]\n[size=12sp]ketuk untuk menutup[/size]"
         return "[b]Loket TUTUP[/b]\n[size=12sp]ketuk untuk membuka[/size]"
 
+    @property
+    def uses_cards(self) -> bool:
+        """The counter serves a service that uses a blank card per resident (printing)."""
+        return any(s.uses_card for s in self.config.services if s.code in self.services)
+
+    @property
+    def stock_text(self) -> str:
+        """The stock line (two lines, markup): available, balance, days left; "" elsewhere."""
+        if not self.uses_cards:
+            return ""
+        s = self.stock
+        if s is None:
+            return "Blanko KTP-el: …"
+        state = (
+            "  ·  [b]HABIS[/b]"
+            if s.get("out")
+            else "  ·  [b]menipis[/b]"
+            if s.get("warning")
+            else ""
+        )
+        days = s.get("days_left")
+        left = "" if days is None else f"  ·  cukup {days} hari"
+        return f"Blanko KTP-el: [b]{s['available']}[/b] tersedia{state}\n{s['balance']} stok{left}"
+
+    @property
+    def stock_level(self) -> str:
+        """ "out", "warning" (at or under the threshold) or "ok": the line's colour."""
+        if not self.stock:
+            return "ok"
+        return "out" if self.stock.get("out") else "warning" if self.stock.get("warning") else "ok"
+
+    @property
+    def needs_kelurahan(self) -> bool:
+        """The current ticket is a recording: Selesai asks for the resident's kelurahan."""
+        service = self.config.service(str(self.current.get("service"))) if self.current else None
+        return bool(service and service.recording and self.kelurahan_choices())
+
+    def kelurahan_choices(self) -> list[str]:
+        """The kelurahan buttons at a recording's completion, in the config's order."""
+        return list(self.config.drive.targets)
+
     def transfer_choices(self) -> list[tuple[str, str]]:
         """(code, label) of every service the current ticket can move to (not its own)."""
         own = self.current.get("service") if self.current else None
@@ -128,6 +178,9 @@ class ConsoleView:
                 int(body.get("waiting_priority") or 0),
             )
             return True
+        if path == "stock":
+            self.stock = body
+            return self.uses_cards
         return False
 
     def on_outcome(self, outcome: PressResult) -> None:

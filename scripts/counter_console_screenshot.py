@@ -4,7 +4,8 @@
 
 Runs everything it needs itself: its own Xvfb screen, Mosquitto, and queue
 service (the example office, its clock at Thursday 09:00 WIB), then counter 2
-(services A and B) calls a number, and the window is read back from the
+(services A and B; B uses blank cards, whose stock is low) calls a number,
+and the window is read back from the
 framebuffer. The test suite runs it too (tests/counter/test_console.py).
 """
 
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,8 +49,12 @@ def main(out: Path) -> int:
         from tests.support.helpers import FakeClock, Office, example_config  # noqa: PLC0415
         from tests.support.kivy_harness import pump, pump_until, screenshot, start_app  # noqa: PLC0415
 
-        config = example_config(Path(tmp), broker.port)
+        config = example_config(Path(tmp), broker.port, cards=True)
         office = Office(config, FakeClock()).start()
+        # Blank cards for printing (B): 60 delivered, 14 spoiled today, so the stock
+        # line shows its warning (under 50 available) and the days left at 1 a day.
+        office.ok("admin", "stock_receive", count=60, note="SJ-0412/XI/2026")
+        office.ok("admin", "stock_spoil", count=14, reason="Cetak gagal / printer macet")
         for service in "AAABABAABB":
             office.ok("kiosk-1", "issue", service=service)
         office.ok("kiosk-1", "issue", service="A", priority=True)
@@ -69,21 +75,33 @@ def main(out: Path) -> int:
             pump_until(lambda: len(app.view.waiting_lines) == 2, what="waiting counts")
             pump(0.3)
             screenshot(out)
-            # The two pickers, beside the main picture.
-            app.open_transfer()
-            pump(0.5)  # the popup's opening animation
-            screenshot(out.with_name(f"{out.stem}-transfer.png"))
-            app.open_call_number()
-            for key in "B12":
-                app._type(key)
-            pump(0.5)
-            screenshot(out.with_name(f"{out.stem}-call-number.png"))
+            pickers(app, out, pump, screenshot)
             app.dispatch("on_stop")
         finally:
             station.stop()
             office.close()
     print(out)  # noqa: T201 - a script that says where its picture is
     return 0
+
+
+def pickers(app: Any, out: Path, pump: Any, screenshot: Any) -> None:
+    """The pickers, each in a picture beside the main one."""
+
+    def shot(name: str) -> None:
+        pump(0.5)  # the popup's opening animation
+        screenshot(out.with_name(f"{out.stem}-{name}.png"))
+
+    app.open_transfer()
+    shot("transfer")
+    app.open_call_number()
+    for key in "B12":
+        app._type(key)
+    shot("call-number")
+    app._close_popup()
+    app.complete()  # A001 is a recording: Selesai asks for the kelurahan
+    shot("kelurahan")
+    app.open_spoil()
+    shot("spoil")
 
 
 if __name__ == "__main__":

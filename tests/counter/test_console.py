@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from antrean.store import StoreReader
 from antrean_testing.devbroker import DevBroker
 from counter.agent import BUSY, PressResult
 from counter.console import CounterConsoleApp
@@ -34,9 +36,22 @@ def office(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Offi
 
 
 @pytest.fixture
-def console(office: Office) -> Iterator[CounterConsoleApp]:
+def card_office(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Office]:
+    """The office with its printing service (B) counting blank cards: 52 delivered."""
+    o = Office(counter_config(tmp_path, broker.port, "", cards=True), clock).start()
+    o.ok("admin", "stock_receive", count=52, note="SJ-001")
+    for service in "AAB":
+        o.ok("kiosk-1", "issue", service=service)
+    yield o
+    o.close()
+
+
+@contextlib.contextmanager
+def open_console(office: Office, counter: int) -> Iterator[CounterConsoleApp]:
+    """Counter `counter`'s console window, with its agent online (stopped afterwards)."""
     config = office.config
-    station = CounterStation(config, counter_inputs(config, 2), "counter-2").start()
+    device = f"counter-{counter}"
+    station = CounterStation(config, counter_inputs(config, counter), device).start()
     wait(lambda: station.agent.online, what="the queue service online")
     app = start_app(CounterConsoleApp(station.agent, config), size=SIZE)
     try:
@@ -44,6 +59,26 @@ def console(office: Office) -> Iterator[CounterConsoleApp]:
     finally:
         stop_app(app)
         station.stop()
+
+
+@pytest.fixture
+def console(office: Office) -> Iterator[CounterConsoleApp]:
+    with open_console(office, 2) as app:
+        yield app
+
+
+@pytest.fixture
+def card_console(card_office: Office) -> Iterator[CounterConsoleApp]:
+    with open_console(card_office, 2) as app:  # services A (recording) and B (cards)
+        yield app
+
+
+def store_rows(office: Office, sql: str) -> list[tuple[object, ...]]:
+    reader = StoreReader(office.config.store_path)
+    try:
+        return [tuple(row) for row in reader.db.execute(sql)]
+    finally:
+        reader.close()
 
 
 def button(app: CounterConsoleApp, text: str, exact: bool = False):
@@ -186,3 +221,94 @@ def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
         assert b > max(r, 60), (r, g, b)
         r, g, b = rgb.getpixel((60, SIZE[1] - 100))
         assert g > max(r, b), (r, g, b)
+
+
+def test_the_stock_line_warns_and_kartu_rusak_records_a_spoiled_card(
+    card_console: CounterConsoleApp, card_office: Office
+) -> None:
+    ids = card_console.root.ids
+    # 52 cards, one promised to B001: 51 available, over the warning at 50.
+    pump_until(lambda: "[b]51[/b] tersedia" in ids.stock.text, what="the stock line")
+    assert ids.stock.text == "Blanko KTP-el: [b]51[/b] tersedia\n52 stok"
+    assert card_console.root.stock_level == "ok"
+    assert ids.buttons.cols == 4
+    tap(ids.spoil)
+    pump(frames=3)
+    assert card_console.popup is not None
+    assert card_console.popup.title == "Catat 1 kartu rusak. Alasannya:"
+    tap(button(card_console, "Data salah tercetak"))
+    pump_until(lambda: ids.message.text == "Kartu rusak dicatat. Blanko tersedia: 50.")
+    # 50 available is at the threshold: the line says so, in amber, with the days left.
+    pump_until(lambda: "menipis" in ids.stock.text, what="the warning")
+    assert ids.stock.text == (
+        "Blanko KTP-el: [b]50[/b] tersedia  ·  [b]menipis[/b]\n51 stok  ·  cukup 700 hari"
+    )
+    assert card_console.root.stock_level == "warning"
+    assert tuple(ids.stock.color) == (0.80, 0.47, 0.05, 1)
+    assert store_rows(card_office, "SELECT kind, count, note, who FROM stock ORDER BY id") == [
+        ("delivery", 52, "SJ-001", "admin"),
+        ("spoiled", -1, "Data salah tercetak", "counter-2"),
+    ]
+    card_office.ok("admin", "stock_adjust", count=-50, reason="hitung ulang")
+    pump_until(lambda: "HABIS" in ids.stock.text, what="out of cards")
+    assert card_console.root.stock_level == "out"
+
+
+def test_completing_a_recording_asks_for_the_kelurahan(
+    card_console: CounterConsoleApp, card_office: Office
+) -> None:
+    ids = card_console.root.ids
+    tap(ids.next)
+    pump_until(lambda: ids.code.text == "A001", what="A001 on the console")
+    tap(ids.complete)
+    pump(frames=3)
+    assert card_console.popup is not None
+    assert card_console.popup.title == "Selesai A001: kelurahan warga?"
+    names = [w.text for w in card_console.popup.content.children[::-1]]
+    assert names[:2] == ["Bendan Duwur", "Bendan Ngisor"]
+    assert names[-2:] == ["Tidak diketahui", "Batal"]
+    assert counter_current(card_office, 2) == "A001"  # nothing sent yet
+    tap(button(card_console, "Sampangan", exact=True))
+    pump_until(lambda: ids.message.text == "Nomor A001 selesai dilayani.")
+    pump(0.5)  # the picker's closing animation
+    tap(ids.next)
+    pump_until(lambda: ids.code.text == "A002", what="A002 on the console")
+    tap(ids.complete)
+    pump(frames=3)
+    tap(button(card_console, "Tidak diketahui"))
+    pump_until(lambda: ids.message.text == "Nomor A002 selesai dilayani.")
+    pump(0.5)
+    # B is not a recording: Selesai completes at once (and uses a card).
+    tap(ids.next)
+    pump_until(lambda: ids.code.text == "B001", what="B001 on the console")
+    tap(ids.complete)
+    pump_until(lambda: ids.message.text == "Nomor B001 selesai dilayani.")
+    assert card_console.popup is None
+    rows = store_rows(card_office, "SELECT ticket, kelurahan, source FROM progress ORDER BY at")
+    assert [(t[-4:], k, s) for t, k, s in rows] == [
+        ("A001", "Sampangan", "console"),
+        ("A002", None, "unknown"),
+    ]
+
+
+def test_a_button_completion_of_a_recording_stays_unknown(card_office: Office) -> None:
+    config = card_office.config
+    station = CounterStation(config, counter_inputs(config, 1), "counter-1").start()
+    try:
+        wait(lambda: station.agent.online, what="the queue service online")
+        card_office.ok("counter-1", "call_next")
+        station.agent.press("complete", "gpio")
+        wait(lambda: store_rows(card_office, "SELECT 1 FROM progress"), what="the recording")
+    finally:
+        station.stop()
+    rows = store_rows(card_office, "SELECT ticket, kelurahan, source FROM progress")
+    assert [(t[-4:], k, s) for t, k, s in rows] == [("A001", None, "unknown")]
+
+
+def test_a_counter_without_a_card_service_has_no_stock_line(card_office: Office) -> None:
+    with open_console(card_office, 1) as app:  # counter 1 serves A only
+        pump_until(lambda: app.view.waiting_lines != [], what="the waiting counts")
+        assert find_text(app.root, "Blanko") == []
+        assert find_text(app.root, "Kartu rusak") == []
+        assert app.root.ids.buttons.cols == 3
+        assert app.view.stock_text == ""

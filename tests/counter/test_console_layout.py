@@ -1,7 +1,10 @@
 """The counter console at the screen sizes it runs on: no text staff need is cut.
 
 A priority ticket waiting, a recalled priority ticket being served, the
-pickers and the longest messages, against a real Mosquitto and queue service.
+blank-card stock line at its longest (a warning and the days left), the
+pickers (transfer, call a number, the kelurahan at a recording's completion,
+a spoiled card's reason) and the longest messages, against a real Mosquitto
+and queue service.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ CONSOLE_SIZES = [(800, 480), (1024, 600), (1280, 800)]
 
 @pytest.fixture
 def console(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[CounterConsoleApp]:
-    office = Office(counter_config(tmp_path, broker.port, ""), clock).start()
+    office = Office(counter_config(tmp_path, broker.port, "", cards=True), clock).start()
+    office.ok("admin", "stock_receive", count=60, note="SJ-1")
+    office.ok("admin", "stock_spoil", count=9, reason="hitung")  # 50 left (B): a warning
     for service, priority in [("A", True), ("A", False), ("B", False), ("A", True)]:
         office.ok("kiosk-1", "issue", service=service, priority=priority)
     office.ok("counter-2", "call_next")  # the first priority ticket
@@ -38,6 +43,7 @@ def console(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Cou
     try:
         pump_until(lambda: len(app.view.waiting_lines) == 2, what="the waiting counts")
         pump_until(lambda: "prioritas" in app.root.ids.detail.text, what="the recalled ticket")
+        pump_until(lambda: "menipis" in app.view.stock_text, what="the stock's warning")
         yield app
     finally:
         stop_app(app)
@@ -62,6 +68,14 @@ def test_no_console_screen_cuts_the_numbers_staff_need(
     console.view.message = "Tidak terhubung ke server antrean: perintah tidak dikirim."
     console.refresh()
     problems += cut_text(console.root, f"{where} a long message")
+    # The longest stock line: big numbers with a warning (a high [stock] warning).
+    wide = {"available": 1999, "balance": 12999, "days_left": 365, "warning": True, "out": False}
+    console.view.stock = {**(console.view.stock or {}), **wide}
+    console.refresh()
+    assert "[b]1999[/b] tersedia  ·  [b]menipis[/b]\n12999 stok  ·  cukup 365 hari" in (
+        console.root.ids.stock.text
+    )
+    problems += cut_text(console.root, f"{where} a long stock line")
     console.open_transfer()
     pump(0.5)  # the popup's opening animation
     problems += cut_text(console.popup, f"{where} transfer picker")
@@ -70,5 +84,11 @@ def test_no_console_screen_cuts_the_numbers_staff_need(
         console._type(key)
     pump(0.5)
     problems += cut_text(console.popup, f"{where} call-a-number pad")
+    console.complete()  # the recalled ticket is a recording (A)
+    pump(0.5)
+    problems += cut_text(console.popup, f"{where} kelurahan picker")
+    console.open_spoil()
+    pump(0.5)
+    problems += cut_text(console.popup, f"{where} spoiled-card reasons")
     console._close_popup()
     assert not problems, "\n".join(problems)

@@ -37,9 +37,12 @@ buzzer = 25
 EXAMPLE_INPUTS = "\n# Counter agents ("  # where the example's own [counter_inputs] begin
 
 
-def counter_config(tmp_path: Path, port: int, extra: str = INPUTS_1) -> Config:
-    """The example office (on the test broker) with its counter inputs replaced by `extra`."""
-    text = example_text(port)
+def counter_config(tmp_path: Path, port: int, extra: str = INPUTS_1, cards: bool = False) -> Config:
+    """The example office (on the test broker) with its counter inputs replaced by `extra`.
+
+    With `cards` its printing service (B) counts blank cards (see example_text).
+    """
+    text = example_text(port, cards=cards)
     assert EXAMPLE_INPUTS in text, (
         "antrean.example.toml changed; update tests/support/counter_helpers.py"
     )

@@ -44,6 +44,10 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "check this unit: config, broker, queue, devices, clock, disk",
     ),
     "report": ("antrean_tools.report_cli", "the day's figures: issued, served, no-shows, waits"),
+    "booking": (
+        "antrean_tools.booking_cli",
+        "pre-registration: import kelurahan lists, find, cancel, purge",
+    ),
 }
 
 

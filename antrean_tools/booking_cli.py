@@ -55,7 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--config", help=CONFIG_HELP)
     imp.add_argument("file", type=Path, help="CSV: nama, nik, no_hp, kelurahan, layanan, tanggal")
     imp.add_argument("--codes", type=Path, help="write the booking codes (no NIK) to this CSV")
-    imp.add_argument("--device", help="the admin device to send as (default: the first admin)")
+    imp.add_argument("--device", help=DEVICE_HELP)
+    for name, what in (("find", "look a booking up by its code"), ("cancel", "cancel a booking")):
+        one = sub.add_parser(name, help=what)
+        one.add_argument("--config", help=CONFIG_HELP)
+        one.add_argument("code", help="the 8-digit booking code")
+        one.add_argument("--device", help=DEVICE_HELP)
+    purge = sub.add_parser("purge", help="erase the names and phones of past bookings now")
+    purge.add_argument("--config", help=CONFIG_HELP)
+    purge.add_argument("--device", help=DEVICE_HELP)
+
+
+DEVICE_HELP = "the admin device to send as (default: the first admin)"
+# The staff subcommands and the action each sends.
+STAFF = {"find": "find_booking", "cancel": "cancel_booking", "purge": "booking_purge"}
 
 
 @dataclass(slots=True)
@@ -74,6 +87,8 @@ class Line:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
+    if args.booking_command in STAFF:
+        return staff(config, args)
     try:
         secret = office_secret(config.booking.secret_file)
         device = _admin_device(config, args.device)
@@ -94,6 +109,39 @@ def run(args: argparse.Namespace) -> int:
     if args.codes:
         write_codes(args.codes, lines)
     return 1 if any(x.outcome == "refused" for x in lines.values()) else 0
+
+
+def staff(config: Config, args: argparse.Namespace) -> int:
+    """find, cancel, purge: one action each; the booking (never a NIK) or the refusal."""
+    try:
+        device = _admin_device(config, args.device)
+    except ValueError as exc:
+        print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    code = getattr(args, "code", None)
+    client = QueueClient(config.office.id, device, config.broker)
+    try:
+        client.start()
+        reply = client.request(STAFF[args.booking_command], {"code": code} if code else {})
+    except (NoAnswer, ConnectionError) as exc:
+        print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        client.stop()
+    if not reply.get("ok"):
+        print(f"antrean booking: {reply['error']['message']}", file=sys.stderr)  # noqa: T201
+        return 1
+    result = reply["result"]
+    if "booking" in result:
+        b = result["booking"]
+        print(  # noqa: T201 - the command's output
+            f"{b['code']}  {b['day']} {b['slot']}  layanan {b['service']}  {b['status']}\n"
+            f"{b['name'] or '(nama sudah dihapus)'}, {b['kelurahan']}, NIK ****{b['nik_last4']}"
+            + (f"\ntiket {b['ticket']}" if b["ticket"] else "")
+        )
+    else:
+        print(f"names and phones of bookings before {result['before']} erased")  # noqa: T201
+    return 0
 
 
 def _admin_device(config: Config, wanted: str | None) -> str:

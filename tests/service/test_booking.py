@@ -371,3 +371,21 @@ def test_staff_find_and_cancel_a_booking_and_its_slot_is_free_again(
     office.restart()
     again = office.ok("counter-1", "find_booking", code=code)["booking"]
     assert again["status"] == "cancelled"
+
+
+def test_the_cli_finds_cancels_and_purges(
+    config: Config, office: Office, import_rows: Import, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = import_rows([f"Sri Lestari;{nik(620)};;Petompon;A;27/11/2026"])[0][0]
+    capsys.readouterr()
+    assert cli.main(["booking", "find", "--config", config.source, code]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{code}  2026-11-27 08.00-09.00  layanan A  booked",
+        "Sri Lestari, Petompon, NIK ****0620",
+    ]
+    assert cli.main(["booking", "cancel", "--config", config.source, code]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("cancelled")
+    assert cli.main(["booking", "cancel", "--config", config.source, code]) == 1
+    assert "tidak bisa dibatalkan" in capsys.readouterr().err
+    assert cli.main(["booking", "purge", "--config", config.source]) == 0
+    assert capsys.readouterr().out == "names and phones of bookings before 2026-10-27 erased\n"

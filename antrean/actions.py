@@ -42,6 +42,7 @@ class Action:
     on_service: bool = False
     read_only: bool = False
     changes_calls: bool = False
+    personal: bool = False  # its args hold names or phones: never logged
 
     @property
     def runner(self) -> str:
@@ -101,4 +102,18 @@ ACTIONS: Mapping[str, Action] = _table(
         _ADMIN,
     ),
     Action("status", {}, _EVERYONE, on_service=True, read_only=True),
+    # issue 12: pre-registration (rules: antrean/bookings.py); the kiosk may only redeem
+    Action(
+        "booking_import",
+        {"batch": Arg(str), "rows": Arg(list), "count": Arg(int, False)},
+        _ADMIN,
+        personal=True,
+    ),
+    Action(
+        "booking_import_result", {"batch": Arg(str), "offset": Arg(int)}, _ADMIN, read_only=True
+    ),
+    Action("redeem", {"code": CODE}, frozenset({Role.KIOSK, Role.ADMIN})),
+    Action("find_booking", {"code": CODE}, _STAFF, read_only=True),
+    Action("cancel_booking", {"code": CODE}, _STAFF),
+    Action("booking_purge", {}, _ADMIN),
 )

@@ -40,6 +40,7 @@ CORE_SECTIONS = (
     "device",
     "stock",
     "drive",
+    "booking",
 )
 APP_SECTIONS: dict[str, tuple[str, ...]] = {
     "kiosk.settings": ("kiosk", "printer"),
@@ -145,6 +146,26 @@ class DriveConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingConfig:
+    """Pre-registration (issue 12): slots, windows and how long names are kept."""
+
+    secret_file: Path = Path("booking.secret")  # the NIK hashes' HMAC key (antrean.booking)
+    capacity: dict[str, int] = field(default_factory=dict)  # service -> bookings per slot
+    slot_minutes: int = 60
+    horizon_days: int = 14  # the last day that can be booked, counted from today
+    walk_in_percent: int = 30  # of a service's daily quota, never booked
+    early_minutes: int = 30  # a code is good from this long before its slot
+    grace_minutes: int = 15  # ... to this long after the slot starts
+    erase_after_days: int = 30  # names and phones go this long after the booking's day
+
+    def day_cap(self, quota: int | None) -> int | None:
+        """Bookings allowed in a day for a service with this daily quota (None: no cap)."""
+        if quota is None:
+            return None
+        return quota * (100 - self.walk_in_percent) // 100
+
+
+@dataclass(frozen=True, slots=True)
 class CounterConfig:
     number: CounterNumber
     name: str
@@ -189,6 +210,7 @@ class Config:
     sections: dict[str, Any] = field(default_factory=dict)
     stock: StockConfig = field(default_factory=StockConfig)
     drive: DriveConfig = field(default_factory=DriveConfig)
+    booking: BookingConfig = field(default_factory=BookingConfig)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
     text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
     services_by_code: dict[str, ServiceConfig] = field(init=False, repr=False, compare=False)
@@ -272,6 +294,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         {k: v for k, v in data.items() if k not in CORE_SECTIONS},
         stock=_stock(r, data),
         drive=_drive(r, data),
+        booking=_booking(r, data, {s.code for s in services}, base),
         base_dir=base,
         text=text,
     )
@@ -419,6 +442,33 @@ def _drive(r: ConfigReader, data: dict[str, Any]) -> DriveConfig:
     )
     r.only_keys(t, "drive")
     return drive
+
+
+def _booking(
+    r: ConfigReader, data: dict[str, Any], codes: set[ServiceCode], base: Path
+) -> BookingConfig:
+    where = "booking"
+    t = r.table(data, where)
+    capacity = r.get(t, where, "capacity", {})
+    if not isinstance(capacity, dict):
+        r.fail(where, "capacity", "must be a table like { A = 15 }: service code = per slot")
+    for code, n in capacity.items():
+        if code not in codes:
+            r.fail(where, "capacity", f"unknown service {code!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 999:
+            r.fail(where, "capacity", f"{code}: a whole number from 1 to 999, got {n!r}")
+    booking = BookingConfig(
+        secret_file=base / r.string(t, where, "secret_file", default="booking.secret"),
+        capacity=dict(capacity),
+        slot_minutes=r.integer(t, where, "slot_minutes", default=60, low=10, high=480),
+        horizon_days=r.integer(t, where, "horizon_days", default=14, low=1, high=90),
+        walk_in_percent=r.integer(t, where, "walk_in_percent", default=30, low=0, high=100),
+        early_minutes=r.integer(t, where, "early_minutes", default=30, low=0, high=240),
+        grace_minutes=r.integer(t, where, "grace_minutes", default=15, low=0, high=240),
+        erase_after_days=r.integer(t, where, "erase_after_days", default=30, low=0, high=365),
+    )
+    r.only_keys(t, where)
+    return booking
 
 
 def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:

@@ -6,7 +6,10 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import TYPE_CHECKING, Any, NewType
+
+if TYPE_CHECKING:
+    from antrean.bookings import Booking
 
 TicketId = NewType("TicketId", str)  # "2026-11-27/A012": business day and code
 ServiceCode = NewType("ServiceCode", str)  # one capital letter, "A"
@@ -115,6 +118,7 @@ class StoredDay:
     stock_balance: int = 0
     stock_use_by_day: dict[date, int] = field(default_factory=dict)
     targets: dict[str, int] = field(default_factory=dict)
+    bookings: list[Booking] = field(default_factory=list)  # issue 12: the live ones
 
 
 class QueueError(Exception):

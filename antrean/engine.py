@@ -10,12 +10,13 @@ can publish them. The clock is injected so tests can move time.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
@@ -34,6 +35,9 @@ from antrean.domain import (
 )
 from antrean.events import (
     AtCounterEvent,
+    BookedSlot,
+    BookingResult,
+    BookingView,
     CalledEvent,
     CallResult,
     CounterCloseResult,
@@ -43,6 +47,11 @@ from antrean.events import (
     DayStartedEvent,
     Event,
     EventKind,
+    ImportChunkResult,
+    ImportPageResult,
+    ImportResult,
+    PurgeResult,
+    RedeemResult,
     Result,
     RunningTextEvent,
     RunningTextResult,
@@ -73,6 +82,9 @@ Clock = Callable[[], datetime]
 # A "service" shorter than this was a double press on next (the resident had not
 # reached the desk), not a service: it would pull every wait estimate down.
 MIN_SERVICE_TIME_S = 10.0
+# Bookings of days this far back stay in memory, so that an old slip's code is
+# told "not today" rather than "unknown"; older ones are only in the store.
+BOOKINGS_KEPT_DAYS = 7
 
 
 @dataclass(slots=True)
@@ -92,6 +104,9 @@ class Changes:
     progress: list[Attribution] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     stock_changed: bool = False  # state/stock is to be published again
+    # issue 12: booking rows to write, and names and phones to erase before a day
+    bookings: dict[str, Booking] = field(default_factory=dict)
+    erase_names_before: date | None = None
 
     @property
     def changed(self) -> bool:
@@ -104,6 +119,8 @@ class Changes:
             or self.stock
             or self.progress
             or self.targets
+            or self.bookings
+            or self.erase_names_before is not None
         )
 
     def absorb(self, later: Changes) -> None:
@@ -119,6 +136,9 @@ class Changes:
         self.progress.extend(later.progress)
         self.targets.extend(later.targets)
         self.stock_changed |= later.stock_changed
+        self.bookings.update(later.bookings)
+        if later.erase_names_before is not None:
+            self.erase_names_before = later.erase_names_before
 
 
 class Engine:
@@ -160,6 +180,7 @@ class Engine:
         self.stock = Stock(config.stock.warning, config.stock.rate_days, snap.stock_balance)
         self.stock.use_by_day.update(snap.stock_use_by_day)
         self.targets: dict[str, int] = {**config.drive.targets, **snap.targets}
+        self.bookings = Bookings(config, snap.bookings)  # issue 12
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -213,8 +234,14 @@ class Engine:
         per_person = self.mean_service_time(service) / self.serving_counters(service)
         return math.ceil(ahead * per_person)
 
-    def refusal(self, service: str, now: datetime | None = None) -> QueueError | None:
-        """Why `service` takes no tickets now (closed, hours, quota), or None."""
+    def refusal(
+        self, service: str, now: datetime | None = None, booked: bool = False
+    ) -> QueueError | None:
+        """Why `service` takes no tickets now (closed, hours, quota), or None.
+
+        Walk-ins leave room in the quota for today's unredeemed bookings; a
+        booking (`booked`) uses the room held for it.
+        """
         cfg = self._service_cfg(service)
         status = self.services[cfg.code]
         if not status.open:
@@ -224,7 +251,8 @@ class Engine:
         reason = closed_reason(cfg.hours or self.config.office.hours, local)
         if reason:
             return QueueError("office_closed", reason, service=cfg.code)
-        if cfg.daily_quota is not None and self.last_number[cfg.code] >= cfg.daily_quota:
+        held = 0 if booked else self.bookings.reserved(self.day, cfg.code)
+        if cfg.daily_quota is not None and self.last_number[cfg.code] + held >= cfg.daily_quota:
             message = "Kuota hari ini sudah penuh. Silakan datang kembali besok."
             return QueueError("quota_full", message, service=cfg.code)
         if cfg.uses_card and self.cards_available() <= 0:
@@ -303,6 +331,7 @@ class Engine:
         self.tickets = {}
         self.day = today
         self._reindex()
+        self.bookings.forget_before(today - timedelta(days=BOOKINGS_KEPT_DAYS))
         for number in self.counters:
             self._put_counter(self._fresh_counter(number))
         self._out.services |= set(self.services)
@@ -315,11 +344,14 @@ class Engine:
     def issue(self, service: str, priority: bool = False) -> Changes:
         """A new number for `service`, in the priority lane if asked."""
         self._begin()
-        cfg = self._service_cfg(service)
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
+        return self._finish(TicketResult(self._new_ticket(service, priority)))
+
+    def _new_ticket(self, service: str, priority: bool, booked: bool = False) -> TicketView:
+        cfg = self._service_cfg(service)
         now = self.clock()
-        refusal = self.refusal(cfg.code, now)
+        refusal = self.refusal(cfg.code, now, booked)
         if refusal:
             raise refusal
         number = self.last_number[cfg.code] + 1
@@ -342,7 +374,93 @@ class Engine:
         self._out.services.add(cfg.code)
         view = self.view(ticket)
         self._emit(TicketEvent, EventKind.ISSUED, ticket=view)
-        return self._finish(TicketResult(view))
+        return view
+
+    # ---- pre-registration (issue 12; rules in antrean/bookings.py) -------------
+
+    def booking_import(self, batch: str, rows: list[Any], count: int | None = None) -> Changes:
+        """One chunk of a kelurahan list; the last one (with `count`) books every good row."""
+        self._begin()
+        desk = self.bookings
+        staged = desk.stage(self.actor, batch, rows)
+        if count is None:
+            return self._finish(ImportChunkResult(batch, len(staged)))
+        results = desk.book_all(desk.take(self.actor, batch, count), self.day, self.clock())
+        for r in results:
+            if r[1] == "booked":
+                b = desk.by_code[r[2]]
+                self._out.bookings[b.code] = b
+                if b.day == self.day:
+                    self._out.services.add(b.service)  # walk-ins' room shrank
+        desk.results[(self.actor, batch)] = results
+        n = Counter(r[1] for r in results)
+        page = self.booking_import_result(batch, 0).result
+        assert isinstance(page, ImportPageResult)
+        return self._finish(
+            ImportResult(
+                batch, n["booked"], n["unchanged"], n["refused"], 0, page.results, page.more
+            )
+        )
+
+    def booking_import_result(self, batch: str, offset: int) -> Changes:
+        """A page of a finished import's per-line results (read-only)."""
+        results = self.bookings.results.get((self.actor, batch))
+        if results is None:
+            raise QueueError("unknown_batch", f"Hasil impor {batch} tidak ada (lagi).")
+        page = results[offset : offset + RESULT_PAGE]
+        return Changes(
+            result=ImportPageResult(batch, offset, page, offset + len(page) < len(results))
+        )
+
+    def redeem(self, code: str) -> Changes:
+        """A ticket for a booking code, on its day and within its window."""
+        self._begin()
+        b, slot = self.bookings.redeemable(code, self.day, self.clock())
+        # Booked tickets go in the priority lane, so they are called ahead of walk-ins.
+        view = self._new_ticket(b.service, self.rules.priority_enabled, booked=True)
+        used = b.replace(
+            status=BookingStatus.REDEEMED, ticket=view.ticket.id, redeemed_at=self.clock()
+        )
+        self._put_booking(used)
+        return self._finish(RedeemResult(view, BookedSlot(b.code, b.day, slot.text, b.service)))
+
+    def find_booking(self, code: str) -> Changes:
+        """A booking by its code, for staff (read-only)."""
+        return Changes(result=BookingResult(self._booking_view(self.bookings.find(code))))
+
+    def cancel_booking(self, code: str) -> Changes:
+        """Cancels a booking that is not yet used: its slot is free again."""
+        self._begin()
+        b = self.bookings.find(code)
+        if b.status is not BookingStatus.BOOKED:
+            raise QueueError(
+                "invalid_state", f"Booking {b.code} tidak bisa dibatalkan ({b.status})."
+            )
+        gone = b.replace(status=BookingStatus.CANCELLED)
+        self._put_booking(gone)
+        return self._finish(BookingResult(self._booking_view(gone)))
+
+    def booking_purge(self) -> Changes:
+        """Erases names and phones of bookings `erase_after_days` past their day."""
+        self._begin()
+        before = self.day - timedelta(days=self.config.booking.erase_after_days)
+        for b in self.bookings.to_erase(self.day):
+            self._put_booking(b.replace(name=None, phone=None))
+        self._out.erase_names_before = before  # also those no longer held in memory
+        return self._finish(PurgeResult(before))
+
+    def _put_booking(self, b: Booking) -> None:
+        self.bookings.put(b)
+        self._out.bookings[b.code] = b
+        if b.day == self.day:
+            self._out.services.add(b.service)  # the room kept for bookings changed
+
+    def _booking_view(self, b: Booking) -> BookingView:
+        slot = self.bookings.slot(b).text
+        return BookingView(
+            b.code, b.day, slot, b.service, b.nik_last4, b.name, b.kelurahan, b.status.value,
+            b.ticket,
+        )  # fmt: skip
 
     # ---- counter actions -------------------------------------------------
 

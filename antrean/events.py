@@ -194,6 +194,87 @@ class TargetResult:
     target: int
 
 
+# issue 12: pre-registration
+
+
+@dataclass(frozen=True, slots=True)
+class BookedSlot:
+    """A booking as the kiosk hears of it: no name, no NIK."""
+
+    code: str
+    day: date
+    slot: str  # as residents read it, "08.00-09.00"
+    service: ServiceCode
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking as staff look it up: the NIK's last four digits only."""
+
+    code: str
+    day: date
+    slot: str
+    service: ServiceCode
+    nik_last4: str
+    name: str | None
+    kelurahan: str
+    status: str
+    ticket: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportChunkResult:
+    """booking_import without `count`: rows held so far for the batch."""
+
+    batch: str
+    received: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPageResult:
+    """booking_import_result: [line, outcome, code or reason, day, slot] from `offset` on."""
+
+    batch: str
+    offset: int
+    results: list[list[Any]]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """booking_import's last chunk: the totals and the first page of results."""
+
+    batch: str
+    booked: int
+    unchanged: int
+    refused: int
+    offset: int
+    results: list[list[Any]]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemResult:
+    """redeem: the ticket issued for the booking."""
+
+    ticket: TicketView
+    booking: BookedSlot
+
+
+@dataclass(frozen=True, slots=True)
+class BookingResult:
+    """find_booking, cancel_booking."""
+
+    booking: BookingView
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """booking_purge: names and phones of bookings before `before` are erased."""
+
+    before: date
+
+
 Result = (
     TicketResult
     | CallResult
@@ -204,4 +285,10 @@ Result = (
     | DayResult
     | StockResult
     | TargetResult
+    | ImportChunkResult
+    | ImportPageResult
+    | ImportResult
+    | RedeemResult
+    | BookingResult
+    | PurgeResult
 )

@@ -49,7 +49,7 @@ def status_topic(office: str, device: str) -> str:
     return f"{ROOT}/{office}/device/{device}/status"
 
 
-_TYPE_WORDS = {str: "teks", int: "bilangan bulat", bool: "true atau false"}
+_TYPE_WORDS = {str: "teks", int: "bilangan bulat", bool: "true atau false", list: "daftar"}
 
 
 @dataclass(frozen=True, slots=True)

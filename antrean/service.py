@@ -128,6 +128,7 @@ class QueueService:
         self.started = round(time.time(), 3)  # wall clock: compared across hosts
         self._started_mono = time.monotonic()  # uptime must not jump with the clock
         self._meta_saved: dict[str, str] = {}  # meta rows as last committed
+        self._erase_due = True  # issue 12: names of old bookings, at start and each new day
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -239,6 +240,9 @@ class QueueService:
         rollover = self.engine.tick()
         batch.changes.absorb(rollover)
         batch.calls_changed = bool(rollover.events)
+        if self._erase_due or rollover.events:  # the daily housekeeping
+            self._erase_due = False
+            batch.changes.absorb(self.engine.booking_purge())
         republish = False
         for item in items:
             if item is _REPUBLISH:
@@ -310,7 +314,8 @@ class QueueService:
 
     def _reply(self, batch: _Batch, command: Command) -> dict[str, Any]:
         action = command.action
-        log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, command.args)
+        args = "(personal data)" if action.personal else command.args
+        log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, args)
         self.engine.actor = command.device.id  # issue 14: ledger entries name their device
         try:
             if action.on_service:
@@ -356,6 +361,8 @@ class QueueService:
             stock=out.stock,
             progress=out.progress,
             targets=out.targets,
+            bookings=out.bookings.values(),
+            erase_names_before=out.erase_names_before,
         )
         self._meta_saved.update(changed_meta)
 

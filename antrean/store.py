@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from antrean.bookings import Booking, BookingStatus
 from antrean.calls import CallRecord
 from antrean.domain import (
     SERVICE_TIME_WINDOW,
@@ -114,6 +115,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX progress_by_day ON progress (day);
     """,
+    # 3 (issue 12): bookings. No NIK: its HMAC (antrean.booking.nik_key) and
+    # last four digits; name and phone are erased after the day (booking_purge).
+    """
+    CREATE TABLE bookings (
+        code TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        service TEXT NOT NULL,
+        nik_hash TEXT NOT NULL,
+        nik_last4 TEXT NOT NULL,
+        name TEXT,
+        phone TEXT,
+        kelurahan TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('booked', 'redeemed', 'cancelled')),
+        booked_at TEXT NOT NULL,
+        ticket TEXT,
+        redeemed_at TEXT
+    );
+    CREATE INDEX bookings_by_day ON bookings (day, service, slot);
+    CREATE INDEX bookings_named ON bookings (day) WHERE name IS NOT NULL OR phone IS NOT NULL;
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 
@@ -133,6 +155,9 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=5000")
         if not autocheckpoint:
             self.db.execute("PRAGMA wal_autocheckpoint=0")
+        # Freed bytes are zeroed, so an erased name is gone from the file, not
+        # just unlinked (issue 12); the pages are written anyway, no extra I/O.
+        self.db.execute("PRAGMA secure_delete=ON")
         self.migrate()
         # Every remembered command key, so a new command's id check is a set
         # look-up; the table holds a few days of commands (thousands of keys).
@@ -206,6 +231,10 @@ class Store:
         snap.stock_use_by_day = {date.fromisoformat(d): int(n) for d, n in rows}
         rows = db.execute("SELECT kelurahan, target FROM kelurahan_targets ORDER BY id")
         snap.targets = dict(rows.fetchall())
+        # Issue 12: bookings from a week back on (bounded by the booking horizon).
+        since = (snap.day or date.today()) - timedelta(days=7)
+        rows = db.execute(_SELECT_BOOKINGS, (str(since),))
+        snap.bookings = [_booking(r) for r in rows.fetchall()]
 
     def recent_service_times(self, service: str) -> list[float]:
         """Durations (s) of the service's last served tickets, oldest first."""
@@ -244,10 +273,13 @@ class Store:
         stock: Iterable[StockEntry] = (),
         progress: Iterable[Attribution] = (),
         targets: Iterable[Target] = (),
+        bookings: Iterable[Booking] = (),
+        erase_names_before: date | None = None,
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
         Atomically, in one transaction; an empty list writes nothing for its table.
+        `erase_names_before` erases the names and phones of earlier days' bookings.
         """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -276,11 +308,17 @@ class Store:
                 if values:  # one executemany per table that changed
                     db.executemany(statement, values)
             _append_ledgers(db, calls, stock, progress, targets)
+            db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in bookings])
+            erased = _erase_names(db, erase_names_before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self._known.update((d, i) for d, i, _ in remembered)
+        if erased:
+            # The old pages are still in the WAL until it is checkpointed and cut.
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            log.info("erased the names and phones of %d past bookings", erased)
 
     def forget_old_commands(self, before: datetime) -> int:
         """Drops command ids older than the idempotency window."""
@@ -363,6 +401,47 @@ def _append_ledgers(
         "INSERT INTO kelurahan_targets (kelurahan, target, at, who) VALUES (?,?,?,?)",
         [(t.kelurahan, t.target, t.at.isoformat(), t.who) for t in targets],
     )
+
+
+_SELECT_BOOKINGS = """
+    SELECT code, day, slot, service, nik_hash, nik_last4, name, phone, kelurahan, status,
+        booked_at, ticket, redeemed_at
+    FROM bookings WHERE day >= ?
+"""
+_UPSERT_BOOKING = """
+    INSERT INTO bookings (code, day, slot, service, nik_hash, nik_last4, name, phone, kelurahan,
+        status, booked_at, ticket, redeemed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, phone = excluded.phone, status = excluded.status,
+        ticket = excluded.ticket, redeemed_at = excluded.redeemed_at
+"""
+
+
+def _booking_row(b: Booking) -> tuple[Any, ...]:
+    return (
+        b.code, str(b.day), b.slot, b.service, b.nik_hash, b.nik_last4, b.name, b.phone,
+        b.kelurahan, b.status.value, b.booked_at.isoformat(), b.ticket,
+        b.redeemed_at.isoformat() if b.redeemed_at else None,
+    )  # fmt: skip
+
+
+def _booking(r: tuple[Any, ...]) -> Booking:
+    return Booking(
+        r[0], date.fromisoformat(r[1]), r[2], ServiceCode(r[3]), r[4], r[5], r[6], r[7], r[8],
+        BookingStatus(r[9]), datetime.fromisoformat(r[10]), TicketId(r[11]) if r[11] else None,
+        datetime.fromisoformat(r[12]) if r[12] else None,
+    )  # fmt: skip
+
+
+def _erase_names(db: sqlite3.Connection, before: date | None) -> int:
+    if before is None:
+        return 0
+    cur = db.execute(
+        "UPDATE bookings SET name = NULL, phone = NULL"
+        " WHERE day < ? AND (name IS NOT NULL OR phone IS NOT NULL)",
+        (str(before),),
+    )
+    return cur.rowcount
 
 
 def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:

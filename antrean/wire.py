@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from antrean import __version__
 from antrean.domain import QueueError, iso_time, ticket_code
-from antrean.events import Event, EventKind, Result, TicketView
+from antrean.events import BookedSlot, BookingView, Event, EventKind, Result, TicketView
 from antrean.hours import hours_view
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ _CONVERT: dict[type, Callable[[Any], Any]] = {
     EventKind: lambda kind: kind.value,
     datetime: iso_time,
     date: date.isoformat,
+    BookedSlot: _fields,  # issue 12: the booking inside a redeem's or a find's result
+    BookingView: _fields,
 }
 
 

@@ -46,6 +46,10 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("antrean_tools.report_cli", "the day's figures: issued, served, no-shows, waits"),
     "stock": ("antrean_tools.stock_cli", "blank cards: record a delivery, spoiled cards, a count"),
     "drive": ("antrean_tools.drive_cli", "the recording drive: each kelurahan's target"),
+    "booking": (
+        "antrean_tools.booking_cli",
+        "pre-registration: import kelurahan lists, find, cancel, purge",
+    ),
 }
 
 

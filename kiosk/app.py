@@ -27,6 +27,7 @@ from antrean import __version__
 from antrean.config import Config
 from antrean.device import DeviceLink
 from kiosk import words
+from kiosk.code_screen import CodeScreen
 from kiosk.controller import (
     IssueResult,
     Offline,
@@ -93,6 +94,8 @@ class KioskApp(App):
         self.link_factory = link_factory
         self.now = now
         self.language = settings.language
+        self.booking_enabled = bool(config.booking.capacity)
+        self._redeeming = False  # the controller's next outcome is for a booking code
         self.priority_mode = False
         self.printer_status = PrinterStatus.UNKNOWN
         self.link: Any = None
@@ -146,10 +149,14 @@ class KioskApp(App):
         self.screens = ScreenManager(transition=NoTransition())
         self.home = HomeScreen(self)
         self.message = MessageScreen("message", self)
+        self.code = CodeScreen(self, self.submit_code)
         self.screens.add_widget(self.home)
         self.screens.add_widget(self.message)
+        self.screens.add_widget(self.code)
         self.render_home()
         Window.bind(size=lambda *_: self._later(self._relayout))
+        # A USB barcode/QR scanner is a keyboard: it types the code's digits, then Enter.
+        Window.bind(on_textinput=self._typed, on_key_down=self._key_down)
         self._timers = [
             Clock.schedule_interval(self._tick, 1.0),
         ]
@@ -159,6 +166,8 @@ class KioskApp(App):
         return self.screens
 
     def on_stop(self) -> None:
+        Window.unbind(on_textinput=self._typed, on_key_down=self._key_down)
+        self.code.on_leave()
         for timer in [*self._timers, self._home_timer]:
             if timer is not None:
                 timer.cancel()
@@ -215,6 +224,7 @@ class KioskApp(App):
                 and self.settings.printer.on_unknown == "refuse"
             ),
             self.link.queue_error if self.link else None,
+            self.booking_enabled,
         )
         if view.banner:
             self.priority_mode = False
@@ -310,6 +320,8 @@ class KioskApp(App):
     def _relayout(self) -> None:
         if self.screens.current == "home":
             self.render_home()
+        elif self.screens.current == "code":
+            self.code.render()
         elif self._last_render is not None:
             self._show(*self._last_render)
 
@@ -334,9 +346,78 @@ class KioskApp(App):
         self._screen_since = time.monotonic()
         self.screens.current = "message"
 
+    # ---- a booking code ------------------------------------------------------------------
+
+    def open_code(self) -> None:
+        """Home's "Sudah mendaftar?": the code screen, empty."""
+        if self._locked or self.screens.current != "home" or self._bounce():
+            return
+        self.code.reset()
+        self.code.render()
+        self._screen_since = time.monotonic()
+        self.screens.current = "code"
+
+    def submit_code(self, code: str) -> None:
+        """OK on the code screen (or a scanner's Enter): one `redeem`, whatever is pressed next."""
+        if self._locked or self.screens.current != "code":
+            return
+        if not self.code.entry.complete:
+            self.code.set_note(self._both("code_short"), WARN)
+            return
+        assert self.controller is not None
+        if not self.controller.redeem(code):
+            return
+        self._redeeming = True
+        self._locked = True
+        self._show([("title", self.t("booking_checking"), 40, INK)])
+
+    def _typed(self, _window: Any, text: str) -> bool:
+        if (
+            self.screens.current == "home"
+            and self.booking_enabled
+            and any(ch.isascii() and ch.isdigit() for ch in text)
+        ):
+            self.open_code()  # a slip held to the scanner on Home: straight to the code
+        return self.screens.current == "code" and self.code.typed(text)
+
+    def _key_down(self, _window: Any, key: int, *_: Any) -> bool:
+        return self.screens.current == "code" and self.code.key_down(key)
+
+    def _both(self, key: str) -> str:
+        other = "en" if self.language == "id" else "id"
+        return f"[b]{self.t(key)}[/b]\n{words.text(other, key)}"
+
+    def _code_refused(self, outcome: IssueResult) -> None:
+        """Back to the code screen, the code kept, with why it gave no number (both languages)."""
+        if isinstance(outcome, Refused):
+            both = [
+                words.booking_refusal(lang, outcome.code, outcome.message, outcome.details)
+                for lang in (self.language, "en" if self.language == "id" else "id")
+            ]
+            note = f"[b]{both[0]}[/b]\n{both[1]}"
+        elif isinstance(outcome, PrinterBlocked):
+            self.printer_status = outcome.status
+            note = self._both("printer_blocked")
+        elif isinstance(outcome, Offline):
+            note = self._both("booking_offline")
+        else:
+            assert isinstance(outcome, Unanswered)
+            note = self._both("booking_no_answer" if outcome.attempts else "no_answer_note")
+        self._locked = False
+        self.code.set_note(note, WARN)
+        self.code.render()
+        self._screen_since = time.monotonic()
+        self.screens.current = "code"
+
     def show_outcome(self, outcome: IssueResult) -> None:
         """The controller's answer (on the main thread): Done, Trouble or a notice."""
         self.outcomes.append(outcome)
+        redeeming, self._redeeming = self._redeeming, False
+        if redeeming and not isinstance(outcome, Printed | PrintFailed):
+            self._code_refused(outcome)
+            return
+        if redeeming:
+            self.code.reset()
         if isinstance(outcome, Printed | PrintFailed):
             self._taken[outcome.ticket.service_code] = (outcome.ticket.code, time.monotonic())
         if isinstance(outcome, Printed):
@@ -376,6 +457,8 @@ class KioskApp(App):
         wait = words.duration(self.language, ticket.estimated_wait_s)
         details = f"{self.t('ahead', n=ticket.ahead)}\n{self.t('estimate', t=wait)}"
         prio = f"  ·  {self.t('priority_button')}" if ticket.priority else ""
+        if ticket.booking_slot:  # booked: called in the priority lane, but it says booked
+            prio = f"  ·  {self.t('booking', slot=ticket.booking_slot)}"
         return [
             ("number", f"[b]{ticket.code}[/b]", 130, INK),
             ("service", f"[b]{service}[/b]{prio}", 28, INK),

@@ -7,10 +7,12 @@ The rules that keep a number on screen matching a number in the queue:
   printer's health. UNKNOWN (a printer that cannot tell) issues by default, because
   many cheap printers never answer; `[printer] on_unknown = "refuse"` turns
   that off. Either way the health says "unknown", never "ok".
-- `issue` goes out once per tap, with one command id. When no reply comes in
-  time DeviceLink.request sends it again with the same id: the queue service
-  answers a repeated id with its first answer, so a number that was issued
-  but whose reply was lost is recovered, and never issued twice.
+- `issue` (a service button) and `redeem` (a booking code) take the same
+  path: the printer first, then the command, once per tap, with one command
+  id. When no reply comes in time DeviceLink.request sends it again with the
+  same id: the queue service answers a repeated id with its first answer, so
+  a number that was issued but whose reply was lost is recovered, and never
+  issued twice.
 - A number that was issued but not printed goes to the Trouble screen with
   the number, and the failure is reported in the device status.
 - Everything that can block (printer, broker) runs on one worker thread;
@@ -25,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -82,15 +84,19 @@ class PrinterBlocked:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The queue service said no (quota full, closed): no number."""
+    """The queue service said no (quota full, closed, a booking code refused): no number.
+
+    `details` are the error's extra fields (a booking's `slot`, `come_back`).
+    """
 
     code: str
     message: str
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Unanswered:
-    """No reply to any send of `issue`.
+    """No reply to any send of `issue` (or `redeem`).
 
     With `attempts` 0 nothing reached the queue service. Otherwise the number
     may have been issued with its reply lost (the service committed it, then
@@ -160,8 +166,8 @@ class TicketController:
         self.last: TicketInfo | None = None
         self.printer_status = PrinterStatus.UNKNOWN
         self._closed = False
-        # An `issue` sent but never answered: (command id, its args).
-        self._unresolved: tuple[str, dict[str, Any]] | None = None
+        # An `issue` or `redeem` sent but never answered: (action, command id, its args).
+        self._unresolved: tuple[str, str, dict[str, Any]] | None = None
         self._problem_code: str | None = None
         self._poll_pending = threading.Event()
         self._stopping = threading.Event()
@@ -173,7 +179,18 @@ class TicketController:
         if not self._busy.acquire(blocking=False):
             log.info("tap on %s ignored: a ticket is under way", service)
             return False
-        self._worker.submit(self._guarded, self._take, service, priority)
+        args: dict[str, Any] = {"service": service}
+        if priority:
+            args["priority"] = True
+        self._worker.submit(self._guarded, self._ticket, "issue", args)
+        return True
+
+    def redeem(self, code: str) -> bool:
+        """Starts one ticket for a booking code; False (and nothing happens) while one is busy."""
+        if not self._busy.acquire(blocking=False):
+            log.info("booking code ignored: a ticket is under way")
+            return False
+        self._worker.submit(self._guarded, self._ticket, "redeem", {"code": code})
         return True
 
     def reprint(self) -> bool:
@@ -262,25 +279,29 @@ class TicketController:
             self._busy.release()
         self._post(lambda: self._on_outcome(outcome))
 
-    def _take(self, service: str, priority: bool) -> IssueResult:
+    def _ticket(self, action: str, args: dict[str, Any]) -> IssueResult:
+        """`issue` or `redeem`: the printer first, then the command, then the print."""
+        what = _what(action, args)
         status = self._query_printer()
         if status.blocks_issuing or (status is PrinterStatus.UNKNOWN and not self.issue_on_unknown):
-            log.warning("no number for %s: the printer is %s", service, status.value)
+            log.warning("no number for %s: the printer is %s", what, status.value)
             self._problem("printer_blocked", None, f"printer {status.value}")
             return PrinterBlocked(status)
-        args: dict[str, Any] = {"service": service}
-        if priority:
-            args["priority"] = True
-        reply = self._issue(args, self._resolve_earlier(args))
+        reply = self._issue(action, args, self._resolve_earlier(action, args))
         if isinstance(reply, Unanswered | Offline):
             return reply
         if not reply.ok or reply.ticket is None:
-            return Refused(reply.code or "bad_reply", reply.message)
+            error = reply.body.get("error") or {}
+            extra = {k: v for k, v in error.items() if k not in ("code", "message")}
+            return Refused(reply.code or "bad_reply", reply.message, extra)
+        service = str(reply.ticket.get("service", ""))
+        booking = reply.result.get("booking")
         ticket = TicketInfo.from_reply(
             reply.ticket,
             self.office_name,
             self.service_names.get(service, service),
             self.zone,
+            booking if isinstance(booking, dict) else None,
         )
         self.last = ticket
         self.link.set_health(last_ticket=ticket.code)
@@ -291,20 +312,20 @@ class TicketController:
             self._problem("print_failed", ticket.code, repr(exc))
             return PrintFailed(ticket, self.printer_status, repr(exc))
 
-    def _resolve_earlier(self, args: dict[str, Any]) -> str | None:
-        """The id to send for `args`: an unanswered earlier `issue` of the same service.
+    def _resolve_earlier(self, action: str, args: dict[str, Any]) -> str | None:
+        """The id to send: that of an unanswered earlier command with the same action and args.
 
-        For another service, the earlier command is sent once more to learn
-        whether it made a number nobody holds, which is reported to staff.
+        For another service (or code), the earlier command is sent once more to
+        learn whether it made a number nobody holds, which is reported to staff.
         """
         if self._unresolved is None:
             return None
-        cmd_id, earlier = self._unresolved
-        if earlier == args:
+        earlier_action, cmd_id, earlier = self._unresolved
+        if (earlier_action, earlier) == (action, args):
             return cmd_id
         self._unresolved = None
         try:
-            reply = self.link.request("issue", earlier, self.timeout_s, cmd_id)
+            reply = self.link.request(earlier_action, earlier, self.timeout_s, cmd_id)
         except (NotConnected, NoAnswer):
             return None
         code = reply.ticket_code
@@ -314,19 +335,20 @@ class TicketController:
         return None
 
     def _issue(
-        self, args: dict[str, Any], cmd_id: str | None = None
+        self, action: str, args: dict[str, Any], cmd_id: str | None = None
     ) -> Reply | Unanswered | Offline:
-        """Sends `issue`, repeating the same id until a reply or `attempts` timeouts."""
+        """Sends `action`, repeating the same id until a reply or `attempts` timeouts."""
         cmd_id = cmd_id or self.link.new_id()
         try:
-            reply = self.link.request("issue", args, self.timeout_s, cmd_id, self.attempts)
+            reply = self.link.request(action, args, self.timeout_s, cmd_id, self.attempts)
         except NotConnected:
-            log.warning("no number for %s: not connected to the broker", args)
+            log.warning("no number for %s: not connected to the broker", _what(action, args))
             return Offline()
         except NoAnswer as exc:
-            self._problem("no_answer", None, f"no answer to issue {cmd_id} after {exc.sends} sends")
+            sent = f"no answer to {action} {cmd_id} after {exc.sends} sends"
+            self._problem("no_answer", None, sent)
             if exc.sends:
-                self._unresolved = (cmd_id, dict(args))
+                self._unresolved = (action, cmd_id, dict(args))
             return Unanswered(exc.sends)
         self._unresolved = None
         return reply
@@ -373,3 +395,9 @@ class TicketController:
         self._problem_code = code
         at = self._now().isoformat(timespec="milliseconds")
         self.link.set_health(problem={"code": code, "ticket": ticket, "message": message, "at": at})
+
+
+def _what(action: str, args: dict[str, Any]) -> str:
+    """A command for a log line: the service of an `issue`; never a booking code (it is a
+    resident's key to a number, and the journal is read by more people than the kiosk)."""
+    return f"service {args.get('service')}" if action == "issue" else "a booking code"

@@ -33,6 +33,8 @@ SIZES = ((800, 480), (1024, 600), (1280, 800), (720, 1280), (1080, 1920))
 # Thursday 2026-11-26, 09:00 WIB: inside the example office's hours.
 MORNING = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 SERVICE_D_HOURS = 'name_en = "Certificates and moving"\n'
+# The office takes bookings of A, so Home offers "Sudah mendaftar?" (issue 12).
+BOOKING = '[booking]\nsecret_file = "booking.secret"\ncapacity = { A = 15 }\n\n[kiosk]\n'
 
 
 class SteppingClock:
@@ -107,7 +109,8 @@ def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
         text = text.replace("port = 1883", f"port = {broker.port}")
         # Service D opens later, so Home shows a service waiting for its hours.
         later = SERVICE_D_HOURS + 'hours = { mon-fri = "10:00-14:00" }\n'
-        config = parse_config(text.replace(SERVICE_D_HOURS, later), "shots.toml", work)
+        text = text.replace(SERVICE_D_HOURS, later).replace("[kiosk]\n", BOOKING, 1)
+        config = parse_config(text, "shots.toml", work)
         runner = QueueServiceRunner(config, clock).start()
         if not runner.mqtt.wait_connected(10):
             raise RuntimeError("the queue service did not connect to the broker")
@@ -176,6 +179,7 @@ def drive_app(
         grab("again")
         app.go_home()
         pump(0.9)
+        code_screens(app, grab, english=size == SIZES[0])
         if size == SIZES[0]:
             app.toggle_language()
             grab("home-en")
@@ -186,6 +190,37 @@ def drive_app(
         last = app.controller.last if app.controller else None
         if last is not None:
             save_preview(ticket_bytes(last, 58), out / "ticket-58mm.png", 58)
+
+
+def code_screens(app: Any, grab: Any, english: bool) -> None:
+    """The booking code screen: a code half typed, then a mistyped one as the service refuses it."""
+    from tests.support.kivy_harness import pump, pump_until, tap  # noqa: PLC0415
+
+    for lang in ("id", "en") if english else ("id",):
+        if lang == "en":
+            app.toggle_language()
+            pump(0.3)
+        tap(app.home.booking_button)
+        pump_until(lambda: app.screens.current == "code", 10, "the code screen")
+        for digit in "48213":
+            tap(app.code.keys[digit])
+        if lang == "id":
+            grab("code")
+        for digit in "371":  # a check digit that does not match
+            tap(app.code.keys[digit])
+        tap(app.code.keys["ok"])
+        refused = "salah ketik" if lang == "id" else "typing error"
+
+        def shown(words: str = refused) -> bool:
+            return words in app.code.note.text
+
+        pump_until(shown, 10, "the refusal")
+        grab("code-refused" if lang == "id" else "code-refused-en")
+        app.go_home()
+        pump(0.9)
+        if lang == "en":
+            app.toggle_language()
+            pump(0.3)
 
 
 def shrink(folder: Path) -> None:

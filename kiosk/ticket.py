@@ -42,12 +42,18 @@ class TicketInfo:
     ahead: int
     estimated_wait_s: int | None  # None: no counter serving the service is open yet
     priority: bool = False
+    booking_slot: str = ""  # "08.00-09.00" for a ticket of a booking code, else ""
 
     @classmethod
     def from_reply(
-        cls, ticket: dict[str, Any], office_name: str, service_name: str, zone: ZoneInfo
+        cls,
+        ticket: dict[str, Any],
+        office_name: str,
+        service_name: str,
+        zone: ZoneInfo,
+        booking: dict[str, Any] | None = None,
     ) -> TicketInfo:
-        """From the `ticket` of an `issue` reply (see docs/protocol.md, The ticket)."""
+        """From the `ticket` of an `issue` or `redeem` reply (and the latter's `booking`)."""
         issued = datetime.fromisoformat(str(ticket["issued_at"])).astimezone(zone)
         return cls(
             office_name=office_name,
@@ -59,6 +65,7 @@ class TicketInfo:
             ahead=int(ticket.get("ahead") or 0),
             estimated_wait_s=words.wait_estimate(ticket),
             priority=bool(ticket.get("priority")),
+            booking_slot=str((booking or {}).get("slot") or ""),
         )
 
 
@@ -75,10 +82,13 @@ def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     p.set(align="center", bold=True, double_height=True)
     for line in textwrap.wrap(t.service_name, cols):
         p.textln(line)
-    if t.priority:
+    if t.booking_slot or t.priority:  # a booking is called in the priority lane, as booked
         p.set(align="center", bold=True, invert=True, double_width=True, double_height=True)
-        p.textln(" PRIORITAS ")
+        p.textln(" BOOKING " if t.booking_slot else " PRIORITAS ")
         p.set(invert=False)
+    if t.booking_slot:
+        p.set(normal_textsize=True, bold=True)
+        p.textln(f"Jadwal {t.booking_slot}")
     p.set(normal_textsize=True, bold=False)
     p.textln("Nomor antrean")
     size = NUMBER_SIZE[paper_mm]

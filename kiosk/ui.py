@@ -19,6 +19,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
+from kiosk import words
 from kiosk.view import HomeView
 
 # Colours (RGBA): high contrast for old eyes and a sunny lobby.
@@ -116,11 +117,13 @@ class HomeScreen(Screen):
         self.app = app
         self.service_buttons: dict[str, Button] = {}
         self.priority_button: Button | None = None
+        self.booking_button: Button | None = None
         self.office_label: Label | None = None
         self.clock_label: Label | None = None
         self.language_button: Button | None = None
 
-    def render(self, view: HomeView, priority_mode: bool, clock_text: str) -> None:
+    # One screen built top to bottom reads best as one function.
+    def render(self, view: HomeView, priority_mode: bool, clock_text: str) -> None:  # noqa: PLR0915
         u = unit()
         app = self.app
         self.clear_widgets()
@@ -177,6 +180,11 @@ class HomeScreen(Screen):
             self.service_buttons[b.code] = btn
         root.add_widget(grid)
 
+        self.booking_button = None
+        if view.booking:
+            self.booking_button = booking_button(app.language, bool(view.banner), app.open_code)
+            root.add_widget(self.booking_button)
+
         self.priority_button = None
         if view.priority_enabled:
             if priority_mode:
@@ -199,6 +207,26 @@ class HomeScreen(Screen):
     def set_clock(self, text: str) -> None:
         if self.clock_label is not None:
             self.clock_label.text = text
+
+
+def booking_button(language: str, disabled: bool, action: Callable[[], None]) -> Button:
+    """Home's "Sudah mendaftar?" row: as tall as the priority row, the same type sizes.
+
+    Upright screens are 480 units wide, too narrow for the Indonesian line in
+    one: there it takes two lines, and the row is taller.
+    """
+    u = unit()
+    other = "en" if language == "id" else "id"
+    text = (
+        f"[b][size={int(26 * u)}]{words.text(language, 'booking_button')}[/size][/b]\n"
+        f"[size={int(19 * u)}]{words.text(other, 'booking_button')}[/size]"
+    )
+    face = SERVICE_OFF if disabled else GOOD
+    height = (100 if portrait() else 70) * u
+    btn = big_button(text, 24 * u, face, action, size_hint_y=None, height=height)
+    btn.disabled = disabled
+    btn.disabled_color = INK_OFF
+    return btn
 
 
 @dataclass(frozen=True, slots=True)

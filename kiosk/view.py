@@ -28,6 +28,7 @@ class HomeView:
     priority_name: str
     banner: str  # "" when all is well; else why no number can be taken now
     banner_note: str
+    booking: bool = False  # the office takes bookings: Home offers "Sudah mendaftar?"
 
 
 def home_view(
@@ -37,10 +38,12 @@ def home_view(
     connected: bool,
     printer_blocked: bool,
     queue_error: str | None = None,
+    booking: bool = False,
 ) -> HomeView:
     """Buttons in config order; a service without state yet is shown but not offered.
 
-    `queue_error` is why the queue service stopped, from its presence.
+    `queue_error` is why the queue service stopped, from its presence; `booking`
+    whether the office takes bookings ([booking] capacity).
     """
     office = states.get("office") or {}
     priority = office.get("priority") or {}
@@ -67,6 +70,7 @@ def home_view(
         priority_name=str(priority.get("name") or config.rules.priority_name),
         banner=banner,
         banner_note=note,
+        booking=booking,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from datetime import datetime
@@ -83,6 +84,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "hours": "{h} jam {m} menit",
         "no_counter": "loket belum dibuka",
         "wait_unknown": "belum diketahui (loket belum dibuka)",
+        "booking_button": "Sudah mendaftar? Masukkan kode booking",
+        "code_title": "Masukkan kode booking Anda",
+        "code_hint": "8 angka pada slip booking, atau dekatkan kode QR ke pemindai",
+        "delete": "Hapus",
+        "code_short": "Kode booking terdiri dari 8 angka.",
+        "booking": "Booking {slot}",
+        "booking_checking": "Memeriksa kode booking...",
+        "booking_offline": "Belum tersambung ke sistem antrean. Tunggu sebentar, lalu tekan OK.",
+        "booking_no_answer": "Sistem antrean belum menjawab. Tekan OK lagi: "
+        "Anda akan mendapat nomor yang sama, bukan nomor baru.",
     },
     "en": {
         "choose": "Touch the service you need",
@@ -129,6 +140,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "hours": "{h} h {m} min",
         "no_counter": "no counter open yet",
         "wait_unknown": "not known yet (no counter open yet)",
+        "booking_button": "Booked? Enter your code",
+        "code_title": "Enter your booking code",
+        "code_hint": "The 8 digits on your booking slip, or hold its QR code to the scanner",
+        "delete": "Delete",
+        "code_short": "A booking code has 8 digits.",
+        "booking": "Booked {slot}",
+        "booking_checking": "Checking the booking code...",
+        "booking_offline": "Not connected to the queue system yet. Wait a moment, then press OK.",
+        "booking_no_answer": "The queue system has not answered. Press OK again: "
+        "you will get the same number, not a new one.",
     },
 }
 
@@ -138,6 +159,31 @@ _REFUSALS_EN = {
     "service_closed": "Closed for now",
     "priority_disabled": "No priority queue at this office.",
 }
+
+
+# Booking refusals (docs/protocol.md, redeem): Indonesian from the service, English here,
+# filled from the error's fields ({slot}, {come_back}, {day}).
+_BOOKING_EN = {
+    "booking_mistyped": "The booking code has a typing error. Check the digits again.",
+    "booking_unknown": "This booking code was not found. Check the digits again.",
+    "booking_used": "This booking code has already been used.",
+    "booking_cancelled": "This booking has been cancelled.",
+    "booking_other_day": "This code is for {day}, {slot}; not today.",
+    "booking_early": "Your time is {slot}. Please come back from {come_back}.",
+    "booking_late": "Your time {slot} has passed. Please take a normal queue number.",
+}
+
+
+def booking_refusal(language: str, code: str, message: str, details: dict[str, object]) -> str:
+    """Why a booking code gives no number: the service's words, or English from its fields."""
+    if language != "en" or code not in _BOOKING_EN:
+        return refusal(language, code, message)
+    slot = str(details.get("slot") or "")
+    come_back = str(details.get("come_back") or "").replace(":", ".")
+    day = str(details.get("day") or "")
+    with contextlib.suppress(ValueError):  # not a date: shown as it came
+        day = long_date("en", datetime.fromisoformat(day)) if day else day
+    return _BOOKING_EN[code].format(slot=slot, come_back=come_back, day=day)
 
 
 def wait_estimate(ticket_or_state: dict[str, object]) -> int | None:

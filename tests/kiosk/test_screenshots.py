@@ -23,7 +23,7 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for screen in ("home", "done", "trouble", "again"):
+    for screen in ("home", "done", "trouble", "again", "code", "code-refused"):
         for w, h in SIZES:
             with Image.open(out / f"{screen}-{w}x{h}.png") as image:
                 assert image.size == (w, h)
@@ -35,3 +35,4 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
         with Image.open(out / f"ticket-{paper}mm.png") as image:
             assert image.width == width + 32
     assert (out / "home-en-800x480.png").exists()
+    assert (out / "code-refused-en-800x480.png").exists()

@@ -9,7 +9,7 @@ from antrean.domain import Role
 from tests.support.helpers import ROOT
 
 DOC = ROOT / "docs" / "protocol.md"
-JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
+JSON_TYPES = {str: "string", int: "integer", bool: "boolean", list: "array"}
 
 
 def action_sections() -> dict[str, str]:

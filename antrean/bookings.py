@@ -1,0 +1,326 @@
+"""Bookings as the engine holds them: import into slots, the redemption check, erasure.
+
+Pure state and rules, no I/O: the store loads the live bookings (from a few
+weeks back on, so start-up does not grow with history) and commits the rows
+that Changes.bookings carries, in the batch's one transaction with the
+tickets they go with (a redeemed booking and its ticket are written together,
+or neither is). Only a keyed hash of each NIK and its last four digits are
+here (antrean.booking); names and phones go after `erase_after_days`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from antrean.booking import Slot, code_is_valid, day_slots, day_text, days_from, new_code, slot_of
+from antrean.config import BookingConfig, Config, ServiceConfig
+from antrean.domain import QueueError, ServiceCode, TicketId
+
+RESULT_PAGE = 1000  # import results per reply: 10,000 rows would pass the broker's limit
+MAX_STAGED_ROWS = 50_000  # rows held for unfinished imports; more is a runaway client
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    REDEEMED = "redeemed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """One booking, as stored: no NIK, its keyed hash and last four digits."""
+
+    code: str
+    day: date
+    slot: str  # its start, "08:00"
+    service: ServiceCode
+    nik_hash: str
+    nik_last4: str
+    name: str | None
+    phone: str | None
+    kelurahan: str
+    status: BookingStatus
+    booked_at: datetime
+    ticket: TicketId | None = None
+    redeemed_at: datetime | None = None
+
+    def replace(self, **changes: Any) -> Booking:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One list row as the CLI sends it: the NIK already hashed."""
+
+    line: int
+    nik_hash: str
+    last4: str
+    name: str
+    phone: str
+    kelurahan: str
+    service: str
+    day: date | None
+
+    @classmethod
+    def parse(cls, raw: Any) -> ImportRow:
+        """Checks a row's shape; a malformed one refuses the whole chunk (bad_request)."""
+        if not isinstance(raw, dict):
+            raise QueueError("bad_request", "Setiap baris harus objek JSON.")
+        try:
+            line, key, last4 = raw["line"], raw["nik_hash"], raw["last4"]
+            texts = [raw.get(k, "") for k in ("name", "phone", "kelurahan", "service")]
+            day = raw.get("day")
+        except KeyError as exc:
+            raise QueueError("bad_request", f"Baris tanpa field {exc.args[0]}.") from exc
+        ok = (
+            isinstance(line, int)
+            and isinstance(key, str)
+            and _HASH.match(key)
+            and isinstance(last4, str)
+            and re.fullmatch(r"\d{4}", last4)
+            and all(isinstance(t, str) and len(t) <= 200 for t in texts)
+            and (day is None or isinstance(day, str))
+        )
+        if not ok:
+            raise QueueError("bad_request", f"Baris {line!r}: field tidak sah.")
+        try:
+            when = date.fromisoformat(day) if day else None
+        except ValueError as exc:
+            raise QueueError("bad_request", f"Baris {line}: tanggal harus YYYY-MM-DD.") from exc
+        name, phone, kelurahan, service = texts
+        return cls(line, key, last4, name, phone, kelurahan, service, when)
+
+
+class Bookings:
+    """The live bookings of an office, indexed for import and redemption."""
+
+    def __init__(self, config: Config, rows: Iterable[Booking] = ()) -> None:
+        self.config = config
+        self.settings: BookingConfig = config.booking
+        self.by_code: dict[str, Booking] = {}
+        self._by_nik: dict[str, list[str]] = {}
+        self._per_slot: Counter[tuple[date, str, str]] = Counter()
+        self._per_day: Counter[tuple[date, str]] = Counter()
+        self._waiting: Counter[tuple[date, str]] = Counter()  # booked, not yet redeemed
+        self._staged: dict[tuple[str, str], list[ImportRow]] = {}
+        self.results: dict[tuple[str, str], list[list[Any]]] = {}
+        for b in rows:
+            self.put(b)
+
+    def put(self, b: Booking) -> None:
+        """Adds or replaces a booking, keeping every count right."""
+        old = self.by_code.get(b.code)
+        if old is not None:
+            self._count(old, -1)
+        else:
+            self._by_nik.setdefault(b.nik_hash, []).append(b.code)
+        self.by_code[b.code] = b
+        self._count(b, 1)
+
+    def _count(self, b: Booking, n: int) -> None:
+        if b.status is not BookingStatus.CANCELLED:
+            self._per_slot[(b.day, b.service, b.slot)] += n
+            self._per_day[(b.day, b.service)] += n
+        if b.status is BookingStatus.BOOKED:
+            self._waiting[(b.day, b.service)] += n
+
+    def reserved(self, day: date, service: str) -> int:
+        """Bookings of `day` for `service` not yet redeemed: numbers walk-ins may not take."""
+        return self._waiting[(day, service)]
+
+    def live_of(self, nik_hash: str, today: date) -> list[Booking]:
+        """A NIK's bookings from today on that are not cancelled."""
+        found = (self.by_code[c] for c in self._by_nik.get(nik_hash, ()))
+        return [b for b in found if b.day >= today and b.status is not BookingStatus.CANCELLED]
+
+    def forget_before(self, day: date) -> None:
+        """Drops bookings of days before `day` from memory (they stay in the store)."""
+        for code in [c for c, b in self.by_code.items() if b.day < day]:
+            b = self.by_code.pop(code)
+            self._count(b, -1)
+            self._by_nik[b.nik_hash].remove(code)
+
+    # ---- import ---------------------------------------------------------------------
+
+    def stage(self, device: str, batch: str, raw_rows: list[Any]) -> list[ImportRow]:
+        """Holds a chunk's rows; returns the whole batch so far."""
+        rows = [ImportRow.parse(r) for r in raw_rows]
+        key = (device, batch)
+        staged = self._staged.setdefault(key, [])
+        if sum(len(v) for v in self._staged.values()) + len(rows) > MAX_STAGED_ROWS:
+            del self._staged[key]
+            raise QueueError("too_large", f"Impor lebih dari {MAX_STAGED_ROWS} baris.")
+        staged.extend(rows)
+        return staged
+
+    def take(self, device: str, batch: str, count: int) -> list[ImportRow]:
+        """The whole batch, once its last chunk came: `count` rows, or import_incomplete."""
+        staged = self._staged.pop((device, batch), [])
+        if len(staged) != count:
+            raise QueueError(
+                "import_incomplete",
+                f"Impor {batch}: {len(staged)} dari {count} baris diterima "
+                "(layanan antrean dimulai ulang?). Ulangi impor; yang sudah masuk tidak berubah.",
+            )
+        return staged
+
+    def book_all(self, rows: list[ImportRow], today: date, now: datetime) -> list[list[Any]]:
+        """Books each good row in its first free slot; [line, outcome, code or reason, ...]."""
+        last_day = today + timedelta(days=self.settings.horizon_days)
+        local = now.astimezone(self.config.office.timezone)
+        in_file: dict[tuple[str, str], int] = {}
+        results: list[list[Any]] = []
+        for row in sorted(rows, key=lambda r: r.line):
+            svc = self.config.service(row.service)
+            problem = self._row_problem(row, svc, today, last_day)
+            if problem or svc is None:
+                results.append([row.line, "refused", problem])
+                continue
+            mine = self.live_of(row.nik_hash, today)
+            again = next(
+                (b for b in mine if b.service == svc.code and b.day == (row.day or b.day)), None
+            )
+            if again is not None:
+                first = in_file.get((row.nik_hash, svc.code))
+                if first is not None:
+                    why = f"NIK ****{row.last4} sama dengan baris {first}"
+                    results.append([row.line, "refused", why])
+                else:
+                    results.append([row.line, "unchanged", again.code, str(again.day), again.slot])
+                continue
+            if row.day is not None and any(b.day == row.day for b in mine):
+                why = f"NIK ****{row.last4} sudah punya booking pada {row.day}"
+                results.append([row.line, "refused", why])
+                continue
+            taken = {b.day for b in mine}
+            first_day = row.day or today + timedelta(days=1)
+            place = self._first_free(svc, first_day, last_day, taken, local)
+            if place is None:
+                why = f"slot {svc.name} penuh sampai {last_day.isoformat()}"
+                results.append([row.line, "refused", why])
+                continue
+            day, slot = place
+            booking = Booking(
+                self._fresh_code(), day, slot.key, svc.code, row.nik_hash, row.last4,
+                row.name or None, row.phone or None, row.kelurahan, BookingStatus.BOOKED, now,
+            )  # fmt: skip
+            self.put(booking)
+            in_file[(row.nik_hash, svc.code)] = row.line
+            results.append([row.line, "booked", booking.code, str(day), slot.key])
+        return results
+
+    def _row_problem(
+        self, row: ImportRow, svc: ServiceConfig | None, today: date, last_day: date
+    ) -> str | None:
+        if svc is None:
+            return f"layanan {row.service!r} tidak ada"
+        if svc.code not in self.settings.capacity:
+            return f"layanan {svc.code} ({svc.name}) tidak menerima booking"
+        if row.day is not None and row.day < today:
+            return f"tanggal {row.day} sudah lewat"
+        if row.day is not None and row.day > last_day:
+            return f"tanggal {row.day} melewati batas booking ({last_day})"
+        return None
+
+    def _first_free(
+        self, svc: ServiceConfig, first: date, last: date, taken: set[date], now: datetime
+    ) -> tuple[date, Slot] | None:
+        """The first slot with room from `first` on: that day's, else a later open day's."""
+        s = self.settings
+        capacity, cap = s.capacity[svc.code], s.day_cap(svc.daily_quota)
+        hours = svc.hours or self.config.office.hours
+        for day in days_from(first, last):
+            if day in taken or (cap is not None and self._per_day[(day, svc.code)] >= cap):
+                continue
+            for slot in day_slots(hours, day, s.slot_minutes):
+                if day == now.date() and slot.start <= now.time():
+                    continue
+                if self._per_slot[(day, svc.code, slot.key)] < capacity:
+                    return day, slot
+        return None
+
+    def _fresh_code(self) -> str:
+        # Unique among the bookings held (a few weeks'): a code is only ever
+        # redeemed on its own day, so an old day's code coming back is harmless.
+        while (code := new_code()) in self.by_code:
+            pass
+        return code
+
+    # ---- at the kiosk -----------------------------------------------------------------
+
+    def redeemable(self, code: str, today: date, now: datetime) -> tuple[Booking, Slot]:
+        """The booking of `code` if it may get a ticket now, else a clear refusal."""
+        code = code.strip()
+        if not code_is_valid(code):
+            raise QueueError("booking_mistyped", "Kode booking salah ketik. Periksa lagi angkanya.")
+        b = self.by_code.get(code)
+        if b is None:
+            raise QueueError(
+                "booking_unknown", "Kode booking tidak ditemukan. Periksa lagi angkanya."
+            )
+        if b.status is BookingStatus.REDEEMED:
+            raise QueueError("booking_used", "Kode booking ini sudah dipakai.", ticket=b.ticket)
+        if b.status is BookingStatus.CANCELLED:
+            raise QueueError("booking_cancelled", "Booking ini sudah dibatalkan.")
+        slot = self.slot(b)
+        where = {"day": str(b.day), "slot": slot.text, "service": b.service}
+        if b.day != today:
+            raise QueueError(
+                "booking_other_day",
+                f"Kode ini untuk {day_text(b.day)}, pukul {slot.text}; bukan hari ini.",
+                **where,
+            )
+        self._check_window(b.day, slot, now, where)
+        return b, slot
+
+    def slot(self, b: Booking) -> Slot:
+        svc = self.config.service(b.service)
+        hours = (svc.hours if svc else None) or self.config.office.hours
+        return slot_of(hours, b.day, self.settings.slot_minutes, b.slot)
+
+    def _check_window(self, day: date, slot: Slot, now: datetime, where: dict[str, Any]) -> None:
+        zone, s = self.config.office.timezone, self.settings
+        start = datetime.combine(day, slot.start, zone)
+        opens = start - timedelta(minutes=s.early_minutes)
+        closes = start + timedelta(minutes=s.grace_minutes)
+        local = now.astimezone(zone)
+        if local < opens:
+            raise QueueError(
+                "booking_early",
+                f"Jadwal Anda pukul {slot.text}. Silakan kembali mulai pukul {opens:%H.%M}.",
+                come_back=f"{opens:%H:%M}",
+                **where,
+            )
+        if local > closes:
+            raise QueueError(
+                "booking_late",
+                f"Jadwal Anda pukul {slot.text} sudah lewat (batas pukul {closes:%H.%M}). "
+                "Silakan ambil nomor antrean biasa.",
+                **where,
+            )
+
+    # ---- staff ------------------------------------------------------------------------
+
+    def find(self, code: str) -> Booking:
+        """A booking by its code, or booking_unknown."""
+        b = self.by_code.get(code.strip())
+        if b is None:
+            raise QueueError("booking_unknown", "Kode booking tidak ditemukan.")
+        return b
+
+    def to_erase(self, today: date) -> list[Booking]:
+        """Bookings whose name or phone is due to go: `erase_after_days` past their day."""
+        before = today - timedelta(days=self.settings.erase_after_days)
+        return [
+            b
+            for b in self.by_code.values()
+            if b.day < before and (b.name is not None or b.phone is not None)
+        ]

@@ -14,8 +14,9 @@ import sys
 from typing import Any
 
 from antrean.config import CONFIG_HELP, Config, ConfigError, config_path, load_config
+from antrean.device import NoAnswer
 from antrean.domain import Role
-from antrean_testing.client import NoAnswer, QueueClient
+from antrean_testing.client import QueueClient
 
 TIMEOUT_S = 10.0  # the service answers in milliseconds; a Pi under load, a slow Wi-Fi: seconds
 

@@ -32,8 +32,9 @@ from antrean.booking import (
     parse_day,
 )
 from antrean.config import CONFIG_HELP, Config, config_path, load_config
+from antrean.device import NoAnswer
 from antrean.domain import Role
-from antrean_testing.client import NoAnswer, QueueClient
+from antrean_testing.client import QueueClient
 
 # Header names accepted for each column (lower case, spaces as "_").
 COLUMNS: dict[str, tuple[str, ...]] = {

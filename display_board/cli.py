@@ -7,7 +7,7 @@ import logging
 import os
 
 from antrean.config import CONFIG_HELP, config_path, load_config
-from antrean.fullscreen import fullscreen_window_settings
+from antrean_apps.fullscreen import fullscreen_window_settings
 from display_board.settings import board_device, board_settings, voice_settings
 
 log = logging.getLogger(__name__)

@@ -42,6 +42,8 @@ CODE_MOVES = {
     "antrean/devbroker.py": "antrean_testing/devbroker.py",
     "antrean/xvfb.py": "antrean_testing/xvfb.py",
     "antrean/client.py": "antrean_testing/client.py",
+    # The apps' full screen is not the queue's business (issue 19's last step).
+    "antrean/fullscreen.py": "antrean_apps/fullscreen.py",
 }
 
 NEW_PACKAGES = {
@@ -49,6 +51,10 @@ NEW_PACKAGES = {
         '"""The tools around the queue: the `antrean` command line, the demo, the doctor,\n'
         "the day's report and the office broker's files. They use the core; the core\n"
         'never imports them."""\n'
+    ),
+    "antrean_apps/__init__.py": (
+        '"""What the Kivy apps share that is not the queue\'s core: the X screen\'s size\n'
+        'for their full screen. No UI import at module level."""\n'
     ),
     "antrean_testing/__init__.py": (
         '"""Helpers for tests, benchmarks, screenshots and the demo: a development Mosquitto,\n'
@@ -82,8 +88,9 @@ CORE_MODULES = {
     "progress.py": "the recording drive's progress per kelurahan",
     "booking.py": "pre-registration: NIK checks, keyed hashes, slots, codes",
     "backends.py": "the small registry the apps' hardware backends register in",
-    "fullscreen.py": "the X screen's size for the apps' full screen (ctypes, no UI import)",
     "events.py": "typed events and results, and the EventKind every client uses",
+    "bookings.py": "the bookings the engine holds in memory (a week back and the horizon)",
+    "checkpoint.py": "the WAL written back on a thread of its own, never inside a commit",
 }
 
 # Tests: old path -> new path, under tests/. Shared helpers go to tests/support/.

@@ -254,7 +254,7 @@ def test_a_finger_held_on_ok_through_the_refusal_sends_the_code_once(
 
 
 # 7" Pi touchscreen, 7" HDMI panels, 10" panels, Pi Touch Display 2 and a 1080p
-# totem, both portrait (tests/test_kiosk_layout.py has the same list).
+# totem, both portrait (tests/kiosk/test_layout.py has the same list).
 KIOSK_SIZES = [(800, 480), (1024, 600), (1280, 800), (720, 1280), (1080, 1920)]
 
 

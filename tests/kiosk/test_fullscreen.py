@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageGrab
 
-from antrean.fullscreen import fullscreen_window_settings, x11_screen_size
+from antrean_apps.fullscreen import fullscreen_window_settings, x11_screen_size
 from antrean_testing.devbroker import DevBroker
 from antrean_testing.xvfb import VirtualScreen
 from tests.support.helpers import ROOT, example_text

@@ -1,7 +1,7 @@
 """Pre-registration (issue 12): the import CLI, slots, redemption, erasure, and no NIK anywhere.
 
 A real Mosquitto, the real queue service on a real SQLite file, and the real
-`antrean booking import` command (in-process, through antrean.cli.main).
+`antrean booking import` command (in-process, through antrean_tools.cli.main).
 """
 
 from __future__ import annotations

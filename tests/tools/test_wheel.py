@@ -32,7 +32,7 @@ from antrean_testing.xvfb import VirtualScreen
 from tests.support.helpers import ROOT, example_text
 from tests.support.mqtt_watch import Watcher
 
-PACKAGES = ("antrean", "kiosk", "display_board", "counter")
+PACKAGES = ("antrean", "antrean_apps", "kiosk", "display_board", "counter")
 # Left out of the copy the wheel is built from: none of it belongs in a wheel.
 NOT_SOURCE = (".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 PIP = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]

@@ -44,6 +44,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "check this unit: config, broker, queue, devices, clock, disk",
     ),
     "report": ("antrean_tools.report_cli", "the day's figures: issued, served, no-shows, waits"),
+    "web": ("web.cli", "run the office web: dashboard, admin, the resident's phone page"),
 }
 
 

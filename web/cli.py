@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from web.app import build_app  # noqa: PLC0415
     from web.live import OfficeLive  # noqa: PLC0415
 
+    if not getattr(args, "verbose", False):
+        # uvicorn's start and stop lines repeat ours; its warnings and errors stay.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     live = OfficeLive(config, settings.device).start()
     users = Users(settings.users_path)
     try:

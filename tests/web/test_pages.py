@@ -28,8 +28,21 @@ def log_in(driver: Any, url: str, name: str) -> None:
     wait_for(lambda: driver.current_url.endswith("/dasbor"), 10, "the dashboard after login")
 
 
+def text_of(driver: Any, css: str) -> str:
+    """The shown text of an element, read in one step: the live part may be swapped any time."""
+    text = driver.execute_script(
+        "var e = document.querySelector(arguments[0]); return e ? e.innerText : null", css
+    )
+    assert text is not None, f"no {css} on the page"
+    return str(text)
+
+
+def count_of(driver: Any, css: str) -> int:
+    return int(driver.execute_script("return document.querySelectorAll(arguments[0]).length", css))
+
+
 def service_row(driver: Any, code: str) -> str:
-    return str(driver.find_element(By.CSS_SELECTOR, f'tr.service[data-code="{code}"]').text)
+    return text_of(driver, f'tr.service[data-code="{code}"]')
 
 
 def shoot(driver: Any, tmp_path: Path, name: str) -> None:
@@ -60,7 +73,7 @@ def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromi
     before = driver.find_element(By.ID, "live").get_attribute("data-version")
     assert before  # the stream has delivered at least once
     # Blank cards are out in the test office: the problem is at the top, in words.
-    problems = driver.find_element(By.CSS_SELECTOR, ".problems").text
+    problems = text_of(driver, ".problems")
     assert "Blanko KTP-el habis" in problems
     assert "Catat kiriman blanko" in problems
     shoot(driver, tmp_path, "dashboard")
@@ -87,7 +100,7 @@ def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromi
     driver.get(f"{web.url}/dasbor")
     assert "Tutup" in service_row(driver, "C")
     assert "Server Disdukcapil gangguan" in service_row(driver, "C")
-    assert "250" in driver.find_element(By.CSS_SELECTOR, ".stock").text
+    assert "250" in text_of(driver, ".stock")
 
 
 def test_a_running_text_with_script_shows_as_text(web_office, chromium):
@@ -103,12 +116,10 @@ def test_a_running_text_with_script_shows_as_text(web_office, chromium):
     wait_for(lambda: "Teks berjalan disimpan." in driver.page_source, 10, "saved")
     assert office.ok("admin", "snapshot")["office"]["running_text"] == evil
     driver.get(f"{web.url}/dasbor")
-    running = driver.find_element(By.CSS_SELECTOR, ".running")
-    assert running.text == f"Teks berjalan: {evil}"
-    assert running.find_elements(By.CSS_SELECTOR, "script, img, b") == []
+    assert text_of(driver, ".running") == f"Teks berjalan: {evil}"
+    assert count_of(driver, ".running script, .running img, .running b") == 0
     # Live too: the SSE fragment is escaped like the page.
     office.ok("admin", "set_running_text", text=evil + " lagi")
-    shown = lambda: driver.find_element(By.CSS_SELECTOR, ".running")  # noqa: E731
-    wait_for(lambda: shown().text.endswith("lagi"), 10, "the new text, live")
-    assert shown().find_elements(By.CSS_SELECTOR, "b") == []
+    wait_for(lambda: text_of(driver, ".running").endswith("lagi"), 10, "the new text, live")
+    assert count_of(driver, ".running script, .running img, .running b") == 0
     assert driver.execute_script("return window.pwned") is None

@@ -54,7 +54,10 @@ COUNTER = Arg(int)  # for a counter device, defaults to its own counter
 SERVICE = Arg(str)
 CODE = Arg(str)
 _STAFF = frozenset({Role.COUNTER, Role.ADMIN})
-_ADMIN = frozenset({Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN, Role.WEB})
+# The web's admin pages open and close services and counters; calling residents
+# stays with the counters (and the admin tools).
+_STAFF_AND_WEB = _STAFF | {Role.WEB}
 _EVERYONE = frozenset(Role)
 
 
@@ -78,10 +81,10 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("call_ticket", {"counter": COUNTER, "code": CODE}, _STAFF, changes_calls=True),
     Action("requeue", {"code": CODE}, _STAFF, changes_calls=True),
     Action("cancel", {"code": CODE}, _STAFF),
-    Action("counter_open", {"counter": COUNTER}, _STAFF),
-    Action("counter_close", {"counter": COUNTER}, _STAFF, changes_calls=True),
-    Action("service_open", {"service": SERVICE}, _STAFF),
-    Action("service_close", {"service": SERVICE, "reason": Arg(str, False)}, _STAFF),
+    Action("counter_open", {"counter": COUNTER}, _STAFF_AND_WEB),
+    Action("counter_close", {"counter": COUNTER}, _STAFF_AND_WEB, changes_calls=True),
+    Action("service_open", {"service": SERVICE}, _STAFF_AND_WEB),
+    Action("service_close", {"service": SERVICE, "reason": Arg(str, False)}, _STAFF_AND_WEB),
     Action("set_running_text", {"text": Arg(str)}, _ADMIN),
     Action("snapshot", {}, _EVERYONE, on_service=True, read_only=True),
     # issue 14: blank cards and the drive's targets (rules: antrean/stock.py, progress.py)
@@ -91,7 +94,9 @@ ACTIONS: Mapping[str, Action] = _table(
         _ADMIN,
     ),
     Action(  # a failed print at the counter
-        "stock_spoil", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _STAFF
+        "stock_spoil",
+        {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)},
+        _STAFF_AND_WEB,
     ),
     Action(
         "stock_adjust", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _ADMIN

@@ -46,6 +46,7 @@ APP_SECTIONS: dict[str, tuple[str, ...]] = {
     "kiosk.settings": ("kiosk", "printer"),
     "counter.settings": ("counter_inputs",),
     "display_board.settings": ("board", "voice"),
+    "web.settings": ("web",),
 }
 ARRAY_SECTIONS = ("service", "counter", "device")  # written [[service]]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -36,6 +36,7 @@ class Role(enum.StrEnum):
     COUNTER = "counter"
     BOARD = "board"
     ADMIN = "admin"
+    WEB = "web"  # the office web app (antrean web): admin-level, acting for a logged-in user
 
 
 def ticket_code(service: str, number: int) -> str:

@@ -92,7 +92,7 @@ class _Batch:
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
 _STOP = object()
-STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN})  # served before kiosks (and boards)
+STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN, Role.WEB})  # served before kiosks (and boards)
 
 
 class QueueService:

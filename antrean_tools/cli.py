@@ -50,6 +50,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "antrean_tools.booking_cli",
         "pre-registration: import kelurahan lists, find, cancel, purge",
     ),
+    "web": ("web.cli", "run the office web: the dashboard and the admin pages"),
 }
 
 

@@ -13,6 +13,7 @@ private Xvfb with --headless (what the tests use).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import os
 import signal
@@ -198,6 +199,33 @@ def first_delivery(queue: QueueServiceRunner) -> None:
         print(f"demo: recorded a first delivery of {DEMO_CARDS} blank cards (note 'demo')")
 
 
+DEMO_USER, DEMO_PASSWORD = "petugas", "petugas-demo"  # printed by the demo; loopback only
+
+
+def start_web(config: Config, cli: list[str], source: str, supervisor: Supervisor) -> None:
+    """`antrean web` as a Pi runs it, with a demo account, when the office has a web device."""
+    if not any(d.role is Role.WEB for d in config.devices):
+        return
+    if importlib.util.find_spec("starlette") is None:
+        print("demo: the office web is left out: install the 'web' extra (pip install .[web])")
+        return
+    from web.settings import web_settings  # noqa: PLC0415 - the web app's own section
+    from web.users import Users, WebRole  # noqa: PLC0415
+
+    settings = web_settings(config)
+    if port_open(settings.host, settings.port):
+        print(f"demo: the office web is left out: port {settings.port} is taken ([web] port)")
+        return
+    users = Users(settings.users_path)
+    try:
+        if users.get(DEMO_USER) is None:
+            users.add(DEMO_USER, WebRole.PETUGAS, DEMO_PASSWORD)
+    finally:
+        users.close()
+    supervisor.spawn("web", [*cli, "web", "--config", source], dict(os.environ))
+    print(f"demo: the office web is at {settings.public_url} ({DEMO_USER} / {DEMO_PASSWORD})")
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
@@ -231,6 +259,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         for app in APPS:
             argv = [*cli, *app.args[:1], "--config", source, *app.args[1:]]
             supervisor.spawn(app.name, argv, app_env(app, dict(os.environ)))
+        start_web(config, cli, source, supervisor)
         printer = config.sections.get("printer", {})
         if printer.get("driver") == "sim":
             tickets = config.path(str(printer.get("sim_output", "var/tickets")))

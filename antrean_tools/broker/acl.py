@@ -42,7 +42,7 @@ def device_grants(office: str, device: str, role: Role) -> list[Grant]:
             Grant(WRITE, f"{root}/cmd/{device}"),
             Grant(READ, f"{root}/reply/{device}"),
         ]
-    if role is Role.ADMIN:  # the office head's tools show which devices are offline
+    if role in (Role.ADMIN, Role.WEB):  # the office head's tools show which devices are offline
         grants.append(Grant(READ, f"{root}/device/+/status"))
     return grants
 

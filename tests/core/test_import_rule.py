@@ -28,13 +28,17 @@ FORBIDDEN_IN_CORE = {
     "kiosk": "an app",
     "counter": "an app",
     "display_board": "an app",
+    "web": "an app",
+    "starlette": "the web app's framework",
+    "uvicorn": "the web app's server",
+    "jinja2": "the web app's templates",
     "antrean_tools": "the tools use the core, not the other way",
     "antrean_testing": "test helpers",
     "antrean_apps": "what the apps share",
     "paho": "paho-mqtt is wrapped by antrean/mqtt.py alone",
 }
 PAHO_HOME = "antrean/mqtt.py"
-APPS = ("kiosk", "display_board", "counter", "antrean_apps")
+APPS = ("kiosk", "display_board", "counter", "web", "antrean_apps")
 FORBIDDEN_IN_APPS = {"antrean_testing": "test helpers", "antrean_tools": "the tools"}
 # Screenshot generators for docs/ start a development broker and Xvfb themselves.
 APP_EXEMPT = {"kiosk/screenshots.py", "display_board/screenshots.py"}

@@ -33,7 +33,7 @@ from tests.support.helpers import ROOT, example_config, example_text
 
 QUEUE = "antrean-queue-gajahmungkur"
 STAFF = "antrean-queue-gajahmungkur-staff"  # its session for the counters and admin
-DEVICES = ["kiosk-1", "board-1", "counter-1", "counter-2", "counter-3", "counter-4", "admin"]
+DEVICES = ["kiosk-1", "board-1", "counter-1", "counter-2", "counter-3", "counter-4", "admin", "web"]
 OPTS = InitOptions(names=["hub.local"], ips=["192.168.1.10"])
 
 

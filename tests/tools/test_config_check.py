@@ -173,17 +173,22 @@ def test_the_core_imports_no_app_to_parse_and_the_checkers_import_no_hardware_li
         "import sys\n"
         "from antrean.config import load_config, check_app_sections\n"
         f"config = load_config({str(EXAMPLE)!r})\n"
-        "assert not {'kiosk', 'counter', 'display_board'} & set(sys.modules), sys.modules\n"
+        "assert not {'kiosk', 'counter', 'display_board', 'web'} & set(sys.modules), sys.modules\n"
         "check_app_sections(config)\n"
         "heavy = {'kivy', 'escpos', 'gpiozero', 'evdev', 'serial', 'usb', 'paho', 'PIL',"
-        " 'qrcode'}\n"
+        " 'qrcode', 'starlette', 'uvicorn', 'jinja2'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
-    assert set(APP_SECTIONS) == {"kiosk.settings", "counter.settings", "display_board.settings"}
+    assert set(APP_SECTIONS) == {
+        "kiosk.settings",
+        "counter.settings",
+        "display_board.settings",
+        "web.settings",
+    }
 
 
 PI_PASSWORDS = "/etc/antrean/broker/clients/{user}.password"

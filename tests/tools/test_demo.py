@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from antrean.config import Config, load_config
@@ -17,7 +18,7 @@ from antrean_testing.devbroker import DevBroker, free_port, port_open
 from tests.support.helpers import FakeClock, Office, example_config, example_text
 from tests.support.mqtt_watch import Watcher
 
-DEVICES = ("queue", "kiosk-1", "board-1", "counter-1")
+DEVICES = ("queue", "kiosk-1", "board-1", "counter-1", "web")
 
 
 def demo_processes(marker: str) -> list[str]:
@@ -72,7 +73,9 @@ def start_demo(
     """
     port = free_port()
     source = tmp_path / "demo.toml"
-    source.write_text(example_text(port), encoding="utf-8")
+    web_port = free_port()
+    text = example_text(port).replace("port = 8080", f"port = {web_port}")
+    source.write_text(text.replace(":8080", f":{web_port}"), encoding="utf-8")
     config = load_config(source)
     demo = subprocess.Popen(
         [
@@ -120,7 +123,10 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
         finally:
             client.stop()
         assert reply["ok"], reply
-        assert len(demo_processes(config.source)) == 4  # the demo, kiosk, board, counter
+        assert len(demo_processes(config.source)) == 5  # the demo, kiosk, board, counter, web
+        web = f"http://127.0.0.1:{config.sections['web']['port']}"
+        with urllib.request.urlopen(f"{web}/masuk", timeout=10) as page:
+            assert "Masuk" in page.read().decode()
 
         demo.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
         out, _ = demo.communicate(timeout=60)
@@ -129,6 +135,8 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
     assert demo.returncode == 0, out
     for part in ("counter stopped", "board stopped", "kiosk stopped", "Mosquitto stopped"):
         assert f"demo: {part}" in out
+    assert f"demo: the office web is at {web} (petugas / petugas-demo)" in out
+    assert "demo: web stopped" in out
     assert demo_processes(config.source) == []
     assert not port_open("127.0.0.1", config.broker.port)
 
@@ -230,9 +238,10 @@ def test_the_apps_log_each_line_once_at_info_without_payloads(tmp_path: Path) ->
     assert [line for line in records if " DEBUG " in line] == []
     assert [line for line in records if PAYLOAD.search(line)] == []
     assert not [line for line in records if "Older configuration version" in line]
-    # Three Kivy apps, the queue service and the demo, with traffic: measured 298
-    # lines before (most of them payloads, and Kivy's copy of each line).
-    assert len(lines) < 120, "\n".join(lines)
+    # Three Kivy apps, the queue service, the web and the demo, with traffic:
+    # measured 298 lines before (most of them payloads, and Kivy's copy of each
+    # line); the web adds about 6.
+    assert len(lines) < 126, "\n".join(lines)
 
 
 def _demo_says(line: str) -> bool:

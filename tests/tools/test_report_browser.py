@@ -17,21 +17,12 @@ import pytest
 
 from antrean_tools.cli import main
 from bench.bench_report import build
+from tests.support.chromium import have_chromium, open_chromium
 
-webdriver = pytest.importorskip("selenium.webdriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # as root Chromium needs it
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1240,1754",  # A4 at 150 dpi
-)
+pytest.importorskip("selenium.webdriver")
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+@pytest.mark.skipif(not have_chromium(), reason="chromium not installed")
 def test_the_html_report_shows_its_charts_in_chromium(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -43,12 +34,7 @@ def test_the_html_report_shows_its_charts_in_chromium(
     page = tmp_path / "report.html"
     page.write_text(capsys.readouterr().out, encoding="utf-8")
 
-    options = webdriver.ChromeOptions()
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(flag)
-    options.binary_location = shutil.which("chromium") or ""
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
+    driver = open_chromium(tmp_path / "chromium", 1240, 1754)  # A4 at 150 dpi
     try:
         driver.get(page.as_uri())
         assert driver.title.startswith("Laporan Kecamatan Gajahmungkur")

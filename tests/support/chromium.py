@@ -1,0 +1,33 @@
+"""Headless Chromium (Debian's chromium and chromium-driver) through Selenium, for page tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # as root Chromium needs it
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def have_chromium() -> bool:
+    return shutil.which("chromium") is not None and shutil.which("chromedriver") is not None
+
+
+def open_chromium(profile: Path, width: int, height: int) -> Any:
+    """A headless Chromium of this window size with its own profile folder."""
+    from selenium import webdriver  # noqa: PLC0415 - only for the tests that open a page
+
+    options = webdriver.ChromeOptions()
+    for flag in (*CHROMIUM_FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or ""
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    return webdriver.Chrome(options=options, service=service)

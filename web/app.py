@@ -1,0 +1,226 @@
+"""The web's pages: login, dashboard (live by SSE), admin; Starlette, rendered on the server.
+
+Every page is whole HTML that works without scripts; a few lines of shipped
+JavaScript swap in the live part when the server says it changed. Nothing
+is loaded from outside the package (the office may have no internet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from antrean.config import Config
+from web import admin, auth, views
+from web.auth import Refused, require
+from web.live import OfficeLive
+from web.settings import WebSettings
+from web.users import LoginThrottle, Users, WebRole
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+STAFF = frozenset({WebRole.KEPALA, WebRole.PETUGAS, WebRole.TEKNISI})
+ADMIN = frozenset({WebRole.PETUGAS})
+KEEPALIVE_S = 15.0  # an SSE comment this often: proxies and phones drop silent streams
+STREAM_MAX_S = 300.0  # then the browser reconnects, and the session is checked again
+FAILED_LOGIN_PAUSE_S = 0.5
+# No scripts or styles from anywhere else, no framing (clickjacking of the admin forms).
+HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Adds HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class WebApp:
+    """The pages, bound to one office's live state and users file."""
+
+    def __init__(
+        self, config: Config, settings: WebSettings, live: OfficeLive, users: Users
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.live = live
+        self.users = users
+        self.throttle = LoginThrottle()
+        self.jinja = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.jinja.globals["minutes"] = views.minutes
+        self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        user = getattr(request.state, "user", None)
+        flash = request.session.pop("flash", None)
+        html = self.jinja.get_template(template).render(
+            csrf=auth.csrf_token(request), user=user, flash=flash, **context
+        )
+        return HTMLResponse(html, status)
+
+    def flash(self, request: Request, ok: bool, message: str) -> None:
+        request.session["flash"] = {"ok": ok, "message": message}
+
+    # ---- login ---------------------------------------------------------------
+
+    async def login_page(self, request: Request) -> Response:
+        return self.render(request, "login.html", lanjut=request.query_params.get("lanjut", ""))
+
+    async def login(self, request: Request) -> Response:
+        form = await auth.checked_form(request)
+        name = form.get("name", "").strip()
+        address = f"addr:{request.client.host if request.client else '?'}"
+        wait = self.throttle.wait_s(f"user:{name}", address)
+        if wait:
+            message = f"Terlalu banyak percobaan masuk. Coba lagi dalam {wait} detik."
+            return self.render(request, "login.html", 429, error=message, name=name)
+        user = await run_in_threadpool(self.users.verify, name, form.get("password", ""))
+        if user is None:
+            self.throttle.failed(f"user:{name}", address)
+            await asyncio.sleep(FAILED_LOGIN_PAUSE_S)  # other requests go on meanwhile
+            log.info("failed web login from %s", address)
+            message = "Nama atau kata sandi salah."
+            return self.render(request, "login.html", 401, error=message, name=name)
+        self.throttle.succeeded(f"user:{name}")
+        auth.log_in(request, user)
+        log.info("web login: %s (%s)", user.name, user.role.value)
+        return RedirectResponse(auth.safe_next(form.get("lanjut")), 303)
+
+    async def logout(self, request: Request) -> Response:
+        await auth.checked_form(request)
+        request.session.clear()
+        return RedirectResponse("/masuk", 303)
+
+    # ---- dashboard -------------------------------------------------------------
+
+    def dashboard_view(self) -> views.Dashboard:
+        return views.dashboard(
+            self.config, self.live.link.states(), self.live.devices(), self.live.queue_online
+        )
+
+    async def dashboard(self, request: Request) -> Response:
+        return self.render(request, "dashboard.html", dash=self.dashboard_view())
+
+    async def dashboard_stream(self, request: Request) -> Response:
+        fragment = self.jinja.get_template("_dashboard.html")
+        return sse(request, self.live, "dash", lambda: fragment.render(dash=self.dashboard_view()))
+
+    # ---- admin ---------------------------------------------------------------
+
+    async def admin_page(self, request: Request) -> Response:
+        return self.render(
+            request,
+            "admin.html",
+            dash=self.dashboard_view(),
+            audit=self.users.audit_rows(20),
+        )
+
+    async def admin_post(self, request: Request) -> Response:
+        form = await auth.checked_form(request)
+        user = request.state.user
+        kind = request.path_params["kind"]
+        try:
+            if kind == "layanan":
+                command = admin.service_command(self.config, form)
+            elif kind == "teks":
+                command = admin.running_text_command(form)
+            elif kind == "blanko":
+                command = admin.delivery_command(form, user)
+            else:
+                raise Refused(404, "Halaman tidak ada.")
+        except admin.FormError as err:
+            self.flash(request, False, str(err))
+            return RedirectResponse("/admin", 303)
+        outcome = await run_in_threadpool(admin.run, self.live, self.users, user, command)
+        self.flash(request, outcome.ok, outcome.message)
+        return RedirectResponse("/admin", 303)
+
+    async def refused(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        return self.render(request, "error.html", exc.status, message=exc.message)
+
+
+def sse(request: Request, live: OfficeLive, event: str, render: Any) -> StreamingResponse:
+    """A Server-Sent Events stream: `event` with the rendered HTML at start and on each change."""
+
+    async def stream() -> AsyncIterator[str]:
+        seen = -1
+        started = time.monotonic()
+        while time.monotonic() - started < STREAM_MAX_S:
+            version = await live.changed(seen, KEEPALIVE_S)
+            if await request.is_disconnected():
+                return
+            if version == seen:
+                yield ": alive\n\n"
+                continue
+            seen = version
+            lines = render().splitlines() or [""]
+            yield f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+    headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Users) -> Starlette:
+    """The ASGI app of one office."""
+    web = WebApp(config, settings, live, users)
+    timeout = settings.session_timeout_s
+    staff, admins = require(STAFF, timeout), require(ADMIN, timeout)
+    routes = [
+        Route("/", lambda _r: RedirectResponse("/dasbor", 303)),
+        Route("/masuk", web.login_page, methods=["GET"]),
+        Route("/masuk", web.login, methods=["POST"]),
+        Route("/keluar", web.logout, methods=["POST"]),
+        Route("/dasbor", staff(web.dashboard)),
+        Route("/dasbor/live", staff(web.dashboard_stream)),
+        Route("/admin", admins(web.admin_page)),
+        Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=auth.session_secret(settings.secret_path),
+            session_cookie="antrean_sesi",
+            max_age=timeout,
+            same_site="strict",
+            https_only=settings.public_url.startswith("https:"),
+        ),
+    ]
+    handlers = {Refused: web.refused}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)

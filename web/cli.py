@@ -1,0 +1,89 @@
+"""`antrean web --config PATH`: the office web; `antrean web adduser NAME --role ROLE`: an account.
+
+Starlette, Jinja2 and uvicorn are imported inside run(): a counter Pi without
+the `web` extra still builds the whole command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from antrean.config import CONFIG_HELP, config_path, load_config
+from web.settings import web_settings
+from web.users import UserError, Users, WebRole
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help=CONFIG_HELP)
+    sub = parser.add_subparsers(dest="web_command", metavar="{adduser}")
+    add = sub.add_parser("adduser", help="add a staff account (asks for its password)")
+    add.add_argument("name", help="the login name, e.g. sri")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in WebRole],
+        help="kepala: dashboard; petugas: dashboard and admin; teknisi: dashboard and devices",
+    )
+    add.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serves the web until SIGTERM, or adds a user."""
+    config = load_config(config_path(args.config))
+    settings = web_settings(config)
+    if args.web_command == "adduser":
+        return _add_user(settings.users_path, args.name, WebRole(args.role))
+    import uvicorn  # noqa: PLC0415 - only where the web runs
+
+    from web.app import build_app  # noqa: PLC0415
+    from web.live import OfficeLive  # noqa: PLC0415
+
+    if not getattr(args, "verbose", False):
+        # uvicorn's start and stop lines repeat ours; its warnings and errors stay.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    live = OfficeLive(config, settings.device).start()
+    users = Users(settings.users_path)
+    try:
+        app = build_app(config, settings, live, users)
+        log.info("web for %s on http://%s:%d", config.office.id, settings.host, settings.port)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,  # our logging (antrean_tools.logs), one format
+                access_log=False,
+                timeout_graceful_shutdown=2,  # open SSE streams must not hold the stop
+            )
+        )
+        server.run()
+    finally:
+        live.stop()
+        users.close()
+    return 0
+
+
+def _add_user(path: Path, name: str, role: WebRole) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        if getpass.getpass("Again: ") != password:
+            print("antrean web: the passwords differ", file=sys.stderr)  # noqa: T201
+            return 2
+    else:  # provisioning pipes it in
+        password = sys.stdin.readline().rstrip("\n")
+    users = Users(path)
+    try:
+        users.add(name, role, password)
+    except UserError as exc:
+        print(f"antrean web: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    finally:
+        users.close()
+    print(f"user {name} ({role.value}) added to {path}")  # noqa: T201
+    return 0

@@ -1,0 +1,79 @@
+"""The web's own config section, [web], read with file:line errors.
+
+    [web]
+    host = "127.0.0.1"          # 0.0.0.0 to serve the office LAN
+    port = 8080
+    public_url = "http://192.168.1.10:8080"   # what the ticket's QR points at
+    users = "var/web-users.db"
+    session_secret = "var/web-secret"
+    session_timeout_min = 60
+
+Imports no web framework: check-config and doctor read it on units without one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from antrean.config import Config
+from antrean.domain import Role
+
+SECTION = "web"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """[web]: where the web listens, its files, and its sessions."""
+
+    device: str
+    host: str
+    port: int
+    public_url: str  # no trailing slash
+    users_path: Path
+    secret_path: Path
+    session_timeout_s: int
+
+
+def web_settings(config: Config) -> WebSettings:
+    """[web] from the config; a bad value raises ConfigError naming its line."""
+    r = config.reader()
+    t = r.table(config.sections, SECTION)
+    device = r.string(t, SECTION, "device", default=_first_web_device(config))
+    known = config.device(device) if device else None
+    if known is None or known.role is not Role.WEB:
+        r.fail(SECTION, "device", "needs a [[device]] with role 'web' (its MQTT login)")
+    host = r.string(t, SECTION, "host", default="127.0.0.1")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        r.fail(SECTION, "host", f"must be an IP address such as 0.0.0.0, got {host!r}")
+    port = r.integer(t, SECTION, "port", default=8080, low=1, high=65535)
+    public_url = r.string(t, SECTION, "public_url", default=f"http://{host}:{port}").rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        r.fail(SECTION, "public_url", f"must be http://ADDRESS[:PORT], got {public_url!r}")
+    settings = WebSettings(
+        device=device,
+        host=host,
+        port=port,
+        public_url=public_url,
+        users_path=config.path(r.string(t, SECTION, "users", default="var/web-users.db")),
+        secret_path=config.path(r.string(t, SECTION, "session_secret", default="var/web-secret")),
+        session_timeout_s=60
+        * r.integer(t, SECTION, "session_timeout_min", default=60, low=5, high=24 * 60),
+    )
+    r.only_keys(t, SECTION)
+    return settings
+
+
+def _first_web_device(config: Config) -> str:
+    return next((d.id for d in config.devices if d.role is Role.WEB), "")
+
+
+def check_sections(config: Config) -> None:
+    """check-config's part: [web], as `antrean web` reads it, when the office has a web."""
+    if SECTION in config.sections or _first_web_device(config):
+        web_settings(config)

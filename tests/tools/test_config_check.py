@@ -199,16 +199,33 @@ def toml_blocks(page: Path) -> list[str]:
     return re.findall(r"```toml\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
 
 
+# An example that shows a [[device]] adds that device to the office (or shows
+# one it has); it does not mean that the office has no other devices.
+ADDED_ARRAYS = {"device"}
+
+
 def with_tables(base: str, fragment: str) -> str:
-    """`base` with the top-level tables that `fragment` writes replaced by the fragment's."""
-    names = set(tomllib.loads(fragment))
-    kept, skipping = [], False
+    """`base` with the tables that `fragment` writes replaced by the fragment's.
+
+    A [[device]] of the fragment replaces only the base's device of that id.
+    """
+    parsed = tomllib.loads(fragment)
+    names = set(parsed) - ADDED_ARRAYS
+    ids = {d["id"] for d in parsed.get("device", [])}
+    blocks: list[list[str]] = [[]]
     for line in base.splitlines(keepends=True):
-        header = re.match(r"\s*\[\[?\s*([\w]+)", line)
-        if header:
-            skipping = header.group(1) in names
-        if not skipping:
-            kept.append(line)
+        if re.match(r"\s*\[", line):
+            blocks.append([])
+        blocks[-1].append(line)
+    kept = []
+    for block in blocks:
+        header = re.match(r"\s*\[\[?\s*([\w]+)", block[0]) if block else None
+        name = header.group(1) if header else ""
+        if name in names:
+            continue
+        if name == "device" and tomllib.loads("".join(block))["device"][0]["id"] in ids:
+            continue
+        kept.extend(block)
     return "".join(kept) + "\n" + fragment
 
 

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint typecheck pytest system-deps clean bundle test-provision test-fresh
+.PHONY: demo test bench lint typecheck pytest system-deps clean bundle kit test-provision test-fresh
 
 demo: system-deps $(STAMP)
 	$(BIN)/antrean demo --config antrean.example.toml
@@ -31,6 +31,12 @@ ARCH ?= aarch64
 PYTHONS ?= 3.11 3.13
 bundle: $(STAMP)
 	ARCH=$(ARCH) PYTHONS="$(PYTHONS)" deploy/raspberrypi/build-bundle.sh dist $(BIN)/python
+
+# The offline kit (docs/provisioning.md): the bundle for this machine's
+# architecture and each role's Debian packages, with SHA256SUMS. Run it on a
+# machine like the Pis (same release and architecture), with internet.
+kit: $(STAMP)
+	PYTHONS="$(PYTHONS)" deploy/raspberrypi/build-kit.sh dist $(BIN)/python
 
 # Slow (minutes, needs root): provisioning end to end in a debootstrap root;
 # ROLE=display or ROLE=counter for those roles (default: portable).

@@ -5,13 +5,16 @@
 # as one Antrean unit. Safe to run again: a second run changes nothing.
 #
 #   provision.sh --role hub|display|counter|portable --config office.toml
-#                [--counter N] [--bundle antrean-bundle.tar.gz|DIR]
+#                [--counter N] [--kit KIT | --bundle antrean-bundle.tar.gz|DIR]
 #                [--enroll DEVICE.enroll.toml] [--read-only-root] [--root DIR]
 #                [--allow-missing-apps]
 #   provision.sh --update BUNDLE     a provisioned Pi: a new version (same role)
 #   provision.sh --rollback          back to the version used before the update
 #
-# --bundle: install from the offline bundle (`make bundle`), no internet needed.
+# --kit: install from the offline kit (`make kit`): the bundle and this role's
+#   Debian packages, after checking every file against the kit's SHA256SUMS.
+# --bundle: install the app from the bundle (`make bundle`); Debian packages
+#   from the Pi's apt sources (internet).
 # --enroll: a display or counter unit's enrollment file, made on the hub by
 #   `antrean broker init` or `antrean broker enroll DEVICE` (its CA and password).
 # --update: installs the bundle's newest version into its own virtualenv
@@ -30,6 +33,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 # shellcheck source=venvs.sh
 . "$HERE/venvs.sh"
+# shellcheck source=packages.sh
+. "$HERE/packages.sh"
+# shellcheck source=kit.sh
+. "$HERE/kit.sh"
 
 usage() {
   sed -n "7,12p" "$0" | sed 's/^# //' >&2
@@ -38,13 +45,14 @@ usage() {
 
 value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
 
-ROLE="" CONFIG="" COUNTER="" BUNDLE="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL="" UPDATE="" ROLLBACK=""
+ROLE="" CONFIG="" COUNTER="" BUNDLE="" KIT="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL="" UPDATE="" ROLLBACK=""
 while [ $# -gt 0 ]; do
   case $1 in
   --role) value "$@" && ROLE=$2 && shift ;;
   --config) value "$@" && CONFIG=$2 && shift ;;
   --counter) value "$@" && COUNTER=$2 && shift ;;
   --bundle) value "$@" && BUNDLE=$2 && shift ;;
+  --kit) value "$@" && KIT=$2 && shift ;;
   --enroll) value "$@" && ENROLL=$2 && shift ;;
   --update) value "$@" && BUNDLE=$2 && UPDATE=1 && shift ;;
   --rollback) ROLLBACK=1 ;;
@@ -102,6 +110,23 @@ fi
 CHANGED=()
 TMP=$(mktemp -d) # scratch space, removed however the run ends
 trap 'rm -rf "$TMP"' EXIT
+
+# The kit: checked whole before anything is installed; then its bundle, and
+# its folder of this role's packages (never another role's).
+DEBS_DIR=""
+if [ -n "$KIT" ]; then
+  [ -z "$BUNDLE" ] || die "--kit and --bundle: give one (the kit has its bundle)"
+  [ -d "$KIT" ] || die "--kit: no such folder: $KIT"
+  KIT=$(realpath "$KIT")
+  say "checking the kit $KIT (SHA256SUMS)"
+  verify_kit "$KIT"
+  bundles=("$KIT"/antrean-bundle-*.tar.gz)
+  if [ ${#bundles[@]} -ne 1 ] || [ ! -f "${bundles[0]}" ]; then die "--kit: $KIT must hold one antrean-bundle-*.tar.gz"; fi
+  BUNDLE=${bundles[0]}
+  DEBS_DIR=$KIT/debs/$ROLE
+  [ -d "$DEBS_DIR" ] || die "--kit: $KIT has no packages for the role $ROLE (debs/$ROLE)"
+  [ -n "$FILES_ONLY" ] || kit_check_target "$KIT"
+fi
 
 # The bundle: an archive from `make bundle`, or that archive unpacked.
 BUNDLE_DIR=""

@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# The offline kit (build-kit.sh, `make kit`): checked before anything is
+# installed, and each role takes only its own packages. Sourced by provision.sh.
+#
+#   KIT/SHA256SUMS                    every other file of the kit, and no more
+#   KIT/kit.txt                       debian = "12", arch = "arm64": what the .debs are for
+#   KIT/antrean-bundle-*.tar.gz       the bundle (make bundle)
+#   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies
+
+# verify_kit KIT - dies unless every file matches SHA256SUMS and none is unlisted.
+verify_kit() {
+  local kit=$1 bad unlisted
+  [ -f "$kit/SHA256SUMS" ] || die "--kit: $kit has no SHA256SUMS; is it from make kit?"
+  bad=$(cd "$kit" && sha256sum --check --strict --quiet SHA256SUMS 2>&1) ||
+    die "the kit in $kit is damaged or was changed, nothing was installed: ${bad//$'\n'/; }. Copy the kit again from the machine that built it"
+  # A file the builder did not list (a .deb added later) is refused as well.
+  unlisted=$(cd "$kit" && comm -23 <(find . -type f ! -path ./SHA256SUMS | sed 's|^\./||' | sort) \
+    <(sed 's/^[0-9a-f]\{64\}  //' SHA256SUMS | sort))
+  [ -z "$unlisted" ] || die "the kit in $kit has files that are not in its SHA256SUMS: ${unlisted//$'\n'/ }"
+}
+
+# kit_value KIT KEY - a value from kit.txt.
+kit_value() {
+  sed -n "s/^$2 = \"\(.*\)\"$/\1/p" "$1/kit.txt"
+}
+
+# kit_check_target KIT - the kit's packages are for this Pi's release and architecture.
+kit_check_target() {
+  local want_debian want_arch have_arch
+  want_debian=$(kit_value "$1" debian) want_arch=$(kit_value "$1" arch)
+  have_arch=$(dpkg --print-architecture)
+  if [ "$want_debian" != "$(debian_major)" ] || [ "$want_arch" != "$have_arch" ]; then
+    die "the kit's packages are for Debian $want_debian $want_arch, this Pi is Debian $(debian_major) $have_arch: build the kit on a machine like the Pi (docs/provisioning.md, 'The offline kit')"
+  fi
+}
+
+# kit_debs FOLDER - the .deb files there that are not installed, or newer than
+# what is (never an older one: apt would downgrade). An empty folder: nothing.
+kit_debs() {
+  local deb name version have
+  for deb in "$1"/*.deb; do
+    [ -f "$deb" ] || continue
+    name=$(dpkg-deb -f "$deb" Package) version=$(dpkg-deb -f "$deb" Version)
+    have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p')
+    if [ -z "$have" ] || dpkg --compare-versions "$version" gt "$have"; then
+      printf '%s\n' "$deb"
+    fi
+  done
+}
+
+# kit_has FOLDER PACKAGE - the folder has a .deb of this package.
+kit_has() {
+  local deb
+  for deb in "$1/$2"_*.deb; do [ -f "$deb" ] && return 0; done
+  return 1
+}

@@ -1,0 +1,133 @@
+"""The offline kit (deploy/raspberrypi/kit.sh, packages.sh): provision.sh checks
+every file against SHA256SUMS before it writes anything, each role takes only
+its own folder of .debs, and the guide lists the packages steps/10-packages.sh
+installs. Real .deb files (dpkg-deb), real sha256sum, the real provision.sh."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.helpers import ROOT
+from tests.tools.test_deploy import DEPLOY, office_toml, provision
+
+ROLES = ("hub", "portable", "display", "counter")
+
+
+def bash(script: str, root: Path | None = None) -> str:
+    """Runs script with packages.sh and kit.sh sourced (R: the target root)."""
+    prelude = f'R="{root or ""}"; die() {{ echo "ERROR: $*" >&2; exit 1; }}; '
+    prelude += f'. "{DEPLOY}/packages.sh"; . "{DEPLOY}/kit.sh"; '
+    result = subprocess.run(
+        ["bash", "-c", prelude + script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def make_deb(folder: Path, package: str, version: str) -> Path:
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("no dpkg-deb here")
+    src = folder.parent / f"src-{package}-{version}"
+    (src / "DEBIAN").mkdir(parents=True)
+    (src / "DEBIAN/control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: Antrean tests <tests@example.invalid>\nDescription: a test package\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    deb = folder / f"{package}_{version}_all.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "--build", str(src), str(deb)],
+        check=True,
+        capture_output=True,
+    )
+    return deb
+
+
+def make_kit(tmp_path: Path) -> Path:
+    kit = tmp_path / "antrean-kit-0.1.0-x86_64"
+    stage = tmp_path / "antrean-bundle-0.1.0-x86_64"
+    (stage / "wheels").mkdir(parents=True)
+    kit.mkdir()
+    with tarfile.open(kit / f"{stage.name}.tar.gz", "w:gz") as tar:
+        tar.add(stage, arcname=stage.name)
+    for role in ROLES:
+        make_deb(kit / "debs" / role, f"antrean-test-{role}", "1.0")
+    (kit / "kit.txt").write_text('version = "0.1.0-x86_64"\ndebian = "12"\narch = "amd64"\n')
+    files = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
+    sums = subprocess.run(
+        ["sha256sum", *files], cwd=kit, capture_output=True, text=True, check=True
+    ).stdout
+    (kit / "SHA256SUMS").write_text(sums)
+    return kit
+
+
+def provision_kit(tmp_path: Path, kit: Path) -> subprocess.CompletedProcess[str]:
+    config = str(office_toml(tmp_path))
+    return provision(tmp_path / "root", "--role", "hub", "--config", config, "--kit", str(kit))
+
+
+def test_a_whole_kit_is_accepted(tmp_path: Path) -> None:
+    result = provision_kit(tmp_path, make_kit(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "checking the kit" in result.stdout
+
+
+def test_a_changed_package_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path)
+    deb = kit / "debs/hub/antrean-test-hub_1.0_all.deb"
+    deb.write_bytes(deb.read_bytes() + b"\0")
+    result = provision_kit(tmp_path, kit)
+    assert result.returncode == 1
+    assert "damaged or was changed, nothing was installed" in result.stderr
+    assert "debs/hub/antrean-test-hub_1.0_all.deb: FAILED" in result.stderr
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_package_added_to_the_kit_is_refused(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path)
+    make_deb(kit / "debs/hub", "antrean-test-extra", "1.0")
+    result = provision_kit(tmp_path, kit)
+    assert result.returncode == 1
+    assert "not in its SHA256SUMS: debs/hub/antrean-test-extra_1.0_all.deb" in result.stderr
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_role_takes_only_the_debs_it_lacks_and_an_empty_folder_none(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert bash(f'kit_debs "{empty}"') == ""  # not a literal "*.deb"
+    folder = tmp_path / "debs"
+    new = make_deb(folder, "antrean-test-absent", "1.0")
+    make_deb(folder, "bash", "0.1")  # older than the installed bash: never a downgrade
+    newer = make_deb(folder, "bash", "999:1.0")
+    assert bash(f'kit_debs "{folder}"').split() == sorted([str(new), str(newer)])
+    assert bash(f'kit_has "{folder}" bash && echo yes') == "yes\n"
+
+
+def guide_packages() -> dict[str, list[str]]:
+    text = (ROOT / "docs/provisioning.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^ *\| ([^|]+) \| ((?:`[^`]+` ?)+) \|$", text, flags=re.M)
+    return {role.strip(): re.findall(r"`([^`]+)`", names) for role, names in rows}
+
+
+@pytest.mark.parametrize(("release", "mtdev"), [("12", "libmtdev1"), ("13", "libmtdev1t64")])
+def test_the_guide_lists_what_step_10_installs(tmp_path: Path, release: str, mtdev: str) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text(f'ID=debian\nVERSION_ID="{release}"\n')
+    guide = guide_packages()
+
+    def listed(role: str, *extra: str) -> list[str]:
+        return bash(f"role_packages {role} {' '.join(extra)}", tmp_path).split()
+
+    for role in ROLES:
+        row = [mtdev if p == "libmtdev1\\|libmtdev1t64" else p for p in guide[f"`{role}`"]]
+        assert row == listed(role), role
+    assert guide["with `--counter N`"] == listed("hub", "1")[len(listed("hub")) :]
+    assert guide["with `--read-only-root`"] == ["raspi-config"]
+    assert listed("display", "''", "1")[-1] == "raspi-config"

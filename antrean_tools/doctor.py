@@ -48,6 +48,10 @@ SERVICE_USER = "antrean"
 PLAUSIBLE_YEAR = 2026
 MIN_FREE_MB = 200  # a day of tickets is kilobytes; below this the SD card is nearly full
 SCREEN_ROLES = ("hub", "portable")  # the kiosk (printer) runs on these
+TIME_SERVER_ROLES = ("hub", "portable")  # chrony serves the office LAN (provision.sh)
+# chrony's reference id when it serves its own clock (`local stratum`): 127.127.1.1.
+LOCAL_REFERENCE = "7F7F0101"
+UNSYNCED_REFERENCE = "00000000"  # chrony has no source yet
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 
 
@@ -305,28 +309,70 @@ class Doctor:
 
     def check_clock(self) -> Result:
         now = self.now()
-        try:
-            out = self.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
-            synced = out.returncode == 0 and out.stdout.strip() == "yes"
-        except FileNotFoundError:
-            synced = False
+        synced = self._output(["timedatectl", "show", "-p", "NTPSynchronized", "--value"]) == "yes"
         shown = now.strftime("%Y-%m-%d %H:%M UTC")
+        set_it = "sudo date -s 'YYYY-MM-DD HH:MM' and sudo fake-hwclock save"
         if now.year < PLAUSIBLE_YEAR:
             return Result(
                 "FAIL",
                 "clock",
                 f"the clock says {shown}: tickets would be numbered on the wrong day",
-                "connect to the internet (NTP), or: sudo date -s "
-                "'YYYY-MM-DD HH:MM' and sudo fake-hwclock save",
+                f"connect to the internet (NTP), or: {set_it}",
             )
+        if self.role in TIME_SERVER_ROLES:
+            return self._hub_clock(shown, synced, set_it)
         if not synced:
+            # The unit's server: the hub (provision.sh), or what timesyncd tries.
+            server = self._output(["timedatectl", "show-timesync", "-p", "ServerName", "--value"])
+            if not server and self.role is not None and self.config is not None:
+                server = self.config.broker.host
+            if not server:
+                return Result(
+                    "WARN",
+                    "clock",
+                    f"{shown}, not synchronized with NTP",
+                    "check it against a phone; if wrong: sudo date -s 'YYYY-MM-DD HH:MM'",
+                )
             return Result(
                 "WARN",
                 "clock",
-                f"{shown}, not synchronized with NTP",
-                "check it against a phone; if wrong: sudo date -s 'YYYY-MM-DD HH:MM'",
+                f"{shown}, not synchronized: no time yet from {server} (the hub)",
+                f"is the hub on, with its clock right (antrean doctor there)? ping {server}; "
+                "here: systemctl status systemd-timesyncd",
             )
         return Result("OK", "clock", f"{shown}, synchronized")
+
+    def _hub_clock(self, shown: str, synced: bool, set_it: str) -> Result:
+        """The hub's clock is the office's: chrony serves it to the LAN."""
+        reference = self._output(["chronyc", "-n", "-c", "tracking"]).split(",")
+        if reference[0] == LOCAL_REFERENCE:
+            # Offline: chrony serves the hub's own clock (local stratum 10).
+            return Result(
+                "OK",
+                "clock",
+                f"{shown}, served to the office from this hub's own clock (no internet "
+                f"time server); check it against a phone, if wrong: {set_it}",
+            )
+        if reference[0] not in ("", UNSYNCED_REFERENCE) and len(reference) > 1:
+            return Result(
+                "OK", "clock", f"{shown}, synchronized with {reference[1]}, served to the office"
+            )
+        if synced:
+            return Result("OK", "clock", f"{shown}, synchronized")
+        return Result(
+            "WARN",
+            "clock",
+            f"{shown}, not synchronized: the units take this hub's time",
+            f"systemctl status chrony; check it against a phone; if wrong: {set_it}",
+        )
+
+    def _output(self, argv: list[str]) -> str:
+        """A command's stripped output, "" when it fails or is not installed."""
+        try:
+            out = self.run(argv)
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
 
     def check_store(self) -> Result:
         assert self.config is not None

@@ -63,6 +63,8 @@ printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/
 # `antrean broker init` saves for them (docs/provisioning.md).
 sed -e 's|path = "var/antrean.db"|path = "/var/lib/antrean/antrean.db"|' \
   -e 's|^clips = "var/voice"|clips = "/var/lib/antrean/voice"|' \
+  -e 's|^users = "var/web-users.db"|users = "/var/lib/antrean/web-users.db"|' \
+  -e 's|^session_secret = "var/web-secret"|session_secret = "/var/lib/antrean/web-secret"|' \
   -e 's|^port = 1883$|port = 1883\npassword_file = "/etc/antrean/broker/clients/{user}.password"|' \
   "$repo/antrean.example.toml" >"$root/root/office.toml"
 cp "$bundle" "$root/root/antrean-bundle.tar.gz"
@@ -84,11 +86,11 @@ fi
 case $role in
 portable)
   args=(--role portable --counter 2) imports="evdev, kivy, escpos" groups_wanted="video render input lp dialout"
-  enabled=(antrean-queue antrean-kiosk antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
+  enabled=(antrean-queue antrean-kiosk antrean-web antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
   ;;
 display)
   args=(--role display --enroll /root/board-1.enroll.toml) device=board-1 unit_args=(--role display) imports="kivy" groups_wanted="video render input audio"
-  enabled=(antrean-board) disabled=(antrean-queue antrean-kiosk getty@tty1)
+  enabled=(antrean-board) disabled=(antrean-queue antrean-kiosk antrean-web getty@tty1)
   ;;
 counter)
   args=(--role counter --counter 2 --enroll /root/counter-2.enroll.toml) device=counter-2
@@ -129,7 +131,9 @@ grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
   fail "the interrupted dpkg was not repaired"
 if [ "$role" = portable ]; then
   in_root /opt/antrean/venv/bin/antrean broker check --config /etc/antrean/antrean.toml \
-    --local kiosk-1 --local counter-2 || fail "the broker folder is not complete"
+    --local kiosk-1 --local counter-2 --local web || fail "the broker folder is not complete"
+  grep -q "antrean web adduser NAME --role petugas" "$cache/run1.log" ||
+    fail "provisioning did not say how to make the office web's first user"
   for f in "$root"/etc/antrean/broker/enroll/*.enroll.toml; do
     secret=$(sed -n 's/^password = "\(.*\)"$/\1/p' "$f")
     ! grep -qF "$secret" "$cache"/run*.log || fail "a device password is in the provisioning log"
@@ -141,14 +145,28 @@ else
   in_root /opt/antrean/venv/bin/antrean check-config --config /etc/antrean/antrean.toml \
     "${unit_args[@]}" >/dev/null || fail "check-config --role: credentials"
 fi
-for unit in "${enabled[@]}" systemd-timesyncd systemd-time-wait-sync fake-hwclock; do
+# The office's time: the hub serves it (chrony), the other units take it from
+# the hub only (timesyncd); chrony replaced timesyncd on the hub.
+if [ "$role" = portable ]; then
+  time_daemon=chrony
+  grep -qx "local stratum 10" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: no local stratum"
+  grep -qx "allow 192.168.0.0/16" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: the LAN is not allowed"
+  # shellcheck disable=SC2016 # dpkg-query's own format
+  ! in_root dpkg-query -W -f='${Status}' systemd-timesyncd 2>/dev/null | grep -q "ok installed" ||
+    fail "systemd-timesyncd is installed beside chrony"
+else
+  time_daemon=systemd-timesyncd
+  grep -qx "NTP=antrean-hub.local" "$root/etc/systemd/timesyncd.conf.d/antrean.conf" ||
+    fail "timesyncd does not take the time from the hub"
+fi
+for unit in "${enabled[@]}" "$time_daemon" systemd-time-wait-sync fake-hwclock; do
   [ "$(in_root systemctl is-enabled "$unit.service")" = enabled ] || fail "$unit is not enabled"
 done
 for unit in "${disabled[@]}"; do
   [ "$(in_root systemctl is-enabled "$unit.service")" = disabled ] || fail "$unit is enabled on a $role unit"
 done
 in_root systemd-analyze verify --man=no antrean-queue.service antrean-kiosk.service antrean-counter@2.service \
-  antrean-board.service systemd-time-wait-sync.service || fail "systemd-analyze verify"
+  antrean-board.service antrean-web.service systemd-time-wait-sync.service || fail "systemd-analyze verify"
 in_root /opt/antrean/venv/bin/antrean check-config --config /etc/antrean/antrean.toml >/dev/null ||
   fail "config not valid"
 in_root runuser -u antrean -- /opt/antrean/venv/bin/antrean --help >/dev/null || fail "antrean --help"
@@ -237,6 +255,11 @@ umount -lR "$root/dev" "$root/proc" "$root/var/cache/apt/archives"
 # time-sync.target would wait its 90 s for an NTP server there is none of
 # here (the office without internet: docs/provisioning.md); not under test.
 ln -sfn /dev/null "$root/etc/systemd/system/systemd-time-wait-sync.service"
+# The container may not set this machine's clock (no CAP_SYS_TIME, which
+# chrony's unit requires): here chrony serves without controlling it (-x).
+mkdir -p "$root/etc/systemd/system/chrony.service.d"
+printf '[Unit]\nConditionCapability=\n[Service]\nEnvironmentFile=\nEnvironment="DAEMON_OPTS=-F 1 -x"\n' \
+  >"$root/etc/systemd/system/chrony.service.d/test-no-clock.conf"
 systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --private-network \
   >"$cache/boot.log" 2>&1 &
 nspawn=$!
@@ -255,27 +278,49 @@ for _ in $(seq 120); do
   grep -q "^OK    queue" <<<"$doc" && break
   sleep 1
 done
+# chrony serves the office from the hub's own clock here (no network): its
+# local reference (127.127.1.1) once no server answered.
+tracking=""
+for _ in $(seq 90); do
+  tracking=$(in_ns chronyc -n -c tracking 2>/dev/null || true)
+  [[ $tracking == 7F7F0101,* ]] && break
+  sleep 1
+done
 in_ns /opt/antrean/venv/bin/antrean doctor --timeout 3 --as kiosk-1 >"$cache/doctor-systemd.txt" || true
 # (The kiosk needs /dev/tty1 and a screen, the counter agent an input device:
 # this machine has neither, so those two are not started here.)
-states=$(for u in mosquitto antrean-queue; do
+# The office web answers its login page (as a browser on the hub would ask).
+web_page=""
+for _ in $(seq 30); do
+  web_page=$(in_ns /opt/antrean/venv/bin/python -c 'import urllib.request as u
+print(u.urlopen("http://127.0.0.1:8080/masuk", timeout=3).status)' 2>/dev/null || true)
+  [ "$web_page" = 200 ] && break
+  sleep 1
+done
+states=$(for u in mosquitto antrean-queue chrony antrean-web; do
   printf '%s=%s ' "$u" "$(in_ns systemctl is-active "$u.service" || true)"
 done)
 queue_pid=$(in_ns systemctl show -p MainPID --value antrean-queue.service)
 sandbox=$(in_ns grep -E '^(CapBnd|NoNewPrivs|Seccomp):' "/proc/$queue_pid/status" | tr -s '\t\n' '  ')
 mosquitto_pid=$(in_ns systemctl show -p MainPID --value mosquitto.service)
 mosquitto_sandbox=$(in_ns grep -E '^(CapBnd|NoNewPrivs|Seccomp):' "/proc/$mosquitto_pid/status" | tr -s '\t\n' '  ')
+clock_line=$(grep "clock" "$cache/doctor-systemd.txt" || true)
 kill "$nspawn"
 wait "$nspawn" || true
 echo "    $states"
+echo "    chrony tracking: $tracking"
+echo "    doctor: $clock_line"
 echo "    queue (pid $queue_pid): $sandbox"
 echo "    mosquitto (pid $mosquitto_pid): $mosquitto_sandbox"
-[ "$states" = "mosquitto=active antrean-queue=active " ] ||
+[ "$web_page" = 200 ] || fail "the office web does not answer on 127.0.0.1:8080/masuk ($web_page)"
+[ "$states" = "mosquitto=active antrean-queue=active chrony=active antrean-web=active " ] ||
   fail "a unit is not running in its sandbox: $states (journal: $root/var/log/journal)"
 [ "$sandbox" = "CapBnd: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 " ] ||
   fail "the queue service runs without its sandbox: $sandbox"
 [ "$mosquitto_sandbox" = "CapBnd: 00000000000000c1 NoNewPrivs: 1 Seccomp: 2 " ] ||
   fail "Mosquitto runs without its drop-in's sandbox: $mosquitto_sandbox"
+[[ $tracking == 7F7F0101,* ]] || fail "chrony does not serve the hub's own clock: $tracking"
+[[ $clock_line == *"own clock"* ]] || fail "doctor's clock line does not say the hub serves its own clock"
 if ! grep -q "^OK    broker" "$cache/doctor-systemd.txt" || ! grep -q "^OK    queue" "$cache/doctor-systemd.txt"; then
   cat "$cache/doctor-systemd.txt"
   fail "doctor under systemd"

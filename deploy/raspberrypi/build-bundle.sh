@@ -35,7 +35,7 @@ project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 extras = project["optional-dependencies"]
 debian_only = {"evdev"}
 reqs = list(project["dependencies"])
-for role in ("kiosk", "board", "counter", "console"):
+for role in ("kiosk", "board", "counter", "console", "web"):
     reqs += extras[role]
 for r in dict.fromkeys(reqs):
     if r.split(">")[0].split("=")[0].split("[")[0].split(";")[0].strip() not in debian_only:

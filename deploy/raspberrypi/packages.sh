@@ -22,8 +22,12 @@ role_packages() {
   esac
   [ "$role" = counter ] && counter=${counter:-1}
   [ "$(debian_major)" -ge 13 ] && mtdev=libmtdev1t64
-  printf '%s\n' python3 python3-venv ca-certificates systemd-timesyncd fake-hwclock
-  case $role in hub | portable) printf '%s\n' mosquitto mosquitto-clients ;; esac
+  printf '%s\n' python3 python3-venv ca-certificates fake-hwclock
+  # The hub serves the office its time (clock.sh); the other units follow it.
+  case $role in
+  hub | portable) printf '%s\n' chrony mosquitto mosquitto-clients ;;
+  *) printf '%s\n' systemd-timesyncd ;;
+  esac
   # Kivy's wheel brings SDL2; SDL2's kmsdrm driver loads these at run time.
   [ -n "$screen" ] && printf '%s\n' libgl1-mesa-dri libegl1 libgles2 libgbm1 libdrm2 "$mtdev"
   [ "$screen" = kiosk ] && printf '%s\n' libusb-1.0-0 usbutils

@@ -7,7 +7,7 @@
 #   provision.sh --role hub|display|counter|portable --config office.toml
 #                [--counter N] [--kit KIT | --bundle antrean-bundle.tar.gz|DIR]
 #                [--enroll DEVICE.enroll.toml] [--read-only-root] [--root DIR]
-#                [--allow-missing-apps]
+#                [--ntp-allow SUBNET,...] [--allow-missing-apps]
 #   provision.sh --update BUNDLE     a provisioned Pi: a new version (same role)
 #   provision.sh --rollback          back to the version used before the update
 #
@@ -22,6 +22,8 @@
 #   the services; the role, counter and config are this Pi's own.
 # --rollback: switches back to the version before (kept) and restarts, unless
 #   that version cannot read the store (a newer schema): then it changes nothing.
+# --ntp-allow: the office LAN the hub serves time to (chrony's `allow`; default:
+#   the private address ranges); hub and portable units only.
 # --root DIR: only write the files (config, units, drop-ins, udev) under DIR and
 #   enable units offline; no packages, user or virtualenv. For tests.
 # --allow-missing-apps: warn instead of failing when the app lacks a command
@@ -37,6 +39,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/packages.sh"
 # shellcheck source=kit.sh
 . "$HERE/kit.sh"
+# shellcheck source=clock.sh
+. "$HERE/clock.sh"
 
 usage() {
   sed -n "7,12p" "$0" | sed 's/^# //' >&2
@@ -45,7 +49,7 @@ usage() {
 
 value() { [ -n "${2:-}" ] || die "$1 needs a value (see --help)"; }
 
-ROLE="" CONFIG="" COUNTER="" BUNDLE="" KIT="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL="" UPDATE="" ROLLBACK=""
+ROLE="" CONFIG="" COUNTER="" BUNDLE="" KIT="" READ_ONLY="" ROOT=/ ALLOW_MISSING="" ENROLL="" NTP_ALLOW="" UPDATE="" ROLLBACK=""
 while [ $# -gt 0 ]; do
   case $1 in
   --role) value "$@" && ROLE=$2 && shift ;;
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
   --rollback) ROLLBACK=1 ;;
   --read-only-root) READ_ONLY=1 ;;
   --root) value "$@" && ROOT=$2 && shift ;;
+  --ntp-allow) value "$@" && NTP_ALLOW=$2 && shift ;;
   --allow-missing-apps) ALLOW_MISSING=1 ;;
   -h | --help) usage ;;
   *) die "unknown argument '$1' (see --help)" ;;
@@ -72,6 +77,7 @@ if [ -n "$UPDATE$ROLLBACK" ]; then
   ROLE=$(sed -n 's/^role = "\(.*\)"$/\1/p' "$unit")
   COUNTER=$(sed -n 's/^counter = \([1-9][0-9]*\)$/\1/p' "$unit")
   grep -q '^read_only_root = true$' "$unit" && READ_ONLY=1
+  NTP_ALLOW=${NTP_ALLOW:-$(sed -n 's/^ntp_allow = "\(.*\)"$/\1/p' "$unit")}
   CONFIG=${CONFIG:-${ROOT%/}/etc/antrean/antrean.toml}
 fi
 
@@ -153,10 +159,17 @@ counter) UNITS=() SCREEN="" ;;
 portable) UNITS=(antrean-queue.service antrean-kiosk.service) SCREEN=kiosk ;;
 esac
 [ -n "$COUNTER" ] && UNITS+=("antrean-counter@$COUNTER.service")
-BROKER="" # this unit runs the office's Mosquitto
+BROKER="" # this unit runs the office's Mosquitto (and serves the time)
 case $ROLE in hub | portable) BROKER=1 ;; esac
+if [ -n "$BROKER" ]; then
+  NTP_ALLOW=${NTP_ALLOW:-$NTP_ALLOW_DEFAULT}
+  check_ntp_allow "$NTP_ALLOW"
+elif [ -n "$NTP_ALLOW" ]; then
+  die "--ntp-allow is for the hub (it serves the time); a $ROLE unit takes it from the hub"
+fi
 
 if [ -n "$ROLLBACK" ]; then
+  [ -e "$R/etc/systemd/system/multi-user.target.wants/antrean-web.service" ] && UNITS+=(antrean-web.service)
   rollback_app
   exit 0
 fi
@@ -168,6 +181,11 @@ for step in "$HERE"/steps/[0-9][0-9]-*.sh; do
   # Tests cut the power here (SIGKILL, no cleanup): ANTREAN_TEST_CRASH_AT=step-30.
   if [ "${ANTREAN_TEST_CRASH_AT:-}" = "step-$(basename "$step" | cut -c1-2)" ]; then kill -9 $$; fi
 done
+# shellcheck disable=SC2153 # WEB: from steps/40-config.sh
+if [ -n "$WEB" ] && [ ! -s "$R$(sed -n '/^\[web\]/,/^\[/s/^users *= *"\([^"]*\)".*/\1/p' "$CONFIG")" ]; then
+  say "the office web has no user yet; make the first one (it asks for the password twice):"
+  say "  sudo -u antrean antrean web adduser NAME --role petugas --config $ETC/antrean.toml"
+fi
 if changed; then
   say "done: ${#CHANGED[@]} change(s)"
 else

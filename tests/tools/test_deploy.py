@@ -31,6 +31,10 @@ PROVISION = DEPLOY / "provision.sh"
 UNITS = sorted(p.name for p in (DEPLOY / "systemd").glob("*.service"))
 PI_STORE = 'path = "/var/lib/antrean/antrean.db"'
 PI_CLIPS = 'clips = "/var/lib/antrean/voice"'
+PI_WEB = {
+    'users = "var/web-users.db"': 'users = "/var/lib/antrean/web-users.db"',
+    'session_secret = "var/web-secret"': 'session_secret = "/var/lib/antrean/web-secret"',
+}
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
 
@@ -48,7 +52,7 @@ def shell_scripts() -> list[Path]:
 
 def office_toml(tmp_path: Path, edit: dict[str, str] | None = None) -> Path:
     path = tmp_path / "office.toml"
-    pi = {'path = "var/antrean.db"': PI_STORE, 'clips = "var/voice"': PI_CLIPS}
+    pi = {'path = "var/antrean.db"': PI_STORE, 'clips = "var/voice"': PI_CLIPS, **PI_WEB}
     text = example_text(edit={**pi, **(edit or {})})
     path.write_text(text, encoding="utf-8")
     return path
@@ -111,13 +115,18 @@ def test_shellcheck_catches_a_real_mistake(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("role", "extra", "units"),
     [
-        ("hub", [], ["antrean-kiosk.service", "antrean-queue.service"]),
+        ("hub", [], ["antrean-kiosk.service", "antrean-queue.service", "antrean-web.service"]),
         ("display", [], ["antrean-board.service"]),
         ("counter", ["--counter", "3"], ["antrean-counter@3.service"]),
         (
             "portable",
             ["--counter", "1"],
-            ["antrean-counter@1.service", "antrean-kiosk.service", "antrean-queue.service"],
+            [
+                "antrean-counter@1.service",
+                "antrean-kiosk.service",
+                "antrean-queue.service",
+                "antrean-web.service",
+            ],
         ),
     ],
 )
@@ -208,6 +217,7 @@ def test_systemd_analyze_verify_every_unit(tmp_path: Path) -> None:
         "antrean-counter@4.service",
         "antrean-kiosk.service",
         "antrean-queue.service",
+        "antrean-web.service",
         "systemd-time-wait-sync.service",
     ]
     for unit in names:
@@ -418,3 +428,25 @@ def test_rollback_switches_back_unless_the_store_is_too_new(tmp_path: Path) -> N
         f"antrean 0.9.0 knows only {known}" in refused.stderr
     )
     assert os.readlink(root / "opt/antrean/venv") == "venvs/0.10.0"  # nothing changed
+
+
+def test_the_hub_runs_the_office_web_and_says_how_to_make_its_first_user(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    result = provision(root, "--role", "hub", "--config", str(office_toml(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert "antrean-web.service" in enabled(root)
+    assert "sudo -u antrean antrean web adduser NAME --role petugas" in result.stdout
+    # Its accounts beside the config (in /etc, read-only to it): it would fail in a loop.
+    config = office_toml(tmp_path)
+    text = config.read_text().replace(
+        PI_WEB['users = "var/web-users.db"'], 'users = "var/web-users.db"'
+    )
+    config.write_text(text)
+    other = tmp_path / "other"
+    refused = provision(other, "--role", "portable", "--config", str(config))
+    assert refused.returncode == 1
+    assert (
+        "[web] users is 'var/web-users.db'; on a Pi set users = \"/var/lib/antrean/web-users.db\""
+        in refused.stderr
+    )
+    assert not other.exists()

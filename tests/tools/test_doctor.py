@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -262,6 +262,61 @@ def test_clock_at_1970_fails(tmp_path: Path) -> None:
     d.run = lambda argv: subprocess.CompletedProcess(argv, 0, "yes\n", "")
     d.now = lambda: NOW
     assert d.check_clock() == Result("OK", "clock", "2026-11-26 02:00 UTC, synchronized")
+
+
+def answers(replies: dict[str, str]) -> Callable[[list[str]], subprocess.CompletedProcess[str]]:
+    """timedatectl/chronyc as they answer on a Pi; an unknown command is not installed."""
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        key = " ".join(argv[:2])
+        if key not in replies:
+            raise FileNotFoundError(argv[0])
+        return subprocess.CompletedProcess(argv, 0, replies[key] + "\n", "")
+
+    return run
+
+
+def test_an_unsynced_unit_says_which_server_it_tries(tmp_path: Path) -> None:
+    hub = {'[broker]\nhost = "127.0.0.1"': '[broker]\nhost = "antrean-hub.local"'}
+    d = doctor(write_config(tmp_path, 1883, hub), role="display", now=lambda: NOW)
+    d.check_config()
+    d.run = answers({"timedatectl show": "no", "timedatectl show-timesync": "antrean-hub.local"})
+    r = d.check_clock()
+    assert r.status == "WARN"
+    assert (
+        r.detail
+        == "2026-11-26 02:00 UTC, not synchronized: no time yet from antrean-hub.local (the hub)"
+    )
+    assert "ping antrean-hub.local" in r.fix
+    # timesyncd not running: the server provisioning set is the config's hub.
+    d.run = answers({"timedatectl show": "no"})
+    assert "from antrean-hub.local (the hub)" in d.check_clock().detail
+
+
+def test_a_hub_without_internet_serves_its_own_clock(tmp_path: Path) -> None:
+    d = doctor(write_config(tmp_path, 1883), role="hub", now=lambda: NOW)
+    local = "7F7F0101,127.127.1.1,10,1796263200.0,0.0,0.0"
+    d.run = answers({"timedatectl show": "yes", "chronyc -n": local})
+    r = d.check_clock()
+    assert r.status == "OK"
+    assert "served to the office from this hub's own clock" in r.detail
+    assert "fake-hwclock save" in r.detail
+    pool = "C0A80101,192.168.1.1,2,1796263200.0,0.0,0.0"
+    d.run = answers({"timedatectl show": "yes", "chronyc -n": pool})
+    assert (
+        d.check_clock().detail
+        == "2026-11-26 02:00 UTC, synchronized with 192.168.1.1, served to the office"
+    )
+    # (the kernel's flag may lag: chrony's own answer counts first)
+    d.run = answers({"timedatectl show": "no", "chronyc -n": local})
+    assert d.check_clock().status == "OK"
+    d.run = answers({"timedatectl show": "no", "chronyc -n": "00000000,,0,0.0"})
+    r = d.check_clock()
+    assert (r.status, r.detail) == (
+        "WARN",
+        "2026-11-26 02:00 UTC, not synchronized: the units take this hub's time",
+    )
+    assert "systemctl status chrony" in r.fix
 
 
 def test_disk(tmp_path: Path) -> None:

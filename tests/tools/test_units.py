@@ -38,12 +38,13 @@ def exposure(unit: str, root: Path | None = None) -> float:
     return float(found.group(1))
 
 
-def test_the_four_units_are_measured() -> None:
+def test_the_five_units_are_measured() -> None:
     assert [u.name for u in UNITS] == [
         "antrean-board.service",
         "antrean-counter@.service",
         "antrean-kiosk.service",
         "antrean-queue.service",
+        "antrean-web.service",
     ]
 
 

@@ -7,7 +7,7 @@
 [ -n "$FILES_ONLY" ] && return 0
 
 case $ROLE in
-hub | portable) extras=kiosk ;;
+hub | portable) extras=kiosk,web ;;
 display) extras=board ;;
 counter) extras=counter ;;
 esac

@@ -21,6 +21,22 @@ case $clips in
 /var/lib/antrean/*) ;;
 *) die "$CONFIG: [voice] clips is $clips; on a Pi set clips = \"/var/lib/antrean/voice\"" ;;
 esac
+# The office web on the hub, when the office has its device (docs/web.md): its
+# accounts and session secret must be where the unit may write and keep them.
+WEB="" # provision.sh prints how to add the first user
+if [ -n "$BROKER" ] && grep -q '^  device  *[^:]*: web$' <<<"$summary"; then
+  # shellcheck disable=SC2034 # WEB: read by provision.sh
+  WEB=1
+  UNITS+=(antrean-web.service)
+  for pair in users:web-users.db session_secret:web-secret; do
+    key=${pair%%:*}
+    where=$(sed -n '/^\[web\]/,/^\[/s/^'"$key"' *= *"\([^"]*\)".*/\1/p' "$CONFIG")
+    case $where in
+    /var/lib/antrean/*) ;;
+    *) die "$CONFIG: [web] $key is '${where:-its default, beside the config}'; on a Pi set $key = \"/var/lib/antrean/${pair#*:}\"" ;;
+    esac
+  done
+fi
 if [ -n "$COUNTER" ] && ! grep -q "^  counter  $COUNTER " <<<"$summary"; then
   die "$CONFIG has no [[counter]] with number = $COUNTER (see: antrean check-config)"
 fi
@@ -32,11 +48,14 @@ put_dir "$ETC" 0751 root:antrean
 put_file "$CONFIG" "$ETC"/antrean.toml 0640 root:antrean
 read_only=false
 if [ -n "$READ_ONLY" ]; then read_only=true; fi
+ntp_line="" # a hub's office LAN (--ntp-allow), kept for --update
+[ -n "$NTP_ALLOW" ] && ntp_line="ntp_allow = \"$NTP_ALLOW\""
 put_text "$ETC"/unit.toml 0644 <<TOML
 # Written by provision.sh: what this Pi is (read by antrean doctor).
 role = "$ROLE"
 counter = ${COUNTER:-0}
 read_only_root = $read_only
+$ntp_line
 TOML
 
 # The unit's login to the hub (display, counter): the CA and its password from

@@ -17,7 +17,7 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
   local_devices=()
   # shellcheck disable=SC2154 # summary: `antrean check-config` output, from 40-config.sh
   while read -r device role counter; do
-    if [ "$role" = kiosk ] || { [ -n "$COUNTER" ] && [ "$counter" = "$COUNTER)" ]; }; then
+    if [ "$role" = kiosk ] || [ "$role" = web ] || { [ -n "$COUNTER" ] && [ "$counter" = "$COUNTER)" ]; }; then
       local_devices+=(--local "$device")
     fi
   done < <(sed -n 's/^  device *\([^:]*\): \([a-z]*\)[^0-9]*\(.*\)$/\1 \2 \3/p' <<<"$summary")

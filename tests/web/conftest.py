@@ -42,6 +42,7 @@ class WebServer:
             self.users.add(name, role, PASSWORD)
         self.live = OfficeLive(config, self.settings.device).start()
         app = build_app(config, self.settings, self.live, self.users)
+        self.app = app.state.web  # the WebApp: its phone-page counters
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +18,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antrean.config import Config
-from antrean.tokens import token_shaped
 from web import admin, auth, phone, views
 from web.auth import Refused, require
-from web.live import NoAnswer, NotConnected, OfficeLive
+from web.live import OfficeLive
+from web.phone_pages import PhonePages
 from web.settings import WebSettings
+from web.stream import Frame, sse
 from web.users import LoginThrottle, Users, WebRole
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STAFF = frozenset({WebRole.KEPALA, WebRole.PETUGAS, WebRole.TEKNISI})
 ADMIN = frozenset({WebRole.PETUGAS})
-KEEPALIVE_S = 15.0  # an SSE comment this often: proxies and phones drop silent streams
-STREAM_MAX_S = 300.0  # then the browser reconnects, and the session is checked again
 FAILED_LOGIN_PAUSE_S = 0.5
-# What a page stream sends: (HTML, whether it is the last), or None for nothing now.
-Frame = tuple[str, bool] | None
-PHONE_HEADERS = {"cache-control": "no-store"}  # a shared phone keeps no other ticket's page
 # No scripts or styles from anywhere else, no framing (clickjacking of the admin forms).
 HEADERS = [
     (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
@@ -77,8 +71,6 @@ class WebApp:
         self.live = live
         self.users = users
         self.throttle = LoginThrottle()
-        self.phone = phone.PhoneTickets(live)
-        self.misses = phone.Misses()
         self.jinja = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html"]),
@@ -87,6 +79,7 @@ class WebApp:
         )
         self.jinja.globals["minutes"] = views.minutes
         self.jinja.globals["wait"] = phone.wait_words
+        self.phone = PhonePages(config, live, self.jinja)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
 
     def render(
@@ -150,75 +143,6 @@ class WebApp:
 
         return sse(request, self.live, "dash", frame)
 
-    # ---- the resident's phone page (no login: the token is the key) ---------------
-
-    async def _phone_ticket(self, request: Request) -> dict[str, Any] | None:
-        """The ticket of the path's token, or None (after noting a miss of the address)."""
-        token = request.path_params["token"]
-        address = request.client.host if request.client else "?"
-        if not token_shaped(token) or self.misses.blocked(address):
-            return None
-        ticket = await self.phone.get(token)
-        if ticket is None:
-            self.misses.missed(address)
-        return ticket
-
-    def _phone_context(self, ticket: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "t": ticket,
-            "final": ticket["status"] in phone.FINAL,
-            "title": phone.title(ticket),
-            "office": self.config.office.name,
-        }
-
-    def phone_missing(self, status: int = 404) -> Response:
-        words = {
-            404: ("Karcis tidak ditemukan.", "Ticket not found."),
-            503: ("Layanan antrean sedang tidak menjawab. Coba lagi sebentar.",
-                  "The queue service is not answering. Try again shortly."),
-        }[status]  # fmt: skip
-        html = self.jinja.get_template("phone_missing.html").render(
-            message=words[0], message_en=words[1]
-        )
-        return HTMLResponse(html, status, headers=PHONE_HEADERS)
-
-    async def phone_page(self, request: Request) -> Response:
-        try:
-            ticket = await self._phone_ticket(request)
-        except (NotConnected, NoAnswer, RuntimeError):
-            return self.phone_missing(503)
-        if ticket is None:
-            return self.phone_missing()
-        html = self.jinja.get_template("phone.html").render(
-            stream=f"/t/{ticket['token']}/live", **self._phone_context(ticket)
-        )
-        return HTMLResponse(html, headers=PHONE_HEADERS)
-
-    async def phone_stream(self, request: Request) -> Response:
-        try:
-            first = await self._phone_ticket(request)
-        except (NotConnected, NoAnswer, RuntimeError):
-            return self.phone_missing(503)
-        if first is None:
-            return self.phone_missing()
-        token = first["token"]
-        fragment = self.jinja.get_template("_phone.html")
-        pending: list[dict[str, Any]] = [first]
-
-        async def frame() -> Frame:
-            ticket = pending.pop() if pending else None
-            if ticket is None:
-                try:
-                    ticket = await self.phone.get(token)
-                except (NotConnected, NoAnswer, RuntimeError):
-                    return None  # the page keeps what it shows; the next change asks again
-            if ticket is None:  # the day ended: today's tokens are gone
-                ticket = {**first, "status": "expired"}
-            context = self._phone_context(ticket)
-            return fragment.render(**context), context["final"]
-
-        return sse(request, self.live, "tiket", frame)
-
     # ---- admin ---------------------------------------------------------------
 
     async def admin_page(self, request: Request) -> Response:
@@ -254,39 +178,6 @@ class WebApp:
         return self.render(request, "error.html", exc.status, message=exc.message)
 
 
-def sse(
-    request: Request, live: OfficeLive, event: str, render: Callable[[], Awaitable[Frame]]
-) -> StreamingResponse:
-    """A Server-Sent Events stream: `event` with the rendered HTML at start and on each change.
-
-    A frame the same as the last one sent is not sent again (most changes of the
-    office change nothing on a given page); the stream ends after a last frame.
-    """
-
-    async def stream() -> AsyncIterator[str]:
-        seen, sent = -1, ""
-        started = time.monotonic()
-        while time.monotonic() - started < STREAM_MAX_S:
-            version = await live.changed(seen, KEEPALIVE_S)
-            if await request.is_disconnected():
-                return
-            if version == seen:
-                yield ": alive\n\n"
-                continue
-            seen = version
-            frame = await render()
-            if frame is None or frame[0] == sent:
-                continue
-            sent, last = frame
-            lines = sent.splitlines() or [""]
-            yield f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
-            if last:
-                return
-
-    headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
-
-
 def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Users) -> Starlette:
     """The ASGI app of one office."""
     web = WebApp(config, settings, live, users)
@@ -301,9 +192,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/dasbor/live", staff(web.dashboard_stream)),
         Route("/admin", admins(web.admin_page)),
         Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
-        Route("/t/{token}", web.phone_page),
-        Route("/t/{token}/live", web.phone_stream),
-        Route("/t/{rest:path}", lambda _r: web.phone_missing()),  # the same 404 for any other
+        *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

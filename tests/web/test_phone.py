@@ -13,7 +13,7 @@ from pathlib import Path
 from antrean.tokens import TOKEN_CHARS
 from tests.support.broker_world import wait_for
 from tests.web.http_client import Client
-from tests.web.test_pages import text_of
+from tests.web.test_pages import count_of, text_of
 
 PHONE = (360, 740)
 
@@ -55,7 +55,7 @@ def test_a_token_opens_its_own_ticket_and_nothing_else(web_office) -> None:
 def test_wrong_tokens_get_one_and_the_same_404_and_cannot_be_tried_for_long(web_office) -> None:
     office, web = web_office
     _code, token = issue(office)
-    web.app.misses.limit = 1000  # this test tries more than an address may
+    web.app.phone.misses.limit = 1000  # this test tries more than an address may
     client = Client(web.url)
     wrong = {
         "near": near(token),  # one character off a real one
@@ -79,11 +79,11 @@ def test_wrong_tokens_get_one_and_the_same_404_and_cannot_be_tried_for_long(web_
     assert abs(near_ms - random_ms) < max(3.0, 0.5 * random_ms), (near_ms, random_ms)
 
     # An address that keeps trying is answered without asking the queue service.
-    web.app.misses.limit = 20
-    asked = web.app.phone.requests
+    web.app.phone.misses.limit = 20
+    asked = web.app.phone.tickets.requests
     for i in range(30):
         assert client.get(f"/t/{'y' * (TOKEN_CHARS - 2)}{i:02d}")[0] == 404
-    assert web.app.phone.requests - asked <= 20
+    assert web.app.phone.tickets.requests - asked <= 20
     assert client.get(f"/t/{token}")[0] == 404  # even its own ticket, for a while
 
 
@@ -105,7 +105,7 @@ def test_the_page_changes_live_when_a_counter_calls_it(web_office, chromium, tmp
     wait_for(lambda: "0 orang di depan Anda" in text_of(driver, ".tiket"), 10, "ahead 0")
     assert other not in text_of(driver, "#tiket")
     office.ok("counter-1", "call_next")  # now this one, at Loket 1
-    wait_for(lambda: "dipanggil" in text_of(driver, ".tiket"), 10, "the call on the phone")
+    wait_for(lambda: count_of(driver, ".call") == 1, 10, "the call on the phone")
     shown = text_of(driver, ".call")
     assert "Nomor Anda dipanggil — silakan ke Loket 1" in shown
     assert "Your number is called — please go to Loket 1" in shown

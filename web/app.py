@@ -30,6 +30,7 @@ from web.live import OfficeLive
 from web.phone_pages import PhonePages
 from web.settings import WebSettings
 from web.stream import Frame, sse
+from web.survey import BANDS, ELEMENTS, Surveys
 from web.users import LoginThrottle, Users, WebRole
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class WebApp:
         )
         self.jinja.globals["minutes"] = views.minutes
         self.jinja.globals["wait"] = phone.wait_words
-        self.phone = PhonePages(config, live, self.jinja)
+        self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
+        self.phone = PhonePages(config, live, self.jinja, self.surveys)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
 
     def render(
@@ -143,6 +145,20 @@ class WebApp:
 
         return sse(request, self.live, "dash", frame)
 
+    # ---- the satisfaction survey's figures (kepala) ------------------------------
+
+    async def skm_page(self, request: Request) -> Response:
+        names = {s.code: s.name for s in self.config.services}
+        return self.render(
+            request,
+            "skm.html",
+            figures=self.surveys.figures(),
+            comments=self.surveys.comments(),
+            names=names,
+            elements=ELEMENTS,
+            bands=BANDS,
+        )
+
     # ---- admin ---------------------------------------------------------------
 
     async def admin_page(self, request: Request) -> Response:
@@ -190,6 +206,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/keluar", web.logout, methods=["POST"]),
         Route("/dasbor", staff(web.dashboard)),
         Route("/dasbor/live", staff(web.dashboard_stream)),
+        Route("/skm", staff(web.skm_page)),
         Route("/admin", admins(web.admin_page)),
         Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
         *web.phone.routes(),

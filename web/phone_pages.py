@@ -9,12 +9,13 @@ from typing import Any
 
 from jinja2 import Environment
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from antrean.config import Config
 from antrean.tokens import token_shaped
-from web import phone
+from web import phone, survey
+from web.admin import FormError, clean_text
 from web.live import NoAnswer, NotConnected, OfficeLive
 from web.stream import Frame, sse
 
@@ -32,10 +33,13 @@ MISSING = {
 class PhonePages:
     """The resident's pages of one office."""
 
-    def __init__(self, config: Config, live: OfficeLive, jinja: Environment) -> None:
+    def __init__(
+        self, config: Config, live: OfficeLive, jinja: Environment, surveys: survey.Surveys
+    ) -> None:
         self.config = config
         self.live = live
         self.jinja = jinja
+        self.surveys = surveys
         self.tickets = phone.PhoneTickets(live)
         self.misses = phone.Misses()
 
@@ -43,6 +47,7 @@ class PhonePages:
         return [
             Route("/t/{token}", self.page),
             Route("/t/{token}/live", self.stream),
+            Route("/t/{token}/survei", self.survey_post, methods=["POST"]),
             Route("/t/{rest:path}", self.missing_page),  # the same 404 for any other path
         ]
 
@@ -61,13 +66,28 @@ class PhonePages:
             return self.missing()
         return ticket
 
-    def context(self, ticket: dict[str, Any]) -> dict[str, Any]:
+    def context(self, ticket: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        served = ticket["status"] == "served"
+        answered = served and self.surveys.answered(ticket["day"], ticket["code"])
         return {
             "t": ticket,
             "final": ticket["status"] in phone.FINAL,
             "title": phone.title(ticket),
             "office": self.config.office.name,
+            "survey": "done" if answered else "open",
+            "elements": survey.ELEMENTS,
+            "scale": survey.SCALE,
+            "max_comment": survey.MAX_COMMENT,
+            "chosen": {},
+            "survey_error": "",
+            **extra,
         }
+
+    def render_page(self, ticket: dict[str, Any], status: int = 200, **extra: Any) -> Response:
+        html = self.jinja.get_template("phone.html").render(
+            stream=f"/t/{ticket['token']}/live", **self.context(ticket, **extra)
+        )
+        return HTMLResponse(html, status, headers=HEADERS)
 
     def missing(self, status: int = 404) -> Response:
         """The one page of every wrong token (or of a queue service that does not answer)."""
@@ -84,10 +104,27 @@ class PhonePages:
         ticket = await self.ticket(request)
         if isinstance(ticket, Response):
             return ticket
-        html = self.jinja.get_template("phone.html").render(
-            stream=f"/t/{ticket['token']}/live", **self.context(ticket)
-        )
-        return HTMLResponse(html, headers=HEADERS)
+        return self.render_page(ticket)
+
+    async def survey_post(self, request: Request) -> Response:
+        """One SKM response for a served ticket; a wrong form says why and keeps nothing.
+
+        No CSRF token: there is no session to ride on, and a forged post would
+        need the ticket's token, which is the whole secret.
+        """
+        ticket = await self.ticket(request)
+        if isinstance(ticket, Response):
+            return ticket
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if ticket["status"] != "served":
+            return self.render_page(ticket, 409)
+        try:
+            scores = survey.checked_scores(form)
+            comment = clean_text(form.get("komentar", ""), "Komentar", survey.MAX_COMMENT, False)
+        except (survey.SurveyError, FormError) as err:
+            return self.render_page(ticket, 400, chosen=form, survey_error=str(err))
+        self.surveys.add(ticket["day"], ticket["code"], ticket["service"], scores, comment)
+        return RedirectResponse(f"/t/{ticket['token']}", 303)  # a second response changes nothing
 
     async def stream(self, request: Request) -> Response:
         first = await self.ticket(request)

@@ -73,6 +73,7 @@ class WebServer:
         self.thread.join(10)
         self.live.stop()
         self.users.close()
+        self.app.surveys.close()
 
 
 def web_config(tmp_path: Path, broker_port: int, cards: bool = True) -> Config:

@@ -121,4 +121,6 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("find_booking", {"code": CODE}, _STAFF, read_only=True),
     Action("cancel_booking", {"code": CODE}, _STAFF),
     Action("booking_purge", {}, _ADMIN),
+    # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
+    Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),
 )

@@ -120,6 +120,7 @@ class StoredDay:
     stock_use_by_day: dict[date, int] = field(default_factory=dict)
     targets: dict[str, int] = field(default_factory=dict)
     bookings: list[Booking] = field(default_factory=list)  # issue 12: the live ones
+    ticket_key: bytes = b""  # issue 15: the phone tokens' key (antrean.tokens); b"": make one
 
 
 class QueueError(Exception):

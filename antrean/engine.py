@@ -10,6 +10,7 @@ can publish them. The clock is injected so tests can move time.
 from __future__ import annotations
 
 import math
+import secrets
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ from antrean.events import (
     ImportChunkResult,
     ImportPageResult,
     ImportResult,
+    IssueResult,
+    PublicTicket,
+    PublicTicketsResult,
     PurgeResult,
     RedeemResult,
     Result,
@@ -77,6 +81,7 @@ from antrean.stock import (
     checked_reason,
     who,
 )
+from antrean.tokens import ticket_token
 
 Clock = Callable[[], datetime]
 # A "service" shorter than this was a double press on next (the resident had not
@@ -85,6 +90,7 @@ MIN_SERVICE_TIME_S = 10.0
 # Bookings of days this far back stay in memory, so that an old slip's code is
 # told "not today" rather than "unknown"; older ones are only in the store.
 BOOKINGS_KEPT_DAYS = 7
+MAX_TOKENS = 500  # phone pages asked about in one tickets_by_token (the web batches them)
 
 
 @dataclass(slots=True)
@@ -181,6 +187,9 @@ class Engine:
         self.stock.use_by_day.update(snap.stock_use_by_day)
         self.targets: dict[str, int] = {**config.drive.targets, **snap.targets}
         self.bookings = Bookings(config, snap.bookings)  # issue 12
+        # issue 15: today's phone-page tokens (antrean.tokens), derived from the ids
+        self.token_key = snap.ticket_key or secrets.token_bytes(32)
+        self.by_token = {ticket_token(self.token_key, t): t for t in self.tickets}
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -329,6 +338,7 @@ class Engine:
                 self._put(t.replace(status=TicketStatus.EXPIRED, finished_at=now))
                 expired += 1
         self.tickets = {}
+        self.by_token = {}  # yesterday's phone pages end with the day
         self.day = today
         self._reindex()
         self.bookings.forget_before(today - timedelta(days=BOOKINGS_KEPT_DAYS))
@@ -346,7 +356,45 @@ class Engine:
         self._begin()
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
-        return self._finish(TicketResult(self._new_ticket(service, priority)))
+        view = self._new_ticket(service, priority)
+        return self._finish(IssueResult(view, self._token(view.ticket.id)))
+
+    def _token(self, ticket_id: TicketId) -> str:
+        token = ticket_token(self.token_key, ticket_id)
+        self.by_token[token] = ticket_id
+        return token
+
+    def tickets_by_token(self, tokens: list[Any]) -> Changes:
+        """The phone page's public view of today's tickets with these tokens (read-only)."""
+        if len(tokens) > MAX_TOKENS or not all(isinstance(t, str) for t in tokens):
+            raise QueueError("bad_request", f"tokens: at most {MAX_TOKENS} strings")
+        found = []
+        for token in tokens:
+            ticket_id = self.by_token.get(token)
+            if ticket_id is not None:
+                found.append(self._public(token, self.tickets[ticket_id]))
+        return Changes(result=PublicTicketsResult(found))
+
+    def _public(self, token: str, t: Ticket) -> PublicTicket:
+        waiting = t.status is TicketStatus.WAITING
+        called = t.status is TicketStatus.CALLED
+        counter = self.config.counters_by_number.get(t.counter) if called and t.counter else None
+        ahead = self.ahead_of(t) if waiting else None
+        return PublicTicket(
+            token=token,
+            day=t.day,
+            code=t.code,
+            service=t.service,
+            service_name=self._service_cfg(t.service).name,
+            status=t.status.value,
+            ahead=ahead,
+            estimated_wait_s=self.estimated_wait_s(t.service, ahead) if ahead is not None else None,
+            counters_open=self.counters_open(t.service),
+            counter=counter.number if counter else None,
+            counter_name=counter.name if counter else None,
+            called_at=t.last_called_at if called else None,
+            recalls=t.recalls,
+        )
 
     def _new_ticket(self, service: str, priority: bool, booked: bool = False) -> TicketView:
         cfg = self._service_cfg(service)
@@ -422,7 +470,8 @@ class Engine:
             status=BookingStatus.REDEEMED, ticket=view.ticket.id, redeemed_at=self.clock()
         )
         self._put_booking(used)
-        return self._finish(RedeemResult(view, BookedSlot(b.code, b.day, slot.text, b.service)))
+        slot_view = BookedSlot(b.code, b.day, slot.text, b.service)
+        return self._finish(RedeemResult(view, slot_view, self._token(view.ticket.id)))
 
     def find_booking(self, code: str) -> Changes:
         """A booking by its code, for staff (read-only)."""

@@ -144,6 +144,40 @@ class TicketResult:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueResult:
+    """issue: the new ticket and its phone-page token (for the kiosk's QR only)."""
+
+    ticket: TicketView
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTicket:
+    """What a ticket's phone page may show (issue 15): never a name, NIK or phone."""
+
+    token: str
+    day: date
+    code: str
+    service: str
+    service_name: str
+    status: str
+    ahead: int | None  # while waiting
+    estimated_wait_s: int | None  # while waiting
+    counters_open: int
+    counter: int | None  # once called
+    counter_name: str | None
+    called_at: datetime | None
+    recalls: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTicketsResult:
+    """tickets_by_token: the tickets found, in the order asked; unknown tokens are left out."""
+
+    tickets: list[PublicTicket]
+
+
+@dataclass(frozen=True, slots=True)
 class CallResult:
     """call_next, call_ticket: the ticket called (None: nobody waits) and the one finished."""
 
@@ -255,10 +289,11 @@ class ImportResult:
 
 @dataclass(frozen=True, slots=True)
 class RedeemResult:
-    """redeem: the ticket issued for the booking."""
+    """redeem: the ticket issued for the booking, and its phone-page token."""
 
     ticket: TicketView
     booking: BookedSlot
+    token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,4 +326,6 @@ Result = (
     | RedeemResult
     | BookingResult
     | PurgeResult
+    | IssueResult
+    | PublicTicketsResult
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from antrean.progress import Attribution, Target
 from antrean.stock import StockEntry
 
 log = logging.getLogger(__name__)
+TICKET_KEY = "ticket_key"  # meta row: the HMAC key of the tickets' phone-page tokens
 
 # Each entry moves the schema one version up; never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -199,6 +201,7 @@ class Store:
         """The state of the last business day the service ran, for the engine."""
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         snap = StoredDay(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
+        snap.ticket_key = self._ticket_key(meta.get(TICKET_KEY))
         if "day" in meta:
             snap.day = date.fromisoformat(meta["day"])
             rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))
@@ -215,6 +218,14 @@ class Store:
             snap.service_times[service] = self.recent_service_times(service)
         self._load_ledgers(snap)
         return snap
+
+    def _ticket_key(self, stored: str | None) -> bytes:
+        """The key of the phone page's ticket tokens (antrean.tokens), made on first start."""
+        if stored:
+            return bytes.fromhex(stored)
+        key = secrets.token_bytes(32)
+        self.db.execute("INSERT INTO meta VALUES (?, ?)", (TICKET_KEY, key.hex()))
+        return key
 
     def _load_ledgers(self, snap: StoredDay) -> None:
         """Issue 14: the card balance (a sum over a ledger of a few rows a day),

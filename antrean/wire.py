@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from antrean import __version__
 from antrean.domain import QueueError, iso_time, ticket_code
-from antrean.events import BookedSlot, BookingView, Event, EventKind, Result, TicketView
+from antrean.events import (
+    BookedSlot,
+    BookingView,
+    Event,
+    EventKind,
+    PublicTicket,
+    Result,
+    TicketView,
+)
 from antrean.hours import hours_view
 
 if TYPE_CHECKING:
@@ -73,6 +81,8 @@ _CONVERT: dict[type, Callable[[Any], Any]] = {
     date: date.isoformat,
     BookedSlot: _fields,  # issue 12: the booking inside a redeem's or a find's result
     BookingView: _fields,
+    PublicTicket: _fields,  # issue 15: the phone page's tickets
+    list: lambda items: [_value(item) for item in items],
 }
 
 

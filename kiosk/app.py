@@ -145,6 +145,7 @@ class KioskApp(App):
             attempts=self.settings.issue_attempts,
             issue_on_unknown=self.settings.printer.on_unknown == "issue",
             now=self.now,
+            phone_base=self.settings.phone_base,
         )
         self.screens = ScreenManager(transition=NoTransition())
         self.home = HomeScreen(self)

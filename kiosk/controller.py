@@ -148,6 +148,7 @@ class TicketController:
         attempts: int = 3,
         issue_on_unknown: bool = True,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        phone_base: str = "",
     ) -> None:
         self.link = link
         self.printer = printer
@@ -161,6 +162,7 @@ class TicketController:
         self._on_printer = on_printer
         self._post = post
         self._now = now
+        self.phone_base = phone_base  # "{public_url}/t/": the QR opens the phone page
         self._busy = threading.Lock()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="kiosk-worker")
         self.last: TicketInfo | None = None
@@ -302,6 +304,8 @@ class TicketController:
             self.service_names.get(service, service),
             self.zone,
             booking if isinstance(booking, dict) else None,
+            token=str(reply.result.get("token") or ""),
+            phone_base=self.phone_base,
         )
         self.last = ticket
         self.link.set_health(last_ticket=ticket.code)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from antrean.config import Config, ConfigError
 from antrean.domain import Role
 from kiosk.printer.registry import PrinterSettings, printer_settings, seconds
+from web.settings import SECTION as WEB_SECTION
+from web.settings import web_settings
 
 LANGUAGES = ("id", "en")
 
@@ -25,6 +27,9 @@ class KioskSettings:
     issue_attempts: int = 3  # sends of the same command id before giving up
     language: str = "id"
     printer: PrinterSettings = field(default_factory=PrinterSettings)
+    # The start of the ticket QR's phone-page address ("http://hub:8080/t/"): the
+    # web's public_url; "" (no public_url configured): the QR holds the ticket id.
+    phone_base: str = ""
 
 
 def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSettings:
@@ -58,7 +63,16 @@ def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSetting
         issue_attempts=r.integer(t, "kiosk", "issue_attempts", default=3, low=1, high=10),
         language=language,
         printer=printer_settings(config, r),
+        phone_base=_phone_base(config),
     )
+
+
+def _phone_base(config: Config) -> str:
+    """`{[web] public_url}/t/`, read (and checked) as `antrean web` reads it; or ""."""
+    section = config.sections.get(WEB_SECTION)
+    if not isinstance(section, dict) or "public_url" not in section:
+        return ""  # a default built from host and port is no address a phone can reach
+    return f"{web_settings(config).public_url}/t/"
 
 
 def _first_kiosk(config: Config) -> str:

@@ -37,12 +37,18 @@ class TicketInfo:
     service_code: str
     service_name: str
     code: str  # "A012"
-    ticket_id: str  # "2026-11-27/A012", in the QR code
+    ticket_id: str  # "2026-11-27/A012", in the QR code when there is no phone page
     issued_at: datetime  # office-local, aware
     ahead: int
     estimated_wait_s: int | None  # None: no counter serving the service is open yet
     priority: bool = False
     booking_slot: str = ""  # "08.00-09.00" for a ticket of a booking code, else ""
+    phone_url: str = ""  # the ticket's phone page ("http://hub:8080/t/TOKEN"), else ""
+
+    @property
+    def qr_text(self) -> str:
+        """What the QR code holds: the phone page, or (with no web configured) the ticket id."""
+        return self.phone_url or self.ticket_id
 
     @classmethod
     def from_reply(
@@ -52,8 +58,14 @@ class TicketInfo:
         service_name: str,
         zone: ZoneInfo,
         booking: dict[str, Any] | None = None,
+        token: str = "",
+        phone_base: str = "",
     ) -> TicketInfo:
-        """From the `ticket` of an `issue` or `redeem` reply (and the latter's `booking`)."""
+        """From the `ticket` of an `issue` or `redeem` reply (and the latter's `booking`).
+
+        `token` is the reply's phone-page token and `phone_base` the kiosk's
+        `{public_url}/t/`; with either missing the QR holds the ticket id.
+        """
         issued = datetime.fromisoformat(str(ticket["issued_at"])).astimezone(zone)
         return cls(
             office_name=office_name,
@@ -66,6 +78,7 @@ class TicketInfo:
             estimated_wait_s=words.wait_estimate(ticket),
             priority=bool(ticket.get("priority")),
             booking_slot=str((booking or {}).get("slot") or ""),
+            phone_url=f"{phone_base}{token}" if token and phone_base else "",
         )
 
 
@@ -105,7 +118,7 @@ def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     else:
         p.textln(f"Perkiraan tunggu: {words.duration('id', t.estimated_wait_s)}")
     p.ln()
-    p.qr(t.ticket_id, ec=QR_LEVEL_M, size=QR_MODULE[paper_mm], native=True)
+    p.qr(t.qr_text, ec=QR_LEVEL_M, size=QR_MODULE[paper_mm], native=True)
     p.set(align="center", bold=True)
     p.textln("Harap menunggu panggilan")
     p.set(bold=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +18,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antrean.config import Config
-from web import admin, auth, views
+from web import admin, auth, phone, views
 from web.auth import Refused, require
 from web.live import OfficeLive
+from web.phone_pages import PhonePages
 from web.settings import WebSettings
+from web.stream import Frame, sse
+from web.survey import BANDS, ELEMENTS, Surveys
 from web.users import LoginThrottle, Users, WebRole
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STAFF = frozenset({WebRole.KEPALA, WebRole.PETUGAS, WebRole.TEKNISI})
 ADMIN = frozenset({WebRole.PETUGAS})
-KEEPALIVE_S = 15.0  # an SSE comment this often: proxies and phones drop silent streams
-STREAM_MAX_S = 300.0  # then the browser reconnects, and the session is checked again
 FAILED_LOGIN_PAUSE_S = 0.5
 # No scripts or styles from anywhere else, no framing (clickjacking of the admin forms).
 HEADERS = [
@@ -80,6 +79,9 @@ class WebApp:
             lstrip_blocks=True,
         )
         self.jinja.globals["minutes"] = views.minutes
+        self.jinja.globals["wait"] = phone.wait_words
+        self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
+        self.phone = PhonePages(config, live, self.jinja, self.surveys)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
 
     def render(
@@ -137,7 +139,25 @@ class WebApp:
 
     async def dashboard_stream(self, request: Request) -> Response:
         fragment = self.jinja.get_template("_dashboard.html")
-        return sse(request, self.live, "dash", lambda: fragment.render(dash=self.dashboard_view()))
+
+        async def frame() -> Frame:
+            return fragment.render(dash=self.dashboard_view()), False
+
+        return sse(request, self.live, "dash", frame)
+
+    # ---- the satisfaction survey's figures (kepala) ------------------------------
+
+    async def skm_page(self, request: Request) -> Response:
+        names = {s.code: s.name for s in self.config.services}
+        return self.render(
+            request,
+            "skm.html",
+            figures=self.surveys.figures(),
+            comments=self.surveys.comments(),
+            names=names,
+            elements=ELEMENTS,
+            bands=BANDS,
+        )
 
     # ---- admin ---------------------------------------------------------------
 
@@ -174,27 +194,6 @@ class WebApp:
         return self.render(request, "error.html", exc.status, message=exc.message)
 
 
-def sse(request: Request, live: OfficeLive, event: str, render: Any) -> StreamingResponse:
-    """A Server-Sent Events stream: `event` with the rendered HTML at start and on each change."""
-
-    async def stream() -> AsyncIterator[str]:
-        seen = -1
-        started = time.monotonic()
-        while time.monotonic() - started < STREAM_MAX_S:
-            version = await live.changed(seen, KEEPALIVE_S)
-            if await request.is_disconnected():
-                return
-            if version == seen:
-                yield ": alive\n\n"
-                continue
-            seen = version
-            lines = render().splitlines() or [""]
-            yield f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
-
-    headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
-
-
 def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Users) -> Starlette:
     """The ASGI app of one office."""
     web = WebApp(config, settings, live, users)
@@ -207,8 +206,10 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/keluar", web.logout, methods=["POST"]),
         Route("/dasbor", staff(web.dashboard)),
         Route("/dasbor/live", staff(web.dashboard_stream)),
+        Route("/skm", staff(web.skm_page)),
         Route("/admin", admins(web.admin_page)),
         Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
+        *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
@@ -223,4 +224,6 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         ),
     ]
     handlers = {Refused: web.refused}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app.state.web = web  # tests and the bench read its counters
+    return app

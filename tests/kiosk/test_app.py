@@ -90,7 +90,13 @@ def test_a_tap_issues_a_ticket_and_prints_its_bytes(
     assert b"Perekaman KTP-el" in job.data
     assert b"\x1d(k" in job.data  # GS ( k: the QR code
     printed = decode(job.data)
-    assert printed.qr_codes == ["2026-11-26/A001"]
+    # The QR opens the ticket's phone page: [web] public_url and the ticket's token.
+    [qr] = printed.qr_codes
+    base = "http://127.0.0.1:8080/t/"
+    assert qr.startswith(base)
+    token = qr[len(base) :]
+    [public] = office.ok("web", "tickets_by_token", tokens=[token])["tickets"]
+    assert public["code"] == "A001"
     assert "Kecamatan Gajahmungkur" in printed.lines
     assert "Pukul 09.00 WIB" in printed.lines
     assert "Harap menunggu panggilan" in printed.lines

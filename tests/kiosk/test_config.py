@@ -34,6 +34,15 @@ def test_the_example_config_gives_the_first_kiosk_and_the_simulator() -> None:
     assert s.printer.driver == "sim"
     assert s.printer.paper_mm == 80
     assert s.printer.options.output == Path("/srv/var/tickets")
+    assert s.phone_base == "http://127.0.0.1:8080/t/"  # [web] public_url: the QR's address
+
+
+def test_without_a_public_url_the_qr_keeps_the_ticket_id() -> None:
+    text = example_text()
+    line = next(x for x in text.splitlines() if x.startswith("public_url ="))
+    assert settings_of(text.replace(line + "\n", "")).phone_base == ""
+    with pytest.raises(ConfigError, match="public_url"):
+        settings_of(text.replace(line, 'public_url = "hub:8080"'))
 
 
 @pytest.mark.parametrize(

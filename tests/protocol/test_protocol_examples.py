@@ -88,6 +88,8 @@ def _capture(office: Office, watcher: Watcher) -> dict[str, list[dict[str, Any]]
     send("kiosk-1", "call_next", counter=1)
     send("board-1", "snapshot")
     send("counter-2", "status")
+    token = replies["issue"][0]["result"]["token"]
+    send("web", "tickets_by_token", tokens=[token])
     office.client("kiosk-1").send_raw(b"not json")
     watcher.wait_for(lambda t, p: t.endswith("/event/running_text"))
     office.clock.advance(days=1)

@@ -42,6 +42,7 @@ class WebServer:
             self.users.add(name, role, PASSWORD)
         self.live = OfficeLive(config, self.settings.device).start()
         app = build_app(config, self.settings, self.live, self.users)
+        self.app = app.state.web  # the WebApp: its phone-page counters
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -72,6 +73,7 @@ class WebServer:
         self.thread.join(10)
         self.live.stop()
         self.users.close()
+        self.app.surveys.close()
 
 
 def web_config(tmp_path: Path, broker_port: int, cards: bool = True) -> Config:

@@ -50,13 +50,17 @@ def shoot(driver: Any, tmp_path: Path, name: str) -> None:
     for size, (w, h) in SIZES.items():
         driver.set_window_size(w, h)
         driver.execute_script("window.scrollTo(0, 0)")
-        shot = tmp_path / f"web-{name}-{size}.png"
-        driver.save_screenshot(str(shot))
-        assert shot.stat().st_size > 5_000
-        keep = os.environ.get("ANTREAN_SCREENSHOTS")
-        if keep:
-            shutil.copy(shot, Path(keep) / shot.name)
+        save_shot(driver, tmp_path / f"web-{name}-{size}.png")
     driver.set_window_size(*SIZES["desktop"])
+
+
+def save_shot(driver: Any, shot: Path) -> None:
+    """One screenshot, kept in ANTREAN_SCREENSHOTS when it is set."""
+    driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 5_000
+    keep = os.environ.get("ANTREAN_SCREENSHOTS")
+    if keep:
+        shutil.copy(shot, Path(keep) / shot.name)
 
 
 def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromium, tmp_path):

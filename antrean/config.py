@@ -157,6 +157,8 @@ class BookingConfig:
     early_minutes: int = 30  # a code is good from this long before its slot
     grace_minutes: int = 15  # ... to this long after the slot starts
     erase_after_days: int = 30  # names and phones go this long after the booking's day
+    # Booked calls a counter makes for each walk-in call while both wait (from a slot's start).
+    booked_share: int = 1
 
     def day_cap(self, quota: int | None) -> int | None:
         """Bookings allowed in a day for a service with this daily quota (None: no cap)."""
@@ -466,6 +468,7 @@ def _booking(
         early_minutes=r.integer(t, where, "early_minutes", default=30, low=0, high=240),
         grace_minutes=r.integer(t, where, "grace_minutes", default=15, low=0, high=240),
         erase_after_days=r.integer(t, where, "erase_after_days", default=30, low=0, high=365),
+        booked_share=r.integer(t, where, "booked_share", default=1, low=1, high=20),
     )
     r.only_keys(t, where)
     return booking

@@ -66,7 +66,7 @@ from antrean.events import (
     TransferredEvent,
 )
 from antrean.hours import business_day, closed_reason
-from antrean.lanes import Lanes
+from antrean.lanes import Lane, Lanes
 from antrean.progress import Attribution, Target, attribute, checked_kelurahan
 from antrean.stock import (
     OUT_OF_CARDS,
@@ -348,10 +348,12 @@ class Engine:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
         return self._finish(TicketResult(self._new_ticket(service, priority)))
 
-    def _new_ticket(self, service: str, priority: bool, booked: bool = False) -> TicketView:
+    def _new_ticket(
+        self, service: str, priority: bool, booked_from: datetime | None = None
+    ) -> TicketView:
         cfg = self._service_cfg(service)
         now = self.clock()
-        refusal = self.refusal(cfg.code, now, booked)
+        refusal = self.refusal(cfg.code, now, booked_from is not None)
         if refusal:
             raise refusal
         number = self.last_number[cfg.code] + 1
@@ -369,6 +371,7 @@ class Engine:
             status=TicketStatus.WAITING,
             issued_at=now,
             order=order,
+            booked_from=booked_from,
         )
         self._put(ticket)
         self._out.services.add(cfg.code)
@@ -416,8 +419,9 @@ class Engine:
         """A ticket for a booking code, on its day and within its window."""
         self._begin()
         b, slot = self.bookings.redeemable(code, self.day, self.clock())
-        # Booked tickets go in the priority lane, so they are called ahead of walk-ins.
-        view = self._new_ticket(b.service, self.rules.priority_enabled, booked=True)
+        # Called ahead of walk-ins (the booked lane) from the slot's start.
+        starts = datetime.combine(b.day, slot.start, self.config.office.timezone)
+        view = self._new_ticket(b.service, False, booked_from=starts)
         used = b.replace(
             status=BookingStatus.REDEEMED, ticket=view.ticket.id, redeemed_at=self.clock()
         )
@@ -757,6 +761,7 @@ class Engine:
             open=changes.get("open", c.open),
             current=changes.get("current", c.current),
             normal_streak=changes.get("normal_streak", c.normal_streak),
+            booked_streak=changes.get("booked_streak", c.booked_streak),
         )
 
     def _fresh_counter(self, number: CounterNumber) -> CounterStatus:
@@ -822,20 +827,32 @@ class Engine:
         return self._finish(TicketResult(view))
 
     def _pick_next(self, counter: CounterNumber, services: Iterable[str]) -> Ticket | None:
-        """Oldest waiting ticket, interleaving the priority lane at the configured ratio.
+        """Oldest waiting ticket, interleaving the priority and booked lanes at their shares.
 
-        While both lanes wait, a counter makes at most `priority_ratio` normal
-        calls between two priority calls, so neither lane starves.
+        While priority and other tickets wait, a counter makes at most
+        `priority_ratio` other calls between two priority calls. Of those, while
+        booked tickets (from their slot's start) and walk-ins wait, it makes
+        `booked_share` booked calls per walk-in call. No lane starves.
         """
-        first_priority = self.lanes.first(services, priority=True)
-        first_normal = self.lanes.first(services, priority=False)
-        streak = self.counters[counter].normal_streak
-        if first_priority and (not first_normal or streak >= self.rules.priority_ratio):
+        now = self.clock()
+        first_priority = self.lanes.first(services, Lane.PRIORITY)
+        first_booked = self.lanes.first_booked(services, now, due=True)
+        first_walk_in = self.lanes.first_walk_in(services, now)
+        c = self.counters[counter]
+        others = first_booked or first_walk_in
+        if first_priority and (not others or c.normal_streak >= self.rules.priority_ratio):
             self._put_counter(self._counter(counter, normal_streak=0))
             return first_priority
-        if first_normal:
-            self._put_counter(self._counter(counter, normal_streak=streak + 1))
-            return first_normal
+        streak = c.normal_streak + 1
+        share = self.config.booking.booked_share
+        if first_booked and (not first_walk_in or c.booked_streak < share):
+            self._put_counter(
+                self._counter(counter, normal_streak=streak, booked_streak=c.booked_streak + 1)
+            )
+            return first_booked
+        if first_walk_in:
+            self._put_counter(self._counter(counter, normal_streak=streak, booked_streak=0))
+            return first_walk_in
         return None
 
     def _call(self, counter: CounterNumber, ticket: Ticket, in_order: bool) -> TicketView:

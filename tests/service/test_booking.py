@@ -226,7 +226,8 @@ def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     code = next(r[0] for r in bookings(config) if r[1] == "2026-11-27" and r[2] == "08:00")
     ticket = office.ok("kiosk-1", "redeem", code=code)["ticket"]
     assert ticket["code"] == "B025"
-    assert ticket["priority"] is True
+    assert ticket["booked"] is True
+    assert ticket["priority"] is False
 
 
 # ---- redemption ----------------------------------------------------------------------------
@@ -245,7 +246,8 @@ def test_redeem_rules(office: Office, clock: FakeClock, import_rows: Import) -> 
     assert got["booking"] == {"code": eight, "day": "2026-11-27", "slot": "08.00-09.00",
                               "service": "A"}  # fmt: skip
     assert got["ticket"]["code"] == "A001"
-    assert got["ticket"]["priority"] is True
+    assert got["ticket"]["booked"] is True
+    assert got["ticket"]["priority"] is False
     used = office.error("kiosk-1", "redeem", code=eight)
     assert used["code"] == "booking_used"
     assert used["ticket"] == "2026-11-27/A001"

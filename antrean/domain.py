@@ -73,6 +73,8 @@ class Ticket:
     recalled_at: datetime | None = None  # the last recall; a recall leaves called_at alone
     # A redeemed booking's slot start: from then on it is called in the booked lane.
     booked_from: datetime | None = None
+    # A nik_per_day walk-in: the NIK's keyed hash (antrean.booking.nik_key), never the NIK.
+    nik_hash: str | None = None
 
     @property
     def last_called_at(self) -> datetime | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from antrean.booking import clean_nik, nik_problem
 from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
@@ -85,6 +86,14 @@ MIN_SERVICE_TIME_S = 10.0
 # Bookings of days this far back stay in memory, so that an old slip's code is
 # told "not today" rather than "unknown"; older ones are only in the store.
 BOOKINGS_KEPT_DAYS = 7
+# Wrong booking codes (or last four NIK digits) from one kiosk: after this many
+# within the window, each further try waits this long after the last wrong one,
+# so trying codes takes hours while a resident fixing one digit hardly notices.
+WRONG_CODES = 3
+WRONG_WINDOW_S = 60.0
+WRONG_PAUSE_S = 5.0
+_GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
+NIK_USED = "NIK ini sudah mengambil nomor hari ini."
 
 
 @dataclass(slots=True)
@@ -181,6 +190,11 @@ class Engine:
         self.stock.use_by_day.update(snap.stock_use_by_day)
         self.targets: dict[str, int] = {**config.drive.targets, **snap.targets}
         self.bookings = Bookings(config, snap.bookings)  # issue 12
+        # The NIK's keyed hash, set by the service from the office secret when a
+        # service is nik_per_day; and today's walk-in NIK hashes, one number each.
+        self.nik_key: Callable[[str], str] | None = None
+        self.niks_today = {t.nik_hash for t in self.tickets.values() if t.nik_hash}
+        self._wrong_codes: dict[str, list[datetime]] = {}
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -329,6 +343,7 @@ class Engine:
                 self._put(t.replace(status=TicketStatus.EXPIRED, finished_at=now))
                 expired += 1
         self.tickets = {}
+        self.niks_today = set()
         self.day = today
         self._reindex()
         self.bookings.forget_before(today - timedelta(days=BOOKINGS_KEPT_DAYS))
@@ -341,15 +356,42 @@ class Engine:
 
     # ---- resident actions ------------------------------------------------
 
-    def issue(self, service: str, priority: bool = False) -> Changes:
-        """A new number for `service`, in the priority lane if asked."""
+    def issue(self, service: str, priority: bool = False, nik: str | None = None) -> Changes:
+        """A new number for `service`, in the priority lane if asked (a NIK where required)."""
         self._begin()
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
-        return self._finish(TicketResult(self._new_ticket(service, priority)))
+        key = self._walk_in_nik(self._service_cfg(service), nik)
+        view = self._new_ticket(service, priority, nik_hash=key)
+        if key is not None:
+            self.niks_today.add(key)
+        return self._finish(TicketResult(view))
+
+    def _walk_in_nik(self, cfg: ServiceConfig, nik: str | None) -> str | None:
+        """The keyed hash of a nik_per_day walk-in's NIK, or a refusal (never quoting it)."""
+        if not cfg.nik_per_day:
+            return None
+        if not nik or not nik.strip():
+            message = "Layanan ini memerlukan NIK. Masukkan 16 angka NIK Anda."
+            raise QueueError("nik_required", message, service=cfg.code)
+        nik = clean_nik(nik)
+        problem = nik_problem(nik)
+        if problem:
+            raise QueueError("nik_invalid", f"{problem}. Periksa lagi.", service=cfg.code)
+        if self.nik_key is None:  # the service sets it; an engine without one cannot check
+            raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.", service=cfg.code)
+        key = self.nik_key(nik)
+        booked = any(b.day == self.day for b in self.bookings.live_of(key, self.day))
+        if key in self.niks_today or booked:
+            raise QueueError("nik_used_today", NIK_USED, service=cfg.code)
+        return key
 
     def _new_ticket(
-        self, service: str, priority: bool, booked_from: datetime | None = None
+        self,
+        service: str,
+        priority: bool,
+        booked_from: datetime | None = None,
+        nik_hash: str | None = None,
     ) -> TicketView:
         cfg = self._service_cfg(service)
         now = self.clock()
@@ -372,6 +414,7 @@ class Engine:
             issued_at=now,
             order=order,
             booked_from=booked_from,
+            nik_hash=nik_hash,
         )
         self._put(ticket)
         self._out.services.add(cfg.code)
@@ -415,10 +458,18 @@ class Engine:
             result=ImportPageResult(batch, offset, page, offset + len(page) < len(results))
         )
 
-    def redeem(self, code: str) -> Changes:
+    def redeem(self, code: str, nik_last4: str | None = None) -> Changes:
         """A ticket for a booking code, on its day and within its window."""
         self._begin()
-        b, slot = self.bookings.redeemable(code, self.day, self.clock())
+        self._slowed_down()
+        try:
+            b, slot = self.bookings.redeemable(code, self.day, self.clock())
+            if self.config.booking.confirm_nik_last4:
+                self._confirm_last4(b, nik_last4)
+        except QueueError as err:
+            if err.code in _GUESSES:
+                self._wrong_codes.setdefault(self.actor, []).append(self.clock())
+            raise
         # Called ahead of walk-ins (the booked lane) from the slot's start.
         starts = datetime.combine(b.day, slot.start, self.config.office.timezone)
         view = self._new_ticket(b.service, False, booked_from=starts)
@@ -427,6 +478,31 @@ class Engine:
         )
         self._put_booking(used)
         return self._finish(RedeemResult(view, BookedSlot(b.code, b.day, slot.text, b.service)))
+
+    def _slowed_down(self) -> None:
+        """too_many_attempts while this kiosk has had WRONG_CODES wrong codes lately."""
+        now = self.clock()
+        recent = [
+            t
+            for t in self._wrong_codes.get(self.actor, ())
+            if (now - t).total_seconds() < WRONG_WINDOW_S
+        ]
+        self._wrong_codes[self.actor] = recent
+        if len(recent) >= WRONG_CODES:
+            wait = math.ceil(WRONG_PAUSE_S - (now - recent[-1]).total_seconds())
+            if wait > 0:
+                raise QueueError(
+                    "too_many_attempts",
+                    f"Terlalu banyak kode salah. Coba lagi dalam {wait} detik.",
+                    retry_after_s=wait,
+                )
+
+    @staticmethod
+    def _confirm_last4(b: Booking, last4: str | None) -> None:
+        if not last4 or not last4.strip():
+            raise QueueError("nik_last4_required", "Masukkan 4 angka terakhir NIK Anda.")
+        if last4.strip() != b.nik_last4:
+            raise QueueError("nik_mismatch", "4 angka terakhir NIK tidak cocok dengan booking ini.")
 
     def find_booking(self, code: str) -> Changes:
         """A booking by its code, for staff (read-only)."""

@@ -138,8 +138,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4 (issue 12): the booked lane. A redeemed booking's ticket keeps its
     # slot's start; a counter keeps its booked calls since its last walk-in.
+    # A nik_per_day walk-in keeps its NIK's keyed hash (one number per day).
     """
     ALTER TABLE tickets ADD COLUMN booked_from TEXT;
+    ALTER TABLE tickets ADD COLUMN nik_hash TEXT;
     ALTER TABLE counters ADD COLUMN booked_streak INTEGER NOT NULL DEFAULT 0;
     """,
 )
@@ -459,7 +461,7 @@ def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:
 
 
 _UPSERT_TICKET = """
-    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET
         service = excluded.service, status = excluded.status, called_at = excluded.called_at,
         finished_at = excluded.finished_at, counter = excluded.counter,
@@ -484,6 +486,7 @@ def _row(t: Ticket) -> tuple[Any, ...]:
         t.recalls,
         t.recalled_at.isoformat() if t.recalled_at else None,
         t.booked_from.isoformat() if t.booked_from else None,
+        t.nik_hash,
     )
 
 
@@ -504,4 +507,5 @@ def _ticket(r: tuple[Any, ...]) -> Ticket:
         recalls=r[12],
         recalled_at=datetime.fromisoformat(r[13]) if r[13] else None,
         booked_from=datetime.fromisoformat(r[14]) if r[14] else None,
+        nik_hash=r[15],
     )

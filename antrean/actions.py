@@ -21,6 +21,7 @@ class Arg:
 
     type: type
     required: bool = True
+    personal: bool = False  # a NIK or its digits: the service's log shows "****"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def _table(*actions: Action) -> Mapping[str, Action]:
 ACTIONS: Mapping[str, Action] = _table(
     Action(
         "issue",
-        {"service": SERVICE, "priority": Arg(bool, False)},
+        {"service": SERVICE, "priority": Arg(bool, False), "nik": Arg(str, False, personal=True)},
         frozenset({Role.KIOSK, Role.ADMIN}),
     ),
     Action("call_next", {"counter": COUNTER}, _STAFF, changes_calls=True),
@@ -117,7 +118,11 @@ ACTIONS: Mapping[str, Action] = _table(
     Action(
         "booking_import_result", {"batch": Arg(str), "offset": Arg(int)}, _ADMIN, read_only=True
     ),
-    Action("redeem", {"code": CODE}, frozenset({Role.KIOSK, Role.ADMIN})),
+    Action(
+        "redeem",
+        {"code": CODE, "nik_last4": Arg(str, False, personal=True)},
+        frozenset({Role.KIOSK, Role.ADMIN}),
+    ),
     Action("find_booking", {"code": CODE}, _STAFF, read_only=True),
     Action("cancel_booking", {"code": CODE}, _STAFF),
     Action("booking_purge", {}, _ADMIN),

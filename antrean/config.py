@@ -127,6 +127,7 @@ class ServiceConfig:
     hours: WeeklyHours | None = None  # None: the office's hours
     uses_card: bool = False  # each served ticket uses one blank card (issue 14)
     recording: bool = False  # a served ticket is one recording of the drive (issue 14)
+    nik_per_day: bool = False  # a walk-in gives the NIK; one number per NIK per day (issue 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,9 @@ class BookingConfig:
     early_minutes: int = 30  # a code is good from this long before its slot
     grace_minutes: int = 15  # ... to this long after the slot starts
     erase_after_days: int = 30  # names and phones go this long after the booking's day
+    # Booked calls a counter makes for each walk-in call while both wait (from a slot's start).
+    booked_share: int = 1
+    confirm_nik_last4: bool = False  # redeem asks the NIK's last four digits too
 
     def day_cap(self, quota: int | None) -> int | None:
         """Bookings allowed in a day for a service with this daily quota (None: no cap)."""
@@ -410,6 +414,7 @@ def _service(r: ConfigReader, t: dict[str, Any], i: int) -> ServiceConfig:
         hours=r.hours(t, where, "hours"),
         uses_card=r.boolean(t, where, "uses_card", default=False),
         recording=r.boolean(t, where, "recording", default=False),
+        nik_per_day=r.boolean(t, where, "nik_per_day", default=False),
     )
     r.only_keys(t, where)
     return service
@@ -467,6 +472,8 @@ def _booking(
         early_minutes=r.integer(t, where, "early_minutes", default=30, low=0, high=240),
         grace_minutes=r.integer(t, where, "grace_minutes", default=15, low=0, high=240),
         erase_after_days=r.integer(t, where, "erase_after_days", default=30, low=0, high=365),
+        booked_share=r.integer(t, where, "booked_share", default=1, low=1, high=20),
+        confirm_nik_last4=r.boolean(t, where, "confirm_nik_last4", default=False),
     )
     r.only_keys(t, where)
     return booking

@@ -72,6 +72,10 @@ class Ticket:
     counter: CounterNumber | None = None
     recalls: int = 0
     recalled_at: datetime | None = None  # the last recall; a recall leaves called_at alone
+    # A redeemed booking's slot start: from then on it is called in the booked lane.
+    booked_from: datetime | None = None
+    # A nik_per_day walk-in: the NIK's keyed hash (antrean.booking.nik_key), never the NIK.
+    nik_hash: str | None = None
 
     @property
     def last_called_at(self) -> datetime | None:
@@ -102,6 +106,8 @@ class CounterStatus:
     # Normal calls made since this counter's last priority call; drives the
     # interleaving of the priority lane (see Engine._pick_next).
     normal_streak: int = 0
+    # Booked calls since this counter's last walk-in call; drives [booking] booked_share.
+    booked_streak: int = 0
 
 
 @dataclass(slots=True)

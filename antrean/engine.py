@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from antrean.booking import clean_nik, nik_problem
 from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
@@ -70,7 +71,7 @@ from antrean.events import (
     TransferredEvent,
 )
 from antrean.hours import business_day, closed_reason
-from antrean.lanes import Lanes
+from antrean.lanes import Lane, Lanes
 from antrean.progress import Attribution, Target, attribute, checked_kelurahan
 from antrean.stock import (
     OUT_OF_CARDS,
@@ -91,6 +92,14 @@ MIN_SERVICE_TIME_S = 10.0
 # told "not today" rather than "unknown"; older ones are only in the store.
 BOOKINGS_KEPT_DAYS = 7
 MAX_TOKENS = 500  # phone pages asked about in one tickets_by_token (the web batches them)
+# Wrong booking codes (or last four NIK digits) from one kiosk: after this many
+# within the window, each further try waits this long after the last wrong one,
+# so trying codes takes hours while a resident fixing one digit hardly notices.
+WRONG_CODES = 3
+WRONG_WINDOW_S = 60.0
+WRONG_PAUSE_S = 5.0
+_GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
+NIK_USED = "NIK ini sudah mengambil nomor hari ini."
 
 
 @dataclass(slots=True)
@@ -190,6 +199,11 @@ class Engine:
         # issue 15: today's phone-page tokens (antrean.tokens), derived from the ids
         self.token_key = snap.ticket_key or secrets.token_bytes(32)
         self.by_token = {ticket_token(self.token_key, t): t for t in self.tickets}
+        # The NIK's keyed hash, set by the service from the office secret when a
+        # service is nik_per_day; and today's walk-in NIK hashes, one number each.
+        self.nik_key: Callable[[str], str] | None = None
+        self.niks_today = {t.nik_hash for t in self.tickets.values() if t.nik_hash}
+        self._wrong_codes: dict[str, list[datetime]] = {}
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -339,6 +353,7 @@ class Engine:
                 expired += 1
         self.tickets = {}
         self.by_token = {}  # yesterday's phone pages end with the day
+        self.niks_today = set()
         self.day = today
         self._reindex()
         self.bookings.forget_before(today - timedelta(days=BOOKINGS_KEPT_DAYS))
@@ -351,12 +366,15 @@ class Engine:
 
     # ---- resident actions ------------------------------------------------
 
-    def issue(self, service: str, priority: bool = False) -> Changes:
-        """A new number for `service`, in the priority lane if asked."""
+    def issue(self, service: str, priority: bool = False, nik: str | None = None) -> Changes:
+        """A new number for `service`, in the priority lane if asked (a NIK where required)."""
         self._begin()
         if priority and not self.rules.priority_enabled:
             raise QueueError("priority_disabled", "Antrean prioritas tidak tersedia di kantor ini.")
-        view = self._new_ticket(service, priority)
+        key = self._walk_in_nik(self._service_cfg(service), nik)
+        view = self._new_ticket(service, priority, nik_hash=key)
+        if key is not None:
+            self.niks_today.add(key)
         return self._finish(IssueResult(view, self._token(view.ticket.id)))
 
     def _token(self, ticket_id: TicketId) -> str:
@@ -396,10 +414,35 @@ class Engine:
             recalls=t.recalls,
         )
 
-    def _new_ticket(self, service: str, priority: bool, booked: bool = False) -> TicketView:
+    def _walk_in_nik(self, cfg: ServiceConfig, nik: str | None) -> str | None:
+        """The keyed hash of a nik_per_day walk-in's NIK, or a refusal (never quoting it)."""
+        if not cfg.nik_per_day:
+            return None
+        if not nik or not nik.strip():
+            message = "Layanan ini memerlukan NIK. Masukkan 16 angka NIK Anda."
+            raise QueueError("nik_required", message, service=cfg.code)
+        nik = clean_nik(nik)
+        problem = nik_problem(nik)
+        if problem:
+            raise QueueError("nik_invalid", f"{problem}. Periksa lagi.", service=cfg.code)
+        if self.nik_key is None:  # the service sets it; an engine without one cannot check
+            raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.", service=cfg.code)
+        key = self.nik_key(nik)
+        booked = any(b.day == self.day for b in self.bookings.live_of(key, self.day))
+        if key in self.niks_today or booked:
+            raise QueueError("nik_used_today", NIK_USED, service=cfg.code)
+        return key
+
+    def _new_ticket(
+        self,
+        service: str,
+        priority: bool,
+        booked_from: datetime | None = None,
+        nik_hash: str | None = None,
+    ) -> TicketView:
         cfg = self._service_cfg(service)
         now = self.clock()
-        refusal = self.refusal(cfg.code, now, booked)
+        refusal = self.refusal(cfg.code, now, booked_from is not None)
         if refusal:
             raise refusal
         number = self.last_number[cfg.code] + 1
@@ -417,6 +460,8 @@ class Engine:
             status=TicketStatus.WAITING,
             issued_at=now,
             order=order,
+            booked_from=booked_from,
+            nik_hash=nik_hash,
         )
         self._put(ticket)
         self._out.services.add(cfg.code)
@@ -460,18 +505,52 @@ class Engine:
             result=ImportPageResult(batch, offset, page, offset + len(page) < len(results))
         )
 
-    def redeem(self, code: str) -> Changes:
+    def redeem(self, code: str, nik_last4: str | None = None) -> Changes:
         """A ticket for a booking code, on its day and within its window."""
         self._begin()
-        b, slot = self.bookings.redeemable(code, self.day, self.clock())
-        # Booked tickets go in the priority lane, so they are called ahead of walk-ins.
-        view = self._new_ticket(b.service, self.rules.priority_enabled, booked=True)
+        self._slowed_down()
+        try:
+            b, slot = self.bookings.redeemable(code, self.day, self.clock())
+            if self.config.booking.confirm_nik_last4:
+                self._confirm_last4(b, nik_last4)
+        except QueueError as err:
+            if err.code in _GUESSES:
+                self._wrong_codes.setdefault(self.actor, []).append(self.clock())
+            raise
+        # Called ahead of walk-ins (the booked lane) from the slot's start.
+        starts = datetime.combine(b.day, slot.start, self.config.office.timezone)
+        view = self._new_ticket(b.service, False, booked_from=starts)
         used = b.replace(
             status=BookingStatus.REDEEMED, ticket=view.ticket.id, redeemed_at=self.clock()
         )
         self._put_booking(used)
         slot_view = BookedSlot(b.code, b.day, slot.text, b.service)
         return self._finish(RedeemResult(view, slot_view, self._token(view.ticket.id)))
+
+    def _slowed_down(self) -> None:
+        """too_many_attempts while this kiosk has had WRONG_CODES wrong codes lately."""
+        now = self.clock()
+        recent = [
+            t
+            for t in self._wrong_codes.get(self.actor, ())
+            if (now - t).total_seconds() < WRONG_WINDOW_S
+        ]
+        self._wrong_codes[self.actor] = recent
+        if len(recent) >= WRONG_CODES:
+            wait = math.ceil(WRONG_PAUSE_S - (now - recent[-1]).total_seconds())
+            if wait > 0:
+                raise QueueError(
+                    "too_many_attempts",
+                    f"Terlalu banyak kode salah. Coba lagi dalam {wait} detik.",
+                    retry_after_s=wait,
+                )
+
+    @staticmethod
+    def _confirm_last4(b: Booking, last4: str | None) -> None:
+        if not last4 or not last4.strip():
+            raise QueueError("nik_last4_required", "Masukkan 4 angka terakhir NIK Anda.")
+        if last4.strip() != b.nik_last4:
+            raise QueueError("nik_mismatch", "4 angka terakhir NIK tidak cocok dengan booking ini.")
 
     def find_booking(self, code: str) -> Changes:
         """A booking by its code, for staff (read-only)."""
@@ -806,6 +885,7 @@ class Engine:
             open=changes.get("open", c.open),
             current=changes.get("current", c.current),
             normal_streak=changes.get("normal_streak", c.normal_streak),
+            booked_streak=changes.get("booked_streak", c.booked_streak),
         )
 
     def _fresh_counter(self, number: CounterNumber) -> CounterStatus:
@@ -871,20 +951,32 @@ class Engine:
         return self._finish(TicketResult(view))
 
     def _pick_next(self, counter: CounterNumber, services: Iterable[str]) -> Ticket | None:
-        """Oldest waiting ticket, interleaving the priority lane at the configured ratio.
+        """Oldest waiting ticket, interleaving the priority and booked lanes at their shares.
 
-        While both lanes wait, a counter makes at most `priority_ratio` normal
-        calls between two priority calls, so neither lane starves.
+        While priority and other tickets wait, a counter makes at most
+        `priority_ratio` other calls between two priority calls. Of those, while
+        booked tickets (from their slot's start) and walk-ins wait, it makes
+        `booked_share` booked calls per walk-in call. No lane starves.
         """
-        first_priority = self.lanes.first(services, priority=True)
-        first_normal = self.lanes.first(services, priority=False)
-        streak = self.counters[counter].normal_streak
-        if first_priority and (not first_normal or streak >= self.rules.priority_ratio):
+        now = self.clock()
+        first_priority = self.lanes.first(services, Lane.PRIORITY)
+        first_booked = self.lanes.first_booked(services, now, due=True)
+        first_walk_in = self.lanes.first_walk_in(services, now)
+        c = self.counters[counter]
+        others = first_booked or first_walk_in
+        if first_priority and (not others or c.normal_streak >= self.rules.priority_ratio):
             self._put_counter(self._counter(counter, normal_streak=0))
             return first_priority
-        if first_normal:
-            self._put_counter(self._counter(counter, normal_streak=streak + 1))
-            return first_normal
+        streak = c.normal_streak + 1
+        share = self.config.booking.booked_share
+        if first_booked and (not first_walk_in or c.booked_streak < share):
+            self._put_counter(
+                self._counter(counter, normal_streak=streak, booked_streak=c.booked_streak + 1)
+            )
+            return first_booked
+        if first_walk_in:
+            self._put_counter(self._counter(counter, normal_streak=streak, booked_streak=0))
+            return first_walk_in
         return None
 
     def _call(self, counter: CounterNumber, ticket: Ticket, in_order: bool) -> TicketView:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import select
 import socket
 import ssl
@@ -271,7 +272,7 @@ class MqttClient:
         next reconnect; at QoS 0 such a message is dropped (see DeviceLink).
         """
         data = payload if isinstance(payload, bytes) else _encode(payload)
-        log.debug("out %s %s", topic, data[:200])
+        _debug("out", topic, data)
         info = self._client.publish(topic, data, qos=qos, retain=retain)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
@@ -366,7 +367,7 @@ class MqttClient:
             log.warning("lost the MQTT broker %s:%d (%s); reconnecting", *self._where(), reason)
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
-        log.debug("in %s %s", msg.topic, msg.payload[:200])
+        _debug("in", msg.topic, msg.payload)
         for topic_filter, handler in self._handlers.items():
             if not paho.topic_matches_sub(topic_filter, msg.topic):
                 continue
@@ -377,6 +378,18 @@ class MqttClient:
 
     def _where(self) -> tuple[str, int]:
         return self.broker.host, self.broker.port
+
+
+# A walk-in's NIK travels in its kiosk's `issue` command (only the queue
+# service may read cmd/+): neither a `nik` field, even mistyped, nor a long run
+# of digits reaches a debug line.
+_NIK_LIKE = re.compile(rb'(?<="nik":")[^"]*|(?<="nik_last4":")[^"]*|\d{10,}')
+
+
+def _debug(direction: str, topic: str, data: bytes) -> None:
+    """A message's debug line: its start, with anything that could be a NIK masked first."""
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %s %s", direction, topic, _NIK_LIKE.sub(b"****", data[:1000])[:200])
 
 
 def _encode(payload: dict[str, Any]) -> bytes:

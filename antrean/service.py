@@ -28,9 +28,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from antrean import __version__, protocol, wire
+from antrean.booking import nik_key, office_secret
 from antrean.config import Config
 from antrean.domain import QueueError, Role
 from antrean.engine import Changes, Clock, Engine
@@ -111,6 +113,8 @@ class QueueService:
         self.store = store
         self.clock = clock
         self.engine = Engine(config, clock, store.load(s.code for s in config.services))
+        if any(s.nik_per_day for s in config.services):  # walk-ins' NIKs are checked here
+            self.engine.nik_key = partial(nik_key, office_secret(config.booking.secret_file))
         self.bus: Bus | None = None
         self.staff_bus: Bus | None = None
         # Commands (topic, payload, monotonic arrival) and the worker's own items.
@@ -314,7 +318,9 @@ class QueueService:
 
     def _reply(self, batch: _Batch, command: Command) -> dict[str, Any]:
         action = command.action
-        args = "(personal data)" if action.personal else command.args
+        args: object = "(personal data)" if action.personal else command.args
+        if not action.personal and any(action.args[k].personal for k in command.args):
+            args = {k: "****" if action.args[k].personal else v for k, v in command.args.items()}
         log.debug("%s from %s: %s %s", command.id, command.device.id, action.name, args)
         self.engine.actor = command.device.id  # issue 14: ledger entries name their device
         try:

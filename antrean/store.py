@@ -138,6 +138,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX bookings_by_day ON bookings (day, service, slot);
     CREATE INDEX bookings_named ON bookings (day) WHERE name IS NOT NULL OR phone IS NOT NULL;
     """,
+    # 4 (issue 12): the booked lane. A redeemed booking's ticket keeps its
+    # slot's start; a counter keeps its booked calls since its last walk-in.
+    # A nik_per_day walk-in keeps its NIK's keyed hash (one number per day).
+    """
+    ALTER TABLE tickets ADD COLUMN booked_from TEXT;
+    ALTER TABLE tickets ADD COLUMN nik_hash TEXT;
+    ALTER TABLE counters ADD COLUMN booked_streak INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 
@@ -207,8 +215,8 @@ class Store:
             rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))
             snap.tickets = [_ticket(r) for r in rows.fetchall()]
         snap.counters = [
-            CounterStatus(CounterNumber(n), bool(o), TicketId(c) if c else None, s)
-            for n, o, c, s in self.db.execute("SELECT * FROM counters")
+            CounterStatus(CounterNumber(n), bool(o), TicketId(c) if c else None, s, b)
+            for n, o, c, s, b in self.db.execute("SELECT * FROM counters")
         ]
         snap.services = [
             ServiceStatus(ServiceCode(c), bool(o), r)
@@ -302,8 +310,11 @@ class Store:
             rows = (
                 (_UPSERT_TICKET, [_row(t) for t in tickets]),
                 (
-                    "INSERT OR REPLACE INTO counters VALUES (?,?,?,?)",
-                    [(c.number, int(c.open), c.current, c.normal_streak) for c in counters],
+                    "INSERT OR REPLACE INTO counters VALUES (?,?,?,?,?)",
+                    [
+                        (c.number, int(c.open), c.current, c.normal_streak, c.booked_streak)
+                        for c in counters
+                    ],
                 ),
                 (
                     "INSERT OR REPLACE INTO services VALUES (?,?,?)",
@@ -461,7 +472,7 @@ def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:
 
 
 _UPSERT_TICKET = """
-    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET
         service = excluded.service, status = excluded.status, called_at = excluded.called_at,
         finished_at = excluded.finished_at, counter = excluded.counter,
@@ -485,6 +496,8 @@ def _row(t: Ticket) -> tuple[Any, ...]:
         t.counter,
         t.recalls,
         t.recalled_at.isoformat() if t.recalled_at else None,
+        t.booked_from.isoformat() if t.booked_from else None,
+        t.nik_hash,
     )
 
 
@@ -504,4 +517,6 @@ def _ticket(r: tuple[Any, ...]) -> Ticket:
         counter=CounterNumber(r[11]) if r[11] is not None else None,
         recalls=r[12],
         recalled_at=datetime.fromisoformat(r[13]) if r[13] else None,
+        booked_from=datetime.fromisoformat(r[14]) if r[14] else None,
+        nik_hash=r[15],
     )

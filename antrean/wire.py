@@ -46,6 +46,7 @@ def ticket(view: TicketView) -> dict[str, Any]:
         "service": t.service,
         "number": t.number,
         "priority": t.priority,
+        "booked": t.booked_from is not None,
         "status": t.status.value,
         "issued_at": iso_time(t.issued_at),
         "called_at": iso_time(t.called_at),

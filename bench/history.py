@@ -98,7 +98,8 @@ def build_history(path: Path, days: int = 250, seed: int = 7) -> int:
         if (today - day).days <= COMMAND_DAYS:
             recent += rows
     db.executemany("INSERT INTO commands VALUES (?,?,?,?)", command_rows(recent))
-    db.executemany("INSERT INTO counters VALUES (?,?,?,?)", [(n, 0, None, 0) for n in range(1, 5)])
+    counters = [(n, 0, None, 0, 0) for n in range(1, 5)]
+    db.executemany("INSERT INTO counters VALUES (?,?,?,?,?)", counters)
     db.executemany("INSERT INTO services VALUES (?,?,?)", [(c, 1, "") for c in DAILY])
     meta = {"seq": str(total * 3), "day": all_days[-1].isoformat(), "running_text": "Selamat"}
     db.executemany("INSERT INTO meta VALUES (?,?)", list(meta.items()))

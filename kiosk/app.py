@@ -458,7 +458,7 @@ class KioskApp(App):
         wait = words.duration(self.language, ticket.estimated_wait_s)
         details = f"{self.t('ahead', n=ticket.ahead)}\n{self.t('estimate', t=wait)}"
         prio = f"  ·  {self.t('priority_button')}" if ticket.priority else ""
-        if ticket.booking_slot:  # booked: called in the priority lane, but it says booked
+        if ticket.booking_slot:  # booked: it says so, with its slot
             prio = f"  ·  {self.t('booking', slot=ticket.booking_slot)}"
         return [
             ("number", f"[b]{ticket.code}[/b]", 130, INK),

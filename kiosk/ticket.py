@@ -95,7 +95,7 @@ def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
     p.set(align="center", bold=True, double_height=True)
     for line in textwrap.wrap(t.service_name, cols):
         p.textln(line)
-    if t.booking_slot or t.priority:  # a booking is called in the priority lane, as booked
+    if t.booking_slot or t.priority:  # marked so the counter sees it
         p.set(align="center", bold=True, invert=True, double_width=True, double_height=True)
         p.textln(" BOOKING " if t.booking_slot else " PRIORITAS ")
         p.set(invert=False)

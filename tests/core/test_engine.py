@@ -132,6 +132,53 @@ def test_priority_lane_does_not_wait_for_an_empty_normal_lane(engine: Engine) ->
     assert got == ["C001", "C002"]
 
 
+def booked_engine(tmp_path: Path, clock: FakeClock, share: int) -> tuple[Engine, list[str]]:
+    """Thursday 09:00: four residents booked for today's 10.00 slot of A."""
+    booking = f"[booking]\ncapacity = {{ A = 10 }}\nearly_minutes = 60\nbooked_share = {share}\n"
+    e = Engine(example_config(tmp_path, edit={"[kiosk]\n": booking + "[kiosk]\n"}), clock)
+    rows = [
+        {"line": n, "nik_hash": f"{n:064x}", "last4": f"{n:04d}", "name": "Warga",
+         "kelurahan": "Bendan Ngisor", "service": "A", "day": str(e.day)}
+        for n in range(1, 5)
+    ]  # fmt: skip
+    results = res(e.booking_import("list", rows, len(rows)))["results"]
+    assert [r[4] for r in results] == ["10:00"] * 4
+    return e, [r[2] for r in results]
+
+
+def test_booked_tickets_are_called_from_their_slot_at_the_share_with_priority_between(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    e, codes = booked_engine(tmp_path, clock, share=1)
+    walk_ins = [res(e.issue("A"))["ticket"]["code"] for _ in range(4)]  # A001-A004
+    booked = [res(e.redeem(c))["ticket"] for c in codes]  # A005-A008
+    assert all(t["booked"] and not t["priority"] for t in booked)
+    assert [res(e.issue("A", priority=True))["ticket"]["code"] for _ in range(2)] == [
+        "A009", "A010"
+    ]  # fmt: skip
+    assert walk_ins == ["A001", "A002", "A003", "A004"]
+    # Before 10.00 a booked ticket waits like a walk-in, in issue order.
+    before = [res(e.call_next(1))["ticket"]["code"] for _ in range(2)]
+    assert before == ["A009", "A001"]
+    clock.advance(hours=1)  # 10.00: the booked lane opens
+    after = [res(e.call_next(1))["ticket"]["code"] for _ in range(8)]
+    # booked 1 : walk-in 1, and still at most two other calls between priority calls
+    assert after == ["A005", "A010", "A002", "A006", "A003", "A007", "A004", "A008"]
+
+
+def test_a_larger_booked_share_calls_more_booked_but_walk_ins_still_get_their_turn(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    e, codes = booked_engine(tmp_path, clock, share=2)
+    for _ in range(4):
+        e.issue("A")
+    for c in codes:
+        e.redeem(c)
+    clock.advance(hours=1)
+    calls = [res(e.call_next(1))["ticket"] for _ in range(8)]
+    assert "".join("B" if t["booked"] else "W" for t in calls) == "BBWBBWWW"
+
+
 def test_recall_has_a_limit(engine: Engine) -> None:
     engine.issue("A")
     engine.call_next(1)

@@ -6,6 +6,7 @@ and then rebuilt from it, as after a restart, to show nothing is lost.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections import defaultdict
 from datetime import timedelta
@@ -16,12 +17,23 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from antrean import wire
-from antrean.domain import QueueError, TicketStatus
+from antrean.domain import QueueError, Ticket, TicketStatus
 from antrean.engine import Changes, Engine
 from antrean.store import Store
 from tests.support.helpers import FakeClock, example_config
 
 SERVICES = st.sampled_from("ABCD")
+# Bookings for A and B in short slots; codes good for hours before their slot,
+# so booked tickets often wait both before their slot's start (as walk-ins)
+# and after it (in the booked lane).
+BOOKING = """[booking]
+capacity = { A = 3, B = 3 }
+slot_minutes = 10
+early_minutes = 240
+grace_minutes = 240
+
+[kiosk]
+"""
 COUNTERS = st.integers(min_value=1, max_value=4)
 
 
@@ -36,6 +48,7 @@ class OfficeDay(RuleBasedStateMachine):
             edit={
                 "daily_quota = 120": "daily_quota = 9999",
                 "daily_quota = 80": "daily_quota = 30",
+                "[kiosk]\n": BOOKING,
             },
         )
         self.clock = FakeClock()
@@ -46,6 +59,10 @@ class OfficeDay(RuleBasedStateMachine):
         self.last_seq = 0
         self.ratio = self.config.rules.priority_ratio
         self.streak = dict.fromkeys(range(1, 5), self.ratio)
+        self.share = self.config.booking.booked_share
+        self.booked_streak = dict.fromkeys(range(1, 5), 0)
+        self.bookings: list[str] = []
+        self.residents = 0
 
     def teardown(self) -> None:
         self.store.close()
@@ -73,6 +90,7 @@ class OfficeDay(RuleBasedStateMachine):
                 self.codes.append(t["code"])
             if event["kind"] == "day_started":
                 self.streak = dict.fromkeys(self.streak, self.ratio)
+                self.booked_streak = dict.fromkeys(self.booked_streak, 0)
                 self.codes = []
         e = self.engine
         self.store.commit(
@@ -82,20 +100,61 @@ class OfficeDay(RuleBasedStateMachine):
             meta={"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text},
             replies=[],
             now=self.clock(),
+            bookings=out.bookings.values(),
         )
+
+    def lane(self, t: Ticket) -> str:
+        """The lane a waiting ticket is called from now: priority, booked (slot begun), walk-in."""
+        if t.priority:
+            return "priority"
+        due = t.booked_from is not None and t.booked_from <= self.clock()
+        return "booked" if due else "walk_in"
 
     # ---- rules -----------------------------------------------------------------
 
-    @rule(service=SERVICES, priority=st.booleans())
-    def issue(self, service: str, priority: bool) -> None:
-        self.apply(self.engine.issue, service, priority)
+    @rule(service=SERVICES, priority=st.booleans(), count=st.integers(1, 8))
+    def issue(self, service: str, priority: bool, count: int) -> None:
+        for _ in range(count):  # a crowd now and then, so the lanes fill up
+            self.apply(self.engine.issue, service, priority)
+
+    @rule(service=st.sampled_from("AB"), redeem=st.booleans())
+    def book(self, service: str, redeem: bool) -> None:
+        """A resident booked for today's first free slot (imported as a one-row list)."""
+        self.residents += 1
+        row = {
+            "line": 1,
+            "nik_hash": hashlib.sha256(b"%d" % self.residents).hexdigest(),
+            "last4": f"{self.residents % 10000:04d}",
+            "name": "Warga",
+            "kelurahan": "Bendan Ngisor",
+            "service": service,
+            "day": str(self.engine.day),
+        }
+        out = self.apply(self.engine.booking_import, f"b{self.residents}", [row], 1)
+        result = wire.result(out.result) if out else {"results": []}
+        codes = [r[2] for r in result["results"] if r[1] == "booked"]
+        self.bookings += codes
+        if redeem and codes:  # booked, then at the kiosk soon after (the crowd again)
+            self.redeem_code(codes[0])
+
+    @precondition(lambda self: self.bookings)
+    @rule(data=st.data())
+    def redeem(self, data: st.DataObject) -> None:
+        self.redeem_code(data.draw(st.sampled_from(self.bookings)))
+
+    def redeem_code(self, code: str) -> None:
+        out = self.apply(self.engine.redeem, code)
+        if out is not None:
+            ticket = wire.result(out.result)["ticket"]
+            assert ticket["booked"], "a booked ticket is marked"
+            assert not ticket["priority"], "a booked ticket is not in the priority lane"
 
     @rule(counter=COUNTERS)
     def call_next(self, counter: int) -> None:
         services = self.config.counter(counter).services  # type: ignore[union-attr]
         waiting = self.engine.waiting(services)
-        has_p = any(t.priority for t in waiting)
-        has_n = any(not t.priority for t in waiting)
+        lanes = {self.lane(t) for t in waiting}
+        lane_of = {t.code: self.lane(t) for t in waiting}
         out = self.apply(self.engine.call_next, counter)
         assert out is not None
         ticket = wire.result(out.result)["ticket"]
@@ -103,13 +162,17 @@ class OfficeDay(RuleBasedStateMachine):
             assert ticket is None
             return
         assert ticket is not None
-        if has_p and has_n:
+        lane = lane_of[ticket["code"]]
+        if "priority" in lanes and lanes - {"priority"}:
             expect_priority = self.streak[counter] >= self.ratio
-            assert ticket["priority"] == expect_priority, "priority ratio not respected"
-        self.streak[counter] = 0 if ticket["priority"] else self.streak[counter] + 1
-        oldest = min(
-            (t for t in waiting if t.priority == ticket["priority"]), key=lambda t: t.order
-        )
+            assert (lane == "priority") == expect_priority, "priority ratio not respected"
+        if lane != "priority" and {"booked", "walk_in"} <= lanes:
+            expect_booked = self.booked_streak[counter] < self.share
+            assert (lane == "booked") == expect_booked, "booked share not respected"
+        self.streak[counter] = 0 if lane == "priority" else self.streak[counter] + 1
+        if lane != "priority":
+            self.booked_streak[counter] = self.booked_streak[counter] + 1 if lane == "booked" else 0
+        oldest = min((t for t in waiting if lane_of[t.code] == lane), key=lambda t: t.order)
         assert ticket["code"] == oldest.code, "not the oldest ticket of its lane"
 
     @rule(counter=COUNTERS)
@@ -154,7 +217,8 @@ class OfficeDay(RuleBasedStateMachine):
         else:
             self.apply(self.engine.service_open, service)
 
-    @rule(minutes=st.integers(min_value=1, max_value=60 * 20))
+    # Mostly minutes within a morning (booked slots start), now and then a night.
+    @rule(minutes=st.one_of(st.integers(1, 90), st.integers(min_value=1, max_value=60 * 20)))
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(minutes=minutes)
         self.record(self.engine.tick())
@@ -169,6 +233,7 @@ class OfficeDay(RuleBasedStateMachine):
         assert self.engine.counters == old.counters
         assert self.engine.services == old.services
         assert self.engine.last_number == old.last_number
+        assert self.engine.bookings.by_code == old.bookings.by_code
 
     # ---- invariants ------------------------------------------------------------
 

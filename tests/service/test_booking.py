@@ -226,7 +226,8 @@ def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     code = next(r[0] for r in bookings(config) if r[1] == "2026-11-27" and r[2] == "08:00")
     ticket = office.ok("kiosk-1", "redeem", code=code)["ticket"]
     assert ticket["code"] == "B025"
-    assert ticket["priority"] is True
+    assert ticket["booked"] is True
+    assert ticket["priority"] is False
 
 
 # ---- redemption ----------------------------------------------------------------------------
@@ -245,7 +246,8 @@ def test_redeem_rules(office: Office, clock: FakeClock, import_rows: Import) -> 
     assert got["booking"] == {"code": eight, "day": "2026-11-27", "slot": "08.00-09.00",
                               "service": "A"}  # fmt: skip
     assert got["ticket"]["code"] == "A001"
-    assert got["ticket"]["priority"] is True
+    assert got["ticket"]["booked"] is True
+    assert got["ticket"]["priority"] is False
     used = office.error("kiosk-1", "redeem", code=eight)
     assert used["code"] == "booking_used"
     assert used["ticket"] == "2026-11-27/A001"
@@ -271,6 +273,90 @@ def test_redeem_rules(office: Office, clock: FakeClock, import_rows: Import) -> 
     )
     office.restart()  # used stays used across a restart
     assert office.error("kiosk-1", "redeem", code=eight)["code"] == "booking_used"
+
+
+# ---- anti-tout rules -------------------------------------------------------------------------
+
+TOUT_RULES = {
+    "[kiosk]\n": BOOKING.replace("[kiosk]", "confirm_nik_last4 = true\n\n[kiosk]"),
+    "recording = true": "nik_per_day = true\nrecording = true",  # A: Perekaman KTP-el
+}
+
+
+@pytest.fixture
+def tout_office(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Office]:
+    path = tmp_path / "antrean.toml"
+    path.write_text(example_text(broker.port, edit=TOUT_RULES), encoding="utf-8")
+    office = Office(load_config(path), clock).start()
+    yield office
+    office.close()
+
+
+def test_nik_per_day_gives_one_number_per_nik_across_bookings_and_a_restart(
+    tout_office: Office, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    office, config = tout_office, tout_office.config
+    caplog.set_level(logging.DEBUG)
+    booked, walker = nik(601), nik(602, day=52)
+    run_import(config, tmp_path, HEADER + f"Ani;{booked};;Bendan;B;2026-11-27\n", capsys)
+    clock.set(wib(27, 8, 5))
+    wait_day(office, "2026-11-27")
+    assert office.error("kiosk-1", "issue", service="A")["code"] == "nik_required"
+    bad = office.error("kiosk-1", "issue", service="A", nik=walker[:15])
+    assert (bad["code"], bad["message"]) == ("nik_invalid", "NIK harus 16 angka. Periksa lagi.")
+    assert office.ok("kiosk-1", "issue", service="A", nik=walker)["ticket"]["code"] == "A001"
+    again = office.error("kiosk-1", "issue", service="A", nik=walker)
+    assert again["code"] == "nik_used_today"
+    assert again["message"] == "NIK ini sudah mengambil nomor hari ini."
+    # booked today for B: no walk-in number of A besides
+    assert office.error("kiosk-1", "issue", service="A", nik=booked)["code"] == "nik_used_today"
+    assert office.ok("kiosk-1", "issue", service="C")["ticket"]["code"] == "C001"  # no NIK asked
+    office.restart()
+    assert office.error("kiosk-1", "issue", service="A", nik=walker)["code"] == "nik_used_today"
+    assert office.ok("kiosk-1", "issue", service="A", nik=nik(603))["ticket"]["code"] == "A002"
+    clock.set(wib(30, 8, 5))  # Monday: a new day, a new number
+    wait_day(office, "2026-11-30")
+    assert office.ok("kiosk-1", "issue", service="A", nik=walker)["ticket"]["code"] == "A001"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "issue" in logged
+    for n in (booked, walker):
+        assert n not in logged
+        assert n[:15] not in logged
+    db = sqlite3.connect(config.store_path)
+    hashes = [h for (h,) in db.execute("SELECT nik_hash FROM tickets WHERE nik_hash IS NOT NULL")]
+    db.close()
+    assert len(hashes) == 3
+    assert all(len(h) == 64 and walker not in h for h in hashes)
+
+
+def test_redeem_asks_the_last_four_digits_and_wrong_codes_slow_a_kiosk_down(
+    tout_office: Office, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office, config = tout_office, tout_office.config
+    run_import(config, tmp_path, HEADER + f"Ani;{nik(611)};;Bendan;B;2026-11-27\n", capsys)
+    ((code, *_),) = bookings(config)
+    clock.set(wib(27, 8, 5))
+    wait_day(office, "2026-11-27")
+    asked = office.error("kiosk-1", "redeem", code=code)
+    assert (asked["code"], asked["message"]) == (
+        "nik_last4_required", "Masukkan 4 angka terakhir NIK Anda."
+    )  # fmt: skip
+    assert office.error("kiosk-1", "redeem", code=code, nik_last4="0612")["code"] == "nik_mismatch"
+    wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
+    for _ in range(2):
+        assert office.error("kiosk-1", "redeem", code=wrong)["code"] == "booking_mistyped"
+    # three wrong tries in a minute: even the right code and digits wait a few seconds
+    slowed = office.error("kiosk-1", "redeem", code=code, nik_last4="0611")
+    assert slowed["code"] == "too_many_attempts"
+    assert slowed["retry_after_s"] == 5
+    assert slowed["message"] == "Terlalu banyak kode salah. Coba lagi dalam 5 detik."
+    assert office.error("admin", "redeem", code=wrong)["code"] == "booking_mistyped"  # not slowed
+    clock.advance(seconds=3)
+    assert office.error("kiosk-1", "redeem", code=code, nik_last4="0611")["retry_after_s"] == 2
+    clock.advance(seconds=2)
+    got = office.ok("kiosk-1", "redeem", code=code, nik_last4="0611")
+    assert got["ticket"]["booked"] is True
 
 
 # ---- personal data ---------------------------------------------------------------------------
@@ -308,7 +394,7 @@ def test_no_full_nik_in_the_store_logs_mqtt_or_output(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     path = tmp_path / "antrean.toml"
-    text = example_text(persistent_broker.port, edit={"[kiosk]\n": BOOKING})
+    text = example_text(persistent_broker.port, edit=TOUT_RULES)  # walk-ins of A give the NIK
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
     niks = [nik(500 + i, day=d) for i, d in enumerate((3, 17, 45, 60, 28, 9))]
@@ -322,9 +408,11 @@ def test_no_full_nik_in_the_store_logs_mqtt_or_output(
         _, out = run_import(config, tmp_path, HEADER + "\n".join(rows), capsys, "b")  # again
         clock.set(wib(27, 8, 10))
         wait_day(office, "2026-11-27")
-        for code, *_ in bookings(config):
-            office.request("kiosk-1", "redeem", code=code)
-        office.ok("kiosk-1", "issue", service="A")  # a walk-in
+        for code, _, _, _, last4, *_ in bookings(config):
+            office.request("kiosk-1", "redeem", code=code, nik_last4=last4)
+        office.ok("kiosk-1", "issue", service="A", nik=niks[5])  # a walk-in
+        office.error("kiosk-1", "issue", service="A", nik=niks[0])  # booked today: refused
+        office.error("kiosk-1", "issue", service="A", nik=niks[5][:15])  # mistyped
         office.ok("counter-1", "call_next")
     finally:
         office.close()
@@ -334,7 +422,11 @@ def test_no_full_nik_in_the_store_logs_mqtt_or_output(
     written += [f.read_bytes() for f in Path(persistent_broker._dir).rglob("*") if f.is_file()]
     written += [(tmp_path / "a-kode.csv").read_bytes(), "\n".join(out).encode()]
     written.append("\n".join(r.getMessage() for r in caplog.records).encode())
-    written.append(repr([(t, p) for t, p in watcher.messages]).encode())
+    # A walk-in's NIK is in its kiosk's command, which only the queue service may
+    # read (broker_config's ACL), and the service's session is clean: not kept.
+    commands = [p for t, p in watcher.messages if "/cmd/" in t]
+    assert sum(niks[5] in repr(p) for p in commands) == 1
+    written.append(repr([(t, p) for t, p in watcher.messages if "/cmd/" not in t]).encode())
     assert len(watcher.messages) > 20
     assert any("booking" in r.getMessage() for r in caplog.records)
     for n in niks:

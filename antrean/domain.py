@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NewType
 
 if TYPE_CHECKING:
     from antrean.bookings import Booking
+    from antrean.visits import Visit
 
 TicketId = NewType("TicketId", str)  # "2026-11-27/A012": business day and code
 ServiceCode = NewType("ServiceCode", str)  # one capital letter, "A"
@@ -71,6 +72,7 @@ class Ticket:
     counter: CounterNumber | None = None
     recalls: int = 0
     recalled_at: datetime | None = None  # the last recall; a recall leaves called_at alone
+    visit: str | None = None  # issue 13: the mobile unit's visit it was issued at
 
     @property
     def last_called_at(self) -> datetime | None:
@@ -119,6 +121,8 @@ class StoredDay:
     stock_use_by_day: dict[date, int] = field(default_factory=dict)
     targets: dict[str, int] = field(default_factory=dict)
     bookings: list[Booking] = field(default_factory=list)  # issue 12: the live ones
+    visits: list[Visit] = field(default_factory=list)  # issue 13: the planned visits
+    clock_high: datetime | None = None  # issue 13: the latest time a unit has committed
 
 
 class QueueError(Exception):

@@ -275,6 +275,13 @@ class PurgeResult:
     before: date
 
 
+@dataclass(frozen=True, slots=True)
+class VisitResult:
+    """visit_plan, visit_cancel, visit_open, visit_close: the visit afterwards (issue 13)."""
+
+    visit: dict[str, Any]
+
+
 Result = (
     TicketResult
     | CallResult
@@ -291,4 +298,5 @@ Result = (
     | RedeemResult
     | BookingResult
     | PurgeResult
+    | VisitResult
 )

@@ -50,6 +50,8 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "antrean_tools.booking_cli",
         "pre-registration: import kelurahan lists, find, cancel, purge",
     ),
+    "visit": ("antrean_tools.visit_cli", "mobile unit visits: plan, list, cancel, open, close"),
+    "sync": ("antrean_tools.sync_cli", "mobile unit: send its visits home; status"),
 }
 
 

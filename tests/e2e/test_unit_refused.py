@@ -19,6 +19,7 @@ import pytest
 from antrean.config import Config, parse_config
 from antrean.unitsync import UnitSync
 from antrean_testing.devbroker import DevBroker
+from antrean_tools.doctor import Doctor
 from antrean_tools.sync_cli import status, status_text
 from tests.service.test_visits import MELATI, office_text
 from tests.support.helpers import FakeClock, Office
@@ -76,6 +77,9 @@ def test_a_refused_sync_applies_nothing_and_the_unit_says_so(
     assert s["complete"] is False
     assert s["waiting"] == {"melati": 4}  # the visit opening and three tickets, kept
     assert "DITOLAK" in status_text(s)
+    doctor = Doctor(config_file=Path(unit_config.source), config=unit_config).check_sync()
+    assert (doctor.status, doctor.name) == ("FAIL", "sync")
+    assert code in doctor.detail
     assert code in status_text(s)
     with sqlite3.connect(office_config.store_path) as db:
         synced = db.execute("SELECT COUNT(*) FROM tickets WHERE origin IS NOT NULL")

@@ -27,6 +27,7 @@ import pytest
 
 from antrean.config import Config, parse_config
 from antrean_testing.devbroker import DevBroker
+from antrean_tools.doctor import Doctor
 from antrean_tools.sync_cli import status
 from tests.service.test_visits import MELATI, MOBILE, office_text
 from tests.support.helpers import ROOT, FakeClock, Office
@@ -164,6 +165,8 @@ def test_a_visit_reaches_the_office_exactly_once_through_cuts_kills_and_restarts
     finally:
         sync.send_signal(signal.SIGTERM)
         sync.wait(10)
+    doctor = Doctor(config_file=unit_path, config=unit_config).check_sync()
+    assert (doctor.status, doctor.detail[:34]) == ("OK", "everything reached the office (las")
     assert all(n < head for n in seen_mid_sync), (seen_mid_sync, head)
     assert len(seen_mid_sync) == 5
 

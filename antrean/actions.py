@@ -128,4 +128,27 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
     Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),
+    # issue 13: visits of the mobile unit (rules: antrean/visits.py)
+    Action(
+        "visit_plan",
+        {
+            "unit": Arg(str),
+            "day": Arg(str),
+            "start": Arg(str),
+            "end": Arg(str),
+            "place": Arg(str),
+            "kind": Arg(str),
+            "kelurahan": Arg(str),
+            "id": Arg(str, False),
+            "desa": Arg(bool, False),
+            "services": Arg(list, False),
+            "organiser": Arg(str, False),
+            "expected": Arg(int, False),
+            "bring": Arg(str, False),
+        },
+        _ADMIN,
+    ),
+    Action("visit_cancel", {"id": Arg(str)}, _ADMIN),
+    Action("visit_open", {"id": Arg(str)}, _STAFF),
+    Action("visit_close", {"id": Arg(str)}, _STAFF),
 )

@@ -34,3 +34,4 @@ class CallRecord:
     at: datetime
     counter: CounterNumber | None
     service: ServiceCode  # the ticket's service after the step
+    visit: str | None = None  # issue 13: the visit of the ticket, on a mobile unit

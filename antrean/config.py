@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -41,6 +41,8 @@ CORE_SECTIONS = (
     "stock",
     "drive",
     "booking",
+    "unit",
+    "mobile",
 )
 APP_SECTIONS: dict[str, tuple[str, ...]] = {
     "kiosk.settings": ("kiosk", "printer"),
@@ -171,6 +173,15 @@ class BookingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UnitConfig:
+    """[unit] on a mobile unit (issue 13): who it is, its code prefix, its office's broker."""
+
+    id: str
+    prefix: str  # before every ticket code ("K" + "A001"): never one of the office's codes
+    home: BrokerConfig | None = None  # the office hub's broker, where it syncs
+
+
+@dataclass(frozen=True, slots=True)
 class CounterConfig:
     number: CounterNumber
     name: str
@@ -216,6 +227,8 @@ class Config:
     stock: StockConfig = field(default_factory=StockConfig)
     drive: DriveConfig = field(default_factory=DriveConfig)
     booking: BookingConfig = field(default_factory=BookingConfig)
+    unit: UnitConfig | None = None  # issue 13: this config is a mobile unit's
+    units: dict[str, str] = field(default_factory=dict)  # [mobile] units: unit id -> prefix
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths are taken from here
     text: str = field(default="", repr=False)  # the TOML, for line numbers in app errors
     services_by_code: dict[str, ServiceConfig] = field(init=False, repr=False, compare=False)
@@ -300,6 +313,8 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         stock=_stock(r, data),
         drive=_drive(r, data),
         booking=_booking(r, data, {s.code for s in services}, base),
+        unit=_unit(r, data, broker),
+        units=_mobile(r, data),
         base_dir=base,
         text=text,
     )
@@ -477,6 +492,44 @@ def _booking(
     )
     r.only_keys(t, where)
     return booking
+
+
+_PREFIX = re.compile(r"^[A-Z]{1,2}$")
+
+
+def _unit(r: ConfigReader, data: dict[str, Any], broker: BrokerConfig) -> UnitConfig | None:
+    """[unit]: a mobile unit's id, prefix and the office broker it syncs to."""
+    if "unit" not in data:
+        return None
+    t = r.table(data, "unit")
+    unit_id = r.slug(t, "unit", "id")
+    prefix = r.string(t, "unit", "prefix")
+    if not _PREFIX.match(prefix):
+        r.fail("unit", "prefix", f"one or two capital letters (K, KL), got {prefix!r}")
+    home = None
+    if "home_host" in t:
+        home = replace(
+            broker,
+            host=r.string(t, "unit", "home_host"),
+            port=r.integer(t, "unit", "home_port", default=1883, low=1, high=65535),
+        )
+    r.only_keys(t, "unit")
+    return UnitConfig(unit_id, prefix, home)
+
+
+def _mobile(r: ConfigReader, data: dict[str, Any]) -> dict[str, str]:
+    """[mobile] units = { "keliling-1" = "K" }: the office's units and their prefixes."""
+    t = r.table(data, "mobile")
+    units = r.get(t, "mobile", "units", {})
+    if not isinstance(units, dict) or not all(
+        isinstance(k, str) and _SLUG.match(k) and isinstance(v, str) and _PREFIX.match(v)
+        for k, v in units.items()
+    ):
+        r.fail("mobile", "units", 'map each unit id to its prefix: { "keliling-1" = "K" }')
+    if len(set(units.values())) != len(units):
+        r.fail("mobile", "units", "two units share a prefix: their codes would clash")
+    r.only_keys(t, "mobile")
+    return dict(units)
 
 
 def _counter(r: ConfigReader, t: dict[str, Any], i: int, codes: set[ServiceCode]) -> CounterConfig:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NewType
 
 if TYPE_CHECKING:
     from antrean.bookings import Booking
+    from antrean.visits import Visit
 
 TicketId = NewType("TicketId", str)  # "2026-11-27/A012": business day and code
 ServiceCode = NewType("ServiceCode", str)  # one capital letter, "A"
@@ -76,6 +77,7 @@ class Ticket:
     booked_from: datetime | None = None
     # A nik_per_day walk-in: the NIK's keyed hash (antrean.booking.nik_key), never the NIK.
     nik_hash: str | None = None
+    visit: str | None = None  # issue 13: the mobile unit's visit it was issued at
 
     @property
     def last_called_at(self) -> datetime | None:
@@ -127,6 +129,8 @@ class StoredDay:
     targets: dict[str, int] = field(default_factory=dict)
     bookings: list[Booking] = field(default_factory=list)  # issue 12: the live ones
     ticket_key: bytes = b""  # issue 15: the phone tokens' key (antrean.tokens); b"": make one
+    visits: list[Visit] = field(default_factory=list)  # issue 13: the planned visits
+    clock_high: datetime | None = None  # issue 13: the latest time a unit has committed
 
 
 class QueueError(Exception):

@@ -69,6 +69,7 @@ from antrean.events import (
     TicketResult,
     TicketView,
     TransferredEvent,
+    VisitResult,
 )
 from antrean.hours import business_day, closed_reason
 from antrean.lanes import Lane, Lanes
@@ -83,6 +84,7 @@ from antrean.stock import (
     who,
 )
 from antrean.tokens import ticket_token
+from antrean.visits import Visit, VisitStatus, checked_visit, coming, due, running_text
 
 Clock = Callable[[], datetime]
 # A "service" shorter than this was a double press on next (the resident had not
@@ -100,6 +102,9 @@ WRONG_WINDOW_S = 60.0
 WRONG_PAUSE_S = 5.0
 _GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
 NIK_USED = "NIK ini sudah mengambil nomor hari ini."
+# A unit's clock this far behind its last commit is wrong, not jitter (NTP
+# steps and a slow RTC drift are seconds; a Pi without a battery is days off).
+CLOCK_SLACK = timedelta(minutes=2)
 
 
 @dataclass(slots=True)
@@ -122,6 +127,8 @@ class Changes:
     # issue 12: booking rows to write, and names and phones to erase before a day
     bookings: dict[str, Booking] = field(default_factory=dict)
     erase_names_before: date | None = None
+    visits: dict[str, Visit] = field(default_factory=dict)  # issue 13: rows to write
+    visits_changed: bool = False  # state/visits is to be published again
 
     @property
     def changed(self) -> bool:
@@ -135,6 +142,7 @@ class Changes:
             or self.progress
             or self.targets
             or self.bookings
+            or self.visits
             or self.erase_names_before is not None
         )
 
@@ -152,6 +160,8 @@ class Changes:
         self.targets.extend(later.targets)
         self.stock_changed |= later.stock_changed
         self.bookings.update(later.bookings)
+        self.visits.update(later.visits)
+        self.visits_changed |= later.visits_changed
         if later.erase_names_before is not None:
             self.erase_names_before = later.erase_names_before
 
@@ -184,6 +194,7 @@ class Engine:
         # Indexes kept because issue() and call_next() are the hot path; all are
         # derived from today's tickets, at start and at each rollover.
         self.last_number = {s.code: 0 for s in config.services}
+        self.prefix = config.unit.prefix if config.unit else ""  # issue 13: "K" + "A001"
         self.last_order = 0
         self.lanes = Lanes(self.services)
         self._reindex()
@@ -204,6 +215,11 @@ class Engine:
         self.nik_key: Callable[[str], str] | None = None
         self.niks_today = {t.nik_hash for t in self.tickets.values() if t.nik_hash}
         self._wrong_codes: dict[str, list[datetime]] = {}
+        # issue 13: planned visits; on a mobile unit, the visit open now and the
+        # latest time it has committed (a clock behind it must not number).
+        self.unit = config.unit
+        self.visits: dict[str, Visit] = {v.id: v for v in snap.visits}
+        self.clock_high = snap.clock_high
 
     def _reindex(self) -> None:
         """Derives the numbering counters and the lanes from today's tickets."""
@@ -211,7 +227,7 @@ class Engine:
             self.last_number[code] = 0
         self.lanes.rebuild(self.tickets.values())
         for t in self.tickets.values():
-            original = ServiceCode(t.code[0])
+            original = ServiceCode(t.code[len(self.prefix)])
             self.last_number[original] = max(self.last_number.get(original, 0), t.number)
         self.last_order = max((t.order for t in self.tickets.values()), default=0)
 
@@ -345,6 +361,7 @@ class Engine:
         # earlier day: numbering from 1 again there would reuse its codes and
         # overwrite its tickets in the store. The day in hand goes on instead.
         if today <= self.day:
+            self._open_due_visit(now)
             return self._out
         previous, expired = self.day, 0
         for t in self.tickets.values():
@@ -362,6 +379,9 @@ class Engine:
         self._out.services |= set(self.services)
         self._out.office_changed = True
         self._emit(DayStartedEvent, EventKind.DAY_STARTED, previous_day=previous, expired=expired)
+        self._out.visits_changed = True  # yesterday's visits leave the schedule
+        self._close_visits_before(today, now)
+        self._open_due_visit(now)
         return self._finish(DayResult(today))
 
     # ---- resident actions ------------------------------------------------
@@ -445,8 +465,9 @@ class Engine:
         refusal = self.refusal(cfg.code, now, booked_from is not None)
         if refusal:
             raise refusal
+        self._check_clock(now)
         number = self.last_number[cfg.code] + 1
-        code_text = ticket_code(cfg.code, number)
+        code_text = self.prefix + ticket_code(cfg.code, number)
         self.last_number[cfg.code] = number
         self.last_order += 1
         order = self.last_order
@@ -462,6 +483,7 @@ class Engine:
             order=order,
             booked_from=booked_from,
             nik_hash=nik_hash,
+            visit=self.open_visit,
         )
         self._put(ticket)
         self._out.services.add(cfg.code)
@@ -767,6 +789,102 @@ class Engine:
             self._emit(RunningTextEvent, EventKind.RUNNING_TEXT, text=text)
         return self._finish(RunningTextResult(text))
 
+    # ---- visits of the mobile unit (issue 13; rules in antrean/visits.py) ---------
+
+    def visit_plan(self, **plan: Any) -> Changes:
+        """Plans a visit, or changes a planned one (the same id)."""
+        self._begin()
+        units = set(self.config.units) | ({self.unit.id} if self.unit else set())
+        visit = checked_visit(units=units, **plan)  # the args as antrean.actions declares them
+        earlier = self.visits.get(visit.id)
+        if earlier is not None and earlier.status is not VisitStatus.PLANNED:
+            raise QueueError("invalid_state", f"Kunjungan {visit.id} sudah {earlier.status}.")
+        self._put_visit(visit)
+        return self._finish(VisitResult(visit.as_dict()))
+
+    def visit_cancel(self, id: str) -> Changes:
+        """Cancels a planned visit (it leaves the schedule and the board)."""
+        self._begin()
+        visit = self._visit(id, VisitStatus.PLANNED)
+        self._put_visit(visit.replace(status=VisitStatus.CANCELLED))
+        return self._finish(VisitResult(self.visits[id].as_dict()))
+
+    def visit_open(self, id: str) -> Changes:
+        """On the unit that goes: starts numbering for the visit (its tickets carry its id)."""
+        self._begin()
+        if self.unit is None:
+            raise QueueError("not_a_unit", "Hanya unit keliling ([unit]) yang membuka kunjungan.")
+        visit = self._visit(id, VisitStatus.PLANNED)
+        if visit.unit != self.unit.id:
+            raise QueueError("forbidden", f"Kunjungan {id} untuk unit {visit.unit}.")
+        if self.open_visit is not None:
+            raise QueueError("invalid_state", f"Kunjungan {self.open_visit} masih dibuka.")
+        self._put_visit(visit.replace(status=VisitStatus.OPEN, opened_at=self.clock()))
+        return self._finish(VisitResult(self.visits[id].as_dict()))
+
+    def visit_close(self, id: str) -> Changes:
+        """Ends the open visit: the unit numbers untagged again (its residents are served)."""
+        self._begin()
+        visit = self._visit(id, VisitStatus.OPEN)
+        self._put_visit(visit.replace(status=VisitStatus.CLOSED, closed_at=self.clock()))
+        return self._finish(VisitResult(self.visits[id].as_dict()))
+
+    @property
+    def open_visit(self) -> str | None:
+        """The id of the visit this unit numbers for now, if any."""
+        if self.unit is None:
+            return None
+        return next((v.id for v in self.visits.values() if v.status is VisitStatus.OPEN), None)
+
+    def coming_visits(self) -> list[Visit]:
+        """The schedule: visits today or later, not cancelled or closed."""
+        return coming(self.visits.values(), self.day)
+
+    def board_text(self) -> str:
+        """Staff's running text, else the coming visits' (issue 13)."""
+        return self.running_text or running_text(self.visits.values(), self.day)
+
+    def _visit(self, id: str, status: VisitStatus) -> Visit:
+        visit = self.visits.get(id)
+        if visit is None:
+            raise QueueError("unknown_visit", f"Kunjungan {id} tidak ada.")
+        if visit.status is not status:
+            raise QueueError("invalid_state", f"Kunjungan {id} {visit.status}, bukan {status}.")
+        return visit
+
+    def _put_visit(self, visit: Visit) -> None:
+        self.visits[visit.id] = visit
+        self._out.visits[visit.id] = visit
+        self._out.visits_changed = True
+        if not self.running_text:
+            self._out.office_changed = True  # the board's text follows the schedule
+
+    def _open_due_visit(self, now: datetime) -> None:
+        if self.unit is None or self.open_visit is not None:
+            return
+        visit = due(self.visits.values(), self.unit.id, now.astimezone(self.config.office.timezone))
+        if visit is not None:
+            self._put_visit(visit.replace(status=VisitStatus.OPEN, opened_at=now))
+
+    def _close_visits_before(self, today: date, now: datetime) -> None:
+        for v in list(self.visits.values()):
+            if v.status is VisitStatus.OPEN and v.day < today:
+                self._put_visit(v.replace(status=VisitStatus.CLOSED, closed_at=now))
+
+    def _check_clock(self, now: datetime) -> None:
+        """A unit on a clock clearly behind what it has already recorded does not number."""
+        high = self.clock_high
+        if self.unit is None or high is None or now >= high - CLOCK_SLACK:
+            return
+        zone = self.config.office.timezone
+        raise QueueError(
+            "clock_behind",
+            f"Jam unit mundur: sekarang {now.astimezone(zone):%d-%m-%Y %H.%M}, padahal sudah "
+            f"tercatat {high.astimezone(zone):%d-%m-%Y %H.%M}. Setel jam unit "
+            "(sudo date -s 'YYYY-MM-DD HH:MM'), lalu coba lagi.",
+            recorded=high.isoformat(timespec="seconds"),
+        )
+
     # ---- blank cards and the drive (issue 14; rules in antrean/stock.py) ---------
 
     def stock_receive(
@@ -834,7 +952,7 @@ class Engine:
 
     def _record(self, kind: CallKind, t: Ticket, counter: CounterNumber | None = None) -> None:
         self._out.calls.append(
-            CallRecord(t.id, t.day, kind, self.clock(), counter or t.counter, t.service)
+            CallRecord(t.id, t.day, kind, self.clock(), counter or t.counter, t.service, t.visit)
         )
 
     def _on_served(self, ticket: Ticket, kelurahan: str | None) -> None:
@@ -843,8 +961,16 @@ class Engine:
             self._ledger(EntryKind.USED, -1, ticket.code, None, ticket=ticket.id)
         cfg = self.config.service(ticket.service)
         if cfg is not None and cfg.recording:
+            visit = self.visits.get(ticket.visit or "")
             self._out.progress.append(
-                attribute(ticket.id, ticket.day, self.clock(), kelurahan, set(self.targets))
+                attribute(
+                    ticket.id,
+                    ticket.day,
+                    self.clock(),
+                    kelurahan,
+                    set(self.targets),
+                    visit=visit.kelurahan if visit else None,
+                )
             )
 
     # ---- internals -------------------------------------------------------
@@ -854,6 +980,10 @@ class Engine:
 
     def _finish(self, result: Result) -> Changes:
         out, self._out = self._out, Changes()
+        if self.unit is not None:
+            now = self.clock()
+            if self.clock_high is None or now > self.clock_high:
+                self.clock_high = now
         out.result = result
         out.stock_changed = bool(out.stock) or bool(out.services & self.card_services)
         if out.events:

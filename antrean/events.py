@@ -310,6 +310,13 @@ class PurgeResult:
     before: date
 
 
+@dataclass(frozen=True, slots=True)
+class VisitResult:
+    """visit_plan, visit_cancel, visit_open, visit_close: the visit afterwards (issue 13)."""
+
+    visit: dict[str, Any]
+
+
 Result = (
     TicketResult
     | CallResult
@@ -328,4 +335,5 @@ Result = (
     | PurgeResult
     | IssueResult
     | PublicTicketsResult
+    | VisitResult
 )

@@ -29,6 +29,11 @@ def queue_staff_user(office: str) -> str:
     return f"antrean-queue-{office}-staff"
 
 
+def sync_user(unit: str) -> str:
+    """A mobile unit's sync client's MQTT user and client id on the office broker (issue 13)."""
+    return f"antrean-sync-{unit}"
+
+
 def cmd_topic(office: str, device: str) -> str:
     return f"{ROOT}/{office}/cmd/{device}"
 
@@ -43,6 +48,11 @@ def event_topic(office: str, kind: str) -> str:
 
 def state_topic(office: str, *parts: object) -> str:
     return "/".join([ROOT, office, "state", *(str(p) for p in parts)])
+
+
+def sync_topic(office: str, unit: str, leg: str) -> str:
+    """A mobile unit's sync topics (issue 13): leg "up" (the unit's items), "ack" (the office's)."""
+    return f"{ROOT}/{office}/sync/{unit}/{leg}"
 
 
 def status_topic(office: str, device: str) -> str:

@@ -39,6 +39,8 @@ from antrean.engine import Changes, Clock, Engine
 from antrean.protocol import Command
 from antrean.ratelimit import RateLimit
 from antrean.store import COMMAND_MEMORY_DAYS, Store
+from antrean.sync import SyncDesk
+from antrean.sync_items import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,14 @@ class _Batch:
     calls_changed: bool = False  # state/calls (the board's history) to republish
 
 
+@dataclass(frozen=True, slots=True)
+class _SyncChunk:
+    """A unit's chunk of items (issue 13), applied when no command waits."""
+
+    unit: str
+    payload: bytes
+
+
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
 _STOP = object()
 STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN, Role.WEB})  # served before kiosks (and boards)
@@ -133,6 +143,11 @@ class QueueService:
         self._started_mono = time.monotonic()  # uptime must not jump with the clock
         self._meta_saved: dict[str, str] = {}  # meta rows as last committed
         self._erase_due = True  # issue 12: names of old bookings, at start and each new day
+        # issue 13: a unit numbers its visit's changes into its outbox; the
+        # office applies its units' chunks (antrean.sync) after every command.
+        self._sync: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.outbox = Outbox(store.outbox_heads()) if config.unit else None
+        self.sync_desk = SyncDesk(config, store) if config.units else None
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -168,6 +183,9 @@ class QueueService:
             assert staff_bus is not None
             topic = protocol.cmd_topic(self.office, device)
             staff_bus.subscribe(topic, self.on_staff_command, accept_retained=False)
+        if self.sync_desk is not None:
+            up = protocol.sync_topic(self.office, "+", "up")
+            bus.subscribe(up, self.on_sync, accept_retained=False)
 
     def on_connected(self) -> None:
         """Called on every (re)connect: state is republished from the worker thread."""
@@ -185,6 +203,10 @@ class QueueService:
     def on_staff_command(self, topic: str, payload: bytes) -> None:
         """A counter's or admin's command from the staff session."""
         self._staff.put((topic, payload, time.monotonic()))
+
+    def on_sync(self, topic: str, payload: bytes) -> None:
+        """A unit's chunk (issue 13): queued behind every command."""
+        self._sync.put(_SyncChunk(topic.split("/")[-2], payload))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
@@ -204,7 +226,11 @@ class QueueService:
             self._receive()
             # Staff commands make a batch of their own, so their replies do not
             # wait for kiosk commands either; kiosk commands fill the next one.
-            items = _take(self._staff, BATCH_MAX) or _take(self._public, PUBLIC_BATCH)
+            items = (
+                _take(self._staff, BATCH_MAX)
+                or _take(self._public, PUBLIC_BATCH)
+                or _take(self._sync, 1)  # a unit's history waits for the office's residents
+            )
             stop = _STOP in items
             if stop:
                 items = items[: items.index(_STOP)]
@@ -232,7 +258,7 @@ class QueueService:
         if self.bus is None:
             time.sleep(TICK_S)
             return
-        waiting = self._staff.qsize() + self._public.qsize()
+        waiting = self._staff.qsize() + self._public.qsize() + self._sync.qsize()
         self.bus.poll(0 if waiting else TICK_S, read=self._public.qsize() < BATCH_MAX)
         # paho reads about one packet per poll; keep reading while a burst lasts.
         while waiting < (now := self._staff.qsize() + self._public.qsize()) < BATCH_MAX:
@@ -253,6 +279,8 @@ class QueueService:
                 republish = True
             elif isinstance(item, tuple):
                 self._command(batch, *item)
+            elif isinstance(item, _SyncChunk):
+                self._apply_sync(batch, item)
         if batch.changes.changed or any(i is not None for _, i, _ in batch.replies):
             self._commit(batch)
         if republish:
@@ -351,9 +379,31 @@ class QueueService:
             "instance": self.instance,
         }
 
+    def _apply_sync(self, batch: _Batch, chunk: _SyncChunk) -> None:
+        """Applies a unit's chunk in a transaction of its own, then acknowledges it."""
+        assert self.sync_desk is not None
+        desk, e = self.sync_desk, self.engine
+        for visit in desk.apply(chunk.unit, chunk.payload, self.clock(), e.visits):
+            e.visits[visit.id] = visit  # stored already, with the items
+            batch.changes.visits_changed = True
+        self._publish_ack(chunk.unit)
+
+    def _publish_ack(self, unit: str) -> None:
+        if self.sync_desk is not None and self.bus is not None:
+            ack = self.sync_desk.ack(unit, self.clock())
+            self.bus.publish(protocol.sync_topic(self.office, unit, "ack"), ack, retain=True)
+
     def _commit(self, batch: _Batch) -> None:
         out, e = batch.changes, self.engine
         meta = {"seq": str(e.seq), "day": str(e.day), "running_text": e.running_text}
+        if e.clock_high is not None:  # a unit (issue 13): the clock's floor
+            meta["clock_high"] = e.clock_high.isoformat()
+        outbox = []
+        if self.outbox is not None and self.config.unit is not None:
+            outbox = self.outbox.items(
+                out.tickets.values(), out.calls, out.progress, out.visits.values(),
+                self.config.unit.id,
+            )  # fmt: skip
         # Only the rows that changed: the seq moves with every event, the rest rarely.
         changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}
         self.store.commit(
@@ -369,6 +419,8 @@ class QueueService:
             targets=out.targets,
             bookings=out.bookings.values(),
             erase_names_before=out.erase_names_before,
+            visits=out.visits.values(),
+            outbox=outbox,
         )
         self._meta_saved.update(changed_meta)
 
@@ -399,6 +451,8 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "stock"), e.stock_view(), retain=True)
         if everything or out.office_changed:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
+        if everything or out.visits_changed:  # issue 13
+            bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
 
     def _publish_service(self, code: str) -> None:
         if self.bus is not None:
@@ -410,6 +464,8 @@ class QueueService:
         if self.bus is None:
             return
         self._publish(_Batch(), everything=True)
+        for unit in self.config.units:  # issue 13: a restarted office says how far it got
+            self._publish_ack(unit)
         self.bus.publish(
             protocol.status_topic(self.office, protocol.QUEUE_DEVICE), self.presence(True), True
         )

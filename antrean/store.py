@@ -30,6 +30,8 @@ from antrean.domain import (
 )
 from antrean.progress import Attribution, Target
 from antrean.stock import StockEntry
+from antrean.sync_items import OutboxItem, SyncRows
+from antrean.visits import Visit, visit_from_dict
 
 log = logging.getLogger(__name__)
 TICKET_KEY = "ticket_key"  # meta row: the HMAC key of the tickets' phone-page tokens
@@ -146,6 +148,40 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets ADD COLUMN nik_hash TEXT;
     ALTER TABLE counters ADD COLUMN booked_streak INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5 (issue 13): visits of the mobile unit. A ticket and a call carry their
+    # visit; `origin` is the unit a synced row came from (NULL: this store's
+    # own, the only rows the engine loads). On a unit, `outbox` is the log it
+    # replays to the office; on the office, `sync_acks` is how far each
+    # (unit, visit) has been applied, written in the same transaction.
+    """
+    ALTER TABLE tickets ADD COLUMN visit TEXT;
+    ALTER TABLE tickets ADD COLUMN origin TEXT;
+    ALTER TABLE calls ADD COLUMN visit TEXT;
+    ALTER TABLE calls ADD COLUMN origin TEXT;
+    CREATE INDEX tickets_by_visit ON tickets (visit) WHERE visit IS NOT NULL;
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        unit TEXT NOT NULL,
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX visits_by_day ON visits (day);
+    CREATE TABLE outbox (
+        visit TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (visit, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_acks (
+        unit TEXT NOT NULL,
+        visit TEXT NOT NULL,
+        acked INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (unit, visit)
+    );
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 
@@ -210,9 +246,14 @@ class Store:
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         snap = StoredDay(seq=int(meta.get("seq", 0)), running_text=meta.get("running_text"))
         snap.ticket_key = self._ticket_key(meta.get(TICKET_KEY))
+        if "clock_high" in meta:
+            snap.clock_high = datetime.fromisoformat(meta["clock_high"])
         if "day" in meta:
             snap.day = date.fromisoformat(meta["day"])
-            rows = self.db.execute("SELECT * FROM tickets WHERE day = ?", (meta["day"],))
+            # A unit's synced tickets are history here, never today's queue.
+            rows = self.db.execute(
+                "SELECT * FROM tickets WHERE day = ? AND origin IS NULL", (meta["day"],)
+            )
             snap.tickets = [_ticket(r) for r in rows.fetchall()]
         snap.counters = [
             CounterStatus(CounterNumber(n), bool(o), TicketId(c) if c else None, s, b)
@@ -254,6 +295,8 @@ class Store:
         since = (snap.day or date.today()) - timedelta(days=7)
         rows = db.execute(_SELECT_BOOKINGS, (str(since),))
         snap.bookings = [_booking(r) for r in rows.fetchall()]
+        rows = db.execute("SELECT body FROM visits WHERE day >= ?", (str(since),))
+        snap.visits = [visit_from_dict(json.loads(b)) for (b,) in rows]
 
     def recent_service_times(self, service: str) -> list[float]:
         """Durations (s) of the service's last served tickets, oldest first."""
@@ -294,6 +337,8 @@ class Store:
         targets: Iterable[Target] = (),
         bookings: Iterable[Booking] = (),
         erase_names_before: date | None = None,
+        visits: Iterable[Visit] = (),
+        outbox: Iterable[OutboxItem] = (),
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
@@ -331,6 +376,8 @@ class Store:
                     db.executemany(statement, values)
             _append_ledgers(db, calls, stock, progress, targets)
             db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in bookings])
+            _write_visits(db, visits)
+            db.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox)
             erased = _erase_names(db, erase_names_before)
             db.execute("COMMIT")
         except BaseException:
@@ -356,6 +403,41 @@ class Store:
     def tickets_of_day(self, day: date) -> list[Ticket]:
         """Every ticket of one business day, in issue order (history stays queryable)."""
         return _tickets_of_day(self.db, day)
+
+    # ---- issue 13: the unit's outbox and the office's sync (antrean.sync) ------
+
+    def outbox_heads(self) -> dict[str, int]:
+        """The last outbox seq of each visit (the unit's next items follow them)."""
+        return outbox_heads(self.db)
+
+    def visit(self, visit_id: str) -> Visit | None:
+        """A visit of any day (the office looks up the visit a unit syncs)."""
+        row = self.db.execute("SELECT body FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        return visit_from_dict(json.loads(row[0])) if row else None
+
+    def sync_acks(self) -> dict[str, dict[str, int]]:
+        """unit -> visit -> the highest seq applied (office)."""
+        out: dict[str, dict[str, int]] = {}
+        for unit, visit, acked in self.db.execute("SELECT unit, visit, acked FROM sync_acks"):
+            out.setdefault(unit, {})[visit] = acked
+        return out
+
+    def apply_sync(self, unit: str, visit: str, acked: int, rows: SyncRows, now: datetime) -> None:
+        """A unit's items applied with their ack, atomically (one transaction)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(_UPSERT_TICKET, [(*_row(t)[:-1], unit) for t in rows.tickets])
+            _append_ledgers(db, rows.calls, (), rows.progress, (), origin=unit)
+            _write_visits(db, rows.visits)
+            db.execute(
+                "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",
+                (unit, visit, acked, now.isoformat()),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 class StoreReader:
@@ -393,21 +475,46 @@ class StoreReader:
         return _tickets_of_day(self.db, day)
 
 
+def outbox_heads(db: sqlite3.Connection) -> dict[str, int]:
+    """The last outbox seq of each visit."""
+    return dict(db.execute("SELECT visit, MAX(seq) FROM outbox GROUP BY visit").fetchall())
+
+
+def outbox_after(db: sqlite3.Connection, visit: str, seq: int, limit: int) -> list[OutboxItem]:
+    """The visit's outbox items after `seq`, in order (read by the unit's sync client)."""
+    rows = db.execute(
+        "SELECT visit, seq, kind, body FROM outbox WHERE visit = ? AND seq > ? ORDER BY seq"
+        " LIMIT ?",
+        (visit, seq, limit),
+    )
+    return [OutboxItem(*r) for r in rows]
+
+
+def _write_visits(db: sqlite3.Connection, visits: Iterable[Visit]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO visits VALUES (?,?,?,?,?)",
+        [(v.id, v.unit, str(v.day), v.status.value, json.dumps(v.as_dict())) for v in visits],
+    )
+
+
 def _append_ledgers(
     db: sqlite3.Connection,
     calls: Iterable[CallRecord],
     stock: Iterable[StockEntry],
     progress: Iterable[Attribution],
     targets: Iterable[Target],
+    origin: str | None = None,
 ) -> None:
-    """Issue 14's append-only rows, inside the batch's transaction."""
+    """Issue 14's append-only rows, inside the batch's transaction (`origin`: a unit's)."""
     db.executemany(
-        "INSERT INTO calls (ticket, day, kind, at, counter, service) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO calls (ticket, day, kind, at, counter, service, visit, origin)"
+        " VALUES (?,?,?,?,?,?,?,?)",
         [
-            (c.ticket, str(c.day), c.kind.value, c.at.isoformat(), c.counter, c.service)
+            (c.ticket, str(c.day), c.kind.value, c.at.isoformat(), c.counter, c.service, c.visit,
+             origin)
             for c in calls
         ],
-    )
+    )  # fmt: skip
     db.executemany(
         "INSERT INTO stock (kind, count, day, at, note, who, ticket) VALUES (?,?,?,?,?,?,?)",
         [
@@ -472,7 +579,7 @@ def _tickets_of_day(db: sqlite3.Connection, day: date) -> list[Ticket]:
 
 
 _UPSERT_TICKET = """
-    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET
         service = excluded.service, status = excluded.status, called_at = excluded.called_at,
         finished_at = excluded.finished_at, counter = excluded.counter,
@@ -498,6 +605,8 @@ def _row(t: Ticket) -> tuple[Any, ...]:
         t.recalled_at.isoformat() if t.recalled_at else None,
         t.booked_from.isoformat() if t.booked_from else None,
         t.nik_hash,
+        t.visit,
+        None,  # origin: this store's own ticket
     )
 
 
@@ -519,4 +628,5 @@ def _ticket(r: tuple[Any, ...]) -> Ticket:
         recalled_at=datetime.fromisoformat(r[13]) if r[13] else None,
         booked_from=datetime.fromisoformat(r[14]) if r[14] else None,
         nik_hash=r[15],
+        visit=r[16],
     )

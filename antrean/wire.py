@@ -27,6 +27,7 @@ from antrean.events import (
     TicketView,
 )
 from antrean.hours import hours_view
+from antrean.visits import running_text
 
 if TYPE_CHECKING:
     from antrean.engine import Engine
@@ -190,7 +191,7 @@ def office_state(engine: Engine) -> dict[str, Any]:
         "day": str(engine.day),
         "timezone": office.timezone.key,
         "hours": hours_view(office.hours),
-        "running_text": engine.running_text,
+        "running_text": engine.board_text(),  # staff's, else the visits' (issue 13)
         "seq": engine.seq,
         "priority": {
             "enabled": rules.priority_enabled,
@@ -213,6 +214,17 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "calls": calls_state(engine),
         "stock": engine.stock_view(),  # issue 14
         "drive": drive_state(engine),
+        "visits": visits_state(engine),  # issue 13
+    }
+
+
+def visits_state(engine: Engine) -> dict[str, Any]:
+    """state/visits (issue 13): the coming visits and the running text made from them."""
+    return {
+        "day": str(engine.day),
+        "visits": [v.as_dict() for v in engine.coming_visits()],
+        "running_text": running_text(engine.visits.values(), engine.day),
+        "open": engine.open_visit,
     }
 
 

@@ -81,6 +81,12 @@ def request(config: Config, device: str, action: str, args: dict[str, Any]) -> d
     return result
 
 
+def send(args: argparse.Namespace, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One action from the command line: --config, --device, the request (AdminError)."""
+    config = load(args)
+    return request(config, admin_device(config, args.device), action, body)
+
+
 def fail(command: str, exc: AdminError) -> int:
     """Prints the error for the office and returns the exit status."""
     print(f"antrean {command}: {exc}", file=sys.stderr)  # noqa: T201 - the command's output

@@ -100,6 +100,8 @@ class Doctor:
             yield from self.check_inputs()
         yield self.check_clock()
         yield self.check_store()
+        if self.config.unit is not None:
+            yield self.check_sync()
 
     def _needs(self, part: str) -> bool:
         wanted = {
@@ -401,6 +403,33 @@ class Doctor:
                 "sudo journalctl --vacuum-size=50M; remove old files; a bigger SD card",
             )
         return Result("OK", "disk", f"{free_mb} MB free in {where}, writable by {self._who()}")
+
+    def check_sync(self) -> Result:
+        """A mobile unit (issue 13): has everything it did reached the office?"""
+        from antrean_tools.sync_cli import status  # noqa: PLC0415 - only on a unit
+
+        assert self.config is not None
+        try:
+            s = status(self.config)
+        except (OSError, RuntimeError) as exc:
+            return Result("WARN", "sync", f"cannot read the store: {exc}")
+        heard = s["heard_at"] or "never"
+        if s["refused"]:
+            r = s["refused"]
+            return Result(
+                "FAIL", "sync",
+                f"the office refused {r.get('visit')} item {r.get('seq')}: {r.get('code')} "
+                f"{r.get('message')}; the unit keeps it",
+                "the office adds the unit/visit (antrean visit plan, [mobile] units); "
+                "antrean sync status",
+            )  # fmt: skip
+        if s["waiting"]:
+            waiting = ", ".join(f"{v}: {n} items" for v, n in sorted(s["waiting"].items()))
+            return Result(
+                "WARN", "sync", f"not yet at the office ({waiting}); last ack {heard}",
+                "bring the unit onto the office network; antrean-sync must run (antrean sync run)",
+            )  # fmt: skip
+        return Result("OK", "sync", f"everything reached the office (last ack {heard})")
 
 
 def user_can_write(path: Path, user: str) -> bool:

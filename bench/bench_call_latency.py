@@ -172,10 +172,10 @@ class DurableCommit:
         """Seconds for BEGIN ... COMMIT of a call: the ticket served, the one called, etc."""
         self.n += 1
         n, at = self.n, "2026-11-26T02:00:00.000+00:00"
-        ticket = "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        ticket = "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         rows = [
             (f"2026-11-26/C{i:03d}", "2026-11-26", "C", i, f"C{i:03d}", 0, status, at, i,
-             at, at if status == "served" else None, 4, 0, None, None, None)
+             at, at if status == "served" else None, 4, 0, None, None, None, None, None)
             for i, status in ((n, "served"), (n + 1, "called"))
         ]  # fmt: skip
         reply = json.dumps({"id": f"c-{n}", "ok": True, "result": {"ticket": rows[1][:5]}})

@@ -56,6 +56,16 @@ def queue_grants(office: str) -> list[Grant]:
         Grant(READWRITE, f"{root}/event/#"),
         Grant(READWRITE, f"{root}/state/#"),
         Grant(READWRITE, f"{root}/device/{protocol.QUEUE_DEVICE}/status"),
+        Grant(READ, f"{root}/sync/+/up"),  # issue 13: the units' items in, acks out
+        Grant(READWRITE, f"{root}/sync/+/ack"),
+    ]
+
+
+def sync_grants(office: str, unit: str) -> list[Grant]:
+    """A mobile unit's sync client writes only its own items and reads only its own acks."""
+    return [
+        Grant(WRITE, protocol.sync_topic(office, unit, "up")),
+        Grant(READ, protocol.sync_topic(office, unit, "ack")),
     ]
 
 
@@ -74,6 +84,8 @@ def users(config: Config) -> dict[str, list[Grant]]:
         if d.id in table:
             raise ValueError(f"device id {d.id!r} is the queue service's user; rename the device")
         table[d.id] = device_grants(office, d.id, d.role)
+    for unit in config.units:
+        table[protocol.sync_user(unit)] = sync_grants(office, unit)
     return table
 
 
@@ -86,6 +98,7 @@ def acl_text(config: Config) -> str:
     ]
     roles: dict[str, str] = {d.id: d.role.value for d in config.devices}
     roles[queue_staff_user(config.office.id)] = "queue service, counters' and admin's commands"
+    roles.update({protocol.sync_user(u): f"mobile unit {u}: its sync" for u in config.units})
     for user, grants in users(config).items():
         lines += ["", f"# {roles.get(user, 'queue service')}", f"user {user}"]
         lines += [f"topic {g.access} {g.topic}" for g in grants]

@@ -29,6 +29,8 @@ class StallProxy:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        # A slow uplink (issue 13's sync over a poor link): bytes/s client to broker, or None.
+        self.up_bytes_per_s: float | None = None
         threading.Thread(target=self._accept, daemon=True, name="stall-proxy").start()
 
     def stall(self, *directions: str) -> None:
@@ -80,10 +82,13 @@ class StallProxy:
                 if not sources:
                     self._closed.wait(0.05)
                 for s in ready:
-                    data = s.recv(65536)
+                    rate = self.up_bytes_per_s if s is client else None
+                    data = s.recv(4096 if rate else 65536)
                     if not data:
                         return
                     peer[s].sendall(data)
+                    if rate:
+                        time.sleep(len(data) / rate)
         except (OSError, ValueError):
             return
         finally:

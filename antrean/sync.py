@@ -1,0 +1,144 @@
+"""The office's side of a mobile unit's sync (issue 13): items in, applied once, acknowledged.
+
+A unit publishes chunks of its outbox on `sync/{unit}/up` (docs/protocol.md,
+"Mobile units: sync"). For each (unit, visit) the office keeps the highest
+seq it has applied, in the store, in the transaction that applies the items
+after it. An item at or below it is a repeat and is skipped; the next one is
+checked and applied; one past a gap waits for the unit to resend. The ack
+(retained on `sync/{unit}/ack`) is that highest seq. So an item is applied
+exactly once however often, and in whatever pieces, the unit resends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from antrean.config import Config
+from antrean.store import Store
+from antrean.sync_items import BadItem, SyncRows, check_item
+from antrean.visits import Visit
+
+log = logging.getLogger(__name__)
+
+MAX_CHUNK_BYTES = 512 * 1024  # a chunk is at most CHUNK_ITEMS items of a few hundred bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why (part of) a chunk was not applied; the unit keeps the items and shows this."""
+
+    code: str
+    message: str
+    visit: str | None = None
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "visit": self.visit, "seq": self.seq}
+
+
+class SyncDesk:
+    """Applies the units' chunks to the office store (on the queue worker's thread)."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.acks = store.sync_acks()  # unit -> visit -> highest seq applied
+        self.refused: dict[str, Refusal | None] = {}
+
+    def ack(self, unit: str, now: datetime) -> dict[str, Any]:
+        """The payload of sync/{unit}/ack."""
+        refused = self.refused.get(unit)
+        return {
+            "unit": unit,
+            "office": self.config.office.id,
+            "acked": dict(self.acks.get(unit, {})),
+            "refused": refused.as_dict() if refused else None,
+            "at": now.isoformat(timespec="milliseconds"),
+        }
+
+    def apply(
+        self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]
+    ) -> list[Visit]:
+        """Applies what it can of one chunk and records why the rest was refused.
+
+        `visits` are the office engine's; the visits whose status the chunk
+        changed are returned (the engine takes them, the schedule is republished).
+        """
+        rows = SyncRows()
+        try:
+            visit, items = self._chunk(unit, payload, visits)
+        except BadItem as exc:
+            self._refuse(unit, Refusal(exc.code, exc.message))
+            return []
+        prefix = self.config.units[unit]
+        acked = start = self.acks.get(unit, {}).get(visit.id, 0)
+        refusal = None
+        for item in sorted(items, key=_seq):
+            seq = _seq(item)
+            if seq <= acked:
+                continue  # applied before: a resend after a lost ack or a reconnect
+            if seq != acked + 1:
+                break  # a gap: the unit resends from the ack
+            try:
+                check_item(item.get("kind", ""), item.get("body"), prefix, visit, rows)
+            except BadItem as exc:
+                refusal = Refusal(exc.code, exc.message, visit.id, seq)
+                break
+            acked = seq
+        if acked > start:
+            self.store.apply_sync(unit, visit.id, acked, rows, now)
+            self.acks.setdefault(unit, {})[visit.id] = acked
+            log.info("sync: %s visit %s applied %d..%d", unit, visit.id, start + 1, acked)
+        if refusal is not None:
+            self._refuse(unit, refusal)
+        elif acked > start:
+            self.refused[unit] = None
+        return rows.visits
+
+    def _chunk(
+        self, unit: str, payload: bytes, visits: dict[str, Visit]
+    ) -> tuple[Visit, list[dict[str, Any]]]:
+        if unit not in self.config.units:
+            raise BadItem("unknown_unit", f"unit {unit} is not in this office's [mobile] units")
+        if len(payload) > MAX_CHUNK_BYTES:
+            raise BadItem("too_large", f"a chunk of more than {MAX_CHUNK_BYTES} bytes")
+        try:
+            body = json.loads(payload.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise BadItem("bad_item", f"not JSON UTF-8: {exc}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise BadItem("bad_item", "a chunk is {office, unit, prefix, visit, items}")
+        if body.get("office") != self.config.office.id:
+            raise BadItem(
+                "other_office",
+                f"unit of office {body.get('office')!r}; this is {self.config.office.id!r}",
+            )
+        if body.get("unit") != unit or body.get("prefix") != self.config.units[unit]:
+            raise BadItem(
+                "bad_prefix",
+                f"this office knows {unit} with prefix {self.config.units[unit]!r}, "
+                f"the chunk says {body.get('unit')!r} with {body.get('prefix')!r}",
+            )
+        visit_id = body.get("visit")
+        visit = visits.get(visit_id) if isinstance(visit_id, str) else None
+        if visit is None:
+            visit = self.store.visit(visit_id) if isinstance(visit_id, str) else None
+        if visit is None or visit.unit != unit:
+            raise BadItem("unknown_visit", f"visit {visit_id!r} was not planned here for {unit}")
+        items = body["items"]
+        if not all(isinstance(i, dict) and isinstance(i.get("seq"), int) for i in items):
+            raise BadItem("bad_item", "each item is {seq, kind, body}, seq a whole number")
+        return visit, items
+
+    def _refuse(self, unit: str, refusal: Refusal) -> None:
+        if self.refused.get(unit) != refusal:
+            log.warning("sync: refused from %s: %s %s", unit, refusal.code, refusal.message)
+        self.refused[unit] = refusal
+
+
+def _seq(item: dict[str, Any]) -> int:
+    return int(item["seq"])

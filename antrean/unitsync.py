@@ -1,0 +1,214 @@
+"""The mobile unit's sync client (issue 13): replays its outbox to the office until acknowledged.
+
+It reads the unit's store (read-only; the unit's queue service stays its one
+writer) and publishes each visit's outbox items, in order, in chunks on
+`sync/{unit}/up` of the office's broker. The office's retained ack on
+`sync/{unit}/ack` says how far each visit is applied; after every connect,
+and whenever the ack stops moving for RESEND_S, the client sends again from
+there. Nothing depends on a broker queue: the outbox is the ledger, and a
+chunk lost anywhere (a link cut, a broker or office restart, this process
+killed) is simply sent again. What it last heard is kept in a small state
+file beside the store, for `antrean doctor` and `antrean sync status`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from antrean import protocol
+from antrean.config import Config, UnitConfig
+from antrean.mqtt import MqttClient
+from antrean.store import StoreReader, outbox_after, outbox_heads
+
+log = logging.getLogger(__name__)
+
+CHUNK_ITEMS = 100  # items per message: ~30 KB, one office transaction each
+WINDOW_ITEMS = 400  # sent ahead of the ack: keeps the link busy, bounds a resend
+RESEND_S = 3.0  # no ack progress this long with items out: send again from the ack
+ACK_WAIT_S = 2.0  # after a connect, wait this long for the retained ack before sending
+REFUSED_RETRY_S = 30.0  # a refused visit is tried again this often (the office may be fixed)
+TICK_S = 0.1
+
+
+def state_path(config: Config) -> Path:
+    """The sync client's state file, beside the unit's store."""
+    return config.store_path.with_name(config.store_path.stem + ".sync.json")
+
+
+def read_state(config: Config) -> dict[str, Any] | None:
+    """What the sync client last heard from the office, or None if it never ran."""
+    try:
+        data: dict[str, Any] = json.loads(state_path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def waiting_items(heads: dict[str, int], acked: dict[str, int]) -> dict[str, int]:
+    """Per visit, the items the office has not acknowledged yet."""
+    return {v: head - acked.get(v, 0) for v, head in heads.items() if head > acked.get(v, 0)}
+
+
+class UnitSync:
+    """Replays a unit's outbox to its office; start() and stop()."""
+
+    def __init__(self, config: Config, clock: Callable[[], datetime] | None = None) -> None:
+        if config.unit is None or config.unit.home is None:
+            raise ValueError(f"{config.source}: [unit] with home_host is needed to sync")
+        self.config = config
+        self.unit: UnitConfig = config.unit
+        self.office = config.office.id
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.reader = StoreReader(config.store_path)
+        self.mqtt = MqttClient(
+            client_id=protocol.sync_user(self.unit.id),
+            broker=config.unit.home,
+            on_connect=self._on_connect,
+        )
+        self.mqtt.subscribe(protocol.sync_topic(self.office, self.unit.id, "ack"), self._on_ack)
+        self._lock = threading.Lock()
+        self.acked: dict[str, int] = {}
+        self.refused: dict[str, Any] | None = None
+        self._sent: dict[str, int] = {}  # visit -> the last seq sent since the ack
+        self._moved: dict[str, float] = {}  # visit -> monotonic time the ack last moved
+        self._connected_at = 0.0
+        self._heard_ack = False
+        self._refused_at = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.chunks_sent = 0
+
+    def start(self) -> UnitSync:
+        self.mqtt.start()
+        self._thread = threading.Thread(target=self._run, name="unit-sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        self.mqtt.stop()
+        self.reader.close()
+
+    def waiting(self) -> dict[str, int]:
+        """Items per visit the office has not acknowledged (as far as this client knows)."""
+        with self._lock:
+            return waiting_items(outbox_heads(self.reader.db), self.acked)
+
+    # ---- network thread ------------------------------------------------------
+
+    def _on_connect(self) -> None:
+        with self._lock:
+            self._sent = {}  # whatever was in flight may be lost: from the ack again
+            self._connected_at = time.monotonic()
+            self._heard_ack = False
+
+    def _on_ack(self, _topic: str, payload: bytes) -> None:
+        try:
+            body = json.loads(payload)
+            acked = {str(v): int(n) for v, n in body["acked"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("sync: an ack that cannot be read: %r", payload[:200])
+            return
+        now = time.monotonic()
+        with self._lock:
+            for visit, seq in acked.items():
+                if seq != self.acked.get(visit):
+                    self._moved[visit] = now
+                if seq < self.acked.get(visit, 0):
+                    self._sent[visit] = seq  # the office went back (a restored store): resend
+            self.acked = acked
+            self._heard_ack = True
+            refused = body.get("refused")
+            if refused:
+                self._refused_at = now
+            if refused and refused != self.refused:
+                log.error(
+                    "sync: the office refused %s item %s: %s %s; the unit keeps it",
+                    refused.get("visit"), refused.get("seq"), refused.get("code"),
+                    refused.get("message"),
+                )  # fmt: skip
+            self.refused = refused
+        self._save_state()
+
+    # ---- the client's thread -------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_S):
+            if not self.mqtt.connected:
+                continue
+            with self._lock:
+                if not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S:
+                    continue
+            try:
+                self._send_due()
+            except Exception:
+                log.exception("sync: could not read the outbox; trying again")
+
+    def _send_due(self) -> None:
+        heads = outbox_heads(self.reader.db)
+        now = time.monotonic()
+        for visit, head in sorted(heads.items()):
+            with self._lock:
+                acked = self.acked.get(visit, 0)
+                if head <= acked or self._held(visit, now):
+                    continue
+                sent = max(self._sent.get(visit, acked), acked)
+                if sent > acked and now - self._moved.get(visit, 0) > RESEND_S:
+                    log.info("sync: no ack for %s past %d; sending again", visit, acked)
+                    sent = acked
+                    self._moved[visit] = now
+            while sent < head and sent - acked < WINDOW_ITEMS:
+                items = outbox_after(self.reader.db, visit, sent, CHUNK_ITEMS)
+                if not items:
+                    break
+                self.mqtt.publish(self._topic, self._chunk(visit, items))
+                self.chunks_sent += 1
+                sent = items[-1].seq
+            with self._lock:
+                self._sent[visit] = sent
+                self._moved.setdefault(visit, now)
+
+    def _held(self, visit: str, now: float) -> bool:
+        """A refused visit waits REFUSED_RETRY_S before it is tried again."""
+        refused = self.refused
+        if not refused or refused.get("visit") not in (visit, None):
+            return False
+        return now - self._refused_at < REFUSED_RETRY_S
+
+    @property
+    def _topic(self) -> str:
+        return protocol.sync_topic(self.office, self.unit.id, "up")
+
+    def _chunk(self, visit: str, items: list[Any]) -> bytes:
+        body = {
+            "office": self.office,
+            "unit": self.unit.id,
+            "prefix": self.unit.prefix,
+            "visit": visit,
+            "items": [{"seq": i.seq, "kind": i.kind, "body": json.loads(i.body)} for i in items],
+        }
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _save_state(self) -> None:
+        with self._lock:
+            state = {
+                "unit": self.unit.id,
+                "office": self.office,
+                "acked": dict(self.acked),
+                "refused": self.refused,
+                "heard_at": self.clock().isoformat(timespec="seconds"),
+            }
+        path = state_path(self.config)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)  # a power cut leaves the old file or the new, never half

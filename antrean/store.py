@@ -299,10 +299,15 @@ class Store:
         snap.visits = [visit_from_dict(json.loads(b)) for (b,) in rows]
 
     def recent_service_times(self, service: str) -> list[float]:
-        """Durations (s) of the service's last served tickets, oldest first."""
+        """Durations (s) of the service's last served tickets, oldest first.
+
+        This store's own only: a mobile unit's synced tickets (`origin` set)
+        were served elsewhere, at another pace.
+        """
         rows = self.db.execute(
             "SELECT called_at, finished_at FROM tickets INDEXED BY tickets_served"
             " WHERE status = 'served' AND service = ? AND called_at IS NOT NULL"
+            " AND origin IS NULL"
             " ORDER BY finished_at DESC LIMIT ?",
             (service, SERVICE_TIME_WINDOW),
         ).fetchall()

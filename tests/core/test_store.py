@@ -76,3 +76,21 @@ def test_start_up_loads_only_the_last_business_day(tmp_path: Path) -> None:
     assert sorted(t.code for t in snap.tickets) == ["A001", "C001"]
     assert len(store.tickets_of_day(date(2026, 11, 25))) == 1  # history stays queryable
     store.close()
+
+
+def test_a_mobile_units_synced_tickets_stay_out_of_the_offices_service_times(
+    tmp_path: Path,
+) -> None:
+    # A unit's service times were measured at a posyandu, not at these counters.
+    store = Store(tmp_path / "antrean.db")
+    at = datetime(2026, 11, 26, 2, 5, tzinfo=UTC)
+    served = ticket("2026-11-26", "A001", 1, TicketStatus.SERVED)
+    served = served.replace(called_at=datetime(2026, 11, 26, 2, tzinfo=UTC), finished_at=at)
+    commit(store, served)
+    store.db.execute(
+        "INSERT INTO tickets SELECT 'x/KA001', day, service, number, 'KA001', priority, status,"
+        " issued_at, ord + 1, called_at, '2026-11-26T03:00:00+00:00', counter, recalls,"
+        " recalled_at, booked_from, nik_hash, 'visit-1', 'unit-1' FROM tickets"
+    )
+    assert store.recent_service_times("A") == [300.0]
+    store.close()

@@ -106,6 +106,7 @@ class Bookings:
         self.config = config
         self.settings: BookingConfig = config.booking
         self.by_code: dict[str, Booking] = {}
+        self._by_ticket: dict[str, str] = {}  # a redeemed booking's ticket -> its code
         self._by_nik: dict[str, list[str]] = {}
         self._per_slot: Counter[tuple[date, str, str]] = Counter()
         self._per_day: Counter[tuple[date, str]] = Counter()
@@ -123,6 +124,8 @@ class Bookings:
         else:
             self._by_nik.setdefault(b.nik_hash, []).append(b.code)
         self.by_code[b.code] = b
+        if b.ticket is not None:
+            self._by_ticket[b.ticket] = b.code
         self._count(b, 1)
 
     def _count(self, b: Booking, n: int) -> None:
@@ -136,6 +139,11 @@ class Bookings:
         """Bookings of `day` for `service` not yet redeemed: numbers walk-ins may not take."""
         return self._waiting[(day, service)]
 
+    def of_ticket(self, ticket: str) -> Booking | None:
+        """The booking redeemed for `ticket` (its kelurahan counts for the drive), if any."""
+        code = self._by_ticket.get(ticket)
+        return self.by_code.get(code) if code else None
+
     def live_of(self, nik_hash: str, today: date) -> list[Booking]:
         """A NIK's bookings from today on that are not cancelled."""
         found = (self.by_code[c] for c in self._by_nik.get(nik_hash, ()))
@@ -146,6 +154,7 @@ class Bookings:
         for code in [c for c, b in self.by_code.items() if b.day < day]:
             b = self.by_code.pop(code)
             self._count(b, -1)
+            self._by_ticket.pop(b.ticket or "", None)
             self._by_nik[b.nik_hash].remove(code)
 
     # ---- import ---------------------------------------------------------------------

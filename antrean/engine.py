@@ -962,6 +962,7 @@ class Engine:
         cfg = self.config.service(ticket.service)
         if cfg is not None and cfg.recording:
             visit = self.visits.get(ticket.visit or "")
+            booked = self.bookings.of_ticket(ticket.id) if ticket.booked_from else None
             self._out.progress.append(
                 attribute(
                     ticket.id,
@@ -969,6 +970,7 @@ class Engine:
                     self.clock(),
                     kelurahan,
                     set(self.targets),
+                    booking=booked.kelurahan if booked else None,
                     visit=visit.kelurahan if visit else None,
                 )
             )

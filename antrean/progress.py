@@ -57,8 +57,8 @@ def attribute(
 ) -> Attribution:
     """The kelurahan of a served recording: the booking's, else the visit's, else the officer's.
 
-    `booking` and `visit` are the kelurahan the booking or visit names; the
-    booking and visit features (issues 12, 13) hand them in when they land.
+    `booking` is the kelurahan of the booking redeemed for the ticket (the
+    engine's Bookings.of_ticket), `visit` that of the visit it was recorded at.
     """
     if booking:
         return Attribution(ticket, day, at, booking, Source.BOOKING)

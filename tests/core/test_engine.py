@@ -354,3 +354,18 @@ def test_a_service_unknown_to_the_config_is_a_queue_error_not_an_assert(engine: 
     with pytest.raises(QueueError, match="unknown_service"):
         engine.refusal("Z")
     assert engine.config.services_by_code["A"] is engine.config.service("A")
+
+
+def test_a_booked_recording_counts_for_its_bookings_kelurahan(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    # A served recording from a booking: the booking names the kelurahan, no console choice needed.
+    e, codes = booked_engine(tmp_path, clock, share=1)
+    e.redeem(codes[0])
+    walk_in = res(e.issue("A"))["ticket"]["code"]
+    assert res(e.call_next(1))["ticket"]["booked"]
+    done = e.complete(1)  # a GPIO button: no kelurahan chosen
+    assert [(a.kelurahan, a.source.value) for a in done.progress] == [("Bendan Ngisor", "booking")]
+    assert res(e.call_next(1))["ticket"]["code"] == walk_in
+    walked = e.complete(1)
+    assert [(a.kelurahan, a.source.value) for a in walked.progress] == [(None, "unknown")]

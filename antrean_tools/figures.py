@@ -18,17 +18,28 @@ What each figure means, for the office head: docs/figures.md. In short:
 
 Tickets from before the calls table (schema 1) have no calls: their wait
 and service time fall back to the ticket's latest call.
+
+The office's own queue (total, service, counter, hour, day, booking) is the
+tickets issued at the office; a mobile unit's tickets (tagged with their
+visit, synced home) have figures per visit and per visit and service, since
+they waited and were served somewhere else. `booking` splits the office's
+tickets into booked (issued for a redeemed booking) and walk-in. Bookings of
+the period are counted apart: booked, redeemed, not came (never redeemed,
+its day over), pending (its day not over yet), cancelled.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-DIMENSIONS = ("total", "service", "counter", "hour", "day")
+DIMENSIONS = ("total", "service", "counter", "hour", "day", "booking", "visit", "visit_service")
+BOOKING_KEYS = ("booked", "walk_in")
+BOOKING_COUNTS = ("booked", "redeemed", "not_came", "pending", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,8 @@ class Period:
     day_hour: dict[str, dict[int, int]]  # day -> office-local hour -> tickets issued
     stock: dict[str, Any]
     progress: dict[str, Any]
+    bookings: dict[str, Any] = field(default_factory=dict)
+    visits: dict[str, dict[str, Any]] = field(default_factory=dict)  # visit id -> where, when
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types (`antrean report --json`)."""
@@ -89,6 +102,8 @@ class Period:
             },
             "stock": self.stock,
             "progress": self.progress,
+            "bookings": self.bookings,
+            "visits": self.visits,
         }
 
 
@@ -111,8 +126,10 @@ WITH c AS (
     FROM calls WHERE day BETWEEN :start AND :end GROUP BY ticket
 ),
 t AS (
-    SELECT tk.id, tk.day, tk.service, substr(tk.code, 1, 1) AS issued_for, tk.priority,
-        tk.status, tk.counter,
+    SELECT tk.id, tk.day, tk.service, tk.priority, tk.status, tk.counter, tk.visit,
+        -- the letter before the number: a unit's codes start with its prefix (KA001)
+        substr(rtrim(tk.code, '0123456789'), -1) AS issued_for,
+        tk.booked_from IS NOT NULL AS booked,
         CAST(strftime('%H', tk.issued_at, :offset) AS INTEGER) AS hour,
         ROUND((julianday(COALESCE(fc.at, tk.called_at)) - julianday(tk.issued_at)) * 86400, 3)
             AS wait_s,
@@ -133,13 +150,23 @@ SELECT * FROM t
 # The period's tickets are worked out once into a temporary table (the
 # connection's own temp database: a read-only store allows it), then grouped.
 _TEMP = "temp.period_tickets"
+# The office's own tickets; a mobile unit's (with a visit) are grouped per visit.
+_HERE = "CASE WHEN visit IS NULL THEN {} END"
 # dimension -> the key a ticket is grouped by (its own column expression, never input)
 _KEYS = {
-    "total": "''",
-    "service": "service",
-    "counter": "CAST(counter AS TEXT)",
-    "hour": "CAST(hour AS TEXT)",
-    "day": "day",
+    "total": _HERE.format("''"),
+    "service": _HERE.format("service"),
+    "counter": _HERE.format("CAST(counter AS TEXT)"),
+    "hour": _HERE.format("CAST(hour AS TEXT)"),
+    "day": _HERE.format("day"),
+    "booking": _HERE.format("CASE WHEN booked THEN 'booked' ELSE 'walk_in' END"),
+    "visit": "visit",
+    "visit_service": "visit || '/' || service",
+}
+# A service's `issued` is what was issued for it (its code's letter), as the quota counts.
+_ISSUED_KEYS = {
+    "service": _HERE.format("issued_for"),
+    "visit_service": "visit || '/' || issued_for",
 }
 
 _COUNTS = """
@@ -165,8 +192,11 @@ FROM v GROUP BY key
 """
 
 # Constant SQL joined from constant parts (S608 sees a concatenation, not input).
-_ISSUED_FOR = f"SELECT issued_for, COUNT(*), SUM(priority) FROM {_TEMP} GROUP BY issued_for"  # noqa: S608
-_DAY_HOUR = f"SELECT day, hour, COUNT(*) FROM {_TEMP} GROUP BY day, hour ORDER BY day, hour"  # noqa: S608
+_ISSUED_FOR = "SELECT {key}, COUNT(*), SUM(priority) FROM temp.period_tickets GROUP BY 1"
+_DAY_HOUR = (
+    f"SELECT day, hour, COUNT(*) FROM {_TEMP} WHERE visit IS NULL"  # noqa: S608
+    " GROUP BY day, hour ORDER BY day, hour"
+)
 
 
 def period_figures(
@@ -177,15 +207,22 @@ def period_figures(
     services: list[str] | None = None,
     counters: list[int] | None = None,
     drive: Any = None,
+    today: date | None = None,
 ) -> Period:
-    """Every figure of the business days start..end, read from the store `db`."""
+    """Every figure of the business days start..end, read from the store `db`.
+
+    `today` (the office's business day now) tells a booking that did not come
+    from one whose day is not over; without it every day of the period is over.
+    """
     params = {"start": str(start), "end": str(end), "offset": utc_offset_modifier(tz, start)}
     db.execute(f"DROP TABLE IF EXISTS {_TEMP}")
     db.execute(f"CREATE TABLE {_TEMP} AS {_TICKETS}", params)
     try:
-        return _period(db, start, end, services, counters, drive)
+        period = _period(db, start, end, services, counters, drive)
     finally:
         db.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+    period.bookings.update(booking_figures(db, start, end, today or end + timedelta(days=1)))
+    return period
 
 
 def _period(
@@ -197,7 +234,8 @@ def _period(
     drive: Any,
 ) -> Period:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for dim, key in _ordered_keys(services or [], counters or []):
+    visits = visits_of(db, start, end)
+    for dim, key in _ordered_keys(services or [], counters or [], visits):
         rows[(dim, key)] = {}
     names = list(Group.__dataclass_fields__)[:13]  # the counts; wait and service follow
     for dim, key_sql in _KEYS.items():
@@ -207,13 +245,13 @@ def _period(
             query = _SPREAD.format(key=key_sql, column=column)
             for key, n, median, p90, mean, most in db.execute(query):
                 rows.setdefault((dim, key), {})[name] = Spread(n, median, p90, mean, most)
-    # A service's `issued` is what was issued for it (its code's letter), as the quota counts.
-    issued_for = {s: (n, p) for s, n, p in db.execute(_ISSUED_FOR)}
-    for (dim, key), values in rows.items():
-        if dim == "service":
-            values["issued"], values["priority"] = issued_for.get(key, (0, 0))
-    for code in issued_for:
-        rows.setdefault(("service", code), {})["issued"] = issued_for[code][0]
+    for dim, key_sql in _ISSUED_KEYS.items():
+        issued_for = {s: (n, p) for s, n, p in db.execute(_ISSUED_FOR.format(key=key_sql)) if s}
+        for (d, key), values in rows.items():
+            if d == dim:
+                values["issued"], values["priority"] = issued_for.get(key, (0, 0))
+        for key, (n, p) in issued_for.items():
+            rows.setdefault((dim, key), {}).update(issued=n, priority=p)
     groups: dict[str, dict[str, Group]] = {dim: {} for dim in DIMENSIONS}
     for (dim, key), values in rows.items():
         wait, service = values.pop("wait", Spread()), values.pop("service", Spread())
@@ -223,6 +261,9 @@ def _period(
         groups["total"][""] = Group()
     groups["hour"] = dict(sorted(groups["hour"].items(), key=lambda kv: int(kv[0])))
     groups["day"] = dict(sorted(groups["day"].items()))
+    groups["visit_service"] = dict(sorted(groups["visit_service"].items()))
+    for key in groups["visit"]:
+        visits.setdefault(key, {"day": None, "unit": None, "place": key, "kelurahan": None})
     day_hour: dict[str, dict[int, int]] = {}
     for day, hour, n in db.execute(_DAY_HOUR):
         day_hour.setdefault(day, {})[int(hour)] = n
@@ -233,7 +274,51 @@ def _period(
         day_hour,
         stock_figures(db, start, end),
         progress_figures(db, start, end, drive),
+        visits=visits,
     )
+
+
+def visits_of(db: sqlite3.Connection, start: date, end: date) -> dict[str, dict[str, Any]]:
+    """The mobile unit's visits of the period (not cancelled): where, when, for whom."""
+    out: dict[str, dict[str, Any]] = {}
+    for (body,) in db.execute(
+        "SELECT body FROM visits WHERE day BETWEEN ? AND ? AND status != 'cancelled'"
+        " ORDER BY day, id",
+        (str(start), str(end)),
+    ):
+        v = json.loads(body)
+        out[v["id"]] = {
+            "day": v["day"],
+            "unit": v["unit"],
+            "place": v.get("place_name", v["place"]),
+            "kelurahan": v["kelurahan"],
+            "expected": v.get("expected", 0),
+            "status": v.get("status"),
+        }
+    return out
+
+
+def booking_figures(db: sqlite3.Connection, start: date, end: date, today: date) -> dict[str, Any]:
+    """Bookings for the period's days: booked, redeemed, not came, pending, cancelled.
+
+    In total, per service and per kelurahan. `booked` is every booking not
+    cancelled; one never redeemed did not come once its day is before `today`.
+    """
+    out: dict[str, Any] = {"total": dict.fromkeys(BOOKING_COUNTS, 0), "service": {}}
+    out["kelurahan"] = {}
+    for service, kelurahan, status, past, n in db.execute(
+        "SELECT service, kelurahan, status, day < ?, COUNT(*) FROM bookings"
+        " WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2",
+        (str(today), str(start), str(end)),
+    ):
+        outcome = "redeemed" if status == "redeemed" else "not_came" if past else "pending"
+        names = ("cancelled",) if status == "cancelled" else ("booked", outcome)
+        for scope, key in (("service", service), ("kelurahan", kelurahan)):
+            out[scope].setdefault(key, dict.fromkeys(BOOKING_COUNTS, 0))
+        for tally in (out["total"], out["service"][service], out["kelurahan"][kelurahan]):
+            for name in names:
+                tally[name] += n
+    return out
 
 
 def stock_figures(db: sqlite3.Connection, start: date, end: date) -> dict[str, Any]:
@@ -292,14 +377,17 @@ def progress_figures(db: sqlite3.Connection, start: date, end: date, drive: Any)
             (str(a), str(b)),
         ):
             counts.setdefault(kelurahan, {})[mark] = n
-    sources = dict(
-        db.execute(
-            "SELECT source, COUNT(*) FROM progress WHERE day BETWEEN ? AND ? GROUP BY source",
-            (str(start), str(end)),
-        ).fetchall()
-    )
+    sources: dict[str, int] = {}
+    by_source: dict[str, dict[str, int]] = {}  # kelurahan -> source -> recordings in the period
+    for kelurahan, source, n in db.execute(
+        "SELECT COALESCE(kelurahan, ''), source, COUNT(*) FROM progress"
+        " WHERE day BETWEEN ? AND ? GROUP BY 1, 2",
+        (str(start), str(end)),
+    ):
+        sources[source] = sources.get(source, 0) + n
+        by_source.setdefault(kelurahan, {})[source] = n
 
-    def row(target: int | None, c: dict[str, int]) -> dict[str, Any]:
+    def row(target: int | None, c: dict[str, int], name: str | None = "") -> dict[str, Any]:
         done = c.get("since_start", 0)
         per_week = c.get("recent", 0) * 7 / rate_days
         remaining = max(target - done, 0) if target is not None else None
@@ -315,11 +403,12 @@ def progress_figures(db: sqlite3.Connection, start: date, end: date, drive: Any)
             "remaining": remaining,
             "per_week": round(per_week, 1),
             "weeks_to_target": weeks,
+            "period_by_source": by_source.get(name, {}) if name is not None else sources,
         }
 
-    kelurahan = {name: row(t, counts.get(name, {})) for name, t in sorted(targets.items())}
+    kelurahan = {name: row(t, counts.get(name, {}), name) for name, t in sorted(targets.items())}
     others = sorted(k for k in counts if k and k not in targets)
-    kelurahan.update({name: row(None, counts[name]) for name in others})
+    kelurahan.update({name: row(None, counts[name], name) for name in others})
     kelurahan["unknown"] = row(None, counts.get("", {}))
     total: dict[str, int] = {}
     for c in counts.values():
@@ -329,17 +418,21 @@ def progress_figures(db: sqlite3.Connection, start: date, end: date, drive: Any)
         "start": None if drive_start == date.min else drive_start.isoformat(),
         "rate_days": rate_days,
         "kelurahan": kelurahan,
-        "kecamatan": row(sum(targets.values()) if targets else None, total),
+        "kecamatan": row(sum(targets.values()) if targets else None, total, None),
         "sources": sources,
     }
 
 
-def _ordered_keys(services: list[str], counters: list[int]) -> list[tuple[str, str]]:
-    """The config's services and counters first, listed even without tickets."""
+def _ordered_keys(
+    services: list[str], counters: list[int], visits: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The config's services and counters, booked and walk-in, the period's visits: listed first."""
     return (
         [("total", "")]
         + [("service", s) for s in services]
         + [("counter", str(n)) for n in counters]
+        + [("booking", k) for k in BOOKING_KEYS]
+        + [("visit", v) for v in visits]
     )
 
 

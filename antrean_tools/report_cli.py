@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from antrean.config import CONFIG_HELP, Config, config_path, load_config
 from antrean.hours import business_day
 from antrean.store import StoreReader
-from antrean_tools.figures import Group, Period, period_figures, period_of
+from antrean_tools.figures import BOOKING_COUNTS, Group, Period, period_figures, period_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             [s.code for s in config.services],
             [c.number for c in config.counters],
             config.drive,
+            today,
         )
     finally:
         reader.close()
@@ -95,6 +96,7 @@ _COLUMNS = (
     "transfers",
 )
 _SPREADS = ("n", "median", "p90", "mean", "max")
+SOURCES = ("booking", "visit", "console", "unknown")  # where a recording's kelurahan came from
 
 
 def flat(g: Group) -> dict[str, object]:
@@ -107,7 +109,7 @@ def flat(g: Group) -> dict[str, object]:
 
 
 def render_csv(period: Period) -> str:
-    """Three CSV tables, a blank line apart: groups, issued per day and hour, the drive."""
+    """CSV tables, a blank line apart: groups, day x hour, drive, cards, bookings, visits."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["dimension", "key", *flat(Group())])
@@ -121,15 +123,35 @@ def render_csv(period: Period) -> str:
         w.writerow([day, *(row.get(h, 0) for h in hours)])
     w.writerow([])
     columns = ("target", "today", "month", "since_start", "remaining", "per_week")
-    w.writerow(["kelurahan", *columns, "weeks_to_target"])
+    by = [f"period_{source}" for source in SOURCES]
+    w.writerow(["kelurahan", *columns, "weeks_to_target", *by])
     drive = period.progress
     for name, p in [*drive["kelurahan"].items(), ("kecamatan", drive["kecamatan"])]:
-        w.writerow([name, *(p[c] for c in columns), p["weeks_to_target"]])
+        counts = [p["period_by_source"].get(source, 0) for source in SOURCES]
+        w.writerow([name, *(p[c] for c in columns), p["weeks_to_target"], *counts])
     w.writerow([])
     s = period.stock
     w.writerow(["cards_received", "cards_used", "cards_spoiled", "corrections", "balance_end"])
     w.writerow([s["received"], s["used"], s["spoiled"], s["corrections"], s["balance_end"]])
+    w.writerow([])
+    w.writerow(["bookings", "key", *BOOKING_COUNTS])
+    for scope, key, tally in booking_rows(period):
+        w.writerow([scope, key, *(tally[c] for c in BOOKING_COUNTS)])
+    w.writerow([])
+    columns = ("day", "unit", "place", "kelurahan", "expected", "status")
+    w.writerow(["visit", *columns])
+    for visit, v in period.visits.items():
+        w.writerow([visit, *(v.get(c) for c in columns)])
     return out.getvalue().rstrip("\n")
+
+
+def booking_rows(period: Period) -> list[tuple[str, str, dict[str, int]]]:
+    """The bookings' counts: the total, then per service, then per kelurahan."""
+    b = period.bookings
+    rows = [("total", "", b["total"])]
+    for scope in ("service", "kelurahan"):
+        rows += [(scope, key, tally) for key, tally in b[scope].items()]
+    return rows
 
 
 def render(period: Period, config: Config) -> str:
@@ -146,17 +168,38 @@ def render(period: Period, config: Config) -> str:
             return counters.get(key, f"Loket {key}")
         if dim == "hour":
             return f"{int(key):02d}.00-{int(key):02d}.59"
+        if dim == "booking":
+            return "booked" if key == "booked" else "walk-in"
+        if dim == "visit":
+            v = period.visits[key]
+            return f"{v['day']} {v['place']}"
+        if dim == "visit_service":
+            return f"  {label('service', key.rpartition('/')[2])}"
         return "total" if dim == "total" else key
 
     head = (
         f"{'':<24}{'issued':>7}{'served':>7}{'no-show':>8}{'cancel':>7}{'open':>6}{'recall':>7}"
         f"{'undone':>7}{'wait med':>9}{'p90':>8}{'svc med':>8}{'p90':>8}"
     )
-    for dim in ("service", "counter", "hour", "total"):
-        lines += [f"by {dim}" if dim != "total" else "", head]
+    for dim in ("service", "counter", "hour", "booking", "total"):
+        title = {"total": "", "booking": "booked and walk-in"}.get(dim, f"by {dim}")
+        lines += [title, head]
         for key, g in period.groups[dim].items():
             lines.append(_row(label(dim, key), g))
         lines.append("")
+    if period.visits:
+        lines += ["per visit (the mobile unit's tickets, not in the office's figures above)", head]
+        for visit, g in period.groups["visit"].items():
+            lines.append(_row(label("visit", visit), g))
+            for key, by_service in period.groups["visit_service"].items():
+                if key.rpartition("/")[0] == visit:
+                    lines.append(_row(label("visit_service", key), by_service))
+        lines.append("")
+    b = period.bookings["total"]
+    lines.append(
+        f"bookings: {b['booked']} booked, {b['redeemed']} came (redeemed),"
+        f" {b['not_came']} did not come, {b['pending']} still to come, {b['cancelled']} cancelled"
+    )
     s = period.stock
     lines.append(
         f"blank cards: received {s['received']}, used {s['used']}, spoiled {s['spoiled']},"
@@ -167,6 +210,11 @@ def render(period: Period, config: Config) -> str:
         f"drive: {k['today']} recorded on {period.end}, {k['month']} this month,"
         f" {k['since_start']} since the start, {k['remaining']} remaining,"
         f" weeks to target {k['weeks_to_target'] if k['weeks_to_target'] is not None else '-'}"
+    )
+    sources = k["period_by_source"]
+    lines.append(
+        "drive, kelurahan from: "
+        + ", ".join(f"{source} {sources.get(source, 0)}" for source in SOURCES)
     )
     lines += [
         "",

@@ -8,8 +8,8 @@ from __future__ import annotations
 from html import escape
 
 from antrean.config import Config
-from antrean_tools.figures import Group, Period
-from antrean_tools.report_cli import duration
+from antrean_tools.figures import BOOKING_COUNTS, Group, Period
+from antrean_tools.report_cli import SOURCES, booking_rows, duration
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1b1b1b; margin: 16px; }
@@ -54,6 +54,7 @@ def render_html(period: Period, config: Config) -> str:
         _kpi(duration(total.service.median), "layanan median / service median"),
         _kpi(s["balance_end"], "sisa blanko / cards left"),
         _kpi(drive["kecamatan"]["since_start"], "terekam sejak awal / recorded"),
+        _kpi(period.bookings["total"]["not_came"], "booking tidak datang / booked, not came"),
         "</div>",
         "<h2>Nomor per jam / Tickets by hour of issue</h2>",
         _bars(
@@ -75,6 +76,15 @@ def render_html(period: Period, config: Config) -> str:
         _table(period.groups["service"], {s.code: f"{s.code} {s.name}" for s in config.services}),
         "<h2>Per loket / By counter</h2>",
         _table(period.groups["counter"], {str(c.number): c.name for c in config.counters}),
+        "<h2>Booking dan datang langsung / Booked and walk-in</h2><div class='grid'><div>",
+        _table(period.groups["booking"], LANES),
+        _bookings(period),
+        "</div><div>",
+        _pairs(
+            [(LANES[k], g.wait.median, g.wait.p90) for k, g in period.groups["booking"].items()]
+        ),
+        "</div></div>",
+        *_visits(period, {s.code: f"{s.code} {s.name}" for s in config.services}),
         "<h2>Jam tersibuk / Busiest hours (tickets issued, day &times; hour)</h2>",
         _heat(period.day_hour),
         "<h2>Blanko KTP-el / Blank cards</h2>",
@@ -84,6 +94,43 @@ def render_html(period: Period, config: Config) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+LANES = {"booked": "booking / booked", "walk_in": "datang langsung / walk-in"}
+_BOOKING_HEAD = {
+    "booked": "booking",
+    "redeemed": "datang / came",
+    "not_came": "tidak datang / not came",
+    "pending": "belum tiba harinya / to come",
+    "cancelled": "batal / cancelled",
+}
+
+
+def _bookings(period: Period) -> str:
+    """Bookings of the period's days and what became of them."""
+    head = "".join(f"<th>{_BOOKING_HEAD[c]}</th>" for c in BOOKING_COUNTS)
+    out = [f"<table><thead><tr><th>booking per</th>{head}</tr></thead><tbody>"]
+    for scope, key, tally in booking_rows(period):
+        name = "semua / all" if scope == "total" else f"{scope}: {key}"
+        cells = "".join(f"<td>{tally[c]}</td>" for c in BOOKING_COUNTS)
+        out.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+    return "".join(out) + "</tbody></table>"
+
+
+def _visits(period: Period, services: dict[str, str]) -> list[str]:
+    """Per visit of the mobile unit, then per visit and service (nothing without visits)."""
+    if not period.visits:
+        return []
+    names = {k: f"{v['day']} {v['place']} ({v['kelurahan']})" for k, v in period.visits.items()}
+    by_service = {}
+    for key in period.groups["visit_service"]:
+        visit, _, code = key.rpartition("/")
+        by_service[key] = f"{period.visits[visit]['place']}: {services.get(code, code)}"
+    return [
+        "<h2>Per kunjungan unit keliling / Per visit of the mobile unit</h2>",
+        _table(period.groups["visit"], names),
+        _table(period.groups["visit_service"], by_service),
+    ]
 
 
 def _kpi(value: object, label: str, warn: bool = False) -> str:
@@ -186,13 +233,16 @@ def _drive_table(drive: dict[str, object]) -> str:
     head = (
         "<h2>Progres per kelurahan / Drive per kelurahan</h2><table><thead><tr><th>kelurahan</th>"
         "<th>target</th><th>hari ini</th><th>bulan ini</th><th>sejak awal</th><th>sisa</th>"
-        "<th>per minggu</th><th>minggu lagi</th></tr></thead><tbody>"
+        "<th>per minggu</th><th>minggu lagi</th><th>dari booking</th><th>dari kunjungan</th>"
+        "<th>dipilih di loket</th><th>tidak diketahui</th></tr></thead><tbody>"
     )
     rows = [*drive["kelurahan"].items(), ("Kecamatan", drive["kecamatan"])]  # type: ignore[attr-defined]
     body = "".join(
         f"<tr><td>{escape(name)}</td><td>{_dash(p['target'])}</td><td>{p['today']}</td>"
         f"<td>{p['month']}</td><td>{p['since_start']}</td><td>{_dash(p['remaining'])}</td>"
-        f"<td>{p['per_week']}</td><td>{_dash(p['weeks_to_target'])}</td></tr>"
+        f"<td>{p['per_week']}</td><td>{_dash(p['weeks_to_target'])}</td>"
+        + "".join(f"<td>{p['period_by_source'].get(source, 0)}</td>" for source in SOURCES)
+        + "</tr>"
         for name, p in rows
     )
     return head + body + "</tbody></table>"

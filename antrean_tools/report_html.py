@@ -38,6 +38,10 @@ def render_html(period: Period, config: Config) -> str:
     span = str(period.start) if one_day else f"{period.start} &ndash; {period.end}"
     total = period.groups["total"][""]
     s, drive = period.stock, period.progress
+    lanes = [
+        (LANES[k].split(" / ")[0], g.wait.median, g.wait.p90)
+        for k, g in period.groups["booking"].items()
+    ]
     parts = [
         "<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>",
         f"<title>Laporan {escape(config.office.name)} {span}</title><style>{_CSS}</style></head>",
@@ -76,13 +80,12 @@ def render_html(period: Period, config: Config) -> str:
         _table(period.groups["service"], {s.code: f"{s.code} {s.name}" for s in config.services}),
         "<h2>Per loket / By counter</h2>",
         _table(period.groups["counter"], {str(c.number): c.name for c in config.counters}),
-        "<h2>Booking dan datang langsung / Booked and walk-in</h2><div class='grid'><div>",
+        "<h2>Booking dan datang langsung / Booked and walk-in</h2>",
         _table(period.groups["booking"], LANES),
+        "<div class='grid'><div>",
         _bookings(period),
         "</div><div>",
-        _pairs(
-            [(LANES[k], g.wait.median, g.wait.p90) for k, g in period.groups["booking"].items()]
-        ),
+        _pairs(lanes, left=100),
         "</div></div>",
         *_visits(period, {s.code: f"{s.code} {s.name}" for s in config.services}),
         "<h2>Jam tersibuk / Busiest hours (tickets issued, day &times; hour)</h2>",
@@ -155,24 +158,25 @@ def _bars(items: list[tuple[str, int]], title: str) -> str:
     return "".join(out)
 
 
-def _pairs(items: list[tuple[str, float | None, float | None]]) -> str:
-    """Horizontal bars: median (dark) and p90 (light) per service, in minutes."""
+def _pairs(items: list[tuple[str, float | None, float | None]], left: int = 40) -> str:
+    """Horizontal bars: median (dark) and p90 (light) per group, in minutes; labels `left` wide."""
     if not items:
         return "<p class='sub'>-</p>"
     top = max((p90 or 0) for _, _, p90 in items) or 1
-    width, row = 360, 34
+    width, row = 320 + left, 34
     out = [f"<svg class='chart' width='{width}' height='{row * len(items) + 24}'>"]
     for i, (label, median, p90) in enumerate(items):
         y = 8 + row * i
         for value, dy, colour in ((p90, 0, "#9cc3ea"), (median, 14, "#1f4e8c")):
             w = 250 * (value or 0) / top
             out.append(
-                f"<rect x='40' y='{y + dy}' width='{w:.1f}' height='12' fill='{colour}'/>"
-                f"<text x='{44 + w:.1f}' y='{y + dy + 10}'>{(value or 0) / 60:.1f}</text>"
+                f"<rect x='{left}' y='{y + dy}' width='{w:.1f}' height='12' fill='{colour}'/>"
+                f"<text x='{left + 4 + w:.1f}' y='{y + dy + 10}'>{(value or 0) / 60:.1f}</text>"
             )
         out.append(f"<text x='4' y='{y + 16}'>{escape(label)}</text>")
     out.append(
-        f"<text x='40' y='{row * len(items) + 20}'>terang: p90, gelap: median (menit)</text></svg>"
+        f"<text x='{left}' y='{row * len(items) + 20}'>terang: p90, gelap: median (menit)</text>"
+        "</svg>"
     )
     return "".join(out)
 

@@ -4,7 +4,9 @@ Builds a store the way the queue service does (the real Engine, batches
 committed to a real SQLite store): the 21 business days of 2026-11, 572
 tickets a day over the four services (12,000 tickets), each called, a share
 recalled, a share skipped, requeued and called again, served (about 30,000
-calls), and some served recordings attributed to a kelurahan. Then times the
+calls), and some served recordings attributed to a kelurahan; 40 bookings a
+day, four in five redeemed (bench/month_extras.py); and a mobile unit's
+posyandu visit of 150 residents synced into the office's store. Then times the
 report's SQL over the whole month through the read-only reader (the figures
 for every service, counter, hour and day, the busiest-hours table, cards,
 the drive), and the HTML page, best of three runs.
@@ -29,6 +31,7 @@ from antrean.store import Store, StoreReader
 from antrean_tools.figures import period_figures
 from antrean_tools.report_html import render_html
 from bench.common import Result, config_text, main
+from bench.month_extras import EXTRA_TOML, PLAN, Bookings, visit_home
 
 COUNTER_OF = {"A": 1, "B": 2, "C": 3, "D": 4}
 KELURAHAN = ["Bendan Duwur", "Bendan Ngisor", "Petompon", "Sampangan", "Karangrejo"]
@@ -49,6 +52,7 @@ def business_days(month: int = 11) -> list[date]:
 
 def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Config, int, int]:
     text = re.sub(r"daily_quota = \d+[^\n]*\n", "", config_text(1883, folder / "antrean.db"))
+    text += EXTRA_TOML
     config = parse_config(text, source="bench.toml", base_dir=folder)
     clock = Clock()
     store = Store(config.store_path)
@@ -75,20 +79,29 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
             calls=pending.calls,
             stock=pending.stock,
             progress=pending.progress,
+            bookings=pending.bookings.values(),
+            visits=pending.visits.values(),
         )
         pending = Changes()
 
     do(engine.stock_receive(20000, "SJ-bench"))
+    do(engine.visit_plan(**PLAN))
+    booked = Bookings(engine, rng)
     tickets = 0
     step = 23400 // tickets_per_day  # the day's issues spread over 6.5 hours
     for day in business_days():
         t = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 08:00 WIB
+        clock.now = t - timedelta(hours=1)
+        do(booked.import_day(day, 40))
         clock.now = t
         do(engine.tick())
         backlog: deque[str] = deque()
         for _ in range(tickets_per_day):
             t += timedelta(seconds=step)
             clock.now = t
+            redeemed = booked.redeem_due(t, do)
+            backlog.extend(redeemed)
+            tickets += len(redeemed)
             out = engine.issue(rng.choice("AABBCCD"), rng.random() < 0.1)
             backlog.append(wire.result(out.result)["ticket"]["code"])
             do(out)
@@ -99,6 +112,7 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
                 slot = step // served
                 serve(engine, do, clock, t + timedelta(seconds=k * slot), slot, backlog, rng)
     flush()
+    visit_home(folder, text, config, store, engine, 150)
     calls = int(store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
     store.close()
     return config, tickets, calls

@@ -24,6 +24,9 @@ DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
 CONFIG_HELP = f"office config file (default: $ANTREAN_CONFIG, else {DEFAULT_PATH})"  # --config
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself
+# The central service's device id (issue 16): the office's bridge lets in only
+# cmd/central, so the device with role "central" must have this id.
+CENTRAL_DEVICE = "central"
 # The sections the core reads (parse_config), and those each app reads, by the
 # module whose `check_sections(config)` checks them as the app will. Apps are
 # named by module path so that parsing a file imports no app (and no Kivy):
@@ -567,6 +570,8 @@ def _device(
     except ValueError:
         roles = ", ".join(x.value for x in Role)
         r.fail(where, "role", f"must be one of {roles}, got {role_name!r}")
+    if (role is Role.CENTRAL) != (device_id == CENTRAL_DEVICE):
+        r.fail(where, "id", f"the device with role 'central' has id {CENTRAL_DEVICE!r}, only it")
     counter: CounterNumber | None = None
     if role is Role.COUNTER:
         counter = CounterNumber(r.integer(t, where, "counter", low=1, high=999))

@@ -299,7 +299,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     _known_sections(r, data)
     # In the file's usual order, so that the first error reported is the first one met.
     office = _office(r, data)
-    broker = _broker(r, data, base)
+    broker = broker_section(r, data, base)
     store_path = _store_path(r, data, base)
     services = _services(r, data)
     counters = _counters(r, data, {s.code for s in services})
@@ -337,8 +337,8 @@ def _office(r: ConfigReader, data: dict[str, Any]) -> OfficeConfig:
     return office
 
 
-def _broker(r: ConfigReader, data: dict[str, Any], base: Path) -> BrokerConfig:
-    """[broker]: where the office's Mosquitto is and how to log in."""
+def broker_section(r: ConfigReader, data: dict[str, Any], base: Path) -> BrokerConfig:
+    """[broker]: where the office's Mosquitto is and how to log in (the central's too)."""
     t = r.table(data, "broker")
     tls_ca = r.string(t, "broker", "tls_ca", default="")
     password_file = r.string(t, "broker", "password_file", default="")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -202,6 +203,7 @@ def world() -> Iterator[dict[str, Any]]:
             o.close()
         broker.cleanup()
         pg.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def central_events(pg: DevPostgres, office: str) -> dict[int, tuple[str, Any]] | None:

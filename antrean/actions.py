@@ -151,4 +151,12 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("visit_cancel", {"id": Arg(str)}, _ADMIN),
     Action("visit_open", {"id": Arg(str)}, _STAFF),
     Action("visit_close", {"id": Arg(str)}, _STAFF),
+    # issue 16: the central service fills a gap from the office's event log
+    Action(
+        "replay",
+        {"after": Arg(int), "limit": Arg(int, False)},
+        frozenset({Role.CENTRAL}),
+        on_service=True,
+        read_only=True,
+    ),
 )

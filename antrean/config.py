@@ -24,6 +24,9 @@ DEFAULT_PATH = Path("/etc/antrean/antrean.toml")
 CONFIG_HELP = f"office config file (default: $ANTREAN_CONFIG, else {DEFAULT_PATH})"  # --config
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESERVED_DEVICE = "queue"  # the queue service publishes device/queue/status itself
+# The central service's device id (issue 16): the office's bridge lets in only
+# cmd/central, so the device with role "central" must have this id.
+CENTRAL_DEVICE = "central"
 # The sections the core reads (parse_config), and those each app reads, by the
 # module whose `check_sections(config)` checks them as the app will. Apps are
 # named by module path so that parsing a file imports no app (and no Kivy):
@@ -296,7 +299,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     _known_sections(r, data)
     # In the file's usual order, so that the first error reported is the first one met.
     office = _office(r, data)
-    broker = _broker(r, data, base)
+    broker = broker_section(r, data, base)
     store_path = _store_path(r, data, base)
     services = _services(r, data)
     counters = _counters(r, data, {s.code for s in services})
@@ -334,8 +337,8 @@ def _office(r: ConfigReader, data: dict[str, Any]) -> OfficeConfig:
     return office
 
 
-def _broker(r: ConfigReader, data: dict[str, Any], base: Path) -> BrokerConfig:
-    """[broker]: where the office's Mosquitto is and how to log in."""
+def broker_section(r: ConfigReader, data: dict[str, Any], base: Path) -> BrokerConfig:
+    """[broker]: where the office's Mosquitto is and how to log in (the central's too)."""
     t = r.table(data, "broker")
     tls_ca = r.string(t, "broker", "tls_ca", default="")
     password_file = r.string(t, "broker", "password_file", default="")
@@ -567,6 +570,8 @@ def _device(
     except ValueError:
         roles = ", ".join(x.value for x in Role)
         r.fail(where, "role", f"must be one of {roles}, got {role_name!r}")
+    if (role is Role.CENTRAL) != (device_id == CENTRAL_DEVICE):
+        r.fail(where, "id", f"the device with role 'central' has id {CENTRAL_DEVICE!r}, only it")
     counter: CounterNumber | None = None
     if role is Role.COUNTER:
         counter = CounterNumber(r.integer(t, where, "counter", low=1, high=999))

@@ -38,6 +38,9 @@ class Role(enum.StrEnum):
     BOARD = "board"
     ADMIN = "admin"
     WEB = "web"  # the office web app (antrean web): admin-level, acting for a logged-in user
+    # The kabupaten's central service (issue 16): only `replay` (and what everyone
+    # may read), and only through the office's bridge: it has no login on the hub.
+    CENTRAL = "central"
 
 
 def ticket_code(service: str, number: int) -> str:

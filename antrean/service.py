@@ -38,7 +38,7 @@ from antrean.domain import QueueError, Role
 from antrean.engine import Changes, Clock, Engine
 from antrean.protocol import Command
 from antrean.ratelimit import RateLimit
-from antrean.store import COMMAND_MEMORY_DAYS, Store
+from antrean.store import COMMAND_MEMORY_DAYS, EVENT_LOG_DAYS, Store
 from antrean.sync import SyncDesk
 from antrean.sync_items import Outbox
 
@@ -56,6 +56,9 @@ PUBLIC_BATCH = 32
 # How long the worker waits on the network before it checks the day rollover and
 # opening hours, and notices stop(): short enough for both, long enough to idle.
 TICK_S = 0.25
+# Events per `replay` reply: about 700 bytes each, so a reply stays near 150 KB
+# (quick over a slow link) and a week's gap is a few hundred round trips.
+REPLAY_MAX = 200
 
 
 class Bus(Protocol):
@@ -92,6 +95,8 @@ class _Batch:
     changes: Changes = field(default_factory=Changes)
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     calls_changed: bool = False  # state/calls (the board's history) to republish
+    # (seq, day, JSON) of the batch's events: encoded once, logged and published.
+    events: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +286,9 @@ class QueueService:
                 self._command(batch, *item)
             elif isinstance(item, _SyncChunk):
                 self._apply_sync(batch, item)
+        batch.events = [
+            (e.seq, str(e.day), wire.dumps(wire.event(e))) for e in batch.changes.events
+        ]
         if batch.changes.changed or any(i is not None for _, i, _ in batch.replies):
             self._commit(batch)
         if republish:
@@ -379,6 +387,21 @@ class QueueService:
             "instance": self.instance,
         }
 
+    def replay(self, after: int, limit: int = REPLAY_MAX) -> dict[str, Any]:
+        """The logged events after seq `after` (issue 16), for the central service's gaps.
+
+        `oldest` is the first seq the log still holds (older ones are pruned),
+        `last` the office's latest, so the centre knows what it can still get.
+        """
+        if after < 0 or limit < 1:
+            raise QueueError("bad_request", "after must be 0 or more and limit 1 or more")
+        bodies = self.store.events_after(after, min(limit, REPLAY_MAX))
+        return {
+            "events": [wire.loads(b) for b in bodies],
+            "oldest": self.store.oldest_event(),
+            "last": self.engine.seq,
+        }
+
     def _apply_sync(self, batch: _Batch, chunk: _SyncChunk) -> None:
         """Applies a unit's chunk in a transaction of its own, then acknowledges it."""
         assert self.sync_desk is not None
@@ -421,6 +444,7 @@ class QueueService:
             erase_names_before=out.erase_names_before,
             visits=out.visits.values(),
             outbox=outbox,
+            events=batch.events,
         )
         self._meta_saved.update(changed_meta)
 
@@ -431,8 +455,8 @@ class QueueService:
         bus, office, out, e = self.bus, self.office, batch.changes, self.engine
         if bus is None:
             return
-        for event in out.events:
-            bus.publish(protocol.event_topic(office, event.kind), wire.event(event))
+        for event, (_seq, _day, body) in zip(out.events, batch.events, strict=True):
+            bus.publish(protocol.event_topic(office, event.kind), body.encode())
         staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
         for device, _id, reply in batch.replies:
             # A staff reply on the staff session: not behind a kiosk burst's refusals.
@@ -486,6 +510,9 @@ class QueueService:
         removed = self.store.forget_old_commands(self.clock() - timedelta(days=COMMAND_MEMORY_DAYS))
         if removed:
             log.info("forgot %d command ids older than %d days", removed, COMMAND_MEMORY_DAYS)
+        pruned = self.store.prune_events(self.engine.day - timedelta(days=EVENT_LOG_DAYS))
+        if pruned:
+            log.info("pruned %d logged events older than %d days", pruned, EVENT_LOG_DAYS)
 
 
 def _take(lane: queue.SimpleQueue[object], most: int) -> list[object]:

@@ -182,8 +182,22 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (unit, visit)
     );
     """,
+    # 6 (issue 16): the log of published events, written in the batch's
+    # transaction, so the office can replay to the central service what it
+    # missed (the `replay` action); pruned after EVENT_LOG_DAYS.
+    """
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_by_day ON events (day);
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
+# An office may be cut off from the centre for a week or more (a broken link in
+# a remote kecamatan); a month covers that twice, at a few MB of SQLite.
+EVENT_LOG_DAYS = 35
 
 
 class Store:
@@ -344,11 +358,13 @@ class Store:
         erase_names_before: date | None = None,
         visits: Iterable[Visit] = (),
         outbox: Iterable[OutboxItem] = (),
+        events: Iterable[tuple[int, str, str]] = (),
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
         Atomically, in one transaction; an empty list writes nothing for its table.
         `erase_names_before` erases the names and phones of earlier days' bookings.
+        `events` are (seq, day, the event's JSON as published): the replay log.
         """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -383,6 +399,7 @@ class Store:
             db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in bookings])
             _write_visits(db, visits)
             db.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox)
+            db.executemany("INSERT INTO events VALUES (?,?,?)", events)
             erased = _erase_names(db, erase_names_before)
             db.execute("COMMIT")
         except BaseException:
@@ -402,6 +419,24 @@ class Store:
         if cur.rowcount:
             self._known = set(db.execute("SELECT device, id FROM commands").fetchall())
         return cur.rowcount
+
+    # ---- issue 16: the event log the central service replays from ------------
+
+    def events_after(self, seq: int, limit: int) -> list[str]:
+        """The JSON of the logged events after `seq`, in order, at most `limit`."""
+        rows = self.db.execute(
+            "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [b for (b,) in rows]
+
+    def oldest_event(self) -> int | None:
+        """The lowest seq still in the log (older ones were pruned), or None."""
+        return self.db.execute("SELECT MIN(seq) FROM events").fetchone()[0]  # type: ignore[no-any-return]
+
+    def prune_events(self, before: date) -> int:
+        """Drops the logged events of business days before `before`."""
+        with self.db:
+            return self.db.execute("DELETE FROM events WHERE day < ?", (str(before),)).rowcount
 
     # ---- reports --------------------------------------------------------------
 

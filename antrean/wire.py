@@ -103,6 +103,11 @@ def dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
+def loads(text: str) -> Any:
+    """A payload this module made (e.g. a logged event) back to JSON types."""
+    return json.loads(text)
+
+
 def reply_ok(cmd_id: str, result: dict[str, Any]) -> dict[str, Any]:
     """A success on reply/{device}."""
     return {"id": cmd_id, "ok": True, "result": result}

@@ -51,6 +51,10 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "pre-registration: import kelurahan lists, find, cancel, purge",
     ),
     "web": ("web.cli", "run the office web: the dashboard and the admin pages"),
+    "central": (
+        "central.cli",
+        "kabupaten/province: every office's events into PostgreSQL, gaps replayed",
+    ),
     "visit": ("antrean_tools.visit_cli", "mobile unit visits: plan, list, cancel, open, close"),
     "sync": ("antrean_tools.sync_cli", "mobile unit: send its visits home; status"),
 }

@@ -22,6 +22,8 @@ python=${PYTHON:-python3}
 # "a|b": one package under two names; Debian 13 renamed libraries for 64-bit
 # time_t (libmtdev1 is libmtdev1t64 there). The first name apt knows is installed.
 # chromium and chromium-driver: the tests open the HTML report in headless Chromium.
+# postgresql: the central service's database (its tests make a private cluster
+# with its initdb and pg_ctl); libpq5: the library psycopg (pure Python) loads.
 packages=(
   mosquitto mosquitto-clients
   xvfb xauth libgl1-mesa-dri libegl1 libgl1 "libmtdev1t64|libmtdev1"
@@ -30,6 +32,7 @@ packages=(
   openssl shellcheck systemd
   gcc libc6-dev linux-libc-dev
   chromium chromium-driver
+  postgresql libpq5
 )
 if ! command -v "$python" >/dev/null; then
   packages+=(python3 python3-venv python3-dev)

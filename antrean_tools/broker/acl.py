@@ -81,6 +81,8 @@ def users(config: Config) -> dict[str, list[Grant]]:
     table = {queue_user(office): queue_grants(office)}
     table[queue_staff_user(office)] = queue_staff_grants(office)
     for d in config.devices:
+        if d.role is Role.CENTRAL:
+            continue  # no login on the hub: its commands come only through the bridge
         if d.id in table:
             raise ValueError(f"device id {d.id!r} is the queue service's user; rename the device")
         table[d.id] = device_grants(office, d.id, d.role)

@@ -1,8 +1,13 @@
 """The bridge from the office broker to a central broker.
 
-Everything under `antrean/v1/{office}/` goes out at QoS 1; nothing comes in,
-so a central broker (or whoever takes it over) cannot send the office a
-command. The bridge keeps its local session (`local_cleansession false`), so
+What the centre needs goes out at QoS 1: events, retained state, presence,
+and the replies to the central service (issue 16). One topic comes in:
+`cmd/central`, the central service's `replay` requests, which the queue
+service answers for the role `central` only; so a central broker (or whoever
+takes it over) can ask the office to repeat its events and do nothing else.
+Commands, replies to the office's devices and the units' sync never leave.
+
+The bridge keeps its local session (`local_cleansession false`), so
 what the office publishes while the link is down waits in the hub's broker,
 saved with its persistence, and goes out in order when the link returns.
 """
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from antrean import protocol
+from antrean.config import CENTRAL_DEVICE
 
 CONNECTION = "antrean-central"
 SYSTEM_CA_DIR = Path("/etc/ssl/certs")  # for a central broker with a public certificate
@@ -58,6 +64,16 @@ def _port(raw: str, text: str) -> int:
     return int(raw)
 
 
+def out_topics(office: str) -> list[str]:
+    """What the office's bridge sends to the centre."""
+    return [
+        protocol.event_topic(office, "#"),
+        protocol.state_topic(office, "#"),
+        protocol.status_topic(office, "+"),
+        protocol.reply_topic(office, CENTRAL_DEVICE),
+    ]
+
+
 def render_bridge(bridge: Bridge, restart_timeout: tuple[int, int] = RESTART_TIMEOUT) -> str:
     """The bridge section (it holds the central password: write it 0600)."""
     host = f"[{bridge.host}]" if ":" in bridge.host else bridge.host
@@ -86,7 +102,9 @@ def render_bridge(bridge: Bridge, restart_timeout: tuple[int, int] = RESTART_TIM
         "# brokers: a dashboard sees which offices are connected.",
         "notifications true",
         "bridge_outgoing_retain true",
-        "# Out only: the central broker sends nothing into the office.",
-        f"topic {protocol.ROOT}/{bridge.office}/# out 1",
+        "# Out: events, state, presence and the central service's replies. In: only",
+        "# the central service's replay requests (the queue service allows it nothing else).",
+        *(f"topic {topic} out 1" for topic in out_topics(bridge.office)),
+        f"topic {protocol.cmd_topic(bridge.office, CENTRAL_DEVICE)} in 1",
     ]
     return "\n".join(lines) + "\n"

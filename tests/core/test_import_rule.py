@@ -29,6 +29,8 @@ FORBIDDEN_IN_CORE = {
     "counter": "an app",
     "display_board": "an app",
     "web": "an app",
+    "central": "an app",
+    "psycopg": "the central service's PostgreSQL driver",
     "starlette": "the web app's framework",
     "uvicorn": "the web app's server",
     "jinja2": "the web app's templates",
@@ -38,7 +40,7 @@ FORBIDDEN_IN_CORE = {
     "paho": "paho-mqtt is wrapped by antrean/mqtt.py alone",
 }
 PAHO_HOME = "antrean/mqtt.py"
-APPS = ("kiosk", "display_board", "counter", "web", "antrean_apps")
+APPS = ("kiosk", "display_board", "counter", "web", "central", "antrean_apps")
 FORBIDDEN_IN_APPS = {"antrean_testing": "test helpers", "antrean_tools": "the tools"}
 # Screenshot generators for docs/ start a development broker and Xvfb themselves.
 APP_EXEMPT = {"kiosk/screenshots.py", "display_board/screenshots.py"}

@@ -20,8 +20,9 @@ class CentralBroker(MosquittoProcess):
     """A central broker: TLS with its own CA, a user per office, a dashboard reader."""
 
     DASHBOARD = "dashboard"
+    CENTRAL = "antrean-central"  # the central service (issue 16)
 
-    def __init__(self, office: str) -> None:
+    def __init__(self, office: str, *more: str) -> None:
         root = open_dir("antrean-central-")
         self.port = free_port()
         super().__init__(root, [self.port])
@@ -31,17 +32,24 @@ class CentralBroker(MosquittoProcess):
         certs.make_ca(self.files, "central")
         certs.make_server_cert(self.files, "central", ["localhost"], ["127.0.0.1"], broker_owner())
         self.office = office
-        self.office_password = passwords.new_password()
+        self.passwords = {o: passwords.new_password() for o in (office, *more)}
+        self.office_password = self.passwords[office]
         self.dashboard_password = passwords.new_password()
-        users = {
-            office: passwords.hash_password(self.office_password),
-            self.DASHBOARD: passwords.hash_password(self.dashboard_password),
-        }
+        self.central_password = passwords.new_password()
+        users = {o: passwords.hash_password(p) for o, p in self.passwords.items()}
+        users[self.DASHBOARD] = passwords.hash_password(self.dashboard_password)
+        users[self.CENTRAL] = passwords.hash_password(self.central_password)
         owner = broker_owner()
         write_file(self.files.password_file, passwords.password_file_text(users), 0o600, owner)
-        rules = (
-            f"user {office}\ntopic write antrean/v1/{office}/#\n"
+        # Each office writes its own prefix and reads only the central service's
+        # requests to it; the central service reads everything and writes only those.
+        rules = "".join(
+            f"user {o}\ntopic write antrean/v1/{o}/#\ntopic read antrean/v1/{o}/cmd/central\n"
+            for o in self.passwords
+        ) + (
             f"user {self.DASHBOARD}\ntopic read antrean/v1/#\n"
+            f"user {self.CENTRAL}\ntopic read antrean/v1/#\n"
+            "topic write antrean/v1/+/cmd/central\n"
             "pattern write $SYS/broker/connection/%c/state\n"
         )
         write_file(self.files.acl_file, rules, 0o600, owner)
@@ -56,22 +64,23 @@ class CentralBroker(MosquittoProcess):
             f"acl_file {f.acl_file}\n"
         )
 
-    def office_login(self) -> BrokerConfig:
-        """The office's own user on the central broker (the bridge's)."""
+    def login(self, user: str, password: str) -> BrokerConfig:
+        """A login on the central broker, over TLS with its CA."""
         return BrokerConfig(
-            port=self.port,
-            username=self.office,
-            password=self.office_password,
-            tls_ca=self.files.ca_cert,
+            port=self.port, username=user, password=password, tls_ca=self.files.ca_cert
         )
 
+    def office_login(self, office: str | None = None) -> BrokerConfig:
+        """An office's own user on the central broker (the bridge's); the first by default."""
+        office = office or self.office
+        return self.login(office, self.passwords[office])
+
+    def central(self) -> BrokerConfig:
+        """The central service's login."""
+        return self.login(self.CENTRAL, self.central_password)
+
     def dashboard(self) -> BrokerConfig:
-        return BrokerConfig(
-            port=self.port,
-            username=self.DASHBOARD,
-            password=self.dashboard_password,
-            tls_ca=self.files.ca_cert,
-        )
+        return self.login(self.DASHBOARD, self.dashboard_password)
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:

@@ -248,7 +248,7 @@ def test_bad_bridge_addresses_are_refused(text: str) -> None:
         parse_address(text)
 
 
-def test_the_bridge_section_is_out_only_and_kept_private(tmp_path: Path) -> None:
+def test_the_bridge_lets_in_only_replay_requests_and_is_kept_private(tmp_path: Path) -> None:
     files = BrokerFiles(tmp_path / "broker")
     bridge = Bridge("gajahmungkur", "central.example.id", 8883, "gajahmungkur", "s3cret", None)
     with pytest.raises(ProvisionError, match="init"):
@@ -261,7 +261,14 @@ def test_the_bridge_section_is_out_only_and_kept_private(tmp_path: Path) -> None
     text = path.read_text()
     assert mode(path) == 0o600
     topics = [line for line in text.splitlines() if line.startswith("topic ")]
-    assert topics == ["topic antrean/v1/gajahmungkur/# out 1"]
+    r = "antrean/v1/gajahmungkur"
+    assert topics == [
+        f"topic {r}/event/# out 1",
+        f"topic {r}/state/# out 1",
+        f"topic {r}/device/+/status out 1",
+        f"topic {r}/reply/central out 1",
+        f"topic {r}/cmd/central in 1",
+    ]
     for line in ("cleansession false", "local_cleansession false", "bridge_insecure false",
                  f"bridge_cafile {files.dir / 'central-ca.crt'}", "remote_password s3cret",
                  "address central.example.id:8883"):  # fmt: skip

@@ -48,5 +48,6 @@ def test_the_config_option_names_the_default_file() -> None:
     }
     assert len(helps) > 8
     for name, text in helps.items():
-        expected = "antrean.example.toml" if name == "antrean demo" else str(DEFAULT_PATH)
+        special = {"antrean demo": "antrean.example.toml", "antrean central": "central.toml"}
+        expected = special.get(name, str(DEFAULT_PATH))
         assert expected in (text or ""), (name, text)

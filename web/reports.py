@@ -82,15 +82,11 @@ def figures(config: Config, asked: Choice) -> Period:
         ) from None
     except RuntimeError as exc:
         raise ReportError(f"Data tidak bisa dibaca: {exc}") from None
+    codes, counters = [s.code for s in config.services], [c.number for c in config.counters]
+    zone = config.office.timezone
     try:
         return period_figures(
-            reader.db,
-            asked.start,
-            asked.end,
-            config.office.timezone,
-            [s.code for s in config.services],
-            [c.number for c in config.counters],
-            config.drive,
+            reader.db, asked.start, asked.end, zone, codes, counters, config.drive
         )
     finally:
         reader.close()

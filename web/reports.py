@@ -82,7 +82,8 @@ def figures(config: Config, asked: Choice) -> Period:
         ) from None
     except RuntimeError as exc:
         raise ReportError(f"Data tidak bisa dibaca: {exc}") from None
-    codes, counters = [s.code for s in config.services], [c.number for c in config.counters]
+    codes: list[str] = [s.code for s in config.services]
+    counters: list[int] = [c.number for c in config.counters]
     zone = config.office.timezone
     try:
         return period_figures(

@@ -27,7 +27,8 @@ from antrean.config import Config
 from antrean_tools.figures import Period
 from antrean_tools.report_cli import duration, render_csv
 from antrean_tools.report_html import render_html
-from web import admin, auth, phone, reports, views
+from web import auth, phone, reports, views
+from web.admin_pages import AdminPages
 from web.auth import Refused, require
 from web.live import OfficeLive
 from web.phone_pages import PhonePages
@@ -212,36 +213,6 @@ class WebApp:
             render_html(period, self.config), headers={"content-security-policy": PRINT_CSP}
         )
 
-    # ---- admin ---------------------------------------------------------------
-
-    async def admin_page(self, request: Request) -> Response:
-        return self.render(
-            request,
-            "admin.html",
-            dash=self.dashboard_view(),
-            audit=self.users.audit_rows(20),
-        )
-
-    async def admin_post(self, request: Request) -> Response:
-        form = await auth.checked_form(request)
-        user = request.state.user
-        kind = request.path_params["kind"]
-        try:
-            if kind == "layanan":
-                command = admin.service_command(self.config, form)
-            elif kind == "teks":
-                command = admin.running_text_command(form)
-            elif kind == "blanko":
-                command = admin.delivery_command(form, user)
-            else:
-                raise Refused(404, "Halaman tidak ada.")
-        except admin.FormError as err:
-            self.flash(request, False, str(err))
-            return RedirectResponse("/admin", 303)
-        outcome = await run_in_threadpool(admin.run, self.live, self.users, user, command)
-        self.flash(request, outcome.ok, outcome.message)
-        return RedirectResponse("/admin", 303)
-
     async def refused(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
         return self.render(request, "error.html", exc.status, message=exc.message)
@@ -264,8 +235,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/laporan", readers(web.reports_page)),
         Route("/laporan.csv", readers(web.reports_csv)),
         Route("/laporan/cetak", readers(web.reports_print)),
-        Route("/admin", admins(web.admin_page)),
-        Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
+        *AdminPages(web).routes(admins),
         *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -31,6 +31,7 @@ from web import auth, phone, reports, views
 from web.admin_pages import AdminPages
 from web.auth import Refused, require
 from web.live import OfficeLive
+from web.people import PeoplePages
 from web.phone_pages import PhonePages
 from web.settings import WebSettings
 from web.stream import Frame, sse
@@ -222,8 +223,11 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
     """The ASGI app of one office."""
     web = WebApp(config, settings, live, users)
     timeout = settings.session_timeout_s
-    staff, admins = require(STAFF, timeout), require(ADMIN, timeout)
-    readers = require(REPORTS, timeout)
+    lookup = users.get  # every request: a disabled account's sessions end at once
+    staff, admins = require(STAFF, timeout, lookup), require(ADMIN, timeout, lookup)
+    readers = require(REPORTS, timeout, lookup)
+    tech = require(frozenset({WebRole.TEKNISI}), timeout, lookup)
+    auditors = require(frozenset({WebRole.KEPALA, WebRole.TEKNISI}), timeout, lookup)
     routes = [
         Route("/", lambda _r: RedirectResponse("/dasbor", 303)),
         Route("/masuk", web.login_page, methods=["GET"]),
@@ -236,6 +240,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/laporan.csv", readers(web.reports_csv)),
         Route("/laporan/cetak", readers(web.reports_print)),
         *AdminPages(web).routes(admins),
+        *PeoplePages(web).routes(tech, auditors),
         *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

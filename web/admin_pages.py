@@ -61,7 +61,8 @@ class AdminPages:
 
     async def office_page(self, request: Request) -> Response:
         dash = self.web.dashboard_view()
-        return self.web.render(request, "admin.html", dash=dash, tab="kantor")
+        audit = self.web.users.audit_rows(20)
+        return self.web.render(request, "admin.html", dash=dash, tab="kantor", audit=audit)
 
     async def stock_page(self, request: Request) -> Response:
         dash = self.web.dashboard_view()

@@ -16,8 +16,8 @@ from markupsafe import Markup
 from antrean.config import Config
 from antrean.hours import business_day
 from antrean.store import StoreReader
-from antrean_tools import report_html
 from antrean_tools.figures import Period, period_figures, period_of
+from antrean_tools.report_html import _bars, _pairs, _progress  # its charts, reused
 
 MAX_DAYS = 366  # a year at most: the SQL runs on the hub next to the queue
 
@@ -101,7 +101,7 @@ def charts(period: Period) -> dict[str, Markup]:
     ]
     # report_html escapes every label it draws (service codes, kelurahan names).
     return {
-        "hours": Markup(report_html._bars(hours, "issued")),  # noqa: S704
-        "waits": Markup(report_html._pairs(waits)),  # noqa: S704
-        "drive": Markup(report_html._progress(period.progress)),  # noqa: S704
+        "hours": Markup(_bars(hours, "issued")),  # noqa: S704
+        "waits": Markup(_pairs(waits)),  # noqa: S704
+        "drive": Markup(_progress(period.progress)),  # noqa: S704
     }

@@ -79,6 +79,7 @@ def test_counters_open_and_close_from_the_admin_page(web_office, chromium):
     assert not any(c["open"] for c in office.ok("admin", "snapshot")["counters"])
     audit = [(r[1], r[2], r[5]) for r in web.users.audit_rows()]
     assert audit == [("sri", "counter_close", "ok"), ("sri", "counter_open", "ok")]
+    assert "sri\tcounter_close\ttutup Loket 2" in text_of(driver, "table.audit")
 
 
 def test_spoiled_cards_and_a_correction_carry_the_user(web_office, chromium, tmp_path):

@@ -123,8 +123,9 @@ ACTIONS: Mapping[str, Action] = _table(
         {"code": CODE, "nik_last4": Arg(str, False, personal=True)},
         frozenset({Role.KIOSK, Role.ADMIN}),
     ),
-    Action("find_booking", {"code": CODE}, _STAFF, read_only=True),
-    Action("cancel_booking", {"code": CODE}, _STAFF),
+    # the web's booking desk finds and cancels for a caller on the phone
+    Action("find_booking", {"code": CODE}, _STAFF_AND_WEB, read_only=True),
+    Action("cancel_booking", {"code": CODE}, _STAFF_AND_WEB),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
     Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),

@@ -24,9 +24,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antrean.config import Config
-from web import admin, auth, phone, views
+from antrean_tools.figures import Period
+from antrean_tools.report_cli import duration, render_csv
+from antrean_tools.report_html import render_html
+from web import auth, phone, reports, views
+from web.admin_pages import AdminPages
 from web.auth import Refused, require
 from web.live import OfficeLive
+from web.people import PeoplePages
 from web.phone_pages import PhonePages
 from web.settings import WebSettings
 from web.stream import Frame, sse
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STAFF = frozenset({WebRole.KEPALA, WebRole.PETUGAS, WebRole.TEKNISI})
 ADMIN = frozenset({WebRole.PETUGAS})
+REPORTS = frozenset({WebRole.KEPALA, WebRole.PETUGAS})
 FAILED_LOGIN_PAUSE_S = 0.5
 # No scripts or styles from anywhere else, no framing (clickjacking of the admin forms).
 HEADERS = [
@@ -44,6 +50,7 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 class SecurityHeaders:
@@ -55,7 +62,9 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                own = {k for k, _v in message.get("headers", [])}
+                extra = [(k, v) for k, v in HEADERS if k not in own]  # a page's own CSP stays
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -80,6 +89,7 @@ class WebApp:
         )
         self.jinja.globals["minutes"] = views.minutes
         self.jinja.globals["wait"] = phone.wait_words
+        self.jinja.globals["duration"] = duration
         self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
         self.phone = PhonePages(config, live, self.jinja, self.surveys)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
@@ -159,35 +169,50 @@ class WebApp:
             bands=BANDS,
         )
 
-    # ---- admin ---------------------------------------------------------------
+    # ---- reports (kepala, petugas) ---------------------------------------------
 
-    async def admin_page(self, request: Request) -> Response:
+    async def _period(self, request: Request) -> tuple[reports.Choice, Period]:
+        query = dict(request.query_params)
+        asked = reports.choice(self.config, query)
+        return asked, await run_in_threadpool(reports.figures, self.config, asked)
+
+    async def reports_page(self, request: Request) -> Response:
+        try:
+            asked, period = await self._period(request)
+        except reports.ReportError as err:
+            return self.render(request, "reports.html", 400, error=str(err), asked=None)
         return self.render(
             request,
-            "admin.html",
-            dash=self.dashboard_view(),
-            audit=self.users.audit_rows(20),
+            "reports.html",
+            asked=asked,
+            period=period,
+            charts=reports.charts(period),
+            office=self.config.office.name,
+            services={s.code: f"{s.code} {s.name}" for s in self.config.services},
+            counters={str(c.number): c.name for c in self.config.counters},
         )
 
-    async def admin_post(self, request: Request) -> Response:
-        form = await auth.checked_form(request)
-        user = request.state.user
-        kind = request.path_params["kind"]
+    async def reports_csv(self, request: Request) -> Response:
         try:
-            if kind == "layanan":
-                command = admin.service_command(self.config, form)
-            elif kind == "teks":
-                command = admin.running_text_command(form)
-            elif kind == "blanko":
-                command = admin.delivery_command(form, user)
-            else:
-                raise Refused(404, "Halaman tidak ada.")
-        except admin.FormError as err:
-            self.flash(request, False, str(err))
-            return RedirectResponse("/admin", 303)
-        outcome = await run_in_threadpool(admin.run, self.live, self.users, user, command)
-        self.flash(request, outcome.ok, outcome.message)
-        return RedirectResponse("/admin", 303)
+            asked, period = await self._period(request)
+        except reports.ReportError as err:
+            return Response(str(err), 400, media_type="text/plain; charset=utf-8")
+        name = f"laporan-{self.config.office.id}-{asked.start}-{asked.end}.csv"
+        return Response(
+            render_csv(period) + "\n",
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def reports_print(self, request: Request) -> Response:
+        try:
+            _asked, period = await self._period(request)
+        except reports.ReportError as err:
+            return self.render(request, "reports.html", 400, error=str(err), asked=None)
+        # report_html's one page: its style and its heat map's colours are inline.
+        return HTMLResponse(
+            render_html(period, self.config), headers={"content-security-policy": PRINT_CSP}
+        )
 
     async def refused(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
@@ -198,7 +223,11 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
     """The ASGI app of one office."""
     web = WebApp(config, settings, live, users)
     timeout = settings.session_timeout_s
-    staff, admins = require(STAFF, timeout), require(ADMIN, timeout)
+    lookup = users.get  # every request: a disabled account's sessions end at once
+    staff, admins = require(STAFF, timeout, lookup), require(ADMIN, timeout, lookup)
+    readers = require(REPORTS, timeout, lookup)
+    tech = require(frozenset({WebRole.TEKNISI}), timeout, lookup)
+    auditors = require(frozenset({WebRole.KEPALA, WebRole.TEKNISI}), timeout, lookup)
     routes = [
         Route("/", lambda _r: RedirectResponse("/dasbor", 303)),
         Route("/masuk", web.login_page, methods=["GET"]),
@@ -207,8 +236,11 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/dasbor", staff(web.dashboard)),
         Route("/dasbor/live", staff(web.dashboard_stream)),
         Route("/skm", staff(web.skm_page)),
-        Route("/admin", admins(web.admin_page)),
-        Route("/admin/{kind}", admins(web.admin_post), methods=["POST"]),
+        Route("/laporan", readers(web.reports_page)),
+        Route("/laporan.csv", readers(web.reports_csv)),
+        Route("/laporan/cetak", readers(web.reports_print)),
+        *AdminPages(web).routes(admins),
+        *PeoplePages(web).routes(tech, auditors),
         *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -80,25 +80,33 @@ def log_in(request: Request, user: User) -> None:
     )
 
 
-def current_user(request: Request, timeout_s: int) -> User | None:
-    """The session's user, unless the session has been idle past the timeout."""
+def current_user(
+    request: Request, timeout_s: int, lookup: Callable[[str], User | None]
+) -> User | None:
+    """The session's user, unless idle past the timeout or the account is disabled or changed."""
     session = request.session
     name, role, seen = session.get("user"), session.get("role"), session.get("seen")
     if not isinstance(name, str) or role not in ALL_ROLES or not isinstance(seen, int | float):
         return None
-    if time.time() - seen > timeout_s:
+    account = lookup(name)
+    if time.time() - seen > timeout_s or account is None or account.role.value != role:
         session.clear()
         return None
     session["seen"] = time.time()
-    return User(name, WebRole(role))
+    return account
 
 
-def require(roles: frozenset[WebRole], timeout_s: int) -> Callable[[Handler], Handler]:
-    """A page only for a session of one of these roles; others go to the login or get 403."""
+def require(
+    roles: frozenset[WebRole], timeout_s: int, lookup: Callable[[str], User | None]
+) -> Callable[[Handler], Handler]:
+    """A page only for a session of one of these roles; others go to the login or get 403.
+
+    `lookup` is the users file's: a disabled account's open sessions end at once.
+    """
 
     def wrap(page: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
-            user = current_user(request, timeout_s)
+            user = current_user(request, timeout_s, lookup)
             if user is None:
                 if request.method == "GET" and "text/event-stream" not in request.headers.get(
                     "accept", ""

@@ -106,20 +106,24 @@ class Users:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
+        if "disabled" not in columns:  # files made before accounts could be disabled
+            self._db.execute("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
+
     def close(self) -> None:
         self._db.close()
 
     def add(self, name: str, role: WebRole, password: str) -> User:
         """A new account; UserError when the name is taken or the password too short."""
         name = name.strip()
-        if not name or len(name) > 40 or not name.replace(".", "").replace("-", "").isalnum():
+        if not name_ok(name):
             raise UserError("a name is 1-40 letters, digits, '.' or '-'")
         if len(password) < MIN_PASSWORD:
             raise UserError(f"a password has at least {MIN_PASSWORD} characters")
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO users VALUES (?,?,?,?)",
+                    "INSERT INTO users (name, role, hash, created) VALUES (?,?,?,?)",
                     (name, role.value, hash_password(password), _now()),
                 )
             except sqlite3.IntegrityError as exc:
@@ -130,7 +134,7 @@ class Users:
         """The user when name and password match, else None (in about the same time)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT name, role, hash FROM users WHERE name = ?", (name,)
+                "SELECT name, role, hash FROM users WHERE name = ? AND NOT disabled", (name,)
             ).fetchone()
         if row is None:
             check_password(password, _DUMMY)
@@ -138,12 +142,37 @@ class Users:
         return User(row[0], WebRole(row[1])) if check_password(password, row[2]) else None
 
     def get(self, name: str) -> User | None:
-        """The account of this name (a session's user may have been removed since)."""
+        """The active account of this name (a session's user may be disabled since)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT name, role FROM users WHERE name = ?", (name,)
+                "SELECT name, role FROM users WHERE name = ? AND NOT disabled", (name,)
             ).fetchone()
         return User(row[0], WebRole(row[1])) if row else None
+
+    def accounts(self) -> list[tuple[str, WebRole, str, bool]]:
+        """Every account: (name, role, created, disabled), by name."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, role, created, disabled FROM users ORDER BY name"
+            ).fetchall()
+        return [(n, WebRole(r), c, bool(d)) for n, r, c, d in rows]
+
+    def set_password(self, name: str, password: str) -> bool:
+        """A new password (the old one stops working); False when there is no such account."""
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"a password has at least {MIN_PASSWORD} characters")
+        digest = hash_password(password)
+        with self._lock:
+            done = self._db.execute("UPDATE users SET hash = ? WHERE name = ?", (digest, name))
+        return done.rowcount == 1
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        """Disables (no login, its sessions end) or enables an account; False when unknown."""
+        with self._lock:
+            done = self._db.execute(
+                "UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)
+            )
+        return done.rowcount == 1
 
     def audit(self, user: str, action: str, detail: str, command: str, outcome: str) -> None:
         """One admin action: who, what, the command id the store remembers, and how it went."""
@@ -160,6 +189,11 @@ class Users:
                 "SELECT * FROM audit ORDER BY rowid DESC LIMIT ?", (limit,)
             ).fetchall()
         return [tuple(r) for r in rows]
+
+
+def name_ok(name: str) -> bool:
+    """1-40 letters, digits, '.' or '-'."""
+    return 0 < len(name) <= 40 and name.replace(".", "").replace("-", "").isalnum()
 
 
 def _now() -> str:

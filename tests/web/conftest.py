@@ -76,10 +76,14 @@ class WebServer:
         self.app.surveys.close()
 
 
-def web_config(tmp_path: Path, broker_port: int, cards: bool = True) -> Config:
-    text = example_text(broker_port, hours=False, cards=cards).replace(
+def web_config(
+    tmp_path: Path, broker_port: int, cards: bool = True, edit: dict[str, str] | None = None
+) -> Config:
+    text = example_text(broker_port, hours=False, cards=cards, edit=edit).replace(
         "port = 8080", f"port = {free_port()}"
     )
+    # The same office as a file, for the command line tools the tests compare with.
+    (tmp_path / "antrean.toml").write_text(text, encoding="utf-8")
     return parse_config(text, source="test.toml", base_dir=tmp_path)
 
 

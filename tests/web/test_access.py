@@ -9,6 +9,23 @@ from __future__ import annotations
 from tests.support.broker_world import wait_for
 from tests.web.conftest import PASSWORD
 from tests.web.http_client import Client
+from web.admin_pages import FORMS
+
+SQL = "Z'; DROP TABLE tickets;--"
+# The admin pages' other forms, each wrong in one way: (path, form, what the page says).
+WRONG_FORMS = [
+    ("/admin/loket", {"counter": "9", "do": "open"}, "Pilih loket yang ada"),
+    ("/admin/loket", {"counter": SQL, "do": "open"}, "Pilih loket yang ada"),
+    ("/admin/loket", {"counter": "1", "do": "explode"}, "Pilih buka atau tutup"),
+    ("/admin/rusak", {"count": "0", "reason": "cetak gagal"}, "Jumlah blanko harus"),
+    ("/admin/rusak", {"count": "2", "reason": " "}, "Alasan blanko rusak wajib diisi"),
+    ("/admin/koreksi", {"count": "0", "reason": "hitung fisik"}, "Koreksi harus"),
+    ("/admin/koreksi", {"count": "tiga", "reason": "hitung fisik"}, "Koreksi harus"),
+    ("/admin/koreksi", {"count": "-3", "reason": ""}, "Alasan koreksi wajib diisi"),
+    ("/admin/booking-batal", {"code": SQL}, "Kode booking 8 angka"),
+    ("/admin/kunjungan", {"unit": "keliling-1", "day": "2026-12-05"}, "Pilih unit keliling"),
+    ("/admin/kunjungan-batal", {"id": ""}, "Pilih kunjungan"),
+]
 
 
 def service_open(office, code: str) -> bool:
@@ -66,22 +83,27 @@ def test_a_wrong_form_says_why_in_indonesian_and_sends_nothing(web_office) -> No
     office, web = web_office
     staff = Client(web.url)
     assert staff.login("sri", PASSWORD) == 303
-    sql = "Z'; DROP TABLE tickets;--"
+    sql = SQL
     cases = [
         ("/admin/layanan", {"service": "B", "do": "close", "reason": "  "}, "Alasan penutupan"),
         ("/admin/layanan", {"service": sql, "do": "close"}, "Pilih layanan"),
         ("/admin/blanko", {"count": "-5", "note": "SJ-1"}, "Jumlah blanko harus"),
         ("/admin/blanko", {"count": "10", "note": ""}, "surat jalan wajib"),
         ("/admin/teks", {"text": "x" * 301}, "paling banyak 300"),
+        *WRONG_FORMS,
     ]
     for path, form, words in cases:
         status, headers, _ = staff.post(path, {"csrf": staff.csrf("/admin"), **form})
         assert status == 303
-        assert headers["location"] == "/admin"
-        _, _, page = staff.get("/admin")
+        page_path = FORMS[path.rsplit("/", 1)[1]][1]
+        assert headers["location"] == page_path
+        _, _, page = staff.get(page_path)
         assert words in page, (path, form)
     assert service_open(office, "B")
-    assert office.ok("admin", "snapshot")["stock"]["balance"] == 0
+    snap = office.ok("admin", "snapshot")
+    assert snap["stock"]["balance"] == 0
+    assert not any(c["open"] for c in snap["counters"])
+    assert snap["visits"]["visits"] == []
     assert web.users.audit_rows() == []  # nothing was sent
 
 

@@ -93,13 +93,14 @@ def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromi
     service_c = next(s for s in snap["services"] if s["code"] == "C")
     assert service_c["open"] is False
     assert service_c["reason"] == "Server Disdukcapil gangguan"
+    shoot(driver, tmp_path, "admin")
 
+    driver.get(f"{web.url}/admin/stok")
     driver.find_element(By.CSS_SELECTOR, "#stock-form [name=count]").send_keys("250")
     driver.find_element(By.CSS_SELECTOR, "#stock-form [name=note]").send_keys("SJ-2026-118")
     driver.find_element(By.CSS_SELECTOR, "#stock-form button").click()
     wait_for(lambda: "Kiriman 250 blanko dicatat." in driver.page_source, 10, "delivery")
     assert office.ok("admin", "snapshot")["stock"]["balance"] == 250
-    shoot(driver, tmp_path, "admin")
 
     driver.get(f"{web.url}/dasbor")
     assert "Tutup" in service_row(driver, "C")

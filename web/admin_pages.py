@@ -1,0 +1,130 @@
+"""The admin pages (petugas): office, blank cards, bookings, visits; every form posts here.
+
+Each form is checked by its builder in web/admin.py; a wrong form says why
+and sends nothing. A right one is sent as the web device's command for the
+logged-in user, audited, and the page says how it went.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from antrean.visits import KIND_LABEL
+from web import admin, auth, desk
+from web.auth import Handler, Refused
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from web.app import WebApp
+
+# An upload up to the limit stays in memory: a booking list holds full NIKs,
+# which must not reach the hub's disk (Starlette spools 1 MB and more to /tmp).
+MultiPartParser.spool_max_size = desk.MAX_UPLOAD + 1
+
+# form kind -> its checker and the page it came from
+FORMS: dict[str, tuple[admin.Builder, str]] = {
+    "layanan": (admin.service_command, "/admin"),
+    "loket": (admin.counter_command, "/admin"),
+    "teks": (admin.running_text_command, "/admin"),
+    "blanko": (admin.delivery_command, "/admin/stok"),
+    "rusak": (admin.spoil_command, "/admin/stok"),
+    "koreksi": (admin.adjust_command, "/admin/stok"),
+    "booking-batal": (admin.booking_cancel_command, "/admin/booking"),
+    "kunjungan": (admin.visit_command, "/admin/kunjungan"),
+    "kunjungan-batal": (admin.visit_cancel_command, "/admin/kunjungan"),
+}
+
+
+class AdminPages:
+    """The admin pages of one office, rendered by the WebApp."""
+
+    def __init__(self, web: WebApp) -> None:
+        self.web = web
+
+    def routes(self, guard: Callable[[Handler], Handler]) -> list[Route]:
+        return [
+            Route("/admin", guard(self.office_page)),
+            Route("/admin/stok", guard(self.stock_page)),
+            Route("/admin/booking", guard(self.booking_page)),
+            Route("/admin/kunjungan", guard(self.visits_page)),
+            Route("/admin/booking-impor", guard(self.booking_import), methods=["POST"]),
+            Route("/admin/{kind}", guard(self.post), methods=["POST"]),
+        ]
+
+    async def office_page(self, request: Request) -> Response:
+        dash = self.web.dashboard_view()
+        audit = self.web.users.audit_rows(20)
+        return self.web.render(request, "admin.html", dash=dash, tab="kantor", audit=audit)
+
+    async def stock_page(self, request: Request) -> Response:
+        dash = self.web.dashboard_view()
+        return self.web.render(request, "admin_stock.html", dash=dash, tab="stok")
+
+    async def booking_page(self, request: Request, report: desk.ImportReport | None = None,
+                           error: str | None = None, status: int = 200) -> Response:  # fmt: skip
+        booking, wanted = None, request.query_params.get("kode", "")
+        if wanted and error is None:
+            try:
+                code = admin.booking_code(wanted)
+                booking = await run_in_threadpool(desk.find_booking, self.web.live, code)
+            except (admin.FormError, desk.DeskError) as err:
+                error, status = str(err), 400
+        return self.web.render(
+            request, "admin_booking.html", status, tab="booking", booking=booking,
+            wanted=wanted, report=report, error=error, services=self.web.config.services,
+        )  # fmt: skip
+
+    async def booking_import(self, request: Request) -> Response:
+        form = await request.form(max_files=1, max_fields=10)
+        await auth.checked_form(request)  # the same CSRF check (the form is cached)
+        upload = form.get("list")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await self.booking_page(
+                request, error="Pilih berkas CSV daftar warga.", status=400
+            )
+        data = await upload.read(desk.MAX_UPLOAD + 1)
+        user, name = request.state.user, upload.filename
+        try:
+            report = await run_in_threadpool(
+                desk.import_bookings, self.web.config, self.web.live, name, data
+            )
+        except desk.DeskError as err:
+            self.web.users.audit(user.name, "booking_import", name, "", f"refused: {err}")
+            return await self.booking_page(request, error=str(err), status=400)
+        counts = (report.booked, report.unchanged, len(report.refused))
+        detail = f"{name}: %d baru, %d sudah ada, %d ditolak" % counts
+        self.web.users.audit(user.name, "booking_import", detail, "", "ok")
+        return await self.booking_page(request, report=report)
+
+    async def visits_page(self, request: Request) -> Response:
+        state = self.web.live.state("visits") or {}
+        units = await run_in_threadpool(desk.sync_state, self.web.config)
+        return self.web.render(
+            request, "admin_visits.html", tab="kunjungan", visits=state.get("visits", []),
+            units=units, kinds=KIND_LABEL, unit_ids=sorted(self.web.config.units),
+        )  # fmt: skip
+
+    async def post(self, request: Request) -> Response:
+        form = await auth.checked_form(request)
+        found = FORMS.get(request.path_params["kind"])
+        if found is None:
+            raise Refused(404, "Halaman tidak ada.")
+        build, page = found
+        user = request.state.user
+        try:
+            command = build(self.web.config, form, user)
+        except admin.FormError as err:
+            self.web.flash(request, False, str(err))
+            return RedirectResponse(page, 303)
+        web = self.web
+        outcome = await run_in_threadpool(admin.run, web.live, web.users, user, command)
+        self.web.flash(request, outcome.ok, outcome.message)
+        return RedirectResponse(page, 303)

@@ -24,12 +24,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from antrean.config import Config
-from antrean.domain import Role
+from antrean.config import Config, DeviceConfig
+from antrean.domain import DeviceId, Role
 from antrean.rival import AnotherQueueService
 from antrean.runner import QueueServiceRunner
 from antrean_testing.client import QueueClient
 from antrean_testing.devbroker import DevBroker, port_open
+from antrean_testing.devpostgres import DevPostgres
 from antrean_testing.xvfb import VirtualScreen
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,63 @@ def start_web(config: Config, cli: list[str], source: str, supervisor: Superviso
     print(f"demo: the office web is at {settings.public_url} ({DEMO_USER} / {DEMO_PASSWORD})")
 
 
+def with_central(config: Config) -> Config:
+    """The office with the `central` device the replay action needs (a bridged office has it)."""
+    if any(d.role is Role.CENTRAL for d in config.devices):
+        return config
+    central = DeviceConfig(id=DeviceId("central"), role=Role.CENTRAL)
+    return dataclasses.replace(config, devices=(*config.devices, central))
+
+
+def start_central(config: Config, cli: list[str], supervisor: Supervisor) -> DevPostgres | None:
+    """`antrean central` on a private PostgreSQL, reading the office's broker as the centre's.
+
+    On one machine there is no bridge: the central service subscribes to the
+    office's own Mosquitto, where the topics are the ones a bridge would carry.
+    """
+    if importlib.util.find_spec("psycopg") is None:
+        print("demo: the central service is left out: install the 'central' extra")
+        return None
+    try:
+        postgres = DevPostgres().start()
+    except (RuntimeError, OSError) as exc:
+        print(f"demo: the central service is left out: {exc}")
+        return None
+    path = config.path("var/demo-central.toml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `antrean demo` for its central service; remade at every start.\n"
+        f"[central]\ndsn = {postgres.dsn!r}\noffices = [{config.office.id!r}]\n\n"
+        f"[broker]\nhost = {config.broker.host!r}\nport = {config.broker.port}\n",
+        encoding="utf-8",
+    )
+    supervisor.spawn("central", [*cli, "central", "--config", str(path)], dict(os.environ))
+    print(f"demo: the central service writes every event into PostgreSQL ({postgres.dsn})")
+    return postgres
+
+
+def stop_in_order(
+    supervisor: Supervisor,
+    postgres: DevPostgres | None,
+    queue: QueueServiceRunner | None,
+    broker: DevBroker | None,
+    screen: VirtualScreen | None,
+) -> None:
+    """The apps first, then what they talk to, so that none logs a lost broker."""
+    supervisor.stop_all()
+    if postgres:
+        postgres.cleanup()
+        print("demo: PostgreSQL stopped")
+    if queue:
+        queue.stop()
+        print("demo: queue service stopped")
+    if broker:
+        broker.cleanup()
+        print("demo: Mosquitto stopped")
+    if screen:
+        screen.stop()
+
+
 def run_demo(config: Config, headless: bool = False, office_hours: bool = False) -> int:
     """Runs until Ctrl-C or SIGTERM, or until an app ends; stops everything it started."""
     if not headless and not has_display():
@@ -235,6 +293,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
     screen: VirtualScreen | None = None
     broker: DevBroker | None = None
     queue: QueueServiceRunner | None = None
+    postgres: DevPostgres | None = None
     supervisor = Supervisor()
     try:
         if headless:
@@ -251,7 +310,8 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         # applies opening hours, which the demo leaves out unless asked.
         if not office_hours:
             print("demo: opening hours left out, so it works any day (--office-hours keeps them)")
-        queue = start_queue(config if office_hours else always_open(config), stop)
+        served = with_central(config if office_hours else always_open(config))
+        queue = start_queue(served, stop)
         if queue is None:
             return 1
         print(f"demo: queue service for {config.office.name}, store {config.store_path}")
@@ -260,6 +320,7 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
             argv = [*cli, *app.args[:1], "--config", source, *app.args[1:]]
             supervisor.spawn(app.name, argv, app_env(app, dict(os.environ)))
         start_web(config, cli, source, supervisor)
+        postgres = start_central(config, cli, supervisor)
         printer = config.sections.get("printer", {})
         if printer.get("driver") == "sim":
             tickets = config.path(str(printer.get("sim_output", "var/tickets")))
@@ -275,13 +336,5 @@ def run_demo(config: Config, headless: bool = False, office_hours: bool = False)
         return 0
     finally:
         stop.set()  # from here on a signal changes nothing: the demo stops in its order
-        supervisor.stop_all()
-        if queue:
-            queue.stop()
-            print("demo: queue service stopped")
-        if broker:
-            broker.cleanup()
-            print("demo: Mosquitto stopped")
-        if screen:
-            screen.stop()
+        stop_in_order(supervisor, postgres, queue, broker, screen)
         stop.uninstall()

@@ -253,7 +253,7 @@ def run_central(config: CentralConfig, stop: threading.Event) -> int:
     except psycopg.OperationalError as exc:
         log.critical("cannot reach PostgreSQL (central.dsn): %s", exc)
         return 69  # EX_UNAVAILABLE: systemd tries again
-    log.info("central service for %d offices running", len(config.offices))
+    log.info("central service running for %s", ", ".join(config.offices))
     stop.wait()
     service.stop()
     return 0

@@ -274,7 +274,9 @@ def test_every_event_reaches_postgresql_once_through_cuts_kills_and_restarts(
 
     def restart_postgresql() -> None:
         # After the restarted central service is writing again, not while it starts.
-        wait_for(lambda: central.log.read_text().count("offices running") == 2, 20, "restart")
+        wait_for(
+            lambda: central.log.read_text().count("central service running") == 2, 20, "restart"
+        )
         time.sleep(0.5)
         pg.restart()
 

@@ -12,9 +12,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg
+
 from antrean.config import Config, load_config
 from antrean_testing.client import QueueClient
 from antrean_testing.devbroker import DevBroker, free_port, port_open
+from central.config import load_central_config
 from tests.support.helpers import FakeClock, Office, example_config, example_text
 from tests.support.mqtt_watch import Watcher
 
@@ -61,6 +64,21 @@ def stop_demo(demo: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             demo.kill()
             demo.communicate()
+
+
+def issued_in_central(dsn: str, code: str, timeout: float = 30) -> bool:
+    """Whether the central service's PostgreSQL gets the `issued` event of `code`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with psycopg.connect(dsn) as db:
+            try:
+                rows = db.execute("SELECT body FROM events WHERE kind = 'issued'").fetchall()
+            except psycopg.errors.UndefinedTable:  # the service has not made its tables yet
+                rows = []
+        if any(code in str(body) for (body,) in rows):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def start_demo(
@@ -124,6 +142,9 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
             client.stop()
         assert reply["ok"], reply
         assert len(demo_processes(config.source)) == 5  # the demo, kiosk, board, counter, web
+        # The central service joins the demo: the issue reaches its PostgreSQL.
+        central = load_central_config(tmp_path / "var" / "demo-central.toml")
+        assert issued_in_central(central.dsn, reply["result"]["ticket"]["code"])
         web = f"http://127.0.0.1:{config.sections['web']['port']}"
         with urllib.request.urlopen(f"{web}/masuk", timeout=10) as page:
             assert "Masuk" in page.read().decode()
@@ -137,6 +158,8 @@ def test_the_demo_runs_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
         assert f"demo: {part}" in out
     assert f"demo: the office web is at {web} (petugas / petugas-demo)" in out
     assert "demo: web stopped" in out
+    assert "demo: central stopped" in out
+    assert "demo: PostgreSQL stopped" in out
     assert demo_processes(config.source) == []
     assert not port_open("127.0.0.1", config.broker.port)
 
@@ -240,8 +263,8 @@ def test_the_apps_log_each_line_once_at_info_without_payloads(tmp_path: Path) ->
     assert not [line for line in records if "Older configuration version" in line]
     # Three Kivy apps, the queue service, the web and the demo, with traffic:
     # measured 298 lines before (most of them payloads, and Kivy's copy of each
-    # line); the web adds about 6.
-    assert len(lines) < 126, "\n".join(lines)
+    # line); the web adds about 6, the central service and its PostgreSQL 8.
+    assert len(lines) < 136, "\n".join(lines)
 
 
 def _demo_says(line: str) -> bool:

@@ -11,6 +11,12 @@ port = 8883
 username = "antrean-central"
 password_file = "/etc/antrean/central-password"
 tls_ca = "/etc/antrean/central-ca.crt"
+
+[web]               # optional: `antrean web --central PATH` (the central web)
+host = "127.0.0.1"
+port = 8090
+users = "/var/lib/antrean/central-web-users.db"
+session_secret = "/var/lib/antrean/central-web-secret"
 ```
 """
 
@@ -32,7 +38,7 @@ from antrean.config import (
 
 DEFAULT_PATH = Path("/etc/antrean/central.toml")
 CONFIG_HELP = f"central config file (default: $ANTREAN_CENTRAL_CONFIG, else {DEFAULT_PATH})"
-SECTIONS = ("central", "broker")
+SECTIONS = ("central", "broker", "web")
 CLIENT_ID = "antrean-central"  # its MQTT client id and default login on the central broker
 
 
@@ -43,6 +49,19 @@ class CentralConfig:
     offices: tuple[str, ...]
     broker: BrokerConfig
     client_id: str = CLIENT_ID
+    recording_services: tuple[str, ...] = ("A",)  # a served ticket of these is one recording
+    web: CentralWeb | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CentralWeb:
+    """[web] of the central config: where the central web listens and its files."""
+
+    host: str
+    port: int
+    users_path: Path
+    secret_path: Path
+    session_timeout_s: int
 
 
 def config_path(explicit: str | None) -> Path:
@@ -77,6 +96,21 @@ def parse_central_config(text: str, source: str, base: Path) -> CentralConfig:
     for i, office in enumerate(offices):
         r.slug({"office": office}, f"central.offices[{i}]", "office")
     client_id = r.string(t, "central", "client_id", default=CLIENT_ID)
+    recording = r.get(t, "central", "recording_services", ["A"])
+    if not isinstance(recording, list) or not all(isinstance(c, str) for c in recording):
+        r.fail("central", "recording_services", 'must be a list of service codes, e.g. ["A"]')
     r.only_keys(t, "central")
     broker = broker_section(r, data, base)
-    return CentralConfig(source, dsn, tuple(offices), broker, client_id)
+    web = _web(r, data, base) if "web" in data else None
+    return CentralConfig(source, dsn, tuple(offices), broker, client_id, tuple(recording), web)
+
+
+def _web(r: ConfigReader, data: dict[str, Any], base: Path) -> CentralWeb:
+    t = r.table(data, "web")
+    host = r.string(t, "web", "host", default="127.0.0.1")
+    port = r.integer(t, "web", "port", default=8090, low=1, high=65535)
+    users = r.string(t, "web", "users", default="var/central-web-users.db")
+    secret = r.string(t, "web", "session_secret", default="var/central-web-secret")
+    timeout = r.integer(t, "web", "session_timeout_min", default=60, low=5, high=24 * 60)
+    r.only_keys(t, "web")
+    return CentralWeb(host, port, base / users, base / secret, 60 * timeout)

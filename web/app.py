@@ -7,16 +7,12 @@ is loaded from outside the package (the office may have no internet).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -27,16 +23,17 @@ from antrean.config import Config
 from antrean_tools.figures import Period
 from antrean_tools.report_cli import duration, render_csv
 from antrean_tools.report_html import render_html
-from web import auth, phone, reports, views
+from web import phone, reports, views
 from web.admin_pages import AdminPages
 from web.auth import Refused, require
 from web.live import OfficeLive
+from web.pages import LoginPages, session_middleware
 from web.people import PeoplePages
 from web.phone_pages import PhonePages
 from web.settings import WebSettings
 from web.stream import Frame, sse
 from web.survey import BANDS, ELEMENTS, Surveys
-from web.users import LoginThrottle, Users, WebRole
+from web.users import Users, WebRole
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -70,7 +67,7 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class WebApp:
+class WebApp(LoginPages):
     """The pages, bound to one office's live state and users file."""
 
     def __init__(
@@ -79,63 +76,13 @@ class WebApp:
         self.config = config
         self.settings = settings
         self.live = live
-        self.users = users
-        self.throttle = LoginThrottle()
-        self.jinja = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(["html"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        super().__init__(users)
         self.jinja.globals["minutes"] = views.minutes
         self.jinja.globals["wait"] = phone.wait_words
         self.jinja.globals["duration"] = duration
         self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
         self.phone = PhonePages(config, live, self.jinja, self.surveys)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
-
-    def render(
-        self, request: Request, template: str, status: int = 200, **context: Any
-    ) -> Response:
-        user = getattr(request.state, "user", None)
-        flash = request.session.pop("flash", None)
-        html = self.jinja.get_template(template).render(
-            csrf=auth.csrf_token(request), user=user, flash=flash, **context
-        )
-        return HTMLResponse(html, status)
-
-    def flash(self, request: Request, ok: bool, message: str) -> None:
-        request.session["flash"] = {"ok": ok, "message": message}
-
-    # ---- login ---------------------------------------------------------------
-
-    async def login_page(self, request: Request) -> Response:
-        return self.render(request, "login.html", lanjut=request.query_params.get("lanjut", ""))
-
-    async def login(self, request: Request) -> Response:
-        form = await auth.checked_form(request)
-        name = form.get("name", "").strip()
-        address = f"addr:{request.client.host if request.client else '?'}"
-        wait = self.throttle.wait_s(f"user:{name}", address)
-        if wait:
-            message = f"Terlalu banyak percobaan masuk. Coba lagi dalam {wait} detik."
-            return self.render(request, "login.html", 429, error=message, name=name)
-        user = await run_in_threadpool(self.users.verify, name, form.get("password", ""))
-        if user is None:
-            self.throttle.failed(f"user:{name}", address)
-            await asyncio.sleep(FAILED_LOGIN_PAUSE_S)  # other requests go on meanwhile
-            log.info("failed web login from %s", address)
-            message = "Nama atau kata sandi salah."
-            return self.render(request, "login.html", 401, error=message, name=name)
-        self.throttle.succeeded(f"user:{name}")
-        auth.log_in(request, user)
-        log.info("web login: %s (%s)", user.name, user.role.value)
-        return RedirectResponse(auth.safe_next(form.get("lanjut")), 303)
-
-    async def logout(self, request: Request) -> Response:
-        await auth.checked_form(request)
-        request.session.clear()
-        return RedirectResponse("/masuk", 303)
 
     # ---- dashboard -------------------------------------------------------------
 
@@ -214,10 +161,6 @@ class WebApp:
             render_html(period, self.config), headers={"content-security-policy": PRINT_CSP}
         )
 
-    async def refused(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Refused)
-        return self.render(request, "error.html", exc.status, message=exc.message)
-
 
 def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Users) -> Starlette:
     """The ASGI app of one office."""
@@ -230,9 +173,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
     auditors = require(frozenset({WebRole.KEPALA, WebRole.TEKNISI}), timeout, lookup)
     routes = [
         Route("/", lambda _r: RedirectResponse("/dasbor", 303)),
-        Route("/masuk", web.login_page, methods=["GET"]),
-        Route("/masuk", web.login, methods=["POST"]),
-        Route("/keluar", web.logout, methods=["POST"]),
+        *web.login_routes(),
         Route("/dasbor", staff(web.dashboard)),
         Route("/dasbor/live", staff(web.dashboard_stream)),
         Route("/skm", staff(web.skm_page)),
@@ -246,14 +187,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(
-            SessionMiddleware,
-            secret_key=auth.session_secret(settings.secret_path),
-            session_cookie="antrean_sesi",
-            max_age=timeout,
-            same_site="strict",
-            https_only=settings.public_url.startswith("https:"),
-        ),
+        session_middleware(settings.secret_path, timeout, settings.public_url.startswith("https:")),
     ]
     handlers = {Refused: web.refused}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)

@@ -11,8 +11,9 @@ import getpass
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
-from antrean.config import CONFIG_HELP, config_path, load_config
+from antrean.config import CONFIG_HELP, ConfigError, config_path, load_config
 from web.settings import web_settings
 from web.users import UserError, Users, WebRole
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help=CONFIG_HELP)
+    parser.add_argument(
+        "--central", metavar="PATH", help="serve the central web of this central.toml instead"
+    )
     sub = parser.add_subparsers(dest="web_command", metavar="{adduser}")
     add = sub.add_parser("adduser", help="add a staff account (asks for its password)")
     add.add_argument("name", help="the login name, e.g. sri")
@@ -35,12 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serves the web until SIGTERM, or adds a user."""
+    if args.central:
+        return _central(args)
     config = load_config(config_path(args.config))
     settings = web_settings(config)
     if args.web_command == "adduser":
         return _add_user(settings.users_path, args.name, WebRole(args.role))
-    import uvicorn  # noqa: PLC0415 - only where the web runs
-
     from web.app import build_app  # noqa: PLC0415
     from web.live import OfficeLive  # noqa: PLC0415
 
@@ -52,19 +56,47 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = build_app(config, settings, live, users)
         log.info("web for %s on http://%s:%d", config.office.id, settings.host, settings.port)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_config=None,  # our logging (antrean_tools.logs), one format
-                access_log=False,
-                timeout_graceful_shutdown=2,  # open SSE streams must not hold the stop
-            )
-        )
-        server.run()
+        _serve(app, settings.host, settings.port)
     finally:
         live.stop()
+        users.close()
+    return 0
+
+
+def _serve(app: Any, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415 - only where the web runs
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,  # our logging (antrean_tools.logs), one format
+            access_log=False,
+            timeout_graceful_shutdown=2,  # open SSE streams must not hold the stop
+        )
+    )
+    server.run()
+
+
+def _central(args: argparse.Namespace) -> int:
+    """The central web (docs/central.md): [web] of the central config, PostgreSQL's tables."""
+    from central.config import load_central_config  # noqa: PLC0415
+
+    config = load_central_config(Path(args.central))
+    if config.web is None:
+        raise ConfigError(config.source, None, "web", "the central web needs a [web] section")
+    if args.web_command == "adduser":
+        return _add_user(config.web.users_path, args.name, WebRole(args.role))
+    from web.central_app import build_central_app  # noqa: PLC0415 - psycopg, starlette
+
+    users = Users(config.web.users_path)
+    try:
+        app = build_central_app(config, config.web, users)
+        log.info("central web for %d offices on http://%s:%d", len(config.offices),
+                 config.web.host, config.web.port)  # fmt: skip
+        _serve(app, config.web.host, config.web.port)
+    finally:
         users.close()
     return 0
 

@@ -1,0 +1,106 @@
+"""The central web in headless Chromium over the real central service and three real offices.
+
+The e2e test's world: three offices bridged to a central Mosquitto, the
+central service writing into a private PostgreSQL, and the garbage office.
+The page must list every office, the flagged one first, with each office's
+recordings of today equal to the office's own report.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from antrean_testing.devpostgres import DevPostgres
+from central.config import load_central_config
+from tests.central.test_central_e2e import (  # noqa: F401 - `world` is the fixture
+    GARBAGE,
+    OFFICES,
+    BridgedOffice,
+    Central,
+    central_events,
+    offices_seen,
+    publish_garbage,
+    world,
+)
+from tests.support.broker_world import wait_for
+from tests.support.chromium import have_chromium, open_chromium
+from tests.web.conftest import free_port
+from web.central_app import build_central_app
+from web.users import Users, WebRole
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def serve(central: Central, tmp: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
+    port = free_port()
+    text = central.config.read_text() + f'\n[web]\nport = {port}\nusers = "{tmp}/u.db"\n'
+    text += f'session_secret = "{tmp}/secret"\n'
+    path = tmp / "central-web.toml"
+    path.write_text(text)
+    config = load_central_config(path)
+    assert config.web is not None
+    users = Users(config.web.users_path)
+    users.add("dinas", WebRole.KEPALA, "rahasia-pusat-1")
+    app = build_central_app(config, config.web, users)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, "the central web")
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def test_central_web_lists_every_office_flagged_first(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    parts: dict[str, Any] = request.getfixturevalue("world")  # the e2e test's fixture
+    pytest.importorskip("selenium.webdriver")
+    if not have_chromium():
+        pytest.skip("chromium not installed")
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    pg: DevPostgres = parts["pg"]
+    offices: list[BridgedOffice] = parts["offices"]
+    central: Central = parts["central"]
+    central.start()
+    wait_for(lambda: central_events(pg, OFFICES[0]) is not None, 30, "the central schema")
+    wait_for(lambda: len(offices_seen(pg)) == len(OFFICES), 30, "the offices' retained state")
+    for n, o in enumerate(offices):
+        o.busy_day(8 + 6 * n, seed=n)
+    publish_garbage(parts["broker"])
+    for o in offices:
+        want = set(o.store_events())
+        wait_for(lambda o=o, want=want: set(central_events(pg, o.office) or {}) == want, 60,
+                 f"{o.office} at the centre")  # fmt: skip
+    time.sleep(0.5)  # the retained states of the last batch
+    server, thread, url = serve(central, tmp_path)
+    driver = open_chromium(tmp_path / "chromium", 1366, 768)
+    try:
+        driver.get(f"{url}/kantor")
+        assert "/masuk" in driver.current_url
+        driver.find_element(By.NAME, "name").send_keys("dinas")
+        driver.find_element(By.NAME, "password").send_keys("rahasia-pusat-1")
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        wait_for(lambda: driver.current_url.endswith("/kantor"), 10, "the office table")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        order = [r.get_attribute("data-office") for r in rows]
+        assert sorted(order) == sorted((*OFFICES, GARBAGE))
+        assert order[0] == GARBAGE  # flagged: garbage kept aside
+        assert "Data ditahan" in rows[0].text
+        for o in offices:
+            row = driver.find_element(By.CSS_SELECTOR, f'tr[data-office="{o.office}"]')
+            served_a = o.figures().get("A", (0, 0))[1]
+            assert row.find_element(By.CSS_SELECTOR, ".recorded").text == str(served_a)
+            assert row.find_element(By.CSS_SELECTOR, ".counters").text.endswith("/ 4")
+            assert row.find_element(By.CSS_SELECTOR, ".waiting").text.isdigit()
+        SHOTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(SHOTS / "central-offices-1366.png"))
+    finally:
+        driver.quit()
+        server.should_exit = True
+        thread.join(10)

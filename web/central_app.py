@@ -1,0 +1,71 @@
+"""`antrean web --central PATH`: the central web, the same package over PostgreSQL.
+
+It reads only the tables the central service fills (docs/central.md); it
+keeps no state of its own but its users file and session secret. The page
+reloads itself every REFRESH_S (the central figures are a batch behind the
+offices anyway); with scripts off it is a whole page like the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from central.config import CentralConfig, CentralWeb
+from web.app import STAFF, SecurityHeaders
+from web.auth import Refused, require
+from web.central_view import OfficeRow, office_rows
+from web.pages import HERE, LoginPages, session_middleware
+from web.users import Users
+from web.views import minutes
+
+REFRESH_S = 15
+ZONE = ZoneInfo("Asia/Jakarta")  # the business day of Central Java's offices
+
+
+class CentralPages(LoginPages):
+    def __init__(self, config: CentralConfig, users: Users) -> None:
+        super().__init__(users)
+        self.config = config
+        self.jinja.globals["minutes"] = minutes
+
+    def rows(self) -> list[OfficeRow]:
+        today = datetime.now(ZONE).date()
+        with psycopg.connect(self.config.dsn) as conn:
+            return office_rows(conn, self.config.offices, today, self.config.recording_services)
+
+    async def offices(self, request: Request) -> Response:
+        rows = await run_in_threadpool(self.rows)
+        attention = sum(1 for r in rows if r.problems)
+        return self.render(request, "central.html", rows=rows, attention=attention,
+                           refresh=REFRESH_S, central=True)  # fmt: skip
+
+
+def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> Starlette:
+    """The ASGI app of the central web."""
+    pages = CentralPages(config, users)
+    staff = require(STAFF, web.session_timeout_s, users.get)
+    routes = [
+        Route("/", lambda _r: RedirectResponse("/kantor", 303)),
+        Route("/dasbor", lambda _r: RedirectResponse("/kantor", 303)),  # where a login lands
+        *pages.login_routes(),
+        Route("/kantor", staff(pages.offices)),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        session_middleware(web.secret_path, web.session_timeout_s, https=False),
+    ]
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={Refused: pages.refused})  # fmt: skip
+    app.state.web = pages
+    return app

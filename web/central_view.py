@@ -1,0 +1,119 @@
+"""The central web's office table, from the tables the central service fills (no web here).
+
+Per office: its retained `state/...` (office_state), its devices' presence
+and the `served` events of its business day (its state/office's `day`; else
+today). Offices that need a person come first: a
+flagged office (garbage kept aside), then the most "stop" problems (a kiosk
+offline, a printer that cannot print, cards out), then the longest wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from central.ingest import Conn
+from web.views import PRINTER_FIX
+
+_STATE = "SELECT office, topic, body FROM office_state WHERE office = ANY(%s)"
+_PRESENCE = "SELECT office, device, body FROM presence WHERE office = ANY(%s)"
+_FLAGS = "SELECT office, flagged FROM offices WHERE office = ANY(%s)"
+_RECORDED = """
+SELECT e.office, count(*)::int FROM events e
+LEFT JOIN office_state s ON s.office = e.office AND s.topic = 'office'
+WHERE e.office = ANY(%s) AND e.day = coalesce((s.body->>'day')::date, %s) AND e.kind = 'served'
+  AND e.body->'ticket'->>'service' = ANY(%s)
+GROUP BY e.office
+"""
+
+
+@dataclass(slots=True)
+class OfficeRow:
+    office: str
+    name: str
+    reporting: bool = False  # the centre has its state/office
+    queue_online: bool = False
+    waiting: int = 0
+    longest_wait_s: int = 0  # the largest estimated wait over its services
+    counters_open: int = 0
+    counters: int = 0
+    offline: list[str] = field(default_factory=list)
+    printers: list[str] = field(default_factory=list)  # "kiosk-1: paper_out"
+    stock: int | None = None
+    days_left: int | None = None
+    stock_out: bool = False
+    stock_warning: bool = False
+    recorded_today: int = 0
+    flagged: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        """What needs a person, in words (Bahasa Indonesia)."""
+        words = []
+        if self.flagged:
+            words.append(f"Data ditahan: {self.flagged}")
+        if not self.reporting:
+            words.append("Belum melapor ke pusat")
+        elif not self.queue_online:
+            words.append("Layanan antrean mati")
+        words += [f"{d} tidak terhubung" for d in self.offline]
+        words += [f"Printer {p}" for p in self.printers]
+        if self.stock_out:
+            words.append("Blanko habis")
+        elif self.stock_warning:
+            words.append("Blanko hampir habis")
+        return words
+
+    @property
+    def attention(self) -> tuple[int, int, int]:
+        """Sort key, smallest first: flagged, then stops, then problems, then the longest wait."""
+        stops = (not self.reporting) + (self.reporting and not self.queue_online) + self.stock_out
+        stops += len(self.offline) + len(self.printers)
+        return (0 if self.flagged else 1, -stops - len(self.problems), -self.longest_wait_s)
+
+
+def office_rows(
+    conn: Conn, offices: tuple[str, ...], today: date, recording: tuple[str, ...]
+) -> list[OfficeRow]:
+    """Every configured office's row, those that need attention first."""
+    rows = {o: OfficeRow(o, o) for o in offices}
+    ids = list(offices)
+    for office, topic, body in conn.execute(_STATE, (ids,)).fetchall():
+        _state(rows[office], topic, body)
+    for office, device, body in conn.execute(_PRESENCE, (ids,)).fetchall():
+        _presence(rows[office], device, body)
+    for office, flagged in conn.execute(_FLAGS, (ids,)).fetchall():
+        rows[office].flagged = flagged
+    for office, n in conn.execute(_RECORDED, (ids, today, list(recording))).fetchall():
+        rows[office].recorded_today = n
+    return sorted(rows.values(), key=lambda r: (r.attention, r.office))
+
+
+def _state(row: OfficeRow, topic: str, body: dict[str, Any]) -> None:
+    if topic == "office":
+        row.reporting = True
+        row.name = str(body.get("name") or row.office)
+    elif topic.startswith("service/"):
+        row.waiting += int(body.get("waiting") or 0)
+        row.longest_wait_s = max(row.longest_wait_s, int(body.get("estimated_wait_s") or 0))
+    elif topic.startswith("counter/"):
+        row.counters += 1
+        row.counters_open += bool(body.get("open"))
+    elif topic == "stock" and body.get("services"):
+        row.stock = body.get("available")
+        row.days_left = body.get("days_left")
+        row.stock_out = bool(body.get("out"))
+        row.stock_warning = bool(body.get("warning"))
+
+
+def _presence(row: OfficeRow, device: str, body: dict[str, Any]) -> None:
+    online = bool(body.get("online"))
+    if device == "queue":
+        row.queue_online = online
+        return
+    if device.startswith(("kiosk", "board")) and not online:
+        row.offline.append(device)
+    printer = body.get("printer")
+    if online and printer in PRINTER_FIX:
+        row.printers.append(f"{device}: {printer}")

@@ -100,6 +100,7 @@ MAX_TOKENS = 500  # phone pages asked about in one tickets_by_token (the web bat
 WRONG_CODES = 3
 WRONG_WINDOW_S = 60.0
 WRONG_PAUSE_S = 5.0
+EXPIRY_CHECK_S = 30.0  # bookings past their grace are expired within this long
 _GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
 NIK_USED = "NIK ini sudah mengambil nomor hari ini."
 # A unit's clock this far behind its last commit is wrong, not jitter (NTP
@@ -127,6 +128,7 @@ class Changes:
     # issue 12: booking rows to write, and names and phones to erase before a day
     bookings: dict[str, Booking] = field(default_factory=dict)
     erase_names_before: date | None = None
+    erase_niks_before: date | None = None  # walk-in tickets' NIK hashes of earlier days
     visits: dict[str, Visit] = field(default_factory=dict)  # issue 13: rows to write
     visits_changed: bool = False  # state/visits is to be published again
 
@@ -144,6 +146,7 @@ class Changes:
             or self.bookings
             or self.visits
             or self.erase_names_before is not None
+            or self.erase_niks_before is not None
         )
 
     def absorb(self, later: Changes) -> None:
@@ -164,6 +167,8 @@ class Changes:
         self.visits_changed |= later.visits_changed
         if later.erase_names_before is not None:
             self.erase_names_before = later.erase_names_before
+        if later.erase_niks_before is not None:
+            self.erase_niks_before = later.erase_niks_before
 
 
 class Engine:
@@ -213,6 +218,7 @@ class Engine:
         # The NIK's keyed hash, set by the service from the office secret when a
         # service is nik_per_day; and today's walk-in NIK hashes, one number each.
         self.nik_key: Callable[[str], str] | None = None
+        self._expiry_checked: datetime | None = None  # bookings are looked at every so often
         self.niks_today = {t.nik_hash for t in self.tickets.values() if t.nik_hash}
         self._wrong_codes: dict[str, list[datetime]] = {}
         # issue 13: planned visits; on a mobile unit, the visit open now and the
@@ -362,6 +368,7 @@ class Engine:
         # overwrite its tickets in the store. The day in hand goes on instead.
         if today <= self.day:
             self._open_due_visit(now)
+            self._expire_bookings(now)
             return self._out
         previous, expired = self.day, 0
         for t in self.tickets.values():
@@ -382,7 +389,21 @@ class Engine:
         self._out.visits_changed = True  # yesterday's visits leave the schedule
         self._close_visits_before(today, now)
         self._open_due_visit(now)
+        self._expire_bookings(now, every_s=0)
         return self._finish(DayResult(today))
+
+    def _expire_bookings(self, now: datetime, every_s: float = EXPIRY_CHECK_S) -> None:
+        """Bookings nobody redeemed by their slot's start plus grace: expired (did not come).
+
+        The room they held for the day goes back to walk-ins; the slot stays
+        counted, as booked but not come.
+        """
+        last = self._expiry_checked
+        if last is not None and 0 <= (now - last).total_seconds() < every_s:
+            return
+        self._expiry_checked = now
+        for b in self.bookings.due_to_expire(now):
+            self._put_booking(b.replace(status=BookingStatus.EXPIRED))
 
     # ---- resident actions ------------------------------------------------
 
@@ -448,7 +469,12 @@ class Engine:
         if self.nik_key is None:  # the service sets it; an engine without one cannot check
             raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.", service=cfg.code)
         key = self.nik_key(nik)
-        booked = any(b.day == self.day for b in self.bookings.live_of(key, self.day))
+        # A booking of today counts unless it expired: it gave no number, and
+        # its resident is told to take a normal one.
+        booked = any(
+            b.day == self.day and b.status is not BookingStatus.EXPIRED
+            for b in self.bookings.live_of(key, self.day)
+        )
         if key in self.niks_today or booked:
             raise QueueError("nik_used_today", NIK_USED, service=cfg.code)
         return key
@@ -597,6 +623,7 @@ class Engine:
         for b in self.bookings.to_erase(self.day):
             self._put_booking(b.replace(name=None, phone=None))
         self._out.erase_names_before = before  # also those no longer held in memory
+        self._out.erase_niks_before = self.day  # a NIK hash serves its own day's rule only
         return self._finish(PurgeResult(before))
 
     def _put_booking(self, b: Booking) -> None:

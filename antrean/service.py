@@ -419,6 +419,7 @@ class QueueService:
             targets=out.targets,
             bookings=out.bookings.values(),
             erase_names_before=out.erase_names_before,
+            erase_niks_before=out.erase_niks_before,
             visits=out.visits.values(),
             outbox=outbox,
         )

@@ -46,9 +46,9 @@ def nik(serial: int, day: int = 12, month: int = 5) -> str:
     return f"337401{day:02d}{month:02d}90{serial:04d}"
 
 
-def wib(day: int, hour: int, minute: int = 0) -> datetime:
+def wib(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     """A moment of November 2026, office-local (WIB), as the UTC clock holds it."""
-    return datetime(2026, 11, day, hour - 7, minute, tzinfo=UTC)
+    return datetime(2026, 11, day, hour - 7, minute, second, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -211,6 +211,15 @@ def test_slots_fill_in_order_spill_to_the_next_open_day_and_stop_at_the_horizon(
     }
 
 
+def walk_ins_fill_friday(office: Office, clock: FakeClock, at: datetime) -> None:
+    """Friday 27 at `at`: B's 24 walk-in numbers taken, the 25th refused (quota_full)."""
+    clock.set(at)
+    wait_day(office, "2026-11-27")
+    for _ in range(24):
+        office.ok("kiosk-1", "issue", service="B")
+    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+
+
 def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     config: Config, office: Office, clock: FakeClock, import_rows: Import
 ) -> None:
@@ -218,16 +227,35 @@ def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     rows = [f"Warga {i};{nik(200 + i)};;Lempongsari;B;2026-11-27" for i in range(60)]
     days = Counter(r[1] for r in import_rows(rows))
     assert days == {"2026-11-27": 56, "2026-11-30": 4}
-    clock.set(wib(27, 8, 5))
-    wait_day(office, "2026-11-27")
-    for _ in range(24):
-        office.ok("kiosk-1", "issue", service="B")
-    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+    walk_ins_fill_friday(office, clock, wib(27, 8, 5))
     code = next(r[0] for r in bookings(config) if r[1] == "2026-11-27" and r[2] == "08:00")
     ticket = office.ok("kiosk-1", "redeem", code=code)["ticket"]
     assert ticket["code"] == "B025"
     assert ticket["booked"] is True
     assert ticket["priority"] is False
+
+
+def test_a_booking_nobody_redeemed_expires_after_its_grace_and_gives_walk_ins_their_room(
+    config: Config, office: Office, clock: FakeClock, import_rows: Import
+) -> None:
+    # B: quota 80, 56 bookings on Friday (50 at 08:00, 6 at 09:00), 24 numbers for walk-ins.
+    rows = [f"Warga {i};{nik(200 + i)};;Lempongsari;B;2026-11-27" for i in range(56)]
+    slots = Counter(r[2] for r in import_rows(rows))
+    assert slots == {"08:00": 50, "09:00": 6}
+    walk_ins_fill_friday(office, clock, wib(27, 8, 15))  # the 08:00 slot's grace's last minute
+    assert Counter(r[6] for r in bookings(config)) == {"booked": 56}
+    clock.set(wib(27, 8, 15, 30))  # past it: the 50 who did not come expire
+    assert office.ok("kiosk-1", "issue", service="B")["ticket"]["code"] == "B025"
+    by_slot = Counter((r[2], r[6]) for r in bookings(config))
+    assert by_slot == {("08:00", "expired"): 50, ("09:00", "booked"): 6}
+    code = next(r[0] for r in bookings(config) if r[2] == "08:00")
+    assert office.error("kiosk-1", "redeem", code=code)["code"] == "booking_late"
+    assert office.ok("admin", "find_booking", code=code)["booking"]["status"] == "expired"
+    office.restart()  # expired stays expired, and the 09:00 slot's six keep their room
+    for _ in range(80 - 25 - 6):
+        office.ok("kiosk-1", "issue", service="B")
+    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+    assert office.error("kiosk-1", "redeem", code=code)["code"] == "booking_late"
 
 
 # ---- redemption ----------------------------------------------------------------------------
@@ -324,10 +352,45 @@ def test_nik_per_day_gives_one_number_per_nik_across_bookings_and_a_restart(
         assert n not in logged
         assert n[:15] not in logged
     db = sqlite3.connect(config.store_path)
-    hashes = [h for (h,) in db.execute("SELECT nik_hash FROM tickets WHERE nik_hash IS NOT NULL")]
+    kept = db.execute("SELECT day, nik_hash FROM tickets WHERE nik_hash IS NOT NULL").fetchall()
     db.close()
-    assert len(hashes) == 3
-    assert all(len(h) == 64 and walker not in h for h in hashes)
+    # Friday's two hashes went with the day's purge; Monday's one is today's rule.
+    assert [day for day, _ in kept] == ["2026-11-30"]
+    assert all(len(h) == 64 and walker not in h for _, h in kept)
+
+
+def test_a_walk_in_nik_hash_is_erased_from_the_files_after_its_day(
+    tout_office: Office, clock: FakeClock
+) -> None:
+    office, config = tout_office, tout_office.config
+    clock.set(wib(27, 8, 5))
+    wait_day(office, "2026-11-27")
+    office.ok("kiosk-1", "issue", service="A", nik=nik(621))
+    db = sqlite3.connect(config.store_path)
+    ((key,),) = db.execute("SELECT nik_hash FROM tickets WHERE nik_hash IS NOT NULL").fetchall()
+    db.close()
+    clock.set(wib(30, 8, 5))
+    wait_day(office, "2026-11-30")
+    office.ok("admin", "snapshot")  # a batch after the day's purge
+    db = sqlite3.connect(config.store_path)
+    assert db.execute("SELECT nik_hash FROM tickets").fetchall() == [(None,)]
+    db.close()
+    for f in config.store_path.parent.glob("antrean.db*"):  # nor in freed pages or the WAL
+        assert key.encode() not in f.read_bytes(), f
+
+
+def test_a_booking_of_today_that_expired_does_not_stop_its_resident_walking_in(
+    tout_office: Office, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office, config = tout_office, tout_office.config
+    late = nik(631)
+    run_import(config, tmp_path, HEADER + f"Ani;{late};;Bendan;B;2026-11-27\n", capsys)
+    clock.set(wib(27, 8, 10))
+    wait_day(office, "2026-11-27")
+    assert office.error("kiosk-1", "issue", service="A", nik=late)["code"] == "nik_used_today"
+    clock.set(wib(27, 8, 16))  # past 08:00 + 15 minutes' grace: the booking expired
+    assert office.ok("kiosk-1", "issue", service="A", nik=late)["ticket"]["code"] == "A001"
+    assert [r[6] for r in bookings(config)] == ["expired"]
 
 
 def test_redeem_asks_the_last_four_digits_and_wrong_codes_slow_a_kiosk_down(

@@ -123,7 +123,27 @@ ACTIONS: Mapping[str, Action] = _table(
         {"code": CODE, "nik_last4": Arg(str, False, personal=True)},
         frozenset({Role.KIOSK, Role.ADMIN}),
     ),
-    Action("find_booking", {"code": CODE}, _STAFF, read_only=True),
+    Action(
+        "find_booking",
+        {"code": Arg(str, False), "name": Arg(str, False), "kelurahan": Arg(str, False)},
+        _STAFF,
+        read_only=True,
+        personal=True,  # a name asked for
+    ),
+    # A booking taken on the phone: the NIK goes to the service, which keeps its keyed hash.
+    Action(
+        "book",
+        {
+            "name": Arg(str),
+            "nik": Arg(str, personal=True),
+            "kelurahan": Arg(str),
+            "service": SERVICE,
+            "phone": Arg(str, False),
+            "day": Arg(str, False),
+        },
+        frozenset({Role.COUNTER, Role.ADMIN, Role.WEB}),
+        personal=True,
+    ),
     Action("cancel_booking", {"code": CODE}, _STAFF),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)

@@ -28,6 +28,10 @@ MAX_STAGED_ROWS = 50_000  # rows held for unfinished imports; more is a runaway 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 class BookingStatus(enum.StrEnum):
     BOOKED = "booked"
     REDEEMED = "redeemed"
@@ -334,6 +338,20 @@ class Bookings:
         if b is None:
             raise QueueError("booking_unknown", "Kode booking tidak ditemukan.")
         return b
+
+    def named(self, name: str, kelurahan: str, limit: int) -> list[Booking]:
+        """Held bookings whose name contains `name` in `kelurahan` (case and spaces aside).
+
+        Only names not yet erased can match: bookings more than
+        `erase_after_days` past their day have none.
+        """
+        want, where = _folded(name), _folded(kelurahan)
+        found = [
+            b
+            for b in self.by_code.values()
+            if b.name is not None and want in _folded(b.name) and _folded(b.kelurahan) == where
+        ]
+        return sorted(found, key=lambda b: (b.day, b.slot, b.code))[:limit]
 
     def to_erase(self, today: date) -> list[Booking]:
         """Bookings whose name or phone is due to go: `erase_after_days` past their day."""

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from antrean.booking import clean_nik, nik_problem
-from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus
+from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus, ImportRow
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
@@ -39,6 +39,7 @@ from antrean.events import (
     AtCounterEvent,
     BookedSlot,
     BookingResult,
+    BookingsResult,
     BookingView,
     CalledEvent,
     CallResult,
@@ -100,6 +101,7 @@ MAX_TOKENS = 500  # phone pages asked about in one tickets_by_token (the web bat
 WRONG_CODES = 3
 WRONG_WINDOW_S = 60.0
 WRONG_PAUSE_S = 5.0
+MAX_FOUND = 20  # bookings a name search returns: a common name needs a narrower search
 EXPIRY_CHECK_S = 30.0  # bookings past their grace are expired within this long
 _GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
 NIK_USED = "NIK ini sudah mengambil nomor hari ini."
@@ -600,9 +602,48 @@ class Engine:
         if last4.strip() != b.nik_last4:
             raise QueueError("nik_mismatch", "4 angka terakhir NIK tidak cocok dengan booking ini.")
 
-    def find_booking(self, code: str) -> Changes:
-        """A booking by its code, for staff (read-only)."""
-        return Changes(result=BookingResult(self._booking_view(self.bookings.find(code))))
+    def find_booking(
+        self, code: str | None = None, name: str | None = None, kelurahan: str | None = None
+    ) -> Changes:
+        """A booking by its code, or those of a name in a kelurahan, for staff (read-only)."""
+        if code:
+            return Changes(result=BookingResult(self._booking_view(self.bookings.find(code))))
+        if not (name and name.strip() and kelurahan and kelurahan.strip()):
+            raise QueueError("bad_request", "Cari dengan kode, atau dengan nama dan kelurahan.")
+        found = self.bookings.named(name, kelurahan, MAX_FOUND)
+        return Changes(result=BookingsResult([self._booking_view(b) for b in found]))
+
+    def book(
+        self, name: str, nik: str, kelurahan: str, service: str,
+        phone: str | None = None, day: str | None = None,
+    ) -> Changes:  # fmt: skip
+        """A booking taken by staff on the phone: the day's first free slot, as an import row."""
+        self._begin()
+        nik = clean_nik(nik)
+        problem = nik_problem(nik)
+        if problem:
+            raise QueueError("nik_invalid", f"{problem}. Periksa lagi.")
+        if self.nik_key is None:
+            raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.")
+        if not name.strip() or not kelurahan.strip():
+            raise QueueError("bad_request", "Nama dan kelurahan harus diisi.")
+        try:
+            when = date.fromisoformat(day) if day else None
+        except ValueError as exc:
+            raise QueueError("bad_request", "day: YYYY-MM-DD.") from exc
+        row = ImportRow(
+            0, self.nik_key(nik), nik[-4:], name.strip(), (phone or "").strip(),
+            kelurahan.strip(), service, when,
+        )  # fmt: skip
+        ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        if outcome == "refused":
+            raise QueueError("booking_refused", str(what))
+        b = self.bookings.by_code[str(what)]
+        if outcome == "booked":
+            self._out.bookings[b.code] = b
+            if b.day == self.day:
+                self._out.services.add(b.service)  # walk-ins' room shrank
+        return self._finish(BookingResult(self._booking_view(b)))
 
     def cancel_booking(self, code: str) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""

@@ -123,7 +123,8 @@ class QueueService:
         self.store = store
         self.clock = clock
         self.engine = Engine(config, clock, store.load(s.code for s in config.services))
-        if any(s.nik_per_day for s in config.services):  # walk-ins' NIKs are checked here
+        # Walk-ins' NIKs (nik_per_day) and phone bookings' (book) are hashed here.
+        if config.booking.capacity or any(s.nik_per_day for s in config.services):
             self.engine.nik_key = partial(nik_key, office_secret(config.booking.secret_file))
         self.bus: Bus | None = None
         self.staff_bus: Bus | None = None

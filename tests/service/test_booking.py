@@ -6,6 +6,7 @@ A real Mosquitto, the real queue service on a real SQLite file, and the real
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import stat
@@ -544,3 +545,77 @@ def test_the_cli_finds_cancels_and_purges(
     assert "tidak bisa dibatalkan" in capsys.readouterr().err
     assert cli.main(["booking", "purge", "--config", config.source]) == 0
     assert capsys.readouterr().out == "names and phones of bookings before 2026-10-27 erased\n"
+
+
+# ---- staff on the phone ---------------------------------------------------------------------
+
+
+def test_staff_book_a_resident_by_phone_in_the_days_first_free_slot(
+    config: Config, office: Office, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    first = {"name": "Siti Aminah", "kelurahan": "Bendan", "service": "A", "day": "2026-11-27"}
+    got = office.ok("counter-1", "book", nik=nik(640), phone="081234560640", **first)["booking"]
+    assert (got["day"], got["slot"], got["status"]) == ("2026-11-27", "08.00-09.00", "booked")
+    assert got["nik_last4"] == "0640"
+    again = office.ok("web", "book", nik=nik(640), **first)["booking"]  # the same call, twice
+    assert again["code"] == got["code"]
+    second = office.ok("admin", "book", nik=nik(641), **first | {"name": "Budi"})["booking"]
+    third = office.ok("admin", "book", nik=nik(642), **first | {"name": "Wati"})["booking"]
+    assert (second["slot"], third["slot"]) == ("08.00-09.00", "09.00-10.00")  # A: two a slot
+    assert office.error("kiosk-1", "book", nik=nik(643), **first)["code"] == "forbidden"
+    bad = office.error("admin", "book", nik=nik(643)[:15], **first)
+    assert (bad["code"], bad["message"]) == ("nik_invalid", "NIK harus 16 angka. Periksa lagi.")
+    booked = office.error("admin", "book", nik=nik(640), **first | {"service": "B"})
+    assert booked["code"] == "booking_refused"
+    assert booked["message"] == "NIK ****0640 sudah punya booking pada 2026-11-27"
+    clock.set(wib(27, 8, 10))
+    wait_day(office, "2026-11-27")
+    assert office.ok("kiosk-1", "redeem", code=got["code"])["ticket"]["booked"] is True
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "book" in logged
+    for secret in (nik(640), nik(640)[:15], "Siti Aminah", "081234560640"):
+        assert secret not in logged
+
+
+def test_staff_find_bookings_by_name_and_kelurahan(office: Office, import_rows: Import) -> None:
+    import_rows(
+        [
+            f"Sri Lestari;{nik(650)};;Petompon;A;27/11/2026",
+            f"Sri  Rahayu;{nik(651)};;Petompon;B;27/11/2026",
+            f"Sri Wahyuni;{nik(652)};;Bendan;A;27/11/2026",
+        ]
+    )
+    found = office.ok("counter-1", "find_booking", name="sri", kelurahan="petompon")["bookings"]
+    assert [b["name"] for b in found] == ["Sri Lestari", "Sri  Rahayu"]
+    one = office.ok("admin", "find_booking", name="SRI RAHAYU", kelurahan=" Petompon ")
+    assert [b["nik_last4"] for b in one["bookings"]] == ["0651"]
+    assert office.ok("admin", "find_booking", name="Sri", kelurahan="Karangrejo")["bookings"] == []
+    assert office.error("admin", "find_booking", name="Sri")["code"] == "bad_request"
+    assert office.error("kiosk-1", "find_booking", name="Sri", kelurahan="Bendan")["code"] == (
+        "forbidden"
+    )
+
+
+def test_the_cli_books_by_phone_asking_the_nik_and_finds_by_name(
+    config: Config, office: Office, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO(nik(660) + "\n"))  # never an argument
+    booked = ["booking", "book", "--config", config.source, "--name", "Dewi Sartika"]
+    booked += ["--kelurahan", "Lempongsari", "--service", "A", "--day", "2026-11-30"]
+    capsys.readouterr()
+    assert cli.main(booked) == 0
+    out = capsys.readouterr().out
+    code = out.split()[0]
+    assert out.splitlines() == [
+        f"{code}  2026-11-30 08.00-09.00  layanan A  booked",
+        "Dewi Sartika, Lempongsari, NIK ****0660",
+    ]
+    assert nik(660) not in out
+    find = ["booking", "find", "--config", config.source, "--name", "dewi"]
+    assert cli.main([*find, "--kelurahan", "Lempongsari"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(code)
+    assert cli.main([*find, "--kelurahan", "Bendan"]) == 0
+    assert capsys.readouterr().out == "tidak ada booking dengan nama itu\n"
+    assert cli.main(find) == 2  # a name needs its kelurahan

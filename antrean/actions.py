@@ -123,8 +123,27 @@ ACTIONS: Mapping[str, Action] = _table(
         {"code": CODE, "nik_last4": Arg(str, False, personal=True)},
         frozenset({Role.KIOSK, Role.ADMIN}),
     ),
-    # the web's booking desk finds and cancels for a caller on the phone
-    Action("find_booking", {"code": CODE}, _STAFF_AND_WEB, read_only=True),
+    Action(
+        "find_booking",
+        {"code": Arg(str, False), "name": Arg(str, False), "kelurahan": Arg(str, False)},
+        _STAFF_AND_WEB,  # the web's booking desk finds for a caller on the phone
+        read_only=True,
+        personal=True,  # a name asked for
+    ),
+    # A booking taken on the phone: the NIK goes to the service, which keeps its keyed hash.
+    Action(
+        "book",
+        {
+            "name": Arg(str),
+            "nik": Arg(str, personal=True),
+            "kelurahan": Arg(str),
+            "service": SERVICE,
+            "phone": Arg(str, False),
+            "day": Arg(str, False),
+        },
+        frozenset({Role.COUNTER, Role.ADMIN, Role.WEB}),
+        personal=True,
+    ),
     Action("cancel_booking", {"code": CODE}, _STAFF_AND_WEB),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)

@@ -28,10 +28,15 @@ MAX_STAGED_ROWS = 50_000  # rows held for unfinished imports; more is a runaway 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 class BookingStatus(enum.StrEnum):
     BOOKED = "booked"
     REDEEMED = "redeemed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # nobody came by its slot's start plus grace: booked but did not come
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +153,21 @@ class Bookings:
         """A NIK's bookings from today on that are not cancelled."""
         found = (self.by_code[c] for c in self._by_nik.get(nik_hash, ()))
         return [b for b in found if b.day >= today and b.status is not BookingStatus.CANCELLED]
+
+    def due_to_expire(self, now: datetime) -> list[Booking]:
+        """Bookings still waiting whose window (slot start plus grace) has closed by `now`."""
+        zone, grace = self.config.office.timezone, timedelta(minutes=self.settings.grace_minutes)
+        local = now.astimezone(zone)
+        due = []
+        for b in self.by_code.values():
+            if b.status is not BookingStatus.BOOKED or b.day > local.date():
+                continue
+            if b.day < local.date() or local > self._starts(b) + grace:
+                due.append(b)
+        return due
+
+    def _starts(self, b: Booking) -> datetime:
+        return datetime.combine(b.day, self.slot(b).start, self.config.office.timezone)
 
     def forget_before(self, day: date) -> None:
         """Drops bookings of days before `day` from memory (they stay in the store)."""
@@ -287,7 +307,10 @@ class Bookings:
                 f"Kode ini untuk {day_text(b.day)}, pukul {slot.text}; bukan hari ini.",
                 **where,
             )
-        self._check_window(b.day, slot, now, where)
+        # An expired booking's window has closed, whatever the clock says now
+        # (a clock set back after the expiry): late, like any past the grace.
+        late = now + timedelta(days=1) if b.status is BookingStatus.EXPIRED else now
+        self._check_window(b.day, slot, late, where)
         return b, slot
 
     def slot(self, b: Booking) -> Slot:
@@ -324,6 +347,20 @@ class Bookings:
         if b is None:
             raise QueueError("booking_unknown", "Kode booking tidak ditemukan.")
         return b
+
+    def named(self, name: str, kelurahan: str, limit: int) -> list[Booking]:
+        """Held bookings whose name contains `name` in `kelurahan` (case and spaces aside).
+
+        Only names not yet erased can match: bookings more than
+        `erase_after_days` past their day have none.
+        """
+        want, where = _folded(name), _folded(kelurahan)
+        found = [
+            b
+            for b in self.by_code.values()
+            if b.name is not None and want in _folded(b.name) and _folded(b.kelurahan) == where
+        ]
+        return sorted(found, key=lambda b: (b.day, b.slot, b.code))[:limit]
 
     def to_erase(self, today: date) -> list[Booking]:
         """Bookings whose name or phone is due to go: `erase_after_days` past their day."""

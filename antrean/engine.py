@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from antrean.booking import clean_nik, nik_problem
-from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus
+from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus, ImportRow
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
@@ -39,6 +39,7 @@ from antrean.events import (
     AtCounterEvent,
     BookedSlot,
     BookingResult,
+    BookingsResult,
     BookingView,
     CalledEvent,
     CallResult,
@@ -100,6 +101,8 @@ MAX_TOKENS = 500  # phone pages asked about in one tickets_by_token (the web bat
 WRONG_CODES = 3
 WRONG_WINDOW_S = 60.0
 WRONG_PAUSE_S = 5.0
+MAX_FOUND = 20  # bookings a name search returns: a common name needs a narrower search
+EXPIRY_CHECK_S = 30.0  # bookings past their grace are expired within this long
 _GUESSES = frozenset({"booking_mistyped", "booking_unknown", "nik_mismatch"})
 NIK_USED = "NIK ini sudah mengambil nomor hari ini."
 # A unit's clock this far behind its last commit is wrong, not jitter (NTP
@@ -127,6 +130,7 @@ class Changes:
     # issue 12: booking rows to write, and names and phones to erase before a day
     bookings: dict[str, Booking] = field(default_factory=dict)
     erase_names_before: date | None = None
+    erase_niks_before: date | None = None  # walk-in tickets' NIK hashes of earlier days
     visits: dict[str, Visit] = field(default_factory=dict)  # issue 13: rows to write
     visits_changed: bool = False  # state/visits is to be published again
 
@@ -144,6 +148,7 @@ class Changes:
             or self.bookings
             or self.visits
             or self.erase_names_before is not None
+            or self.erase_niks_before is not None
         )
 
     def absorb(self, later: Changes) -> None:
@@ -164,6 +169,8 @@ class Changes:
         self.visits_changed |= later.visits_changed
         if later.erase_names_before is not None:
             self.erase_names_before = later.erase_names_before
+        if later.erase_niks_before is not None:
+            self.erase_niks_before = later.erase_niks_before
 
 
 class Engine:
@@ -213,6 +220,7 @@ class Engine:
         # The NIK's keyed hash, set by the service from the office secret when a
         # service is nik_per_day; and today's walk-in NIK hashes, one number each.
         self.nik_key: Callable[[str], str] | None = None
+        self._expiry_checked: datetime | None = None  # bookings are looked at every so often
         self.niks_today = {t.nik_hash for t in self.tickets.values() if t.nik_hash}
         self._wrong_codes: dict[str, list[datetime]] = {}
         # issue 13: planned visits; on a mobile unit, the visit open now and the
@@ -362,6 +370,7 @@ class Engine:
         # overwrite its tickets in the store. The day in hand goes on instead.
         if today <= self.day:
             self._open_due_visit(now)
+            self._expire_bookings(now)
             return self._out
         previous, expired = self.day, 0
         for t in self.tickets.values():
@@ -382,7 +391,21 @@ class Engine:
         self._out.visits_changed = True  # yesterday's visits leave the schedule
         self._close_visits_before(today, now)
         self._open_due_visit(now)
+        self._expire_bookings(now, every_s=0)
         return self._finish(DayResult(today))
+
+    def _expire_bookings(self, now: datetime, every_s: float = EXPIRY_CHECK_S) -> None:
+        """Bookings nobody redeemed by their slot's start plus grace: expired (did not come).
+
+        The room they held for the day goes back to walk-ins; the slot stays
+        counted, as booked but not come.
+        """
+        last = self._expiry_checked
+        if last is not None and 0 <= (now - last).total_seconds() < every_s:
+            return
+        self._expiry_checked = now
+        for b in self.bookings.due_to_expire(now):
+            self._put_booking(b.replace(status=BookingStatus.EXPIRED))
 
     # ---- resident actions ------------------------------------------------
 
@@ -448,7 +471,12 @@ class Engine:
         if self.nik_key is None:  # the service sets it; an engine without one cannot check
             raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.", service=cfg.code)
         key = self.nik_key(nik)
-        booked = any(b.day == self.day for b in self.bookings.live_of(key, self.day))
+        # A booking of today counts unless it expired: it gave no number, and
+        # its resident is told to take a normal one.
+        booked = any(
+            b.day == self.day and b.status is not BookingStatus.EXPIRED
+            for b in self.bookings.live_of(key, self.day)
+        )
         if key in self.niks_today or booked:
             raise QueueError("nik_used_today", NIK_USED, service=cfg.code)
         return key
@@ -574,9 +602,48 @@ class Engine:
         if last4.strip() != b.nik_last4:
             raise QueueError("nik_mismatch", "4 angka terakhir NIK tidak cocok dengan booking ini.")
 
-    def find_booking(self, code: str) -> Changes:
-        """A booking by its code, for staff (read-only)."""
-        return Changes(result=BookingResult(self._booking_view(self.bookings.find(code))))
+    def find_booking(
+        self, code: str | None = None, name: str | None = None, kelurahan: str | None = None
+    ) -> Changes:
+        """A booking by its code, or those of a name in a kelurahan, for staff (read-only)."""
+        if code:
+            return Changes(result=BookingResult(self._booking_view(self.bookings.find(code))))
+        if not (name and name.strip() and kelurahan and kelurahan.strip()):
+            raise QueueError("bad_request", "Cari dengan kode, atau dengan nama dan kelurahan.")
+        found = self.bookings.named(name, kelurahan, MAX_FOUND)
+        return Changes(result=BookingsResult([self._booking_view(b) for b in found]))
+
+    def book(
+        self, name: str, nik: str, kelurahan: str, service: str,
+        phone: str | None = None, day: str | None = None,
+    ) -> Changes:  # fmt: skip
+        """A booking taken by staff on the phone: the day's first free slot, as an import row."""
+        self._begin()
+        nik = clean_nik(nik)
+        problem = nik_problem(nik)
+        if problem:
+            raise QueueError("nik_invalid", f"{problem}. Periksa lagi.")
+        if self.nik_key is None:
+            raise QueueError("nik_unavailable", "Pemeriksaan NIK belum siap.")
+        if not name.strip() or not kelurahan.strip():
+            raise QueueError("bad_request", "Nama dan kelurahan harus diisi.")
+        try:
+            when = date.fromisoformat(day) if day else None
+        except ValueError as exc:
+            raise QueueError("bad_request", "day: YYYY-MM-DD.") from exc
+        row = ImportRow(
+            0, self.nik_key(nik), nik[-4:], name.strip(), (phone or "").strip(),
+            kelurahan.strip(), service, when,
+        )  # fmt: skip
+        ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        if outcome == "refused":
+            raise QueueError("booking_refused", str(what))
+        b = self.bookings.by_code[str(what)]
+        if outcome == "booked":
+            self._out.bookings[b.code] = b
+            if b.day == self.day:
+                self._out.services.add(b.service)  # walk-ins' room shrank
+        return self._finish(BookingResult(self._booking_view(b)))
 
     def cancel_booking(self, code: str) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""
@@ -597,6 +664,7 @@ class Engine:
         for b in self.bookings.to_erase(self.day):
             self._put_booking(b.replace(name=None, phone=None))
         self._out.erase_names_before = before  # also those no longer held in memory
+        self._out.erase_niks_before = self.day  # a NIK hash serves its own day's rule only
         return self._finish(PurgeResult(before))
 
     def _put_booking(self, b: Booking) -> None:

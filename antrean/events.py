@@ -304,6 +304,13 @@ class BookingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingsResult:
+    """find_booking by name and kelurahan: the bookings held whose names match."""
+
+    bookings: list[BookingView]
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeResult:
     """booking_purge: names and phones of bookings before `before` are erased."""
 
@@ -332,6 +339,7 @@ Result = (
     | ImportResult
     | RedeemResult
     | BookingResult
+    | BookingsResult
     | PurgeResult
     | IssueResult
     | PublicTicketsResult

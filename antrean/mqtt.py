@@ -382,8 +382,13 @@ class MqttClient:
 
 # A walk-in's NIK travels in its kiosk's `issue` command (only the queue
 # service may read cmd/+): neither a `nik` field, even mistyped, nor a long run
-# of digits reaches a debug line.
-_NIK_LIKE = re.compile(rb'(?<="nik":")[^"]*|(?<="nik_last4":")[^"]*|\d{10,}')
+# of digits reaches a debug line. Nor a resident's name or phone (`book`,
+# `find_booking`'s replies): every `name` and `phone` is masked, a service's
+# name with them, which a debug line can spare.
+_NIK_LIKE = re.compile(
+    rb'(?:(?<="nik":")|(?<="nik_last4":")|(?<="name":")|(?<="phone":"))(?:[^"\\]|\\.)*'
+    rb"|\d{10,}"
+)
 
 
 def _debug(direction: str, topic: str, data: bytes) -> None:

@@ -128,7 +128,8 @@ class QueueService:
         self.store = store
         self.clock = clock
         self.engine = Engine(config, clock, store.load(s.code for s in config.services))
-        if any(s.nik_per_day for s in config.services):  # walk-ins' NIKs are checked here
+        # Walk-ins' NIKs (nik_per_day) and phone bookings' (book) are hashed here.
+        if config.booking.capacity or any(s.nik_per_day for s in config.services):
             self.engine.nik_key = partial(nik_key, office_secret(config.booking.secret_file))
         self.bus: Bus | None = None
         self.staff_bus: Bus | None = None
@@ -442,6 +443,7 @@ class QueueService:
             targets=out.targets,
             bookings=out.bookings.values(),
             erase_names_before=out.erase_names_before,
+            erase_niks_before=out.erase_niks_before,
             visits=out.visits.values(),
             outbox=outbox,
             events=batch.events,

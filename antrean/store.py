@@ -193,6 +193,32 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_day ON events (day);
     """,
+    # 7 (issue 12): a booking nobody redeemed by its slot's start plus grace is
+    # 'expired' (booked but did not come). SQLite cannot change a CHECK: the
+    # table is copied into one that allows it.
+    """
+    CREATE TABLE bookings_new (
+        code TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        service TEXT NOT NULL,
+        nik_hash TEXT NOT NULL,
+        nik_last4 TEXT NOT NULL,
+        name TEXT,
+        phone TEXT,
+        kelurahan TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('booked', 'redeemed', 'cancelled', 'expired')),
+        booked_at TEXT NOT NULL,
+        ticket TEXT,
+        redeemed_at TEXT
+    );
+    INSERT INTO bookings_new SELECT * FROM bookings;
+    DROP TABLE bookings;
+    ALTER TABLE bookings_new RENAME TO bookings;
+    CREATE INDEX bookings_by_day ON bookings (day, service, slot);
+    CREATE INDEX bookings_named ON bookings (day) WHERE name IS NOT NULL OR phone IS NOT NULL;
+    CREATE INDEX tickets_with_nik ON tickets (day) WHERE nik_hash IS NOT NULL;
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 # An office may be cut off from the centre for a week or more (a broken link in
@@ -359,11 +385,13 @@ class Store:
         visits: Iterable[Visit] = (),
         outbox: Iterable[OutboxItem] = (),
         events: Iterable[tuple[int, str, str]] = (),
+        erase_niks_before: date | None = None,
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
         Atomically, in one transaction; an empty list writes nothing for its table.
-        `erase_names_before` erases the names and phones of earlier days' bookings.
+        `erase_names_before` erases the names and phones of earlier days' bookings,
+        `erase_niks_before` the NIK hashes of earlier days' walk-in tickets.
         `events` are (seq, day, the event's JSON as published): the replay log.
         """
         db = self.db
@@ -401,15 +429,19 @@ class Store:
             db.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox)
             db.executemany("INSERT INTO events VALUES (?,?,?)", events)
             erased = _erase_names(db, erase_names_before)
+            erased_niks = _erase_niks(db, erase_niks_before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self._known.update((d, i) for d, i, _ in remembered)
-        if erased:
+        if erased or erased_niks:
             # The old pages are still in the WAL until it is checkpointed and cut.
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if erased:
             log.info("erased the names and phones of %d past bookings", erased)
+        if erased_niks:
+            log.info("erased the NIK hashes of %d past tickets", erased_niks)
 
     def forget_old_commands(self, before: datetime) -> int:
         """Drops command ids older than the idempotency window."""
@@ -608,6 +640,17 @@ def _erase_names(db: sqlite3.Connection, before: date | None) -> int:
     cur = db.execute(
         "UPDATE bookings SET name = NULL, phone = NULL"
         " WHERE day < ? AND (name IS NOT NULL OR phone IS NOT NULL)",
+        (str(before),),
+    )
+    return cur.rowcount
+
+
+def _erase_niks(db: sqlite3.Connection, before: date | None) -> int:
+    """A walk-in's NIK hash is for its own day's one-number rule only."""
+    if before is None:
+        return 0
+    cur = db.execute(
+        "UPDATE tickets SET nik_hash = NULL WHERE day < ? AND nik_hash IS NOT NULL",
         (str(before),),
     )
     return cur.rowcount

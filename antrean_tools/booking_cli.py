@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import io
 import json
 import sys
@@ -57,10 +58,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, help="CSV: nama, nik, no_hp, kelurahan, layanan, tanggal")
     imp.add_argument("--codes", type=Path, help="write the booking codes (no NIK) to this CSV")
     imp.add_argument("--device", help=DEVICE_HELP)
-    for name, what in (("find", "look a booking up by its code"), ("cancel", "cancel a booking")):
-        one = sub.add_parser(name, help=what)
+    find = sub.add_parser("find", help="look a booking up by its code, or by name and kelurahan")
+    find.add_argument("code", nargs="?", help="the 8-digit booking code")
+    find.add_argument("--name", help="part of the resident's name (with --kelurahan)")
+    find.add_argument("--kelurahan", help="the resident's kelurahan (with --name)")
+    cancel = sub.add_parser("cancel", help="cancel a booking")
+    cancel.add_argument("code", help="the 8-digit booking code")
+    book = sub.add_parser(
+        "book", help="book a resident (a phone call): the day's first free slot; asks the NIK"
+    )
+    book.add_argument("--name", required=True, help="the resident's name")
+    book.add_argument("--kelurahan", required=True, help="the resident's kelurahan")
+    book.add_argument("--service", required=True, help="the service's code, for example A")
+    book.add_argument("--day", help="the day wanted, YYYY-MM-DD (default: the first from tomorrow)")
+    book.add_argument("--phone", help="the resident's phone number")
+    for one in (find, cancel, book):
         one.add_argument("--config", help=CONFIG_HELP)
-        one.add_argument("code", help="the 8-digit booking code")
         one.add_argument("--device", help=DEVICE_HELP)
     purge = sub.add_parser("purge", help="erase the names and phones of past bookings now")
     purge.add_argument("--config", help=CONFIG_HELP)
@@ -69,7 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 DEVICE_HELP = "the admin device to send as (default: the first admin)"
 # The staff subcommands and the action each sends.
-STAFF = {"find": "find_booking", "cancel": "cancel_booking", "purge": "booking_purge"}
+STAFF = {
+    "find": "find_booking",
+    "cancel": "cancel_booking",
+    "purge": "booking_purge",
+    "book": "book",
+}
 
 
 @dataclass(slots=True)
@@ -119,11 +137,15 @@ def staff(config: Config, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
         return 2
-    code = getattr(args, "code", None)
+    try:
+        sent = _staff_args(args)
+    except (ValueError, EOFError) as exc:
+        print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     client = QueueClient(config.office.id, device, config.broker)
     try:
         client.start()
-        reply = client.request(STAFF[args.booking_command], {"code": code} if code else {})
+        reply = client.request(STAFF[args.booking_command], sent)
     except (NoAnswer, ConnectionError) as exc:
         print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
         return 1
@@ -134,15 +156,41 @@ def staff(config: Config, args: argparse.Namespace) -> int:
         return 1
     result = reply["result"]
     if "booking" in result:
-        b = result["booking"]
-        print(  # noqa: T201 - the command's output
-            f"{b['code']}  {b['day']} {b['slot']}  layanan {b['service']}  {b['status']}\n"
-            f"{b['name'] or '(nama sudah dihapus)'}, {b['kelurahan']}, NIK ****{b['nik_last4']}"
-            + (f"\ntiket {b['ticket']}" if b["ticket"] else "")
-        )
+        print(_described(result["booking"]))  # noqa: T201 - the command's output
+    elif "bookings" in result:
+        found = [_described(b) for b in result["bookings"]]
+        print("\n\n".join(found) if found else "tidak ada booking dengan nama itu")  # noqa: T201
     else:
         print(f"names and phones of bookings before {result['before']} erased")  # noqa: T201
     return 0
+
+
+def _staff_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The action's args from the command line; `book` reads the NIK from the terminal."""
+    command = args.booking_command
+    if command == "purge":
+        return {}
+    if command == "cancel" or (command == "find" and args.code):
+        return {"code": args.code}
+    if command == "find":
+        if not (args.name and args.kelurahan):
+            raise ValueError("find needs a code, or --name and --kelurahan")
+        return {"name": args.name, "kelurahan": args.kelurahan}
+    # Never an argument: a command line stays in the shell's history and in `ps`.
+    nik = getpass.getpass("NIK: ") if sys.stdin.isatty() else sys.stdin.readline()
+    sent = {"name": args.name, "nik": nik.strip(), "kelurahan": args.kelurahan}
+    sent["service"] = args.service
+    extra = {"day": args.day, "phone": args.phone}
+    return sent | {k: v for k, v in extra.items() if v}
+
+
+def _described(b: dict[str, Any]) -> str:
+    """A booking for staff: code, day, slot, status, name, kelurahan, the NIK's last four."""
+    return (
+        f"{b['code']}  {b['day']} {b['slot']}  layanan {b['service']}  {b['status']}\n"
+        f"{b['name'] or '(nama sudah dihapus)'}, {b['kelurahan']}, NIK ****{b['nik_last4']}"
+        + (f"\ntiket {b['ticket']}" if b["ticket"] else "")
+    )
 
 
 def _admin_device(config: Config, wanted: str | None) -> str:

@@ -24,10 +24,11 @@ from kivy.uix.popup import Popup
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from antrean import __version__
+from antrean.booking import nik_problem
 from antrean.config import Config
 from antrean.device import DeviceLink
 from kiosk import words
-from kiosk.code_screen import CodeScreen
+from kiosk.code_screen import LAST4, NIK, CodeScreen
 from kiosk.controller import (
     IssueResult,
     Offline,
@@ -95,7 +96,8 @@ class KioskApp(App):
         self.now = now
         self.language = settings.language
         self.booking_enabled = bool(config.booking.capacity)
-        self._redeeming = False  # the controller's next outcome is for a booking code
+        self._pad: CodeScreen | None = None  # the keypad the controller's next outcome is for
+        self._nik_for: tuple[str, bool] = ("", False)  # the service (and priority) the NIK is for
         self.priority_mode = False
         self.printer_status = PrinterStatus.UNKNOWN
         self.link: Any = None
@@ -151,9 +153,11 @@ class KioskApp(App):
         self.home = HomeScreen(self)
         self.message = MessageScreen("message", self)
         self.code = CodeScreen(self, self.submit_code)
-        self.screens.add_widget(self.home)
-        self.screens.add_widget(self.message)
-        self.screens.add_widget(self.code)
+        self.nik = CodeScreen(self, self.submit_nik, NIK)
+        self.last4 = CodeScreen(self, self.submit_last4, LAST4)
+        self.pads = {pad.name: pad for pad in (self.code, self.nik, self.last4)}
+        for screen in (self.home, self.message, *self.pads.values()):
+            self.screens.add_widget(screen)
         self.render_home()
         Window.bind(size=lambda *_: self._later(self._relayout))
         # A USB barcode/QR scanner is a keyboard: it types the code's digits, then Enter.
@@ -168,7 +172,9 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         Window.unbind(on_textinput=self._typed, on_key_down=self._key_down)
-        self.code.on_leave()
+        for pad in self.pads.values():
+            pad.on_leave()
+            pad.reset()
         for timer in [*self._timers, self._home_timer]:
             if timer is not None:
                 timer.cancel()
@@ -243,6 +249,8 @@ class KioskApp(App):
         self.shown = None
         self._asking = None
         self._locked = False
+        for pad in self.pads.values():  # the next resident never sees this one's digits
+            pad.reset()
         self.priority_mode = False
         self._screen_since = time.monotonic()
         self.render_home()
@@ -284,9 +292,13 @@ class KioskApp(App):
         )
         self._return_home_after(self.settings.home_after_s)
 
-    def _issue(self, service: str, priority: bool) -> None:
+    def _issue(self, service: str, priority: bool, nik: str | None = None) -> None:
         assert self.controller is not None
-        if not self.controller.take(service, priority):
+        cfg = self.office_config.service(service)
+        if nik is None and cfg is not None and cfg.nik_per_day:
+            self._ask_nik(service, priority)
+            return
+        if not self.controller.take(service, priority, nik):
             return
         self._asking = None
         if self._home_timer is not None:  # the question's timer must not fire mid-print
@@ -321,8 +333,8 @@ class KioskApp(App):
     def _relayout(self) -> None:
         if self.screens.current == "home":
             self.render_home()
-        elif self.screens.current == "code":
-            self.code.render()
+        elif self.screens.current in self.pads:
+            self.pads[self.screens.current].render()
         elif self._last_render is not None:
             self._show(*self._last_render)
 
@@ -353,10 +365,58 @@ class KioskApp(App):
         """Home's "Sudah mendaftar?": the code screen, empty."""
         if self._locked or self.screens.current != "home" or self._bounce():
             return
-        self.code.reset()
-        self.code.render()
+        self._open_pad(self.code)
+
+    def _open_pad(self, pad: CodeScreen, note: str = "") -> None:
+        """A keypad screen, empty, with a note (a refusal) or none."""
+        if self._home_timer is not None:  # a question's timer must not close the keypad
+            self._home_timer.cancel()
+            self._home_timer = None
+        pad.reset()
+        pad.set_note(note, WARN)
+        pad.render()
         self._screen_since = time.monotonic()
-        self.screens.current = "code"
+        self.screens.current = pad.name
+
+    def _ask_nik(self, service: str, priority: bool) -> None:
+        """A `nik_per_day` service: the NIK's keypad before the ticket."""
+        self._asking = None
+        self._nik_for = (service, priority)
+        self._open_pad(self.nik)
+
+    def submit_nik(self, nik: str) -> None:
+        """OK on the NIK keypad: an impossible NIK is refused here, a possible one is sent once."""
+        if self._locked or self.screens.current != "nik":
+            return
+        if not self.nik.entry.complete:
+            self.nik.set_note(self._both("nik_short"), WARN)
+            return
+        problem = nik_problem(nik)
+        if problem:  # kept for the fix: it has not left the keypad
+            self.nik.set_note(self._refusal("nik_invalid", f"{problem}. Periksa lagi.", {}), WARN)
+            return
+        service, priority = self._nik_for
+        assert self.controller is not None
+        if self.controller.take(service, priority, nik):
+            self._sent(self.nik, "nik_checking")
+
+    def submit_last4(self, last4: str) -> None:
+        """OK on the last-four keypad (`confirm_nik_last4`): the code again, with the digits."""
+        if self._locked or self.screens.current != "last4":
+            return
+        if not self.last4.entry.complete:
+            self.last4.set_note(self._both("last4_short"), WARN)
+            return
+        assert self.controller is not None
+        if self.controller.redeem(self.code.entry.code, last4):
+            self._sent(self.last4, "booking_checking")
+
+    def _sent(self, pad: CodeScreen, checking: str) -> None:
+        """NIK digits went in a command: the keypad forgets them, the answer comes back to it."""
+        pad.reset()
+        self._pad = pad
+        self._locked = True
+        self._show([("title", self.t(checking), 40, INK)])
 
     def submit_code(self, code: str) -> None:
         """OK on the code screen (or a scanner's Enter): one `redeem`, whatever is pressed next."""
@@ -368,7 +428,7 @@ class KioskApp(App):
         assert self.controller is not None
         if not self.controller.redeem(code):
             return
-        self._redeeming = True
+        self._pad = self.code
         self._locked = True
         self._show([("title", self.t("booking_checking"), 40, INK)])
 
@@ -379,23 +439,36 @@ class KioskApp(App):
             and any(ch.isascii() and ch.isdigit() for ch in text)
         ):
             self.open_code()  # a slip held to the scanner on Home: straight to the code
-        return self.screens.current == "code" and self.code.typed(text)
+        pad = self.pads.get(self.screens.current)
+        return pad is not None and pad.typed(text)
 
     def _key_down(self, _window: Any, key: int, *_: Any) -> bool:
-        return self.screens.current == "code" and self.code.key_down(key)
+        pad = self.pads.get(self.screens.current)
+        return pad is not None and pad.key_down(key)
 
     def _both(self, key: str) -> str:
         other = "en" if self.language == "id" else "id"
         return f"[b]{self.t(key)}[/b]\n{words.text(other, key)}"
 
-    def _code_refused(self, outcome: IssueResult) -> None:
-        """Back to the code screen, the code kept, with why it gave no number (both languages)."""
+    def _refusal(self, code: str, message: str, details: dict[str, Any]) -> str:
+        both = [
+            words.booking_refusal(lang, code, message, details)
+            for lang in (self.language, "en" if self.language == "id" else "id")
+        ]
+        return f"[b]{both[0]}[/b]\n{both[1]}"
+
+    def _pad_refused(self, pad: CodeScreen, outcome: IssueResult) -> None:
+        """Back to the keypad (a code kept, NIK digits not) with why no number came, both languages.
+
+        A good code where the office asks the NIK's last four digits goes on to their keypad.
+        """
+        asks_last4 = isinstance(outcome, Refused) and outcome.code == "nik_last4_required"
+        if asks_last4 and pad is self.code:
+            self._locked = False
+            self._open_pad(self.last4)
+            return
         if isinstance(outcome, Refused):
-            both = [
-                words.booking_refusal(lang, outcome.code, outcome.message, outcome.details)
-                for lang in (self.language, "en" if self.language == "id" else "id")
-            ]
-            note = f"[b]{both[0]}[/b]\n{both[1]}"
+            note = self._refusal(outcome.code, outcome.message, outcome.details)
         elif isinstance(outcome, PrinterBlocked):
             self.printer_status = outcome.status
             note = self._both("printer_blocked")
@@ -403,22 +476,23 @@ class KioskApp(App):
             note = self._both("booking_offline")
         else:
             assert isinstance(outcome, Unanswered)
-            note = self._both("booking_no_answer" if outcome.attempts else "no_answer_note")
+            maybe = "booking_no_answer" if pad is self.code else "nik_no_answer"
+            note = self._both(maybe if outcome.attempts else "no_answer_note")
         self._locked = False
-        self.code.set_note(note, WARN)
-        self.code.render()
+        pad.set_note(note, WARN)
+        pad.render()
         self._screen_since = time.monotonic()
-        self.screens.current = "code"
+        self.screens.current = pad.name
 
     def show_outcome(self, outcome: IssueResult) -> None:
         """The controller's answer (on the main thread): Done, Trouble or a notice."""
         self.outcomes.append(outcome)
-        redeeming, self._redeeming = self._redeeming, False
-        if redeeming and not isinstance(outcome, Printed | PrintFailed):
-            self._code_refused(outcome)
+        pad, self._pad = self._pad, None
+        if pad is not None and not isinstance(outcome, Printed | PrintFailed):
+            self._pad_refused(pad, outcome)
             return
-        if redeeming:
-            self.code.reset()
+        for each in self.pads.values():
+            each.reset()
         if isinstance(outcome, Printed | PrintFailed):
             self._taken[outcome.ticket.service_code] = (outcome.ticket.code, time.monotonic())
         if isinstance(outcome, Printed):

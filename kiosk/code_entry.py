@@ -1,8 +1,11 @@
-"""The booking code as the resident types it (keypad) or a scanner types it: plain Python, no Kivy.
+"""Digits as the resident types them (keypad) or a scanner types them: plain Python, no Kivy.
 
-A code is 8 digits (antrean.booking: the last one a Damm check digit). The
-field keeps what was typed after a refusal, so one wrong digit is fixed with
-one "hapus" and one digit, not eight.
+One class for the three keypads: a booking code (8 digits, antrean.booking:
+the last one a Damm check digit), a walk-in's NIK (16 digits, `nik_per_day`)
+and a booked NIK's last four (`confirm_nik_last4`). The code stays after a
+refusal, so one wrong digit is fixed with one "hapus" and one digit; a NIK is
+masked on screen except the last four digits typed, and the kiosk drops it
+as soon as its command is answered (kiosk/app.py).
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ from dataclasses import dataclass, field
 
 from antrean.booking import CODE_DIGITS
 
-GROUP = 4  # shown as "1234 5678": two groups are read back and compared at a glance
+GROUP = 4  # shown as "1234 5678": groups of four are read back and compared at a glance
 PLACEHOLDER = "_"
+MASK = "\u2022"  # a bullet for each hidden NIK digit
+SHOWN_TAIL = 4  # a masked entry shows only the last four digits typed (what the KTP ends with)
 
 
 @dataclass(slots=True)
 class CodeEntry:
-    """The digits typed so far; at most CODE_DIGITS."""
+    """The digits typed so far; at most `length`; `masked` hides all but the last four."""
 
+    length: int = CODE_DIGITS
+    masked: bool = False
     digits: list[str] = field(default_factory=list)
 
     @property
@@ -27,7 +34,7 @@ class CodeEntry:
 
     @property
     def complete(self) -> bool:
-        return len(self.digits) == CODE_DIGITS
+        return len(self.digits) == self.length
 
     def press(self, key: str) -> bool:
         """One digit from the keypad or a scanner; False (nothing changes) when it does not fit."""
@@ -45,7 +52,9 @@ class CodeEntry:
         self.digits.clear()
 
     def shown(self) -> str:
-        """ "1234 5___": the typed digits in groups, the rest as places still to fill."""
-        padded = self.digits + [PLACEHOLDER] * (CODE_DIGITS - len(self.digits))
-        groups = ["".join(padded[i : i + GROUP]) for i in range(0, CODE_DIGITS, GROUP)]
+        """ "1234 5___" (masked: "•••• ••34 5___"): digits in groups, the places still to fill."""
+        hidden = max(0, len(self.digits) - SHOWN_TAIL) if self.masked else 0
+        padded = [MASK] * hidden + self.digits[hidden:]
+        padded += [PLACEHOLDER] * (self.length - len(self.digits))
+        groups = ["".join(padded[i : i + GROUP]) for i in range(0, self.length, GROUP)]
         return " ".join(groups)

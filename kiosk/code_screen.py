@@ -1,14 +1,18 @@
-"""The booking code screen: a big keypad, the code in two groups, and why a code was refused.
+"""The keypad screens: a big keypad, the digits in groups of four, and why they were refused.
 
-The digits typed (or typed by a USB scanner, which is a keyboard to Kivy) live
-in a CodeEntry (kiosk/code_entry.py, no Kivy); a refusal keeps them, so one
-wrong digit is one "Hapus" and one digit. The screen goes back to Home by
-itself after IDLE_S untouched, like the staff PIN pad.
+One screen class, three pads (PADS): the booking code, a walk-in's NIK for a
+`nik_per_day` service, and the booked NIK's last four digits
+(`confirm_nik_last4`). The digits typed (or typed by a USB scanner, which is
+a keyboard to Kivy) live in a CodeEntry (kiosk/code_entry.py, no Kivy); a
+refused code is kept, so one wrong digit is one "Hapus" and one digit. The
+screen goes back to Home by itself after IDLE_S untouched, like the staff
+PIN pad.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -19,6 +23,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
+from antrean.booking import CODE_DIGITS, NIK_DIGITS
 from kiosk import words
 from kiosk.code_entry import CodeEntry
 from kiosk.ui import (
@@ -40,14 +45,32 @@ ENTER_KEYS = frozenset({13, 271})  # Return, keypad Enter: a scanner ends its co
 BACKSPACE = 8
 
 
-class CodeScreen(Screen):
-    """Keypad and field; `submit` gets the code when OK (or a scanner's Enter) is pressed."""
+@dataclass(frozen=True, slots=True)
+class Pad:
+    """What one keypad screen asks for: its screen name, its words (kiosk/words.py), its digits."""
 
-    def __init__(self, app: Any, submit: Callable[[str], None], **kw: Any) -> None:
-        super().__init__(name="code", **kw)
+    name: str
+    title: str
+    hint: str
+    length: int
+    masked: bool = False
+    digit_size: float = 64  # the field's font at unit 1: 16 digits need a smaller one to fit
+
+
+CODE = Pad("code", "code_title", "code_hint", CODE_DIGITS)
+NIK = Pad("nik", "nik_title", "nik_hint", NIK_DIGITS, masked=True, digit_size=34)
+LAST4 = Pad("last4", "last4_title", "last4_hint", 4)
+
+
+class CodeScreen(Screen):
+    """Keypad and field; `submit` gets the digits when OK (or a scanner's Enter) is pressed."""
+
+    def __init__(self, app: Any, submit: Callable[[str], None], pad: Pad = CODE, **kw: Any) -> None:
+        super().__init__(name=pad.name, **kw)
         self.app = app
         self.submit = submit
-        self.entry = CodeEntry()
+        self.pad = pad
+        self.entry = CodeEntry(pad.length, pad.masked)
         self.keys: dict[str, Button] = {}
         self.field: Label | None = None
         self.note: Label | None = None
@@ -144,16 +167,16 @@ class CodeScreen(Screen):
         paint(root, BACKGROUND)
         column = BoxLayout(orientation="vertical", spacing=6 * u)
         title = (
-            f"[b]{words.text(language, 'code_title')}[/b]\n"
-            f"{small}{words.text(other, 'code_title')}[/size]"
+            f"[b]{words.text(language, self.pad.title)}[/b]\n"
+            f"{small}{words.text(other, self.pad.title)}[/size]"
         )
         column.add_widget(label(title, 26 * u, INK, size_hint_y=None, height=70 * u))
-        self.field = label("", 64 * u, INK, size_hint_y=None, height=96 * u)
+        self.field = label("", self.pad.digit_size * u, INK, size_hint_y=None, height=96 * u)
         paint(self.field, (1, 1, 1, 1))
         column.add_widget(self.field)
         self.note = label(self._note[0], 18 * u, self._note[1])
         column.add_widget(self.note)
-        hint = words.text(language, "code_hint")
+        hint = words.text(language, self.pad.hint)
         column.add_widget(label(hint, 15 * u, INK_OFF, size_hint_y=None, height=44 * u))
         cancel = (
             f"[b]{words.text(language, 'cancel')}[/b]\n{small}{words.text(other, 'cancel')}[/size]"

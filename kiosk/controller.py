@@ -129,6 +129,7 @@ PRINTER_RETRY_S = 3.0
 # Problems a good print clears. A ticket that did not print, or a number that
 # nobody took, stays in the device status for staff until another problem.
 TRANSIENT_PROBLEMS = frozenset({"no_answer", "printer_blocked"})
+PERSONAL = frozenset({"nik", "nik_last4"})  # args of a resident's NIK (antrean/actions.py)
 
 
 class TicketController:
@@ -176,23 +177,26 @@ class TicketController:
 
     # ---- called from the UI thread ---------------------------------------------------
 
-    def take(self, service: str, priority: bool = False) -> bool:
-        """Starts one ticket; False (and nothing happens) while one is under way."""
+    def take(self, service: str, priority: bool = False, nik: str | None = None) -> bool:
+        """Starts one ticket (with the resident's NIK where asked); False while one is under way."""
         if not self._busy.acquire(blocking=False):
             log.info("tap on %s ignored: a ticket is under way", service)
             return False
         args: dict[str, Any] = {"service": service}
         if priority:
             args["priority"] = True
+        if nik is not None:
+            args["nik"] = nik
         self._worker.submit(self._guarded, self._ticket, "issue", args)
         return True
 
-    def redeem(self, code: str) -> bool:
+    def redeem(self, code: str, nik_last4: str | None = None) -> bool:
         """Starts one ticket for a booking code; False (and nothing happens) while one is busy."""
         if not self._busy.acquire(blocking=False):
             log.info("booking code ignored: a ticket is under way")
             return False
-        self._worker.submit(self._guarded, self._ticket, "redeem", {"code": code})
+        args = {"code": code} if nik_last4 is None else {"code": code, "nik_last4": nik_last4}
+        self._worker.submit(self._guarded, self._ticket, "redeem", args)
         return True
 
     def reprint(self) -> bool:
@@ -351,7 +355,10 @@ class TicketController:
         except NoAnswer as exc:
             sent = f"no answer to {action} {cmd_id} after {exc.sends} sends"
             self._problem("no_answer", None, sent)
-            if exc.sends:
+            # A command with NIK digits is not kept for a resend: the kiosk keeps
+            # no NIK beyond its command. Sent again by the resident, it is
+            # refused (nik_used_today, booking_used) if the first one counted.
+            if exc.sends and not PERSONAL.intersection(args):
                 self._unresolved = (action, cmd_id, dict(args))
             return Unanswered(exc.sends)
         self._unresolved = None

@@ -4,7 +4,8 @@ Runs the real app against a real Mosquitto and queue service, with the
 simulated printer, the way a unit runs it: full screen (the kiosk's own
 command-line set-up) on a private Xvfb of each screen's size, without a
 window manager, and each picture is grabbed from the X screen itself. Home,
-Done, Trouble and the question before a second ticket at every size in SIZES,
+Done, Trouble, the question before a second ticket and the keypads (booking
+code, NIK, the NIK's last four) at every size in SIZES,
 Home in English, and the PNG previews of a ticket (80 and 58 mm) drawn from
 the bytes. One process per screen size (Kivy has one window per process). Run
 it from the repository root (it drives Kivy with tests/support/kivy_harness.py, the
@@ -180,6 +181,7 @@ def drive_app(
         app.go_home()
         pump(0.9)
         code_screens(app, grab, english=size == SIZES[0])
+        nik_screens(app, grab)
         if size == SIZES[0]:
             app.toggle_language()
             grab("home-en")
@@ -221,6 +223,41 @@ def code_screens(app: Any, grab: Any, english: bool) -> None:
         if lang == "en":
             app.toggle_language()
             pump(0.3)
+
+
+# A made-up NIK of Kota Semarang whose month (digits 9-10) is 13: the kiosk refuses it itself.
+IMPOSSIBLE_NIK = "3374015213900602"
+
+
+def nik_screens(app: Any, grab: Any) -> None:
+    """The NIK keypad (`nik_per_day`) half typed and refused, and the last-four keypad.
+
+    Opened the way the app opens them (a service that asks the NIK, a good
+    code where the office asks its last four), without changing the example
+    office: its Done and Trouble screens stay one tap.
+    """
+    from tests.support.kivy_harness import pump, pump_until, tap  # noqa: PLC0415
+
+    app._ask_nik("A", False)
+    pump_until(lambda: app.screens.current == "nik", 10, "the NIK keypad")
+    for digit in IMPOSSIBLE_NIK[:10]:
+        tap(app.nik.keys[digit])
+    grab("nik")
+    for digit in IMPOSSIBLE_NIK[10:]:
+        tap(app.nik.keys[digit])
+    tap(app.nik.keys["ok"])
+    pump_until(lambda: "01-12" in app.nik.note.text, 10, "the refusal")
+    grab("nik-refused")
+    app.go_home()
+    pump(0.9)
+    app._open_pad(app.last4)
+    pump_until(lambda: app.screens.current == "last4", 10, "the last-four keypad")
+    pump(0.3)  # laid out: the first tap lands on its key
+    for digit in "06":
+        tap(app.last4.keys[digit])
+    grab("last4")
+    app.go_home()
+    pump(0.9)
 
 
 def shrink(folder: Path) -> None:

@@ -89,6 +89,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "code_hint": "8 angka pada slip booking, atau dekatkan kode QR ke pemindai",
         "delete": "Hapus",
         "code_short": "Kode booking terdiri dari 8 angka.",
+        "nik_title": "Masukkan 16 angka NIK Anda",
+        "nik_hint": "NIK ada di KTP-el atau Kartu Keluarga. Yang terlihat hanya 4 angka terakhir.",
+        "nik_short": "NIK terdiri dari 16 angka.",
+        "last4_title": "4 angka terakhir NIK Anda",
+        "last4_hint": "NIK orang yang didaftarkan pada booking ini",
+        "last4_short": "Masukkan 4 angka.",
+        "nik_checking": "Memeriksa NIK...",
+        "nik_no_answer": "Sistem antrean belum menjawab. Silakan tanya petugas "
+        "apakah nomor Anda sudah tercatat.",
         "booking": "Booking {slot}",
         "booking_checking": "Memeriksa kode booking...",
         "booking_offline": "Belum tersambung ke sistem antrean. Tunggu sebentar, lalu tekan OK.",
@@ -145,6 +154,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "code_hint": "The 8 digits on your booking slip, or hold its QR code to the scanner",
         "delete": "Delete",
         "code_short": "A booking code has 8 digits.",
+        "nik_title": "Enter the 16 digits of your NIK",
+        "nik_hint": "Your NIK is on your KTP-el or family card. "
+        "Only the last 4 digits stay visible.",
+        "nik_short": "A NIK has 16 digits.",
+        "last4_title": "Last 4 digits of your NIK",
+        "last4_hint": "The NIK of the person this booking is for",
+        "last4_short": "Enter 4 digits.",
+        "nik_checking": "Checking the NIK...",
+        "nik_no_answer": "The queue system has not answered. Please ask the staff "
+        "whether your number was registered.",
         "booking": "Booked {slot}",
         "booking_checking": "Checking the booking code...",
         "booking_offline": "Not connected to the queue system yet. Wait a moment, then press OK.",
@@ -171,6 +190,12 @@ _BOOKING_EN = {
     "booking_other_day": "This code is for {day}, {slot}; not today.",
     "booking_early": "Your time is {slot}. Please come back from {come_back}.",
     "booking_late": "Your time {slot} has passed. Please take a normal queue number.",
+    "nik_used_today": "This NIK has already taken a number today.",
+    "nik_invalid": "This is not a possible NIK. Check the digits again.",
+    "nik_required": "This service needs your NIK. Enter its 16 digits.",
+    "nik_last4_required": "Enter the last 4 digits of your NIK.",
+    "nik_mismatch": "The last 4 digits of the NIK do not match this booking.",
+    "too_many_attempts": "Too many wrong codes. Try again in {retry_after_s} seconds.",
 }
 
 
@@ -183,7 +208,8 @@ def booking_refusal(language: str, code: str, message: str, details: dict[str, o
     day = str(details.get("day") or "")
     with contextlib.suppress(ValueError):  # not a date: shown as it came
         day = long_date("en", datetime.fromisoformat(day)) if day else day
-    return _BOOKING_EN[code].format(slot=slot, come_back=come_back, day=day)
+    retry = details.get("retry_after_s", "")
+    return _BOOKING_EN[code].format(slot=slot, come_back=come_back, day=day, retry_after_s=retry)
 
 
 def wait_estimate(ticket_or_state: dict[str, object]) -> int | None:

@@ -26,7 +26,7 @@ from tests.service.test_booking import BOOKING, HEADER, bookings, nik, run_impor
 from tests.support import kivy_harness as harness
 from tests.support.helpers import FakeClock, Office, example_text
 from tests.support.kivy_harness import keep_tapping, pump, pump_until, tap
-from tests.support.layout_check import cut_text
+from tests.support.layout_check import cut_text, kiosk_languages_at
 
 
 @pytest.fixture
@@ -263,29 +263,21 @@ KIOSK_SIZES = [(800, 480), (1024, 600), (1280, 800), (720, 1280), (1080, 1920)]
 def test_home_and_the_code_screen_cut_no_text(
     kiosk: KioskApp, codes: dict[str, str], size: tuple[int, int]
 ) -> None:
-    harness.set_window_size(*size)
     problems: list[str] = []
-    try:
-        for language in ("id", "en"):
-            where = f"{size[0]}x{size[1]} {language}"
-            kiosk.language = language
-            kiosk.go_home()
-            pump(0.9)
-            problems += cut_text(kiosk.home, f"{where} Home")
-            open_code(kiosk)
-            type_code(kiosk, codes["08:00"][:5])
-            problems += cut_text(kiosk.code, f"{where} code, typing")
-            good = codes["08:00"]
-            type_code(kiosk, good[5:7] + str((int(good[7]) + 1) % 10))  # mistyped
-            tap(kiosk.code.keys["ok"])
-            wait_note(kiosk, "salah ketik" if language == "id" else "typing error")
-            problems += cut_text(kiosk.code, f"{where} code, mistyped")
-            for _ in range(8):
-                tap(kiosk.code.keys["delete"])
-            type_code(kiosk, codes["10:00"])
-            tap(kiosk.code.keys["ok"])  # early: the longest message, naming the slot
-            wait_note(kiosk, "09.30")
-            problems += cut_text(kiosk.code, f"{where} code, too early")
-    finally:
-        harness.set_window_size(800, 480)
+    for where in kiosk_languages_at(kiosk, size):
+        problems += cut_text(kiosk.home, f"{where} Home")
+        open_code(kiosk)
+        type_code(kiosk, codes["08:00"][:5])
+        problems += cut_text(kiosk.code, f"{where} code, typing")
+        good = codes["08:00"]
+        type_code(kiosk, good[5:7] + str((int(good[7]) + 1) % 10))  # mistyped
+        tap(kiosk.code.keys["ok"])
+        wait_note(kiosk, "salah ketik" if kiosk.language == "id" else "typing error")
+        problems += cut_text(kiosk.code, f"{where} code, mistyped")
+        for _ in range(8):
+            tap(kiosk.code.keys["delete"])
+        type_code(kiosk, codes["10:00"])
+        tap(kiosk.code.keys["ok"])  # early: the longest message, naming the slot
+        wait_note(kiosk, "09.30")
+        problems += cut_text(kiosk.code, f"{where} code, too early")
     assert not problems, "\n".join(problems)

@@ -23,7 +23,8 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for screen in ("home", "done", "trouble", "again", "code", "code-refused"):
+    screens = ("home", "done", "trouble", "again", "code", "code-refused", "nik", "nik-refused")
+    for screen in (*screens, "last4"):
         for w, h in SIZES:
             with Image.open(out / f"{screen}-{w}x{h}.png") as image:
                 assert image.size == (w, h)

@@ -6,6 +6,7 @@ A real Mosquitto, the real queue service on a real SQLite file, and the real
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import stat
@@ -46,9 +47,9 @@ def nik(serial: int, day: int = 12, month: int = 5) -> str:
     return f"337401{day:02d}{month:02d}90{serial:04d}"
 
 
-def wib(day: int, hour: int, minute: int = 0) -> datetime:
+def wib(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     """A moment of November 2026, office-local (WIB), as the UTC clock holds it."""
-    return datetime(2026, 11, day, hour - 7, minute, tzinfo=UTC)
+    return datetime(2026, 11, day, hour - 7, minute, second, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -211,6 +212,15 @@ def test_slots_fill_in_order_spill_to_the_next_open_day_and_stop_at_the_horizon(
     }
 
 
+def walk_ins_fill_friday(office: Office, clock: FakeClock, at: datetime) -> None:
+    """Friday 27 at `at`: B's 24 walk-in numbers taken, the 25th refused (quota_full)."""
+    clock.set(at)
+    wait_day(office, "2026-11-27")
+    for _ in range(24):
+        office.ok("kiosk-1", "issue", service="B")
+    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+
+
 def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     config: Config, office: Office, clock: FakeClock, import_rows: Import
 ) -> None:
@@ -218,16 +228,35 @@ def test_walk_ins_keep_their_share_and_bookings_keep_theirs(
     rows = [f"Warga {i};{nik(200 + i)};;Lempongsari;B;2026-11-27" for i in range(60)]
     days = Counter(r[1] for r in import_rows(rows))
     assert days == {"2026-11-27": 56, "2026-11-30": 4}
-    clock.set(wib(27, 8, 5))
-    wait_day(office, "2026-11-27")
-    for _ in range(24):
-        office.ok("kiosk-1", "issue", service="B")
-    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+    walk_ins_fill_friday(office, clock, wib(27, 8, 5))
     code = next(r[0] for r in bookings(config) if r[1] == "2026-11-27" and r[2] == "08:00")
     ticket = office.ok("kiosk-1", "redeem", code=code)["ticket"]
     assert ticket["code"] == "B025"
     assert ticket["booked"] is True
     assert ticket["priority"] is False
+
+
+def test_a_booking_nobody_redeemed_expires_after_its_grace_and_gives_walk_ins_their_room(
+    config: Config, office: Office, clock: FakeClock, import_rows: Import
+) -> None:
+    # B: quota 80, 56 bookings on Friday (50 at 08:00, 6 at 09:00), 24 numbers for walk-ins.
+    rows = [f"Warga {i};{nik(200 + i)};;Lempongsari;B;2026-11-27" for i in range(56)]
+    slots = Counter(r[2] for r in import_rows(rows))
+    assert slots == {"08:00": 50, "09:00": 6}
+    walk_ins_fill_friday(office, clock, wib(27, 8, 15))  # the 08:00 slot's grace's last minute
+    assert Counter(r[6] for r in bookings(config)) == {"booked": 56}
+    clock.set(wib(27, 8, 15, 30))  # past it: the 50 who did not come expire
+    assert office.ok("kiosk-1", "issue", service="B")["ticket"]["code"] == "B025"
+    by_slot = Counter((r[2], r[6]) for r in bookings(config))
+    assert by_slot == {("08:00", "expired"): 50, ("09:00", "booked"): 6}
+    code = next(r[0] for r in bookings(config) if r[2] == "08:00")
+    assert office.error("kiosk-1", "redeem", code=code)["code"] == "booking_late"
+    assert office.ok("admin", "find_booking", code=code)["booking"]["status"] == "expired"
+    office.restart()  # expired stays expired, and the 09:00 slot's six keep their room
+    for _ in range(80 - 25 - 6):
+        office.ok("kiosk-1", "issue", service="B")
+    assert office.error("kiosk-1", "issue", service="B")["code"] == "quota_full"
+    assert office.error("kiosk-1", "redeem", code=code)["code"] == "booking_late"
 
 
 # ---- redemption ----------------------------------------------------------------------------
@@ -324,10 +353,45 @@ def test_nik_per_day_gives_one_number_per_nik_across_bookings_and_a_restart(
         assert n not in logged
         assert n[:15] not in logged
     db = sqlite3.connect(config.store_path)
-    hashes = [h for (h,) in db.execute("SELECT nik_hash FROM tickets WHERE nik_hash IS NOT NULL")]
+    kept = db.execute("SELECT day, nik_hash FROM tickets WHERE nik_hash IS NOT NULL").fetchall()
     db.close()
-    assert len(hashes) == 3
-    assert all(len(h) == 64 and walker not in h for h in hashes)
+    # Friday's two hashes went with the day's purge; Monday's one is today's rule.
+    assert [day for day, _ in kept] == ["2026-11-30"]
+    assert all(len(h) == 64 and walker not in h for _, h in kept)
+
+
+def test_a_walk_in_nik_hash_is_erased_from_the_files_after_its_day(
+    tout_office: Office, clock: FakeClock
+) -> None:
+    office, config = tout_office, tout_office.config
+    clock.set(wib(27, 8, 5))
+    wait_day(office, "2026-11-27")
+    office.ok("kiosk-1", "issue", service="A", nik=nik(621))
+    db = sqlite3.connect(config.store_path)
+    ((key,),) = db.execute("SELECT nik_hash FROM tickets WHERE nik_hash IS NOT NULL").fetchall()
+    db.close()
+    clock.set(wib(30, 8, 5))
+    wait_day(office, "2026-11-30")
+    office.ok("admin", "snapshot")  # a batch after the day's purge
+    db = sqlite3.connect(config.store_path)
+    assert db.execute("SELECT nik_hash FROM tickets").fetchall() == [(None,)]
+    db.close()
+    for f in config.store_path.parent.glob("antrean.db*"):  # nor in freed pages or the WAL
+        assert key.encode() not in f.read_bytes(), f
+
+
+def test_a_booking_of_today_that_expired_does_not_stop_its_resident_walking_in(
+    tout_office: Office, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office, config = tout_office, tout_office.config
+    late = nik(631)
+    run_import(config, tmp_path, HEADER + f"Ani;{late};;Bendan;B;2026-11-27\n", capsys)
+    clock.set(wib(27, 8, 10))
+    wait_day(office, "2026-11-27")
+    assert office.error("kiosk-1", "issue", service="A", nik=late)["code"] == "nik_used_today"
+    clock.set(wib(27, 8, 16))  # past 08:00 + 15 minutes' grace: the booking expired
+    assert office.ok("kiosk-1", "issue", service="A", nik=late)["ticket"]["code"] == "A001"
+    assert [r[6] for r in bookings(config)] == ["expired"]
 
 
 def test_redeem_asks_the_last_four_digits_and_wrong_codes_slow_a_kiosk_down(
@@ -481,3 +545,77 @@ def test_the_cli_finds_cancels_and_purges(
     assert "tidak bisa dibatalkan" in capsys.readouterr().err
     assert cli.main(["booking", "purge", "--config", config.source]) == 0
     assert capsys.readouterr().out == "names and phones of bookings before 2026-10-27 erased\n"
+
+
+# ---- staff on the phone ---------------------------------------------------------------------
+
+
+def test_staff_book_a_resident_by_phone_in_the_days_first_free_slot(
+    config: Config, office: Office, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    first = {"name": "Siti Aminah", "kelurahan": "Bendan", "service": "A", "day": "2026-11-27"}
+    got = office.ok("counter-1", "book", nik=nik(640), phone="081234560640", **first)["booking"]
+    assert (got["day"], got["slot"], got["status"]) == ("2026-11-27", "08.00-09.00", "booked")
+    assert got["nik_last4"] == "0640"
+    again = office.ok("web", "book", nik=nik(640), **first)["booking"]  # the same call, twice
+    assert again["code"] == got["code"]
+    second = office.ok("admin", "book", nik=nik(641), **first | {"name": "Budi"})["booking"]
+    third = office.ok("admin", "book", nik=nik(642), **first | {"name": "Wati"})["booking"]
+    assert (second["slot"], third["slot"]) == ("08.00-09.00", "09.00-10.00")  # A: two a slot
+    assert office.error("kiosk-1", "book", nik=nik(643), **first)["code"] == "forbidden"
+    bad = office.error("admin", "book", nik=nik(643)[:15], **first)
+    assert (bad["code"], bad["message"]) == ("nik_invalid", "NIK harus 16 angka. Periksa lagi.")
+    booked = office.error("admin", "book", nik=nik(640), **first | {"service": "B"})
+    assert booked["code"] == "booking_refused"
+    assert booked["message"] == "NIK ****0640 sudah punya booking pada 2026-11-27"
+    clock.set(wib(27, 8, 10))
+    wait_day(office, "2026-11-27")
+    assert office.ok("kiosk-1", "redeem", code=got["code"])["ticket"]["booked"] is True
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "book" in logged
+    for secret in (nik(640), nik(640)[:15], "Siti Aminah", "081234560640"):
+        assert secret not in logged
+
+
+def test_staff_find_bookings_by_name_and_kelurahan(office: Office, import_rows: Import) -> None:
+    import_rows(
+        [
+            f"Sri Lestari;{nik(650)};;Petompon;A;27/11/2026",
+            f"Sri  Rahayu;{nik(651)};;Petompon;B;27/11/2026",
+            f"Sri Wahyuni;{nik(652)};;Bendan;A;27/11/2026",
+        ]
+    )
+    found = office.ok("counter-1", "find_booking", name="sri", kelurahan="petompon")["bookings"]
+    assert [b["name"] for b in found] == ["Sri Lestari", "Sri  Rahayu"]
+    one = office.ok("admin", "find_booking", name="SRI RAHAYU", kelurahan=" Petompon ")
+    assert [b["nik_last4"] for b in one["bookings"]] == ["0651"]
+    assert office.ok("admin", "find_booking", name="Sri", kelurahan="Karangrejo")["bookings"] == []
+    assert office.error("admin", "find_booking", name="Sri")["code"] == "bad_request"
+    assert office.error("kiosk-1", "find_booking", name="Sri", kelurahan="Bendan")["code"] == (
+        "forbidden"
+    )
+
+
+def test_the_cli_books_by_phone_asking_the_nik_and_finds_by_name(
+    config: Config, office: Office, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO(nik(660) + "\n"))  # never an argument
+    booked = ["booking", "book", "--config", config.source, "--name", "Dewi Sartika"]
+    booked += ["--kelurahan", "Lempongsari", "--service", "A", "--day", "2026-11-30"]
+    capsys.readouterr()
+    assert cli.main(booked) == 0
+    out = capsys.readouterr().out
+    code = out.split()[0]
+    assert out.splitlines() == [
+        f"{code}  2026-11-30 08.00-09.00  layanan A  booked",
+        "Dewi Sartika, Lempongsari, NIK ****0660",
+    ]
+    assert nik(660) not in out
+    find = ["booking", "find", "--config", config.source, "--name", "dewi"]
+    assert cli.main([*find, "--kelurahan", "Lempongsari"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(code)
+    assert cli.main([*find, "--kelurahan", "Bendan"]) == 0
+    assert capsys.readouterr().out == "tidak ada booking dengan nama itu\n"
+    assert cli.main(find) == 2  # a name needs its kelurahan

@@ -9,13 +9,14 @@ and no shortening, and the words it shows are compared with the words it needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kivy.core.window import Window
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from tests.support import kivy_harness as harness
 from tests.support.kivy_harness import pump
 
 SLACK = 2  # pixels: Kivy rounds sizes and positions to whole pixels
@@ -96,3 +97,19 @@ def _outside_of(w: Widget, root: Widget) -> Widget | None:
                 return parent
         parent = parent.parent
     return None
+
+
+def kiosk_languages_at(app: Any, size: tuple[int, int]) -> Iterator[str]:
+    """Sets the window to `size`, then for each language: the kiosk on Home; yields 'WxH lang'.
+
+    The window goes back to 800x480 afterwards, whatever the test found.
+    """
+    harness.set_window_size(*size)
+    try:
+        for language in ("id", "en"):
+            app.language = language
+            app.go_home()
+            pump(0.9)  # past Home's bounce guard
+            yield f"{size[0]}x{size[1]} {language}"
+    finally:
+        harness.set_window_size(800, 480)

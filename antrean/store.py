@@ -520,6 +520,12 @@ def outbox_heads(db: sqlite3.Connection) -> dict[str, int]:
     return dict(db.execute("SELECT visit, MAX(seq) FROM outbox GROUP BY visit").fetchall())
 
 
+def unit_visits(db: sqlite3.Connection, unit: str) -> list[Visit]:
+    """Every visit of `unit` in the store (the unit's sync follows the office's plan)."""
+    rows = db.execute("SELECT body FROM visits WHERE unit = ? ORDER BY day, id", (unit,))
+    return [visit_from_dict(json.loads(r[0])) for r in rows]
+
+
 def outbox_after(db: sqlite3.Connection, visit: str, seq: int, limit: int) -> list[OutboxItem]:
     """The visit's outbox items after `seq`, in order (read by the unit's sync client)."""
     rows = db.execute(

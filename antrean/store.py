@@ -468,7 +468,7 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(_UPSERT_TICKET, [(*_row(t)[:-1], unit) for t in rows.tickets])
-            _append_ledgers(db, rows.calls, (), rows.progress, (), origin=unit)
+            _append_ledgers(db, rows.calls, rows.stock, rows.progress, (), origin=unit)
             _write_visits(db, rows.visits)
             db.execute(
                 "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",

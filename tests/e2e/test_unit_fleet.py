@@ -42,6 +42,8 @@ from tests.support.helpers import FakeClock, Office
 DAYS = 5  # keliling-1 is away this long, one visit a day
 PER_DAY = 16  # residents a day on keliling-1
 SECOND_UNIT = 40  # residents at keliling-2's one visit
+OFFICE_CARDS = 100  # blank cards at the office; keliling-2 takes some of them along
+PRINTED = 5  # cards printed at keliling-2's visit (service B uses a card)
 
 
 @pytest.fixture
@@ -70,8 +72,22 @@ def book_of(residents: int) -> dict[str, int]:
     return {"issued": residents, "served": residents - no_shows, "no_shows": no_shows}
 
 
+def cards_used_on_unit(unit: Office, clock: FakeClock) -> None:
+    """The unit takes 20 of the office's cards along, prints PRINTED and spoils one."""
+    unit.ok("admin", "stock_receive", count=20, note="dibawa dari kantor (taken along)")
+    for _ in range(PRINTED):
+        unit.ok("kiosk-1", "issue", service="B")
+    for _ in range(PRINTED):
+        unit.ok("counter-2", "call_next")
+        clock.advance(minutes=2)
+        unit.ok("counter-2", "complete")
+    unit.ok("admin", "stock_spoil", count=1, reason="cetakan gagal (misprint)")
+
+
 def start_unit(tmp_path: Path, port: int, home: int, unit: str, prefix: str) -> Config:
     path = unit_toml(tmp_path, port, home, unit, prefix)
+    # Printing (B) uses a blank card, as in a real office (the test example turns it off).
+    path.write_text(path.read_text().replace("uses_card = false", "uses_card = true", 1))
     return parse_config(path.read_text(), str(path), path.parent)
 
 
@@ -96,6 +112,7 @@ def test_two_units_at_once_one_after_five_days_away(
     plans.append(plan("keliling-2", day0, 0))
     for p in plans:
         office.ok("admin", "visit_plan", **p)
+    office.ok("admin", "stock_receive", count=OFFICE_CARDS, note="SJ-001")
     book: dict[str, dict[str, int]] = {}
 
     clock_1 = FakeClock(clock())
@@ -120,6 +137,9 @@ def test_two_units_at_once_one_after_five_days_away(
         unit.ok("admin", "visit_plan", **plans[DAYS])
         serve(unit, clock_2, SECOND_UNIT)
         book[plans[DAYS]["id"]] = book_of(SECOND_UNIT)
+        cards_used_on_unit(unit, clock_2)
+        book[plans[DAYS]["id"]]["issued"] += PRINTED
+        book[plans[DAYS]["id"]]["served"] += PRINTED
     finally:
         unit.close()
 
@@ -147,7 +167,7 @@ def test_two_units_at_once_one_after_five_days_away(
             c.store_path, f"{call} ORDER BY id"
         )
     assert len(rows(store, "SELECT id FROM tickets WHERE origin IS NOT NULL")) == (
-        DAYS * PER_DAY + SECOND_UNIT
+        DAYS * PER_DAY + SECOND_UNIT + PRINTED
     )
     tz = office.config.office.timezone
     end = day0 + timedelta(days=DAYS - 1)
@@ -162,6 +182,15 @@ def test_two_units_at_once_one_after_five_days_away(
             want["issued"], want["served"], want["no_shows"],
         ), visit  # fmt: skip
         assert got["wait"]["n"] == want["issued"]
+    # Cards: what keliling-2 used and spoiled lowers the office's balance, once; the
+    # cards it took along were the office's already, so its "delivery" stays on the unit.
+    entries = "SELECT kind, count, day, at, note, ticket FROM stock"
+    used = f"{entries} WHERE kind IN ('used', 'spoiled') ORDER BY id"
+    assert rows(store, f"{entries} WHERE who LIKE 'keliling-2/%' ORDER BY id") == rows(
+        second.store_path, used
+    )
+    assert len(rows(second.store_path, used)) == PRINTED + 1
+    assert office.ok("admin", "snapshot")["stock"]["balance"] == OFFICE_CARDS - PRINTED - 1
     statuses = rows(store, "SELECT id, status FROM visits ORDER BY id")
     # The first four days' visits closed; the fifth and keliling-2's still open.
     closed = [(p["id"], "closed") for p in plans[: DAYS - 1]]

@@ -407,9 +407,13 @@ class QueueService:
         """Applies a unit's chunk in a transaction of its own, then acknowledges it."""
         assert self.sync_desk is not None
         desk, e = self.sync_desk, self.engine
-        for visit in desk.apply(chunk.unit, chunk.payload, self.clock(), e.visits):
+        applied = desk.apply(chunk.unit, chunk.payload, self.clock(), e.visits)
+        for visit in applied.visits:
             e.visits[visit.id] = visit  # stored already, with the items
             batch.changes.visits_changed = True
+        for entry in applied.stock:  # the unit's cards used: the office's balance, stored already
+            e.stock.add(entry)
+            batch.changes.stock_changed = True
         self._publish_ack(chunk.unit)
 
     def _publish_ack(self, unit: str) -> None:
@@ -426,7 +430,7 @@ class QueueService:
         if self.outbox is not None and self.config.unit is not None:
             outbox = self.outbox.items(
                 out.tickets.values(), out.calls, out.progress, out.visits.values(),
-                self.config.unit.id,
+                self.config.unit.id, out.stock, e.open_visit,
             )  # fmt: skip
         # Only the rows that changed: the seq moves with every event, the rest rarely.
         changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}

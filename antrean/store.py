@@ -500,7 +500,7 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(_UPSERT_TICKET, [(*_row(t)[:-1], unit) for t in rows.tickets])
-            _append_ledgers(db, rows.calls, (), rows.progress, (), origin=unit)
+            _append_ledgers(db, rows.calls, rows.stock, rows.progress, (), origin=unit)
             _write_visits(db, rows.visits)
             db.execute(
                 "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",
@@ -550,6 +550,12 @@ class StoreReader:
 def outbox_heads(db: sqlite3.Connection) -> dict[str, int]:
     """The last outbox seq of each visit."""
     return dict(db.execute("SELECT visit, MAX(seq) FROM outbox GROUP BY visit").fetchall())
+
+
+def unit_visits(db: sqlite3.Connection, unit: str) -> list[Visit]:
+    """Every visit of `unit` in the store (the unit's sync follows the office's plan)."""
+    rows = db.execute("SELECT body FROM visits WHERE unit = ? ORDER BY day, id", (unit,))
+    return [visit_from_dict(json.loads(r[0])) for r in rows]
 
 
 def outbox_after(db: sqlite3.Connection, visit: str, seq: int, limit: int) -> list[OutboxItem]:

@@ -60,20 +60,18 @@ class SyncDesk:
             "at": now.isoformat(timespec="milliseconds"),
         }
 
-    def apply(
-        self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]
-    ) -> list[Visit]:
+    def apply(self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]) -> SyncRows:
         """Applies what it can of one chunk and records why the rest was refused.
 
-        `visits` are the office engine's; the visits whose status the chunk
-        changed are returned (the engine takes them, the schedule is republished).
+        `visits` are the office engine's. The rows applied are returned: the
+        engine takes the visits whose status changed and the cards used.
         """
         rows = SyncRows()
         try:
             visit, items = self._chunk(unit, payload, visits)
         except BadItem as exc:
             self._refuse(unit, Refusal(exc.code, exc.message))
-            return []
+            return rows
         prefix = self.config.units[unit]
         acked = start = self.acks.get(unit, {}).get(visit.id, 0)
         refusal = None
@@ -84,7 +82,7 @@ class SyncDesk:
             if seq != acked + 1:
                 break  # a gap: the unit resends from the ack
             try:
-                check_item(item.get("kind", ""), item.get("body"), prefix, visit, rows)
+                check_item(item.get("kind", ""), item.get("body"), prefix, visit, rows, unit)
             except BadItem as exc:
                 refusal = Refusal(exc.code, exc.message, visit.id, seq)
                 break
@@ -97,7 +95,7 @@ class SyncDesk:
             self._refuse(unit, refusal)
         elif acked > start:
             self.refused[unit] = None
-        return rows.visits
+        return rows
 
     def _chunk(
         self, unit: str, payload: bytes, visits: dict[str, Visit]

@@ -1,7 +1,8 @@
 """The items a mobile unit replays to its office (issue 13): what they hold and their checks.
 
 The unit writes each change of a visit (a ticket's new state, a call, a
-recording's kelurahan, the visit opening or closing) as one outbox row,
+recording's kelurahan, a blank card used or spoiled, the visit opening or
+closing) as one outbox row,
 numbered 1, 2, 3... per visit, in the transaction that makes the change.
 The office checks each item here before it applies anything. No I/O.
 """
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 from antrean.calls import CallKind, CallRecord
 from antrean.domain import CounterNumber, ServiceCode, Ticket, TicketId, TicketStatus
 from antrean.progress import Attribution, Source
+from antrean.stock import EntryKind, StockEntry
 from antrean.visits import Visit, VisitStatus
 
 
@@ -25,7 +27,7 @@ class OutboxItem(NamedTuple):
 
     visit: str
     seq: int
-    kind: str  # "ticket", "call", "progress", "visit"
+    kind: str  # "ticket", "call", "progress", "stock", "visit"
     body: str  # JSON
 
 
@@ -36,6 +38,7 @@ class SyncRows:
     tickets: list[Ticket] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
     progress: list[Attribution] = field(default_factory=list)
+    stock: list[StockEntry] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
 
 
@@ -74,6 +77,16 @@ def progress_body(a: Attribution) -> dict[str, Any]:
     return {"ticket": a.ticket, "day": str(a.day), "at": iso_time(a.at), "kelurahan": a.kelurahan}
 
 
+def stock_body(e: StockEntry) -> dict[str, Any]:
+    return {"kind": e.kind.value, "count": e.count, "day": str(e.day), "at": iso_time(e.at),
+            "note": e.note, "who": e.who, "ticket": e.ticket}  # fmt: skip
+
+
+# The cards a unit carries are the office's: only what it uses or spoils at a
+# visit goes home (a delivery or correction on the unit is its own bookkeeping).
+SYNCED_STOCK = (EntryKind.USED, EntryKind.SPOILED)
+
+
 class Outbox:
     """Numbers a unit's changes into outbox items, per visit (the engine's changes in)."""
 
@@ -87,8 +100,14 @@ class Outbox:
         progress: Iterable[Attribution],
         visits: Iterable[Visit],
         own_unit: str,
+        stock: Iterable[StockEntry] = (),
+        open_visit: str | None = None,
     ) -> list[OutboxItem]:
-        """The batch's items, in the order the office must apply them."""
+        """The batch's items, in the order the office must apply them.
+
+        A card used goes with its ticket's visit; one spoiled with the visit
+        open at the time (none open: the unit's own, not synced).
+        """
         by_ticket = {}
         out: list[OutboxItem] = []
         for v in visits:
@@ -104,6 +123,10 @@ class Outbox:
         for a in progress:
             if visit := by_ticket.get(a.ticket):
                 out.append(self._item(visit, "progress", progress_body(a)))
+        for e in stock:
+            visit = by_ticket.get(e.ticket) if e.ticket else open_visit
+            if visit and e.kind in SYNCED_STOCK:
+                out.append(self._item(visit, "stock", stock_body(e)))
         return out
 
     def _item(self, visit: str, kind: str, body: dict[str, Any]) -> OutboxItem:
@@ -117,7 +140,9 @@ def _visit_body(v: Visit) -> dict[str, Any]:
             "closed_at": iso_time(v.closed_at)}  # fmt: skip
 
 
-def check_item(kind: str, body: Any, prefix: str, visit: Visit, rows: SyncRows) -> None:
+def check_item(
+    kind: str, body: Any, prefix: str, visit: Visit, rows: SyncRows, unit: str = ""
+) -> None:
     """Checks one item of `visit` from the unit whose codes start with `prefix`; adds its rows.
 
     Every ticket, call and recording must be of the visit's day and carry the
@@ -148,6 +173,8 @@ def check_item(kind: str, body: Any, prefix: str, visit: Visit, rows: SyncRows) 
             )  # fmt: skip
             _own(a.ticket, prefix, visit)
             rows.progress.append(a)
+        elif kind == "stock":
+            rows.stock.append(_stock(body, prefix, visit, unit))
         elif kind == "visit":
             if body["id"] != visit.id:
                 raise BadItem("bad_item", f"visit {body['id']} in the items of {visit.id}")
@@ -174,6 +201,20 @@ def _own(ticket: str, prefix: str, visit: Visit) -> None:
         raise BadItem(
             "bad_item", f"{ticket} is not a ticket of visit {visit.id} ({visit.day}, {prefix}...)"
         )
+
+
+def _stock(b: dict[str, Any], prefix: str, visit: Visit, unit: str) -> StockEntry:
+    """A card used or spoiled at the visit: it lowers the office's balance, nothing else."""
+    e = StockEntry(
+        EntryKind(b["kind"]), int(b["count"]), date.fromisoformat(b["day"]),
+        datetime.fromisoformat(b["at"]), str(b["note"]), f"{unit}/{b['who']}",
+        TicketId(b["ticket"]) if b["ticket"] else None,
+    )  # fmt: skip
+    if e.kind not in SYNCED_STOCK or e.count >= 0 or e.day != visit.day:
+        raise BadItem("bad_item", f"a unit sends only cards used or spoiled on {visit.day}")
+    if e.ticket is not None:
+        _own(e.ticket, prefix, visit)
+    return e
 
 
 def _ticket(b: dict[str, Any], visit: str) -> Ticket:

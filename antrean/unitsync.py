@@ -7,7 +7,13 @@ writer) and publishes each visit's outbox items, in order, in chunks on
 and whenever the ack stops moving for RESEND_S, the client sends again from
 there. Nothing depends on a broker queue: the outbox is the ledger, and a
 chunk lost anywhere (a link cut, a broker or office restart, this process
-killed) is simply sent again. What it last heard is kept in a small state
+killed) is simply sent again.
+
+Before a trip it also follows the office's plan: the office's retained
+`state/visits`, filtered to this unit, is handed to `on_schedule` (the
+command line plans and cancels on the unit's own queue service with it,
+antrean.visits.follow_plan), on its own thread so the replay never waits
+on it. What it last heard is kept in a small state
 file beside the store, for `antrean doctor` and `antrean sync status`.
 """
 
@@ -34,6 +40,7 @@ CHUNK_ITEMS = 100  # items per message: ~30 KB, one office transaction each
 WINDOW_ITEMS = 400  # sent ahead of the ack: keeps the link busy, bounds a resend
 RESEND_S = 3.0  # no ack progress this long with items out: send again from the ack
 ACK_WAIT_S = 2.0  # after a connect, wait this long for the retained ack before sending
+PLAN_RETRY_S = 10.0  # the unit's queue service did not take the plan: try again this often
 REFUSED_RETRY_S = 30.0  # a refused visit is tried again this often (the office may be fixed)
 TICK_S = 0.1
 
@@ -60,7 +67,12 @@ def waiting_items(heads: dict[str, int], acked: dict[str, int]) -> dict[str, int
 class UnitSync:
     """Replays a unit's outbox to its office; start() and stop()."""
 
-    def __init__(self, config: Config, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], datetime] | None = None,
+        on_schedule: Callable[[dict[str, Any]], object] | None = None,
+    ) -> None:
         if config.unit is None or config.unit.home is None:
             raise ValueError(f"{config.source}: [unit] with home_host is needed to sync")
         self.config = config
@@ -74,6 +86,12 @@ class UnitSync:
             on_connect=self._on_connect,
         )
         self.mqtt.subscribe(protocol.sync_topic(self.office, self.unit.id, "ack"), self._on_ack)
+        self.on_schedule = on_schedule
+        self._schedule: dict[str, Any] | None = None  # the office's state/visits, not yet followed
+        self._schedule_due = threading.Event()
+        if on_schedule is not None:
+            visits = protocol.state_topic(self.office, "visits")
+            self.mqtt.subscribe(visits, self._on_schedule)
         self._lock = threading.Lock()
         self.acked: dict[str, int] = {}
         self.refused: dict[str, Any] | None = None
@@ -90,10 +108,13 @@ class UnitSync:
         self.mqtt.start()
         self._thread = threading.Thread(target=self._run, name="unit-sync", daemon=True)
         self._thread.start()
+        if self.on_schedule is not None:
+            threading.Thread(target=self._follow, name="unit-plan", daemon=True).start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._schedule_due.set()
         if self._thread:
             self._thread.join(10)
         self.mqtt.stop()
@@ -139,6 +160,37 @@ class UnitSync:
                 )  # fmt: skip
             self.refused = refused
         self._save_state()
+
+    def _on_schedule(self, _topic: str, payload: bytes) -> None:
+        try:
+            body = json.loads(payload)
+            if not isinstance(body, dict) or not isinstance(body.get("visits"), list):
+                raise ValueError("not a schedule")
+        except ValueError:
+            log.warning("sync: a schedule that cannot be read: %r", payload[:200])
+            return
+        with self._lock:
+            self._schedule = body
+        self._schedule_due.set()
+
+    def _follow(self) -> None:
+        """Hands each new schedule to on_schedule; one that fails is tried again."""
+        assert self.on_schedule is not None
+        while not self._stop.is_set():
+            self._schedule_due.wait()
+            self._schedule_due.clear()
+            with self._lock:
+                schedule, self._schedule = self._schedule, None
+            if schedule is None or self._stop.is_set():
+                continue
+            try:
+                self.on_schedule(schedule)
+            except Exception as exc:
+                log.warning("sync: could not follow the office's plan (%s); trying again", exc)
+                with self._lock:
+                    self._schedule = self._schedule or schedule  # a newer one wins
+                if not self._stop.wait(PLAN_RETRY_S):
+                    self._schedule_due.set()
 
     # ---- the client's thread -------------------------------------------------
 

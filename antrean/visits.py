@@ -213,6 +213,43 @@ def due(visits: Iterable[Visit], unit: str, now_local: datetime) -> Visit | None
     return None
 
 
+# What visit_plan carries: the fields a unit takes from the office's schedule.
+PLAN_FIELDS = (
+    "unit", "day", "start", "end", "place", "kind", "kelurahan", "id", "desa", "services",
+    "organiser", "expected", "bring",
+)  # fmt: skip
+
+
+def follow_plan(
+    schedule: dict[str, Any], local: Iterable[Visit], unit: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The commands that make a unit's planned visits the office's (`schedule`: state/visits).
+
+    Only what differs: a visit the office plans for `unit` that the unit
+    lacks or holds with other fields is planned (visit_plan); one the unit
+    holds as planned, of the schedule's day or later, that the office no
+    longer lists is cancelled. A visit the unit has opened or closed is its
+    own from then on: nothing here touches it. An empty list: in step.
+    """
+    mine = {v["id"]: v for v in schedule.get("visits", []) if v.get("unit") == unit}
+    held = {v.id: v for v in local}
+    out: list[tuple[str, dict[str, Any]]] = []
+    for visit_id, v in mine.items():
+        args = {k: v[k] for k in PLAN_FIELDS if k in v}
+        have = held.get(visit_id)
+        if v.get("status") != VisitStatus.PLANNED.value:
+            continue
+        if have is None or (
+            have.status is VisitStatus.PLANNED and {k: have.as_dict()[k] for k in args} != args
+        ):
+            out.append(("visit_plan", args))
+    since = date.fromisoformat(schedule["day"])
+    for visit_id, have in held.items():
+        if have.status is VisitStatus.PLANNED and have.day >= since and visit_id not in mine:
+            out.append(("visit_cancel", {"id": visit_id}))
+    return out
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "kunjungan"
 

@@ -3,7 +3,8 @@
     antrean sync run [--config unit.toml]   replay the outbox to the office until stopped
     antrean sync status [--json]            items the office has not acknowledged, per visit
 
-`run` is the unit's antrean-sync service (antrean/unitsync.py); `status`
+`run` is the unit's antrean-sync service (antrean/unitsync.py): it also
+plans on the unit the visits the office plans for it (follow_schedule); `status`
 reads the unit's store and what the office last acknowledged, offline.
 """
 
@@ -18,8 +19,10 @@ from types import FrameType
 from typing import Any
 
 from antrean.config import CONFIG_HELP, Config, ConfigError, config_path, load_config
-from antrean.store import StoreReader, outbox_heads
+from antrean.store import StoreReader, outbox_heads, unit_visits
 from antrean.unitsync import UnitSync, read_state, waiting_items
+from antrean.visits import follow_plan
+from antrean_tools import admin
 
 COMMAND = "sync"
 log = logging.getLogger(__name__)
@@ -71,6 +74,29 @@ def status_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def follow_schedule(config: Config, schedule: dict[str, Any]) -> int:
+    """Plans and cancels on the unit what the office's schedule says; the commands sent.
+
+    Sent as the unit's admin device to its own queue service (the store's one
+    writer). Only differences are sent, so a schedule heard again sends nothing.
+    Raises AdminError when the unit's queue service does not take one.
+    """
+    assert config.unit is not None
+    reader = StoreReader(config.store_path)
+    try:
+        local = unit_visits(reader.db, config.unit.id)
+    finally:
+        reader.close()
+    commands = follow_plan(schedule, local, config.unit.id)
+    mine = sum(1 for v in schedule["visits"] if v.get("unit") == config.unit.id)
+    log.info("the office's plan: %d visits for %s, %d to send", mine, config.unit.id, len(commands))
+    device = admin.admin_device(config, None)
+    for action, body in commands:
+        admin.request(config, device, action, body)
+        log.info("sync: %s %s from the office's plan", action, body.get("id"))
+    return len(commands)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_path(args.config))
@@ -92,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _signal)
     signal.signal(signal.SIGINT, _signal)
-    client = UnitSync(config).start()
+    client = UnitSync(config, on_schedule=lambda s: follow_schedule(config, s)).start()
     stop.wait()
     client.stop()
     return 0

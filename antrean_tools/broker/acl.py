@@ -62,10 +62,11 @@ def queue_grants(office: str) -> list[Grant]:
 
 
 def sync_grants(office: str, unit: str) -> list[Grant]:
-    """A mobile unit's sync client writes only its own items and reads only its own acks."""
+    """A mobile unit's sync client writes only its own items, reads its acks and the schedule."""
     return [
         Grant(WRITE, protocol.sync_topic(office, unit, "up")),
         Grant(READ, protocol.sync_topic(office, unit, "ack")),
+        Grant(READ, protocol.state_topic(office, "visits")),  # its visits, before it leaves
     ]
 
 

@@ -61,12 +61,15 @@ def config(tmp_path: Path, broker: DevBroker) -> Config:
     return parse_config(office_text(broker.port, MOBILE), "office.toml", tmp_path / "office")
 
 
-def unit_toml(tmp_path: Path, unit_port: int, home_port: int) -> Path:
+def unit_toml(
+    tmp_path: Path, unit_port: int, home_port: int, unit: str = UNIT_ID, prefix: str = "K"
+) -> Path:
+    """A unit's config: the example office with a [unit] whose home is `home_port`."""
     text = office_text(unit_port, "") + (
-        f'\n[unit]\nid = "{UNIT_ID}"\nprefix = "K"\nhome_host = "127.0.0.1"\n'
+        f'\n[unit]\nid = "{unit}"\nprefix = "{prefix}"\nhome_host = "127.0.0.1"\n'
         f"home_port = {home_port}\n"
     )
-    path = tmp_path / "unit" / "unit.toml"
+    path = tmp_path / unit / "unit.toml"
     path.parent.mkdir()
     path.write_text(text, encoding="utf-8")
     return path

@@ -1,7 +1,8 @@
 """The office broker's rules for mobile units' sync (issue 13), against a real secured Mosquitto.
 
 A unit's sync login may write only its own `sync/{unit}/up` and read only its
-own `sync/{unit}/ack`; the queue service reads every unit's items and writes
+own `sync/{unit}/ack`, and read the office's schedule (`state/visits`, which
+it follows before a trip) but not write it; the queue service reads every unit's items and writes
 the acks; no device writes a unit's topics.
 """
 
@@ -22,20 +23,23 @@ from tests.support.mqtt5_probe import NO_MATCHING_SUBSCRIBERS, NOT_AUTHORIZED, S
 R = "antrean/v1/gajahmungkur/sync"
 K1, K2 = "antrean-sync-keliling-1", "antrean-sync-keliling-2"
 QUEUE = "antrean-queue-gajahmungkur"
-TOPICS = [f"{R}/keliling-1/up", f"{R}/keliling-1/ack", f"{R}/keliling-2/up", f"{R}/keliling-2/ack"]
+V = "antrean/v1/gajahmungkur/state/visits"
+TOPICS = [
+    f"{R}/keliling-1/up", f"{R}/keliling-1/ack", f"{R}/keliling-2/up", f"{R}/keliling-2/ack", V,
+]  # fmt: skip
 MAY_WRITE = {
     K1: {f"{R}/keliling-1/up"},
     K2: {f"{R}/keliling-2/up"},
-    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack"},
+    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V},
     "kiosk-1": set(),
     "admin": set(),
 }
 MAY_READ = {
-    K1: {f"{R}/keliling-1/ack"},
-    K2: {f"{R}/keliling-2/ack"},
+    K1: {f"{R}/keliling-1/ack", V},
+    K2: {f"{R}/keliling-2/ack", V},
     QUEUE: set(TOPICS),
-    "kiosk-1": set(),
-    "admin": set(),
+    "kiosk-1": {V},  # every device reads the office's state
+    "admin": {V},
 }
 
 
@@ -56,6 +60,7 @@ def test_a_unit_writes_only_its_own_items_and_reads_only_its_own_acks(hub: Secur
         for p in probes.values():
             assert p.connect() == SUCCESS
             assert p.subscribe(f"{R}/#") == 0x01
+            assert p.subscribe(V) == 0x01
         wrong, sent = [], []
         for user, p in probes.items():
             for topic in TOPICS:

@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     purge = sub.add_parser("purge", help="erase the names and phones of past bookings now")
     purge.add_argument("--config", help=CONFIG_HELP)
     purge.add_argument("--device", help=DEVICE_HELP)
+    slips = sub.add_parser("slips", help="the day's booking slips as a printable A4 PDF")
+    slips.add_argument("--config", help=CONFIG_HELP)
+    slips.add_argument("--day", required=True, help="the bookings' day, YYYY-MM-DD")
+    slips.add_argument("--kelurahan", help="only this kelurahan's slips")
+    slips.add_argument("--out", type=Path, required=True, help="the PDF to write")
 
 
 DEVICE_HELP = "the admin device to send as (default: the first admin)"
@@ -108,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
     if args.booking_command in STAFF:
         return staff(config, args)
+    if args.booking_command == "slips":
+        return write_slips(config, args)
     try:
         secret = office_secret(config.booking.secret_file)
         device = _admin_device(config, args.device)
@@ -128,6 +135,25 @@ def run(args: argparse.Namespace) -> int:
     if args.codes:
         write_codes(args.codes, lines)
     return 1 if any(x.outcome == "refused" for x in lines.values()) else 0
+
+
+def write_slips(config: Config, args: argparse.Namespace) -> int:
+    """The day's slips into one PDF; how many, or why none."""
+    from antrean_tools import booking_slips  # noqa: PLC0415 - Pillow and qrcode only here
+
+    try:
+        day = date.fromisoformat(args.day)
+        slips = booking_slips.slips_of(config, day, args.kelurahan)
+        if not slips:
+            print(f"antrean booking: no live bookings on {day}", file=sys.stderr)  # noqa: T201
+            return 1
+        booking_slips.write_pdf(booking_slips.pages(slips, config.office.name), args.out)
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    pages = -(-len(slips) // (booking_slips.COLUMNS * booking_slips.ROWS))
+    print(f"{len(slips)} slips on {pages} pages: {args.out}")  # noqa: T201 - the output
+    return 0
 
 
 def staff(config: Config, args: argparse.Namespace) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sqlite3
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -619,3 +620,57 @@ def test_the_cli_books_by_phone_asking_the_nik_and_finds_by_name(
     assert cli.main([*find, "--kelurahan", "Bendan"]) == 0
     assert capsys.readouterr().out == "tidak ada booking dengan nama itu\n"
     assert cli.main(find) == 2  # a name needs its kelurahan
+
+
+def test_the_days_slips_are_one_a4_pdf_with_each_code_and_its_qr(
+    config: Config, office: Office, tmp_path: Path, import_rows: Import,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from PIL import Image, ImageChops, ImageDraw  # noqa: PLC0415 - the kiosk extra's Pillow
+
+    from antrean_tools import booking_slips  # noqa: PLC0415
+
+    rows = [f"Warga {i:02d};{nik(40 + i)};;Bendan Ngisor;B;27/11/2026" for i in range(10)]
+    stored = import_rows([*rows, f"Lain;{nik(60)};;Petompon;B;27/11/2026"])
+    codes = {r[5]: r[0] for r in stored}
+    out = tmp_path / "slips" / "slip-27.pdf"
+    out.parent.mkdir()
+    capsys.readouterr()
+    argv = ["booking", "slips", "--config", config.source, "--day", "2026-11-27"]
+    assert cli.main([*argv, "--kelurahan", "Bendan Ngisor", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"10 slips on 2 pages: {out}"
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 2  # eight a page, cut lines between
+    assert [p.name for p in out.parent.iterdir()] == ["slip-27.pdf"]  # no other file holds names
+
+    # Each slip carries its own code, large, and the QR of that code: the page
+    # matches the code and the QR drawn alone, pixel for pixel, where they go.
+    slips = booking_slips.slips_of(config, date(2026, 11, 27), "Bendan Ngisor")
+    assert [s.name for s in slips] == [f"Warga {i:02d}" for i in range(10)]
+    assert {s.slot for s in slips} == {"08.00\u201309.00"}
+    pages = booking_slips.pages(slips, config.office.name)
+    fonts = booking_slips.Fonts.load()
+    for n, slip in enumerate(slips):
+        page, i = pages[n // 8], n % 8
+        assert slip.code == codes[slip.name]
+        qr = booking_slips.qr_image(slip.code)
+        x, y = booking_slips.qr_origin(i, qr)
+        on_page = page.crop((x, y, x + qr.width, y + qr.height))
+        assert ImageChops.difference(on_page, qr).getbbox() is None
+        alone = Image.new("L", page.size, 255)
+        ImageDraw.Draw(alone).text(
+            booking_slips.code_origin(i), booking_slips.grouped(slip.code), font=fonts.code, fill=0
+        )
+        box = alone.point(lambda v: 255 if v < 255 else 0).getbbox()
+        assert box is not None
+        assert ImageChops.difference(page.crop(box), alone.crop(box)).getbbox() is None
+        # Every line fits its slip: none runs past the cut line or into the next slip.
+        right = booking_slips.slip_box(i)[2] - booking_slips.PAD
+        for (lx, _ly), text, font, _grey in booking_slips.slip_lines(
+            i, slip, config.office.name, fonts
+        ):
+            assert lx + font.getlength(text) <= right, text
+    pages[0].save(tmp_path / "slips-page-1.png")  # for a person to look at
+
+    assert cli.main([*argv[:-1], "2026-11-28", "--out", str(out)]) == 1  # no bookings that day

@@ -252,7 +252,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
             session_cookie="antrean_sesi",
             max_age=timeout,
             same_site="strict",
-            https_only=settings.public_url.startswith("https:"),
+            https_only=settings.scheme == "https",  # the cookie never crosses the LAN in clear
         ),
     ]
     handlers = {Refused: web.refused}

@@ -11,9 +11,10 @@ import getpass
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from antrean.config import CONFIG_HELP, config_path, load_config
-from web.settings import web_settings
+from web.settings import WebSettings, web_settings
 from web.users import UserError, Users, WebRole
 
 log = logging.getLogger(__name__)
@@ -47,26 +48,47 @@ def run(args: argparse.Namespace) -> int:
     if not getattr(args, "verbose", False):
         # uvicorn's start and stop lines repeat ours; its warnings and errors stay.
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not _readable(path):
+            print(f"antrean web: cannot read {path} (antrean broker web-cert --owner USER "  # noqa: T201
+                  "makes it for the user antrean web runs as)", file=sys.stderr)  # fmt: skip
+            return 2
     live = OfficeLive(config, settings.device).start()
     users = Users(settings.users_path)
     try:
         app = build_app(config, settings, live, users)
-        log.info("web for %s on http://%s:%d", config.office.id, settings.host, settings.port)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_config=None,  # our logging (antrean_tools.logs), one format
-                access_log=False,
-                timeout_graceful_shutdown=2,  # open SSE streams must not hold the stop
-            )
-        )
+        log.info("web for %s on %s://%s:%d", config.office.id, settings.scheme, settings.host,
+                 settings.port)  # fmt: skip
+        server = uvicorn.Server(server_config(app, settings, graceful_s=2))
         server.run()
     finally:
         live.stop()
         users.close()
     return 0
+
+
+def server_config(app: Any, settings: WebSettings, graceful_s: int) -> Any:
+    """uvicorn's config for the app: HTTPS with [web] tls_cert/tls_key, else plain (loopback)."""
+    import uvicorn  # noqa: PLC0415
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # our logging (antrean_tools.logs), one format
+        access_log=False,
+        timeout_graceful_shutdown=graceful_s,  # open SSE streams must not hold the stop
+        ssl_certfile=settings.tls_cert,  # None: plain HTTP (settings allow it on loopback only)
+        ssl_keyfile=settings.tls_key,
+    )
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
 
 
 def _add_user(path: Path, name: str, role: WebRole) -> int:

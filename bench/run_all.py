@@ -27,6 +27,7 @@ BENCHMARKS = (
     "bench_printer_serial",
     "bench_board",
     "bench_burst",
+    "bench_web",
 )
 
 

@@ -187,7 +187,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        session_middleware(settings.secret_path, timeout, settings.public_url.startswith("https:")),
+        session_middleware(settings.secret_path, timeout, settings.scheme == "https"),
     ]
     handlers = {Refused: web.refused}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from antrean.config import CONFIG_HELP, ConfigError, config_path, load_config
-from web.settings import web_settings
+from web.settings import WebSettings, web_settings
 from web.users import UserError, Users, WebRole
 
 log = logging.getLogger(__name__)
@@ -51,32 +51,29 @@ def run(args: argparse.Namespace) -> int:
     if not getattr(args, "verbose", False):
         # uvicorn's start and stop lines repeat ours; its warnings and errors stay.
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not _readable(path):
+            print(f"antrean web: cannot read {path} (antrean broker web-cert --owner USER "  # noqa: T201
+                  "makes it for the user antrean web runs as)", file=sys.stderr)  # fmt: skip
+            return 2
     live = OfficeLive(config, settings.device).start()
     users = Users(settings.users_path)
     try:
         app = build_app(config, settings, live, users)
-        log.info("web for %s on http://%s:%d", config.office.id, settings.host, settings.port)
-        _serve(app, settings.host, settings.port)
+        log.info("web for %s on %s://%s:%d", config.office.id, settings.scheme, settings.host,
+                 settings.port)  # fmt: skip
+        _serve(server_config(app, settings.host, settings.port, settings, graceful_s=2))
     finally:
         live.stop()
         users.close()
     return 0
 
 
-def _serve(app: Any, host: str, port: int) -> None:
+def _serve(config: Any) -> None:
+    """Runs uvicorn with `config` until SIGTERM (the office web and the central web)."""
     import uvicorn  # noqa: PLC0415 - only where the web runs
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,  # our logging (antrean_tools.logs), one format
-            access_log=False,
-            timeout_graceful_shutdown=2,  # open SSE streams must not hold the stop
-        )
-    )
-    server.run()
+    uvicorn.Server(config).run()
 
 
 def _central(args: argparse.Namespace) -> int:
@@ -95,10 +92,37 @@ def _central(args: argparse.Namespace) -> int:
         app = build_central_app(config, config.web, users)
         log.info("central web for %d offices on http://%s:%d", len(config.offices),
                  config.web.host, config.web.port)  # fmt: skip
-        _serve(app, config.web.host, config.web.port)
+        _serve(server_config(app, config.web.host, config.web.port, None, graceful_s=2))
     finally:
         users.close()
     return 0
+
+
+def server_config(
+    app: Any, host: str, port: int, settings: WebSettings | None, graceful_s: int
+) -> Any:
+    """uvicorn's config: HTTPS with [web] tls_cert/tls_key, else plain (loopback, or central)."""
+    import uvicorn  # noqa: PLC0415
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,  # our logging (antrean_tools.logs), one format
+        access_log=False,
+        timeout_graceful_shutdown=graceful_s,  # open SSE streams must not hold the stop
+        # None: plain HTTP (the office's settings allow it on loopback only)
+        ssl_certfile=settings.tls_cert if settings else None,
+        ssl_keyfile=settings.tls_key if settings else None,
+    )
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
 
 
 def _add_user(path: Path, name: str, role: WebRole) -> int:

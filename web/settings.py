@@ -7,6 +7,11 @@
     users = "var/web-users.db"
     session_secret = "var/web-secret"
     session_timeout_min = 60
+    tls_cert = "/etc/antrean/broker/web.crt"   # `antrean broker web-cert`: signed by the office CA
+    tls_key = "/etc/antrean/broker/web.key"
+
+Plain HTTP only on loopback: a host anyone on the LAN can reach must serve
+HTTPS, or the staff's passwords and session cookies cross the Wi-Fi in clear.
 
 Imports no web framework: check-config and doctor read it on units without one.
 """
@@ -35,6 +40,12 @@ class WebSettings:
     users_path: Path
     secret_path: Path
     session_timeout_s: int
+    tls_cert: Path | None  # both or neither: HTTPS with the office CA's certificate
+    tls_key: Path | None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
 
 def web_settings(config: Config) -> WebSettings:
@@ -47,14 +58,26 @@ def web_settings(config: Config) -> WebSettings:
         r.fail(SECTION, "device", "needs a [[device]] with role 'web' (its MQTT login)")
     host = r.string(t, SECTION, "host", default="127.0.0.1")
     try:
-        ipaddress.ip_address(host)
+        loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         r.fail(SECTION, "host", f"must be an IP address such as 0.0.0.0, got {host!r}")
     port = r.integer(t, SECTION, "port", default=8080, low=1, high=65535)
-    public_url = r.string(t, SECTION, "public_url", default=f"http://{host}:{port}").rstrip("/")
+    cert, key = (r.string(t, SECTION, k, default="") for k in ("tls_cert", "tls_key"))
+    if bool(cert) != bool(key):
+        missing = "tls_key" if cert else "tls_cert"
+        r.fail(
+            SECTION,
+            missing,
+            "tls_cert and tls_key go together (antrean broker web-cert makes both)",
+        )
+    if not cert and not loopback:
+        r.fail(SECTION, "host", f"{host} is reachable from the LAN: set tls_cert and tls_key "
+               "(antrean broker web-cert makes them), or keep host on 127.0.0.1")  # fmt: skip
+    scheme = "https" if cert else "http"
+    public_url = r.string(t, SECTION, "public_url", default=f"{scheme}://{host}:{port}").rstrip("/")
     parts = urlsplit(public_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        r.fail(SECTION, "public_url", f"must be http://ADDRESS[:PORT], got {public_url!r}")
+    if parts.scheme != scheme or not parts.netloc:
+        r.fail(SECTION, "public_url", f"must be {scheme}://ADDRESS[:PORT], got {public_url!r}")
     settings = WebSettings(
         device=device,
         host=host,
@@ -64,6 +87,8 @@ def web_settings(config: Config) -> WebSettings:
         secret_path=config.path(r.string(t, SECTION, "session_secret", default="var/web-secret")),
         session_timeout_s=60
         * r.integer(t, SECTION, "session_timeout_min", default=60, low=5, high=24 * 60),
+        tls_cert=config.path(cert) if cert else None,
+        tls_key=config.path(key) if key else None,
     )
     r.only_keys(t, SECTION)
     return settings

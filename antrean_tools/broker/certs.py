@@ -85,9 +85,19 @@ def make_ca(files: BrokerFiles, office: str) -> None:
 
 
 def make_server_cert(
-    files: BrokerFiles, office: str, names: list[str], ips: list[str], owner: str | None
+    files: BrokerFiles,
+    office: str,
+    names: list[str],
+    ips: list[str],
+    owner: str | None,
+    web: bool = False,
 ) -> None:
-    """A server certificate signed by the office CA, for these names and IP addresses."""
+    """A server certificate signed by the office CA, for these names and IP addresses.
+
+    The broker's (server.crt), or with `web` the office web's (web.crt): its
+    own key, because server.key belongs to Mosquitto's user and the web runs
+    as the apps' user.
+    """
     if not names and not ips:
         raise CertError("the server certificate needs at least one name or address")
     check_ips(ips)
@@ -100,8 +110,11 @@ def make_server_cert(
         openssl("req", "-new", "-key", str(key_path), "-subj", _subject(f"{office} {cn}"),
                 "-out", str(csr))  # fmt: skip
         cert = _sign(Path(tmp), csr, files, "server_ext", SERVER_YEARS, names, ips)
-    write_file(files.server_key, key, 0o600, owner)  # Mosquitto reads it
-    write_file(files.server_cert, cert, 0o644)
+    cert_path, key_path = (
+        (files.web_cert, files.web_key) if web else (files.server_cert, files.server_key)
+    )
+    write_file(key_path, key, 0o600, owner)  # only the server that uses it reads it
+    write_file(cert_path, cert, 0o644)
     log.info("made the server certificate for %s", ", ".join(names + ips))
 
 

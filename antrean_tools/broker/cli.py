@@ -2,6 +2,7 @@
 
 init        CA, server certificate, passwords, access rules, Mosquitto drop-in (all
             or nothing: a power cut leaves the old folder or the new one)
+web-cert    the office web's HTTPS certificate, signed by the same CA
 check       is the folder complete and consistent (after a power cut, say)?
 enroll      a new password for one unit's device, in its enrollment file
 join        on a display or counter unit: install its enrollment file
@@ -44,22 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=DEFAULT_DIR,
                        help=f"the broker's folder (default {DEFAULT_DIR})")  # fmt: skip
 
+    def names(p: argparse.ArgumentParser, who: str) -> None:
+        """--name and --ip: what the certificate is valid for."""
+        flags = (("--name", "HOST", "a name", "its hostname"),
+                 ("--ip", "ADDR", "an address", "its current ones"))  # fmt: skip
+        for flag, meta, what, default in flags:
+            text = f"{what} {who} use for the hub (repeat; default: {default})"
+            p.add_argument(flag, action="append", default=[], metavar=meta, help=text)
+
     i = sub.add_parser("init", help="CA, server certificate, passwords, access rules, drop-in")
     common(i)
-    i.add_argument(
-        "--name",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="a name devices use for the hub (repeat; default: its hostname)",
-    )
-    i.add_argument(
-        "--ip",
-        action="append",
-        default=[],
-        metavar="ADDR",
-        help="an address devices use for the hub (repeat; default: its current ones)",
-    )
+    names(i, "devices")
     i.add_argument(
         "--local",
         action="append",
@@ -84,6 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i.add_argument("--lan-bind", metavar="ADDR", help="listen for the LAN on this address only")
     i.add_argument("--link", type=Path, metavar="DIR",
                    help="also link the drop-in into DIR (e.g. /etc/mosquitto/conf.d)")  # fmt: skip
+
+    w = sub.add_parser("web-cert", help="the office web's HTTPS certificate (after init)")
+    common(w)
+    names(w, "phones and PCs")
+    w.add_argument("--owner", help="user that owns web.key: the one antrean web runs as")
 
     for name in ("enroll", "add-device"):  # add-device: the older name
         a = sub.add_parser(name, help="a new password for one device, in its enrollment file")
@@ -140,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
             return _check(config, files, args.local)
         if args.broker_command == "init":
             return _init(config, files, args)
+        if args.broker_command == "web-cert":
+            return _web_cert(config, files, args)
         if args.broker_command in ("enroll", "add-device"):
             return _add_device(config, files, args)
         return _bridge(config, files, args)
@@ -199,6 +202,18 @@ def _report_init(files: BrokerFiles, result: InitResult) -> None:
         print("      (or provision.sh --enroll DEVICE.enroll.toml)")
     if result.made_ca:
         print("      a new CA: every unit off the hub needs a new enrollment (broker enroll)")
+
+
+def _web_cert(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:
+    if not files.ca_key.exists():
+        raise ProvisionError(f"no office CA in {files.dir}: run antrean broker init first")
+    found_names, found_ips = certs.hub_names()
+    names, ips = args.name or found_names, args.ip or found_ips
+    certs.make_server_cert(files, config.office.id, names, ips, args.owner, web=True)
+    print(f"web certificate {files.web_cert}, key {files.web_key}")
+    print(certs.describe(files.web_cert).rstrip())
+    print(f'in [web]: tls_cert = "{files.web_cert}"  tls_key = "{files.web_key}"')
+    return 0
 
 
 def _add_device(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:

@@ -41,6 +41,14 @@ class BrokerFiles:
         return self.dir / "server.key"
 
     @property
+    def web_cert(self) -> Path:
+        return self.dir / "web.crt"  # the office web's HTTPS (antrean broker web-cert)
+
+    @property
+    def web_key(self) -> Path:
+        return self.dir / "web.key"  # owned by the apps' user, who runs the web
+
+    @property
     def password_file(self) -> Path:
         return self.dir / "passwd"  # Mosquitto's password file: hashes only
 

@@ -17,6 +17,7 @@ from antrean_testing.devbroker import DevBroker
 from tests.support.chromium import have_chromium, open_chromium
 from tests.support.helpers import FakeClock, Office, example_text
 from web.app import build_app
+from web.cli import server_config
 from web.live import OfficeLive
 from web.settings import web_settings
 from web.users import Users, WebRole
@@ -43,18 +44,10 @@ class WebServer:
         self.live = OfficeLive(config, self.settings.device).start()
         app = build_app(config, self.settings, self.live, self.users)
         self.app = app.state.web  # the WebApp: its phone-page counters
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=self.settings.port,
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=1,
-            )
-        )
+        s = self.settings
+        self.server = uvicorn.Server(server_config(app, s.host, s.port, s, graceful_s=1))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.settings.port}"
+        self.url = f"{self.settings.scheme}://127.0.0.1:{self.settings.port}"
 
     def start(self) -> WebServer:
         self.thread.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,21 @@ def test_a_running_text_with_script_shows_as_text(web_office, chromium):
     wait_for(lambda: text_of(driver, ".running").endswith("lagi"), 10, "the new text, live")
     assert count_of(driver, ".running script, .running img, .running b") == 0
     assert driver.execute_script("return window.pwned") is None
+
+
+def test_going_back_and_forth_never_waits_for_a_left_pages_stream(web_office, chromium):
+    # Chromium keeps six HTTP/1.1 connections per host; a page left for another
+    # must close its SSE stream, or after a few moves the next page waits for a
+    # free connection (bench/bench_web.py saw 58 s). Dashboard and phone page both
+    # stream; 12 moves between two streaming pages would exhaust them twice.
+    _office, web = web_office
+    driver = chromium
+    log_in(driver, web.url, "sri")
+    driver.set_page_load_timeout(15)
+    slowest = 0.0
+    for n in range(12):
+        start = time.monotonic()
+        driver.get(f"{web.url}/dasbor" if n % 2 else f"{web.url}/laporan")
+        wait_for(lambda: count_of(driver, "#live, main") > 0, 15, "the page")
+        slowest = max(slowest, time.monotonic() - start)
+    assert slowest < 5, f"a page waited {slowest:.1f} s"

@@ -266,8 +266,10 @@ class Store:
                 f"{self.path} has schema version {version}; this Antrean knows "
                 f"{len(MIGRATIONS)}. Install the newer Antrean that wrote it."
             )
+        if version < len(MIGRATIONS):  # one line for the whole way, a new store's too
+            log.info("migrating %s from schema version %d to %d", self.path, version,
+                     len(MIGRATIONS))  # fmt: skip
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            log.info("migrating %s to schema version %d", self.path, number)
             statements = [s for s in script.split(";") if s.strip()]
             self.db.execute("BEGIN IMMEDIATE")
             try:

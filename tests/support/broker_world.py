@@ -8,6 +8,7 @@ the bridge tests: TLS with its own CA, one user per office, a dashboard user.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from antrean.config import BrokerConfig
 from antrean_testing.devbroker import free_port
@@ -83,10 +84,11 @@ class CentralBroker(MosquittoProcess):
         return self.login(self.DASHBOARD, self.dashboard_password)
 
 
-def wait_for(predicate: object, timeout: float, what: str) -> None:
-    """Polls predicate() until true or fails the test with `what`."""
+def wait_for(predicate: object, timeout: float, what: str | Callable[[], str]) -> None:
+    """Polls predicate() until true or fails the test with `what` (or what it returns then)."""
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out waiting for {said}")
         time.sleep(0.02)

@@ -31,3 +31,12 @@ def open_chromium(profile: Path, width: int, height: int) -> Any:
     options.binary_location = shutil.which("chromium") or ""
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
     return webdriver.Chrome(options=options, service=service)
+
+
+def page_said(driver: Any) -> str:
+    """Where the browser is and what it shows, for a failed wait's message."""
+    try:
+        text = driver.execute_script("return document.body ? document.body.innerText : ''")
+    except Exception as err:  # a message for a failure, never a failure itself
+        text = f"(page text unreadable: {err})"
+    return f"at {driver.current_url} ({driver.title!r}), the page says:\n{str(text)[:1500]}"

@@ -20,6 +20,7 @@ from antrean.sync_items import SyncRows
 from antrean_testing.devbroker import DevBroker
 from tests.service.test_booking import BOOKING
 from tests.support.broker_world import wait_for
+from tests.support.chromium import page_said
 from tests.support.helpers import FakeClock, Office
 from tests.web.conftest import WebServer, web_config
 from tests.web.test_pages import log_in, shoot, text_of
@@ -31,7 +32,8 @@ BOOKING = BOOKING.replace(
 
 
 def click(driver: Any, css: str) -> None:
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, css), 10, f"{css} on the page")
+    found = lambda: driver.find_elements(By.CSS_SELECTOR, css)  # noqa: E731
+    wait_for(found, 10, lambda: f"{css} on the page, {page_said(driver)}")
     driver.find_element(By.CSS_SELECTOR, css).click()
 
 
@@ -43,7 +45,7 @@ def fill(driver: Any, form: str, **values: str) -> None:
 
 
 def flash(driver: Any, words: str) -> None:
-    wait_for(lambda: words in driver.page_source, 10, words)
+    wait_for(lambda: words in driver.page_source, 10, lambda: f"{words!r}, {page_said(driver)}")
 
 
 def rows(config: Any, sql: str) -> list[tuple[Any, ...]]:

@@ -88,6 +88,12 @@ class QueueClient:
         has passed. NoAnswer after `timeout`.
         """
         deadline = time.monotonic() + timeout
+        if cmd_id is not None:
+            # A reply still here for this id answered an earlier request (a second
+            # answer to a send repeated under load): it is not this request's.
+            with self._lock:
+                self._replies.pop(cmd_id, None)
+                self._waiting.pop(cmd_id, None)
         cmd_id = self.send(action, args, cmd_id)
         for n in range(sends, 0, -1):
             left = deadline - time.monotonic()

@@ -310,6 +310,28 @@ def test_snapshots_are_not_remembered(office: Office) -> None:
     assert office.runner.store.reply_for("board-1", "look-1") is None  # type: ignore[union-attr]
 
 
+def test_a_late_second_answer_to_a_repeated_send_is_not_the_next_requests(
+    office: Office,
+) -> None:
+    """Under load the client sends an id again before its answer came, and gets two answers.
+
+    The second one, arriving after the request returned, must not be taken as
+    the answer of the next request that uses the same id (the status test
+    failed so on a loaded machine: the same uptime twice).
+    """
+    counter = office.client("counter-2")
+    first = counter.request("status", cmd_id="st-late")["result"]
+    stale = {"id": "st-late", "ok": True, "result": {**first, "uptime_s": -1.0}}
+    topic = protocol.reply_topic(office.config.office.id, "counter-2")
+    office.client("counter-1").mqtt.publish(topic, json.dumps(stale).encode())
+    end = time.monotonic() + 5
+    while "st-late" not in counter._replies:  # the stale answer is in the client now
+        assert time.monotonic() < end, "the second answer never came"
+        time.sleep(0.01)
+    again = counter.request("status", cmd_id="st-late")["result"]
+    assert again["uptime_s"] >= first["uptime_s"] >= 0
+
+
 def test_status_names_the_service_and_is_not_remembered(office: Office) -> None:
     """The `status` action: one service method, one table row, one docs section."""
     runner = office.runner

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -40,3 +42,29 @@ def page_said(driver: Any) -> str:
     except Exception as err:  # a message for a failure, never a failure itself
         text = f"(page text unreadable: {err})"
     return f"at {driver.current_url} ({driver.title!r}), the page says:\n{str(text)[:1500]}"
+
+
+def go(driver: Any, url: str, timeout: float = 10) -> None:
+    """Opens `url` and waits until the browser shows it, loaded.
+
+    `driver.get` issued while the page before is still loading (the dashboard
+    right after the login's redirect) can return with the browser still on that
+    page; a test then looks for the new page's buttons in vain. So: wait for the
+    address and readyState, and ask once more if the first get did not take.
+    """
+    wanted = _where(url)
+    for attempt in range(2):
+        driver.get(url)
+        deadline = time.monotonic() + timeout / 2
+        while time.monotonic() < deadline:
+            ready = driver.execute_script("return document.readyState") == "complete"
+            if _where(driver.current_url) == wanted and ready:
+                return
+            time.sleep(0.05)
+        if attempt:
+            raise AssertionError(f"the browser did not open {url}: {page_said(driver)}")
+
+
+def _where(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path, parts.query

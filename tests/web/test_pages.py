@@ -15,6 +15,7 @@ from typing import Any
 from selenium.webdriver.common.by import By
 
 from tests.support.broker_world import wait_for
+from tests.support.chromium import go, page_said
 from tests.web.conftest import PASSWORD
 
 SIZES = {"desktop": (1366, 768), "phone": (360, 740)}
@@ -26,7 +27,13 @@ def log_in(driver: Any, url: str, name: str) -> None:
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-    wait_for(lambda: driver.current_url.endswith("/dasbor"), 10, "the dashboard after login")
+
+    def on_dashboard() -> bool:
+        loaded = driver.execute_script("return document.readyState") == "complete"
+        return bool(driver.current_url.endswith("/dasbor") and loaded)
+
+    # Loaded, not only addressed: a get() sent while it still loads may not take.
+    wait_for(on_dashboard, 10, lambda: f"the dashboard after login, {page_said(driver)}")
 
 
 def text_of(driver: Any, css: str) -> str:
@@ -67,7 +74,7 @@ def save_shot(driver: Any, shot: Path) -> None:
 def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromium, tmp_path):
     office, web = web_office
     driver = chromium
-    driver.get(f"{web.url}/masuk")
+    go(driver, f"{web.url}/masuk")
     shoot(driver, tmp_path, "login")
     log_in(driver, web.url, "sri")
     assert "Buka" in service_row(driver, "B")
@@ -83,7 +90,7 @@ def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromi
     assert "Catat kiriman blanko" in problems
     shoot(driver, tmp_path, "dashboard")
 
-    driver.get(f"{web.url}/admin")
+    go(driver, f"{web.url}/admin")
     driver.find_element(By.CSS_SELECTOR, "#service-form select").send_keys("C")
     driver.find_element(By.CSS_SELECTOR, "#service-form [name=reason]").send_keys(
         "Server Disdukcapil gangguan"
@@ -96,14 +103,14 @@ def test_staff_close_a_service_and_the_dashboard_changes_live(web_office, chromi
     assert service_c["reason"] == "Server Disdukcapil gangguan"
     shoot(driver, tmp_path, "admin")
 
-    driver.get(f"{web.url}/admin/stok")
+    go(driver, f"{web.url}/admin/stok")
     driver.find_element(By.CSS_SELECTOR, "#stock-form [name=count]").send_keys("250")
     driver.find_element(By.CSS_SELECTOR, "#stock-form [name=note]").send_keys("SJ-2026-118")
     driver.find_element(By.CSS_SELECTOR, "#stock-form button").click()
     wait_for(lambda: "Kiriman 250 blanko dicatat." in driver.page_source, 10, "delivery")
     assert office.ok("admin", "snapshot")["stock"]["balance"] == 250
 
-    driver.get(f"{web.url}/dasbor")
+    go(driver, f"{web.url}/dasbor")
     assert "Tutup" in service_row(driver, "C")
     assert "Server Disdukcapil gangguan" in service_row(driver, "C")
     assert "250" in text_of(driver, ".stock")
@@ -113,7 +120,7 @@ def test_a_running_text_with_script_shows_as_text(web_office, chromium):
     office, web = web_office
     driver = chromium
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin")
+    go(driver, f"{web.url}/admin")
     evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2"><b>Libur</b>'
     box = driver.find_element(By.CSS_SELECTOR, "#text-form textarea")
     box.clear()
@@ -121,7 +128,7 @@ def test_a_running_text_with_script_shows_as_text(web_office, chromium):
     driver.find_element(By.CSS_SELECTOR, "#text-form button").click()
     wait_for(lambda: "Teks berjalan disimpan." in driver.page_source, 10, "saved")
     assert office.ok("admin", "snapshot")["office"]["running_text"] == evil
-    driver.get(f"{web.url}/dasbor")
+    go(driver, f"{web.url}/dasbor")
     assert text_of(driver, ".running") == f"Teks berjalan: {evil}"
     assert count_of(driver, ".running script, .running img, .running b") == 0
     # Live too: the SSE fragment is escaped like the page.

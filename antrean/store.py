@@ -548,6 +548,13 @@ class StoreReader:
         """Every ticket of one business day, in issue order."""
         return _tickets_of_day(self.db, day)
 
+    def ticket(self, day: date, code: str) -> Ticket | None:
+        """One ticket of a business day by the code printed on it, or None."""
+        row = self.db.execute(
+            "SELECT * FROM tickets WHERE day = ? AND code = ?", (str(day), code)
+        ).fetchone()
+        return _ticket(row) if row else None
+
 
 def outbox_heads(db: sqlite3.Connection) -> dict[str, int]:
     """The last outbox seq of each visit."""

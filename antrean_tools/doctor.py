@@ -99,6 +99,9 @@ class Doctor:
         if self._needs("inputs"):
             yield from self.check_inputs()
         yield self.check_clock()
+        web = self.check_web_cert()
+        if web is not None:
+            yield web
         yield self.check_store()
         if self.config.unit is not None:
             yield self.check_sync()
@@ -243,6 +246,37 @@ class Doctor:
         if status.get("online") is not True:
             return Result("FAIL", "queue", "the queue service is offline", fix)
         return Result("OK", "queue", f"queue service online (version {status.get('version')})")
+
+    def check_web_cert(self) -> Result | None:
+        """The office web's HTTPS certificate, when [web] names one (None: no HTTPS here)."""
+        assert self.config is not None
+        from antrean_tools.broker.webcert import cert_problems, public_host  # noqa: PLC0415
+        from web.settings import SECTION, web_settings  # noqa: PLC0415 - no web framework
+
+        if SECTION not in self.config.sections or self.role not in (None, *SCREEN_ROLES):
+            return None  # the web runs on the hub; a display unit has the same config
+        settings = web_settings(self.config)
+        if settings.tls_cert is None or settings.tls_key is None:
+            return None
+        beside = settings.tls_cert.parent / "ca.crt"  # web-cert writes it beside the CA
+        ca = beside if beside.is_file() else self.config.broker.tls_ca
+        fix = (
+            "sudo antrean broker web-cert --owner antrean --if-needed; "
+            "sudo systemctl restart antrean-web"
+        )
+        if ca is None:
+            return Result("FAIL", "web", f"no office CA beside {settings.tls_cert}", fix)
+        host = public_host(self.config.text)
+        problems = cert_problems(
+            settings.tls_cert, settings.tls_key, ca, self.user, owner_only=False,
+            want=[host] if host else [],
+        )  # fmt: skip
+        if problems:
+            return Result("FAIL", "web", "; ".join(problems), fix)
+        return Result(
+            "OK", "web", f"{settings.tls_cert}: signed by the office CA, valid, "
+            f"its key readable by {self._who()}",
+        )  # fmt: skip
 
     # ---- devices ---------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from web.phone_pages import PhonePages
 from web.settings import WebSettings
 from web.stream import Frame, sse
 from web.survey import BANDS, ELEMENTS, Surveys
+from web.tablet import TabletPages
 from web.users import Users, WebRole
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class WebApp(LoginPages):
         self.jinja.globals["duration"] = duration
         self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
         self.phone = PhonePages(config, live, self.jinja, self.surveys)
+        self.tablet = TabletPages(self.phone, settings)  # the survey at the exit (off unless set)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)
 
     # ---- dashboard -------------------------------------------------------------
@@ -182,6 +184,7 @@ def build_app(config: Config, settings: WebSettings, live: OfficeLive, users: Us
         Route("/laporan/cetak", readers(web.reports_print)),
         *AdminPages(web).routes(admins),
         *PeoplePages(web).routes(tech, auditors),
+        *web.tablet.routes(),
         *web.phone.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--central", metavar="PATH", help="serve the central web of this central.toml instead"
     )
-    sub = parser.add_subparsers(dest="web_command", metavar="{adduser}")
+    sub = parser.add_subparsers(dest="web_command", metavar="{adduser,tablet-url}")
     add = sub.add_parser("adduser", help="add a staff account (asks for its password)")
     add.add_argument("name", help="the login name, e.g. sri")
     add.add_argument(
@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="kepala: dashboard; petugas: dashboard and admin; teknisi: dashboard and devices",
     )
     add.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    tablet = sub.add_parser(
+        "tablet-url", help="print the exit tablet's survey address ([web] survey_tablet = true)"
+    )
+    tablet.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     settings = web_settings(config)
     if args.web_command == "adduser":
         return _add_user(settings.users_path, args.name, WebRole(args.role))
+    if args.web_command == "tablet-url":
+        return _tablet_url(settings)
     from web.app import build_app  # noqa: PLC0415
     from web.live import OfficeLive  # noqa: PLC0415
 
@@ -123,6 +129,19 @@ def _readable(path: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def _tablet_url(settings: WebSettings) -> int:
+    """Prints the address the exit tablet opens (with its key: web/tablet.py)."""
+    if not settings.survey_tablet:
+        print("antrean web: the exit tablet is off; set survey_tablet = true in [web]",  # noqa: T201
+              file=sys.stderr)  # fmt: skip
+        return 2
+    from web.auth import session_secret  # noqa: PLC0415 - starlette, where the web runs
+
+    key = session_secret(settings.tablet_key_path)
+    print(f"{settings.public_url}/survei/tablet/{key}")  # noqa: T201
+    return 0
 
 
 def _add_user(path: Path, name: str, role: WebRole) -> int:

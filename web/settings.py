@@ -9,6 +9,8 @@
     session_timeout_min = 60
     tls_cert = "/etc/antrean/broker/web.crt"   # `antrean broker web-cert`: signed by the office CA
     tls_key = "/etc/antrean/broker/web.key"
+    survey_tablet = false       # true: the exit tablet's survey page (web/tablet.py)
+    survey_tablet_key = "var/survey-tablet-key"  # its key, made on first start (mode 600)
 
 Plain HTTP only on loopback: a host anyone on the LAN can reach must serve
 HTTPS, or the staff's passwords and session cookies cross the Wi-Fi in clear.
@@ -42,6 +44,8 @@ class WebSettings:
     session_timeout_s: int
     tls_cert: Path | None  # both or neither: HTTPS with the office CA's certificate
     tls_key: Path | None
+    survey_tablet: bool  # the exit tablet's page is served (at /survei/tablet/{key})
+    tablet_key_path: Path
 
     @property
     def scheme(self) -> str:
@@ -89,6 +93,10 @@ def web_settings(config: Config) -> WebSettings:
         * r.integer(t, SECTION, "session_timeout_min", default=60, low=5, high=24 * 60),
         tls_cert=config.path(cert) if cert else None,
         tls_key=config.path(key) if key else None,
+        survey_tablet=r.boolean(t, SECTION, "survey_tablet", default=False),
+        tablet_key_path=config.path(
+            r.string(t, SECTION, "survey_tablet_key", default="var/survey-tablet-key")
+        ),
     )
     r.only_keys(t, SECTION)
     return settings

@@ -3,6 +3,7 @@
 init        CA, server certificate, passwords, access rules, Mosquitto drop-in (all
             or nothing: a power cut leaves the old folder or the new one)
 web-cert    the office web's HTTPS certificate, signed by the same CA
+web-config  the office config with [web] tls_cert/tls_key added (for provisioning)
 check       is the folder complete and consistent (after a power cut, say)?
 enroll      a new password for one unit's device, in its enrollment file
 join        on a display or counter unit: install its enrollment file
@@ -17,11 +18,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
+import os
+import pwd
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from antrean.config import CONFIG_HELP, ROOT_HELP, Config, config_path, load_config
-from antrean_tools.broker import certs, enroll
+from antrean_tools.broker import certs, enroll, webcert
 from antrean_tools.broker.bridge import RESTART_TIMEOUT, Bridge, parse_address
 from antrean_tools.broker.files import DEFAULT_DIR, BrokerFiles, ProvisionError, write_file
 from antrean_tools.broker.mosquitto_conf import LAN_PORT, LOCAL_PORT
@@ -81,10 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i.add_argument("--link", type=Path, metavar="DIR",
                    help="also link the drop-in into DIR (e.g. /etc/mosquitto/conf.d)")  # fmt: skip
 
-    w = sub.add_parser("web-cert", help="the office web's HTTPS certificate (after init)")
-    common(w)
-    names(w, "phones and PCs")
-    w.add_argument("--owner", help="user that owns web.key: the one antrean web runs as")
+    _web_parsers(sub, common, names)
 
     for name in ("enroll", "add-device"):  # add-device: the older name
         a = sub.add_parser(name, help="a new password for one device, in its enrollment file")
@@ -130,8 +133,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="also link the section into DIR (e.g. /etc/mosquitto/conf.d)")  # fmt: skip
 
 
+def _web_parsers(sub: Any, common: Callable[..., None], names: Callable[..., None]) -> None:
+    """web-cert and web-config: the office web's HTTPS."""
+    w = sub.add_parser("web-cert", help="the office web's HTTPS certificate (after init)")
+    common(w)
+    names(w, "phones and PCs")
+    w.add_argument("--owner", help="user that owns web.key: the one antrean web runs as")
+    keep = (f"keep a certificate that is still good (signed by this CA, not ending within "
+            f"{webcert.RENEW_DAYS} days, matching its key, naming public_url)")  # fmt: skip
+    w.add_argument("--if-needed", action="store_true", help=keep)
+    wc = sub.add_parser(
+        "web-config", help="print the config with [web] tls_cert/tls_key added when it needs them"
+    )
+    common(wc)
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs one broker subcommand; a problem to fix gives exit status 2 and a message."""
+    if args.broker_command == "web-config":  # before the check that it answers
+        files = BrokerFiles(args.out)
+        text = config_path(args.config).read_text(encoding="utf-8")
+        sys.stdout.write(webcert.with_web_tls(text, files.web_cert, files.web_key))
+        return 0
     config = load_config(config_path(args.config))
     try:
         if args.broker_command == "join":
@@ -209,11 +232,36 @@ def _web_cert(config: Config, files: BrokerFiles, args: argparse.Namespace) -> i
         raise ProvisionError(f"no office CA in {files.dir}: run antrean broker init first")
     found_names, found_ips = certs.hub_names()
     names, ips = args.name or found_names, args.ip or found_ips
+    public = webcert.public_host(config.text)
+    if public and public not in names + ips:  # the QR's address: phones check it
+        (ips if _is_ip(public) else names).append(public)
+    if args.if_needed:
+        user = args.owner or _current_user()
+        want = [public] if public else []
+        problems = webcert.cert_problems(
+            files.web_cert, files.web_key, files.ca_cert, user, owner_only=True, want=want
+        )
+        if not problems:
+            print(f"kept the web certificate {files.web_cert} (still good)")
+            return 0
+        print(f"a new web certificate: {problems[0]}")
     certs.make_server_cert(files, config.office.id, names, ips, args.owner, web=True)
-    print(f"web certificate {files.web_cert}, key {files.web_key}")
+    print(f"made the web certificate {files.web_cert}, key {files.web_key}")
     print(certs.describe(files.web_cert).rstrip())
     print(f'in [web]: tls_cert = "{files.web_cert}"  tls_key = "{files.web_key}"')
     return 0
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _current_user() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def _add_device(config: Config, files: BrokerFiles, args: argparse.Namespace) -> int:

@@ -3,7 +3,18 @@
 checker=$R$APP
 # With --root the target has no virtualenv: the caller's antrean checks it.
 [ -n "$FILES_ONLY" ] && checker=$(command -v antrean || echo "$R$APP")
-summary=$("$checker" check-config --config "$CONFIG" 2>&1) ||
+# A hub's web on the office LAN serves HTTPS with the office CA: the config
+# gets the [web] tls_cert and tls_key of the files step 60 makes on the hub
+# (antrean broker web-cert); every unit gets the same lines, so one office
+# config passes everywhere. A config that cannot be read stays as it is, for
+# check-config to name its line.
+installed=$CONFIG
+if "$checker" broker web-config --config "$CONFIG" --out "$ETC/broker" >"$TMP/antrean.toml" 2>/dev/null &&
+  ! cmp -s "$CONFIG" "$TMP/antrean.toml"; then
+  installed=$TMP/antrean.toml
+  say "[web] listens on the LAN: adding tls_cert and tls_key (HTTPS with the office CA) to the installed config"
+fi
+summary=$("$checker" check-config --config "$installed" 2>&1) ||
   die "the office config is not valid, nothing was installed: $summary"
 
 # The services write only under /var/lib/antrean (ProtectSystem=strict), and a
@@ -45,7 +56,7 @@ fi
 # files there; others may pass through but not list what is here.
 put_dir "$ETC" 0751 root:antrean
 # Group-readable only: it holds the broker password.
-put_file "$CONFIG" "$ETC"/antrean.toml 0640 root:antrean
+put_file "$installed" "$ETC"/antrean.toml 0640 root:antrean
 read_only=false
 if [ -n "$READ_ONLY" ]; then read_only=true; fi
 ntp_line="" # a hub's office LAN (--ntp-allow), kept for --update

@@ -31,6 +31,18 @@ if [ -n "$BROKER" ] && [ -z "$FILES_ONLY" ]; then
     problems=$("$APP" broker check "${broker_args[@]}" 2>&1) ||
       die "the broker set-up in $ETC/broker is not complete after init: $problems"
   fi
+  # The office web's HTTPS certificate, signed by the CA init made, when the
+  # installed config points at it (40-config.sh): a good one is kept, a
+  # missing, expiring or foreign one is made again, its key the web's alone.
+  # shellcheck disable=SC2154 # WEB: from 40-config.sh
+  if [ -n "$WEB" ] && grep -Eq "^[[:space:]]*tls_cert[[:space:]]*=[[:space:]]*\"$ETC/broker/web.crt\"" "$R$ETC/antrean.toml"; then
+    made=$("$APP" broker web-cert --config "$ETC/antrean.toml" --out "$ETC/broker" --owner antrean --if-needed 2>&1) ||
+      die "antrean broker web-cert failed: $made"
+    if grep -q '^made' <<<"$made"; then
+      CHANGED+=("$ETC/broker/web.crt")
+      say "$made"
+    fi
+  fi
   conf=$(find "$R$ETC/broker" -maxdepth 1 -name '*.conf' 2>/dev/null | sort | head -n 1 || true)
   if [ -n "$conf" ]; then
     # Debian's mosquitto.conf reads every *.conf in conf.d.

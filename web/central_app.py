@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
-from web.central_view import OfficeRow, office_rows
+from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
 from web.users import Users
 from web.views import minutes
@@ -46,8 +46,12 @@ class CentralPages(LoginPages):
     async def offices(self, request: Request) -> Response:
         rows = await run_in_threadpool(self.rows)
         attention = sum(1 for r in rows if r.problems)
-        return self.render(request, "central.html", rows=rows, attention=attention,
-                           refresh=REFRESH_S, central=True)  # fmt: skip
+        key = request.query_params.get("sort", "perhatian")
+        key = key if key in SORTS else "perhatian"
+        reverse = request.query_params.get("balik") == "1"
+        return self.render(request, "central.html", rows=sort_rows(rows, key, reverse),
+                           attention=attention, refresh=REFRESH_S, central=True,
+                           sort=key, reverse=reverse)  # fmt: skip
 
 
 def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> Starlette:

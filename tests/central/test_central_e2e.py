@@ -38,7 +38,7 @@ from antrean_testing.devpostgres import DevPostgres
 from antrean_tools.broker.bridge import Bridge
 from antrean_tools.broker.local import SecuredBroker as HubBroker
 from antrean_tools.broker.provision import write_bridge
-from antrean_tools.figures import period_figures
+from antrean_tools.figures import period_figures, progress_figures
 from central.figures import service_counts
 from tests.support.broker_world import CentralBroker, wait_for
 from tests.support.helpers import ROOT, FakeClock, example_text
@@ -131,6 +131,16 @@ class BridgedOffice:
             for k, g in period.groups["service"].items()
             if g.issued or g.served
         }
+
+    def drive(self) -> dict[str, Any]:
+        """The office's own report of its drive (the kecamatan's row)."""
+        uri = f"{self.config.store_path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            day = self.runner.service.engine.day
+            return progress_figures(db, day, day, self.config.drive)["kecamatan"]  # type: ignore[no-any-return]
+        finally:
+            db.close()
 
     def cut(self) -> None:
         self.proxy.stall()

@@ -98,6 +98,27 @@ def test_central_web_lists_every_office_flagged_first(
             assert row.find_element(By.CSS_SELECTOR, ".recorded").text == str(served_a)
             assert row.find_element(By.CSS_SELECTOR, ".counters").text.endswith("/ 4")
             assert row.find_element(By.CSS_SELECTOR, ".waiting").text.isdigit()
+            drive = o.drive()
+            share = f"{100 * drive['since_start'] / drive['target']:.1f}%"
+            want = f"{drive['since_start']} / {drive['target']}\n{share}"
+            assert row.find_element(By.CSS_SELECTOR, ".drive").text == want
+        # Sorted by the drive's share, the lowest first; the office without a target last.
+        driver.find_element(By.LINK_TEXT, "Perekaman / target").click()
+        wait_for(lambda: "sort=target" in driver.current_url, 10, "sorted by the drive")
+        order = [
+            r.get_attribute("data-office")
+            for r in driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        ]
+        shares = {o.office: o.drive()["since_start"] / o.drive()["target"] for o in offices}
+        assert order == [*sorted(shares, key=lambda k: (shares[k], k)), GARBAGE]
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Perekaman / target").click()  # again: reversed
+        wait_for(lambda: "balik=1" in driver.current_url, 10, "reversed")
+        order = [
+            r.get_attribute("data-office")
+            for r in driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        ]
+        assert order == [GARBAGE, *sorted(shares, key=lambda k: (shares[k], k), reverse=True)]
+        driver.get(f"{url}/kantor")
         SHOTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(SHOTS / "central-offices-1366.png"))
     finally:

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
+from web.central_office import OfficePage, office_page
 from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
 from web.users import Users
@@ -42,6 +43,21 @@ class CentralPages(LoginPages):
         today = datetime.now(ZONE).date()
         with psycopg.connect(self.config.dsn) as conn:
             return office_rows(conn, self.config.offices, today, self.config.recording_services)
+
+    def page(self, office: str) -> OfficePage:
+        today = datetime.now(ZONE).date()
+        c = self.config
+        with psycopg.connect(c.dsn) as conn:
+            return office_page(conn, office, c.offices, today, c.recording_services)
+
+    async def office(self, request: Request) -> Response:
+        office = request.path_params["office"]
+        if office not in self.config.offices:
+            return self.render(request, "error.html", 404, central=True,
+                               message=f"Kantor {office} tidak ada di daftar pusat.")  # fmt: skip
+        page = await run_in_threadpool(self.page, office)
+        return self.render(request, "central_office.html", page=page, refresh=REFRESH_S,
+                           central=True)  # fmt: skip
 
     async def offices(self, request: Request) -> Response:
         rows = await run_in_threadpool(self.rows)
@@ -63,6 +79,7 @@ def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> S
         Route("/dasbor", lambda _r: RedirectResponse("/kantor", 303)),  # where a login lands
         *pages.login_routes(),
         Route("/kantor", staff(pages.offices)),
+        Route("/kantor/{office}", staff(pages.office)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -34,6 +34,7 @@ class OfficeRow:
     office: str
     name: str
     reporting: bool = False  # the centre has its state/office
+    day: date | None = None  # its business day (state/office)
     queue_online: bool = False
     waiting: int = 0
     longest_wait_s: int = 0  # the largest estimated wait over its services
@@ -127,6 +128,7 @@ def _state(row: OfficeRow, topic: str, body: dict[str, Any]) -> None:
     if topic == "office":
         row.reporting = True
         row.name = str(body.get("name") or row.office)
+        row.day = date.fromisoformat(body["day"]) if body.get("day") else None
     elif topic.startswith("service/"):
         row.waiting += int(body.get("waiting") or 0)
         row.longest_wait_s = max(row.longest_wait_s, int(body.get("estimated_wait_s") or 0))

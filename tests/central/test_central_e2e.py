@@ -119,6 +119,10 @@ class BridgedOffice:
             return {s: (d, b) for s, d, b in db.execute("SELECT seq, day, body FROM events")}
 
     def figures(self) -> dict[str, tuple[int, int]]:
+        return {k: (g.issued, g.served) for k, g in self.groups().items() if g.issued or g.served}
+
+    def groups(self) -> dict[str, Any]:
+        """The office's own report of its business day, per service (antrean report)."""
         uri = f"{self.config.store_path.resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True)
         try:
@@ -126,11 +130,7 @@ class BridgedOffice:
             period = period_figures(db, day, day, self.config.office.timezone)
         finally:
             db.close()
-        return {
-            k: (g.issued, g.served)
-            for k, g in period.groups["service"].items()
-            if g.issued or g.served
-        }
+        return period.groups["service"]
 
     def drive(self) -> dict[str, Any]:
         """The office's own report of its drive (the kecamatan's row)."""

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -24,6 +25,7 @@ from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
 from web.central_office import OfficePage, office_page
+from web.central_summary import DriveLine, bars, csv_text, drive_lines
 from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
 from web.users import Users
@@ -59,6 +61,21 @@ class CentralPages(LoginPages):
         return self.render(request, "central_office.html", page=page, refresh=REFRESH_S,
                            central=True)  # fmt: skip
 
+    def lines(self) -> list[DriveLine]:
+        with psycopg.connect(self.config.dsn) as conn:
+            return drive_lines(conn, self.config.offices, self.config.kabupaten)
+
+    async def summary(self, request: Request) -> Response:
+        lines = await run_in_threadpool(self.lines)
+        chart = Markup(bars(lines))  # noqa: S704 - every name in it is escaped by bars()
+        return self.render(request, "central_summary.html", lines=lines, chart=chart,
+                           refresh=REFRESH_S, central=True)  # fmt: skip
+
+    async def summary_csv(self, _request: Request) -> Response:
+        lines = await run_in_threadpool(self.lines)
+        headers = {"Content-Disposition": 'attachment; filename="ringkasan-perekaman.csv"'}
+        return Response(csv_text(lines), media_type="text/csv; charset=utf-8", headers=headers)
+
     async def offices(self, request: Request) -> Response:
         rows = await run_in_threadpool(self.rows)
         attention = sum(1 for r in rows if r.problems)
@@ -80,6 +97,8 @@ def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> S
         *pages.login_routes(),
         Route("/kantor", staff(pages.offices)),
         Route("/kantor/{office}", staff(pages.office)),
+        Route("/ringkasan", staff(pages.summary)),
+        Route("/ringkasan.csv", staff(pages.summary_csv)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

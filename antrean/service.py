@@ -95,6 +95,7 @@ class _Batch:
     changes: Changes = field(default_factory=Changes)
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     calls_changed: bool = False  # state/calls (the board's history) to republish
+    drive_changed: bool = False  # state/drive: a unit's synced recordings came in
     # (seq, day, JSON) of the batch's events: encoded once, logged and published.
     events: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -414,6 +415,7 @@ class QueueService:
         for entry in applied.stock:  # the unit's cards used: the office's balance, stored already
             e.stock.add(entry)
             batch.changes.stock_changed = True
+        batch.drive_changed = True  # its recordings are in the progress table now
         self._publish_ack(chunk.unit)
 
     def _publish_ack(self, unit: str) -> None:
@@ -483,6 +485,10 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
         if everything or out.visits_changed:  # issue 13
             bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
+        # issue 16: for the centre; counted in the store (a unit's recordings too)
+        if everything or out.progress or out.targets or out.office_changed or batch.drive_changed:
+            counts = self.store.drive_counts(e.config.drive.start, e.day)
+            bus.publish(protocol.state_topic(office, "drive"), wire.drive_progress(e, counts), True)
 
     def _publish_service(self, code: str) -> None:
         if self.bus is not None:

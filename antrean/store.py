@@ -463,6 +463,16 @@ class Store:
         )
         return [b for (b,) in rows]
 
+    def drive_counts(self, start: date | None, today: date) -> dict[str, tuple[int, int, int]]:
+        """kelurahan ('' unknown) -> recordings (since `start`, in the 7 days to `today`, today)."""
+        week_from = today - timedelta(days=6)
+        rows = self.db.execute(
+            "SELECT COALESCE(kelurahan, ''), COUNT(*), SUM(day >= ?), SUM(day = ?) FROM progress"
+            " WHERE day >= ? AND day <= ? GROUP BY 1",
+            (str(week_from), str(today), str(start or date.min), str(today)),
+        )
+        return {k: (n, w, t) for k, n, w, t in rows}
+
     def oldest_event(self) -> int | None:
         """The lowest seq still in the log (older ones were pruned), or None."""
         return self.db.execute("SELECT MIN(seq) FROM events").fetchone()[0]  # type: ignore[no-any-return]

@@ -237,3 +237,28 @@ def drive_state(engine: Engine) -> dict[str, Any]:
     """The drive's kelurahan and targets (the console's buttons; issue 14)."""
     recording = [s.code for s in engine.config.services if s.recording]
     return {"recording_services": recording, "targets": dict(engine.targets)}
+
+
+def drive_progress(engine: Engine, counts: dict[str, tuple[int, int, int]]) -> dict[str, Any]:
+    """state/drive (issue 16): targets and recordings per kelurahan, for the central web.
+
+    `counts` is the store's kelurahan -> (since the drive's start, the 7 days
+    up to today, today); "" is the recordings of no known kelurahan.
+    """
+    names = sorted(set(engine.targets) | {k for k in counts if k})
+    kelurahan = {}
+    for name in [*names, ""]:
+        since, week, today = counts.get(name, (0, 0, 0))
+        target = engine.targets.get(name)
+        kelurahan[name] = {"target": target, "recorded": since, "week": week, "today": today}
+    start = engine.config.drive.start
+    return {
+        "day": str(engine.day),
+        "start": start.isoformat() if start else None,
+        "recording_services": [s.code for s in engine.config.services if s.recording],
+        "target": sum(engine.targets.values()),
+        "recorded": sum(c[0] for c in counts.values()),
+        "week": sum(c[1] for c in counts.values()),
+        "today": sum(c[2] for c in counts.values()),
+        "kelurahan": kelurahan,
+    }

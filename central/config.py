@@ -5,6 +5,10 @@
 dsn = "host=/var/run/postgresql dbname=antrean user=antrean"
 offices = ["gajahmungkur", "tembalang"]
 
+[central.kabupaten]  # optional: each office's kabupaten or kota, for /ringkasan
+gajahmungkur = "Kota Semarang"
+tembalang = "Kota Semarang"
+
 [broker]            # the central broker, the same keys as an office's [broker]
 host = "127.0.0.1"
 port = 8883
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,7 @@ class CentralConfig:
     client_id: str = CLIENT_ID
     recording_services: tuple[str, ...] = ("A",)  # a served ticket of these is one recording
     web: CentralWeb | None = None
+    kabupaten: dict[str, str] = field(default_factory=dict)  # office -> its kabupaten/kota
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +104,25 @@ def parse_central_config(text: str, source: str, base: Path) -> CentralConfig:
     recording = r.get(t, "central", "recording_services", ["A"])
     if not isinstance(recording, list) or not all(isinstance(c, str) for c in recording):
         r.fail("central", "recording_services", 'must be a list of service codes, e.g. ["A"]')
+    kabupaten = _kabupaten(r, t, offices)
     r.only_keys(t, "central")
     broker = broker_section(r, data, base)
     web = _web(r, data, base) if "web" in data else None
-    return CentralConfig(source, dsn, tuple(offices), broker, client_id, tuple(recording), web)
+    return CentralConfig(
+        source, dsn, tuple(offices), broker, client_id, tuple(recording), web, kabupaten
+    )
+
+
+def _kabupaten(r: ConfigReader, t: dict[str, Any], offices: list[str]) -> dict[str, str]:
+    """[central.kabupaten]: office id -> the name of its kabupaten or kota."""
+    kabupaten = r.get(t, "central", "kabupaten", {})
+    if not isinstance(kabupaten, dict):
+        r.fail("central", "kabupaten", 'must map office ids to names: tembalang = "Kota Semarang"')
+    r.only_keys(kabupaten, "central.kabupaten", offices, " (not in [central] offices)")
+    for office, name in kabupaten.items():
+        if not isinstance(name, str) or not name.strip():
+            r.fail("central.kabupaten", office, f"must be the kabupaten's name, got {name!r}")
+    return {o: n.strip() for o, n in kabupaten.items()}
 
 
 def _web(r: ConfigReader, data: dict[str, Any], base: Path) -> CentralWeb:

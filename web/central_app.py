@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -23,7 +24,9 @@ from starlette.staticfiles import StaticFiles
 from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
-from web.central_view import OfficeRow, office_rows
+from web.central_office import OfficePage, office_page
+from web.central_summary import DriveLine, bars, csv_text, drive_lines
+from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
 from web.users import Users
 from web.views import minutes
@@ -43,11 +46,45 @@ class CentralPages(LoginPages):
         with psycopg.connect(self.config.dsn) as conn:
             return office_rows(conn, self.config.offices, today, self.config.recording_services)
 
+    def page(self, office: str) -> OfficePage:
+        today = datetime.now(ZONE).date()
+        c = self.config
+        with psycopg.connect(c.dsn) as conn:
+            return office_page(conn, office, c.offices, today, c.recording_services)
+
+    async def office(self, request: Request) -> Response:
+        office = request.path_params["office"]
+        if office not in self.config.offices:
+            return self.render(request, "error.html", 404, central=True,
+                               message=f"Kantor {office} tidak ada di daftar pusat.")  # fmt: skip
+        page = await run_in_threadpool(self.page, office)
+        return self.render(request, "central_office.html", page=page, refresh=REFRESH_S,
+                           central=True)  # fmt: skip
+
+    def lines(self) -> list[DriveLine]:
+        with psycopg.connect(self.config.dsn) as conn:
+            return drive_lines(conn, self.config.offices, self.config.kabupaten)
+
+    async def summary(self, request: Request) -> Response:
+        lines = await run_in_threadpool(self.lines)
+        chart = Markup(bars(lines))  # noqa: S704 - every name in it is escaped by bars()
+        return self.render(request, "central_summary.html", lines=lines, chart=chart,
+                           refresh=REFRESH_S, central=True)  # fmt: skip
+
+    async def summary_csv(self, _request: Request) -> Response:
+        lines = await run_in_threadpool(self.lines)
+        headers = {"Content-Disposition": 'attachment; filename="ringkasan-perekaman.csv"'}
+        return Response(csv_text(lines), media_type="text/csv; charset=utf-8", headers=headers)
+
     async def offices(self, request: Request) -> Response:
         rows = await run_in_threadpool(self.rows)
         attention = sum(1 for r in rows if r.problems)
-        return self.render(request, "central.html", rows=rows, attention=attention,
-                           refresh=REFRESH_S, central=True)  # fmt: skip
+        key = request.query_params.get("sort", "perhatian")
+        key = key if key in SORTS else "perhatian"
+        reverse = request.query_params.get("balik") == "1"
+        return self.render(request, "central.html", rows=sort_rows(rows, key, reverse),
+                           attention=attention, refresh=REFRESH_S, central=True,
+                           sort=key, reverse=reverse)  # fmt: skip
 
 
 def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> Starlette:
@@ -59,6 +96,9 @@ def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> S
         Route("/dasbor", lambda _r: RedirectResponse("/kantor", 303)),  # where a login lands
         *pages.login_routes(),
         Route("/kantor", staff(pages.offices)),
+        Route("/kantor/{office}", staff(pages.office)),
+        Route("/ringkasan", staff(pages.summary)),
+        Route("/ringkasan.csv", staff(pages.summary_csv)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

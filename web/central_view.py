@@ -1,6 +1,7 @@
 """The central web's office table, from the tables the central service fills (no web here).
 
-Per office: its retained `state/...` (office_state), its devices' presence
+Per office: its retained `state/...` (office_state; state/drive for the
+drive's target and recordings), its devices' presence
 and the `served` events of its business day (its state/office's `day`; else
 today). Offices that need a person come first: a
 flagged office (garbage kept aside), then the most "stop" problems (a kiosk
@@ -33,6 +34,7 @@ class OfficeRow:
     office: str
     name: str
     reporting: bool = False  # the centre has its state/office
+    day: date | None = None  # its business day (state/office)
     queue_online: bool = False
     waiting: int = 0
     longest_wait_s: int = 0  # the largest estimated wait over its services
@@ -45,7 +47,16 @@ class OfficeRow:
     stock_out: bool = False
     stock_warning: bool = False
     recorded_today: int = 0
+    drive_target: int | None = None  # state/drive (issue 16): the office's own count
+    drive_recorded: int = 0
     flagged: str | None = None
+
+    @property
+    def drive_share(self) -> float | None:
+        """Recorded of the target, 0..100 (may pass 100), or None without a target."""
+        if not self.drive_target:
+            return None
+        return round(100 * self.drive_recorded / self.drive_target, 1)
 
     @property
     def problems(self) -> list[str]:
@@ -90,16 +101,43 @@ def office_rows(
     return sorted(rows.values(), key=lambda r: (r.attention, r.office))
 
 
+_LAST = float("inf")  # a row with no value sorts after every row with one
+# ?sort=KEY on /kantor: each column's key, its worst (most in need) first.
+SORTS: dict[str, Any] = {
+    "perhatian": lambda r: r.attention,
+    "kantor": lambda r: r.name.casefold(),
+    "menunggu": lambda r: -r.waiting,
+    "tunggu": lambda r: -r.longest_wait_s,
+    "loket": lambda r: r.counters_open,
+    "perangkat": lambda r: -len(r.offline),
+    "printer": lambda r: -len(r.printers),
+    "blanko": lambda r: _LAST if r.days_left is None else r.days_left,
+    "perekaman": lambda r: r.recorded_today,
+    "target": lambda r: _LAST if r.drive_share is None else r.drive_share,
+}
+
+
+def sort_rows(rows: list[OfficeRow], key: str, reverse: bool) -> list[OfficeRow]:
+    """The rows by a column (unknown keys: attention first); ties by office id."""
+    by = SORTS.get(key, SORTS["perhatian"])
+    ordered = sorted(rows, key=lambda r: (by(r), r.office))
+    return ordered[::-1] if reverse else ordered
+
+
 def _state(row: OfficeRow, topic: str, body: dict[str, Any]) -> None:
     if topic == "office":
         row.reporting = True
         row.name = str(body.get("name") or row.office)
+        row.day = date.fromisoformat(body["day"]) if body.get("day") else None
     elif topic.startswith("service/"):
         row.waiting += int(body.get("waiting") or 0)
         row.longest_wait_s = max(row.longest_wait_s, int(body.get("estimated_wait_s") or 0))
     elif topic.startswith("counter/"):
         row.counters += 1
         row.counters_open += bool(body.get("open"))
+    elif topic == "drive":
+        row.drive_target = int(body.get("target") or 0) or None
+        row.drive_recorded = int(body.get("recorded") or 0)
     elif topic == "stock" and body.get("services"):
         row.stock = body.get("available")
         row.days_left = body.get("days_left")

@@ -38,7 +38,7 @@ from antrean_testing.devpostgres import DevPostgres
 from antrean_tools.broker.bridge import Bridge
 from antrean_tools.broker.local import SecuredBroker as HubBroker
 from antrean_tools.broker.provision import write_bridge
-from antrean_tools.figures import period_figures
+from antrean_tools.figures import period_figures, progress_figures
 from central.figures import service_counts
 from tests.support.broker_world import CentralBroker, wait_for
 from tests.support.helpers import ROOT, FakeClock, example_text
@@ -119,6 +119,10 @@ class BridgedOffice:
             return {s: (d, b) for s, d, b in db.execute("SELECT seq, day, body FROM events")}
 
     def figures(self) -> dict[str, tuple[int, int]]:
+        return {k: (g.issued, g.served) for k, g in self.groups().items() if g.issued or g.served}
+
+    def groups(self) -> dict[str, Any]:
+        """The office's own report of its business day, per service (antrean report)."""
         uri = f"{self.config.store_path.resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True)
         try:
@@ -126,11 +130,17 @@ class BridgedOffice:
             period = period_figures(db, day, day, self.config.office.timezone)
         finally:
             db.close()
-        return {
-            k: (g.issued, g.served)
-            for k, g in period.groups["service"].items()
-            if g.issued or g.served
-        }
+        return period.groups["service"]
+
+    def drive(self) -> dict[str, Any]:
+        """The office's own report of its drive (the kecamatan's row)."""
+        uri = f"{self.config.store_path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            day = self.runner.service.engine.day
+            return progress_figures(db, day, day, self.config.drive)["kecamatan"]  # type: ignore[no-any-return]
+        finally:
+            db.close()
 
     def cut(self) -> None:
         self.proxy.stall()

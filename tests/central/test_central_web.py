@@ -55,6 +55,31 @@ def serve(central: Central, tmp: Path) -> tuple[uvicorn.Server, threading.Thread
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+def check_office_page(driver: Any, o: BridgedOffice) -> None:
+    """Today's and the month's figures per service equal the office's own report."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    want = {k: g for k, g in o.groups().items() if g.issued or g.served}
+    assert want, o.office
+    for table in ("today", "month"):  # the world's events are all of one day
+        rows = driver.find_elements(By.CSS_SELECTOR, f"table.{table} tr.service")
+        assert {r.get_attribute("data-service") for r in rows} == set(want)
+        for r in rows:
+            g = want[r.get_attribute("data-service")]
+            cell = {
+                c: r.find_element(By.CSS_SELECTOR, f".{c}")
+                for c in ("issued", "served", "median", "p90")
+            }
+            assert (int(cell["issued"].text), int(cell["served"].text)) == (g.issued, g.served)
+            for name, value in (("median", g.wait.median), ("p90", g.wait.p90)):
+                shown = cell[name].get_attribute("data-s")
+                assert (None if shown == "None" else float(shown)) == value, (o.office, name)
+    devices = {
+        r.get_attribute("data-device") for r in driver.find_elements(By.CSS_SELECTOR, "tr.device")
+    }
+    assert "queue" in devices
+
+
 def test_central_web_lists_every_office_flagged_first(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -98,8 +123,35 @@ def test_central_web_lists_every_office_flagged_first(
             assert row.find_element(By.CSS_SELECTOR, ".recorded").text == str(served_a)
             assert row.find_element(By.CSS_SELECTOR, ".counters").text.endswith("/ 4")
             assert row.find_element(By.CSS_SELECTOR, ".waiting").text.isdigit()
+            drive = o.drive()
+            share = f"{100 * drive['since_start'] / drive['target']:.1f}%"
+            want = f"{drive['since_start']} / {drive['target']}\n{share}"
+            assert row.find_element(By.CSS_SELECTOR, ".drive").text == want
+        # Sorted by the drive's share, the lowest first; the office without a target last.
+        driver.find_element(By.LINK_TEXT, "Perekaman / target").click()
+        wait_for(lambda: "sort=target" in driver.current_url, 10, "sorted by the drive")
+        order = [
+            r.get_attribute("data-office")
+            for r in driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        ]
+        shares = {o.office: o.drive()["since_start"] / o.drive()["target"] for o in offices}
+        assert order == [*sorted(shares, key=lambda k: (shares[k], k)), GARBAGE]
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Perekaman / target").click()  # again: reversed
+        wait_for(lambda: "balik=1" in driver.current_url, 10, "reversed")
+        order = [
+            r.get_attribute("data-office")
+            for r in driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        ]
+        assert order == [GARBAGE, *sorted(shares, key=lambda k: (shares[k], k), reverse=True)]
+        driver.get(f"{url}/kantor")
         SHOTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(SHOTS / "central-offices-1366.png"))
+        for o in offices:
+            driver.get(f"{url}/kantor/{o.office}")
+            check_office_page(driver, o)
+        driver.save_screenshot(str(SHOTS / "central-office-1366.png"))
+        driver.get(f"{url}/kantor/tidak-ada")
+        assert "tidak ada di daftar pusat" in driver.page_source
     finally:
         driver.quit()
         server.should_exit = True

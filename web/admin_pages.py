@@ -94,7 +94,7 @@ class AdminPages:
         user, name = request.state.user, upload.filename
         try:
             report = await run_in_threadpool(
-                desk.import_bookings, self.web.config, self.web.live, name, data
+                desk.import_bookings, self.web.config, self.web.live, name, data, user.name
             )
         except desk.DeskError as err:
             self.web.users.audit(user.name, "booking_import", name, "", f"refused: {err}")

@@ -41,16 +41,20 @@ class ImportReport:
 
 
 class _AsWeb:
-    """booking_cli.send's client: the web's link, answering with the wire reply."""
+    """booking_cli.send's client: the web's link, the import carrying the user."""
 
-    def __init__(self, live: OfficeLive) -> None:
-        self.live = live
+    def __init__(self, live: OfficeLive, user: str) -> None:
+        self.live, self.user = live, user
 
     def request(self, action: str, args: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        if action == "booking_import":  # its last chunk is the store's audit row
+            args = {**args, "user": self.user}
         return self.live.link.request(action, args, timeout=timeout).body
 
 
-def import_bookings(config: Config, live: OfficeLive, name: str, data: bytes) -> ImportReport:
+def import_bookings(
+    config: Config, live: OfficeLive, name: str, data: bytes, user: str
+) -> ImportReport:
     """Checks and books one uploaded list; DeskError when nothing could be booked."""
     if not data.strip():
         raise DeskError("Berkas kosong. Pilih berkas CSV daftar warga.")
@@ -70,7 +74,7 @@ def import_bookings(config: Config, live: OfficeLive, name: str, data: bytes) ->
     finally:
         os.close(fd)
     try:
-        summary = send(_AsWeb(live), rows, lines) if rows else {}  # type: ignore[arg-type]
+        summary = send(_AsWeb(live, user), rows, lines) if rows else {}  # type: ignore[arg-type]
     except (NotConnected, NoAnswer):
         raise DeskError("Layanan antrean tidak menjawab. Tidak ada yang dibooking.") from None
     except RuntimeError as exc:

@@ -163,6 +163,10 @@ def test_import_a_booking_list_see_its_bad_rows_then_find_and_cancel(
     assert rows(web.config, f"SELECT status FROM bookings WHERE code = '{code}'") == [
         ("cancelled",)
     ]
+    imported, cancelled = rows(web.config, "SELECT who, action, subject FROM audit ORDER BY id")
+    assert imported[:2] == ("web/sri", "booking_import")
+    assert imported[2].endswith(": 2 booked of 2")
+    assert cancelled == ("web/sri", "cancel_booking", code)
     # An unknown code says so, in Indonesian, and changes nothing.
     driver.get(f"{web.url}/admin/booking?kode=12345678")
     assert "tidak" in text_of(driver, ".flash.bad").lower()
@@ -212,4 +216,7 @@ def test_plan_a_visit_and_see_each_units_sync_state(desk_office, chromium, tmp_p
     flash(driver, f"Kunjungan {visit['id']} dibatalkan.")
     assert [(r[1], r[2]) for r in web.users.audit_rows()] == [
         ("sri", "visit_cancel"), ("sri", "visit_plan"),
+    ]  # fmt: skip
+    assert rows(web.config, "SELECT who, action, subject FROM audit ORDER BY id") == [
+        ("web/sri", "visit_plan", visit["id"]), ("web/sri", "visit_cancel", visit["id"]),
     ]  # fmt: skip

@@ -7,28 +7,16 @@ own state (its snapshot and its store), not only what the page says.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from selenium.webdriver.common.by import By
 
 from antrean.store import Store
 from antrean.sync_items import SyncRows
-from antrean_testing.devbroker import DevBroker
-from tests.service.test_booking import BOOKING
 from tests.support.broker_world import wait_for
 from tests.support.chromium import page_said
-from tests.support.helpers import FakeClock, Office
-from tests.web.conftest import WebServer, web_config
 from tests.web.test_pages import log_in, shoot, text_of
-
-# The booking office of the service's booking tests, with two mobile units.
-BOOKING = BOOKING.replace(
-    "[kiosk]", '[mobile]\nunits = { "keliling-1" = "K", "keliling-2" = "L" }\n\n[kiosk]'
-)
 
 
 def click(driver: Any, css: str) -> None:
@@ -54,16 +42,6 @@ def rows(config: Any, sql: str) -> list[tuple[Any, ...]]:
         return db.execute(sql).fetchall()
     finally:
         db.close()
-
-
-@pytest.fixture
-def desk_office(tmp_path: Path, broker: DevBroker) -> Iterator[tuple[Office, WebServer]]:
-    config = web_config(tmp_path, broker.port, edit={"[kiosk]\n": BOOKING})
-    office = Office(config, FakeClock()).start()
-    server = WebServer(config).start()
-    yield office, server
-    server.stop()
-    office.close()
 
 
 def test_counters_open_and_close_from_the_admin_page(web_office, chromium):

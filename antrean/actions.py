@@ -54,6 +54,9 @@ class Action:
 COUNTER = Arg(int)  # for a counter device, defaults to its own counter
 SERVICE = Arg(str)
 CODE = Arg(str)
+# Who, for the store's record (the stock ledger, the audit table): the web's
+# logged-in user or the admin tools' --user, kept beside the device id.
+USER = Arg(str, False)
 _STAFF = frozenset({Role.COUNTER, Role.ADMIN})
 _ADMIN = frozenset({Role.ADMIN, Role.WEB})
 # The web's admin pages open and close services and counters; calling residents
@@ -82,36 +85,38 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("call_ticket", {"counter": COUNTER, "code": CODE}, _STAFF, changes_calls=True),
     Action("requeue", {"code": CODE}, _STAFF, changes_calls=True),
     Action("cancel", {"code": CODE}, _STAFF),
-    Action("counter_open", {"counter": COUNTER}, _STAFF_AND_WEB),
-    Action("counter_close", {"counter": COUNTER}, _STAFF_AND_WEB, changes_calls=True),
-    Action("service_open", {"service": SERVICE}, _STAFF_AND_WEB),
-    Action("service_close", {"service": SERVICE, "reason": Arg(str, False)}, _STAFF_AND_WEB),
-    Action("set_running_text", {"text": Arg(str)}, _ADMIN),
+    Action("counter_open", {"counter": COUNTER, "user": USER}, _STAFF_AND_WEB),
+    Action("counter_close", {"counter": COUNTER, "user": USER}, _STAFF_AND_WEB, changes_calls=True),
+    Action("service_open", {"service": SERVICE, "user": USER}, _STAFF_AND_WEB),
+    Action(
+        "service_close",
+        {"service": SERVICE, "reason": Arg(str, False), "user": USER},
+        _STAFF_AND_WEB,
+    ),
+    Action("set_running_text", {"text": Arg(str), "user": USER}, _ADMIN),
     Action("snapshot", {}, _EVERYONE, on_service=True, read_only=True),
     # issue 14: blank cards and the drive's targets (rules: antrean/stock.py, progress.py)
     Action(
         "stock_receive",
-        {"count": Arg(int), "note": Arg(str), "day": Arg(str, False), "user": Arg(str, False)},
+        {"count": Arg(int), "note": Arg(str), "day": Arg(str, False), "user": USER},
         _ADMIN,
     ),
     Action(  # a failed print at the counter
         "stock_spoil",
-        {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)},
+        {"count": Arg(int), "reason": Arg(str), "user": USER},
         _STAFF_AND_WEB,
     ),
-    Action(
-        "stock_adjust", {"count": Arg(int), "reason": Arg(str), "user": Arg(str, False)}, _ADMIN
-    ),
+    Action("stock_adjust", {"count": Arg(int), "reason": Arg(str), "user": USER}, _ADMIN),
     Action(
         "drive_target",
-        {"kelurahan": Arg(str), "target": Arg(int), "user": Arg(str, False)},
+        {"kelurahan": Arg(str), "target": Arg(int), "user": USER},
         _ADMIN,
     ),
     Action("status", {}, _EVERYONE, on_service=True, read_only=True),
     # issue 12: pre-registration (rules: antrean/bookings.py); the kiosk may only redeem
     Action(
         "booking_import",
-        {"batch": Arg(str), "rows": Arg(list), "count": Arg(int, False)},
+        {"batch": Arg(str), "rows": Arg(list), "count": Arg(int, False), "user": USER},
         _ADMIN,
         personal=True,
     ),
@@ -140,11 +145,12 @@ ACTIONS: Mapping[str, Action] = _table(
             "service": SERVICE,
             "phone": Arg(str, False),
             "day": Arg(str, False),
+            "user": USER,
         },
         frozenset({Role.COUNTER, Role.ADMIN, Role.WEB}),
         personal=True,
     ),
-    Action("cancel_booking", {"code": CODE}, _STAFF_AND_WEB),
+    Action("cancel_booking", {"code": CODE, "user": USER}, _STAFF_AND_WEB),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
     Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),
@@ -165,10 +171,11 @@ ACTIONS: Mapping[str, Action] = _table(
             "organiser": Arg(str, False),
             "expected": Arg(int, False),
             "bring": Arg(str, False),
+            "user": USER,
         },
         _ADMIN,
     ),
-    Action("visit_cancel", {"id": Arg(str)}, _ADMIN),
+    Action("visit_cancel", {"id": Arg(str), "user": USER}, _ADMIN),
     Action("visit_open", {"id": Arg(str)}, _STAFF),
     Action("visit_close", {"id": Arg(str)}, _STAFF),
     # issue 16: the central service fills a gap from the office's event log

@@ -37,6 +37,7 @@ from antrean.domain import (
 )
 from antrean.events import (
     AtCounterEvent,
+    AuditEntry,
     BookedSlot,
     BookingResult,
     BookingsResult,
@@ -133,6 +134,7 @@ class Changes:
     erase_niks_before: date | None = None  # walk-in tickets' NIK hashes of earlier days
     visits: dict[str, Visit] = field(default_factory=dict)  # issue 13: rows to write
     visits_changed: bool = False  # state/visits is to be published again
+    audit: list[AuditEntry] = field(default_factory=list)  # issue 15: office actions, who
 
     @property
     def changed(self) -> bool:
@@ -147,6 +149,7 @@ class Changes:
             or self.targets
             or self.bookings
             or self.visits
+            or self.audit
             or self.erase_names_before is not None
             or self.erase_niks_before is not None
         )
@@ -167,6 +170,7 @@ class Changes:
         self.bookings.update(later.bookings)
         self.visits.update(later.visits)
         self.visits_changed |= later.visits_changed
+        self.audit.extend(later.audit)
         if later.erase_names_before is not None:
             self.erase_names_before = later.erase_names_before
         if later.erase_niks_before is not None:
@@ -521,7 +525,9 @@ class Engine:
 
     # ---- pre-registration (issue 12; rules in antrean/bookings.py) -------------
 
-    def booking_import(self, batch: str, rows: list[Any], count: int | None = None) -> Changes:
+    def booking_import(
+        self, batch: str, rows: list[Any], count: int | None = None, user: str | None = None
+    ) -> Changes:
         """One chunk of a kelurahan list; the last one (with `count`) books every good row."""
         self._begin()
         desk = self.bookings
@@ -537,6 +543,7 @@ class Engine:
                     self._out.services.add(b.service)  # walk-ins' room shrank
         desk.results[(self.actor, batch)] = results
         n = Counter(r[1] for r in results)
+        self._audit("booking_import", user, f"{batch}: {n['booked']} booked of {count}")
         page = self.booking_import_result(batch, 0).result
         assert isinstance(page, ImportPageResult)
         return self._finish(
@@ -615,7 +622,7 @@ class Engine:
 
     def book(
         self, name: str, nik: str, kelurahan: str, service: str,
-        phone: str | None = None, day: str | None = None,
+        phone: str | None = None, day: str | None = None, user: str | None = None,
     ) -> Changes:  # fmt: skip
         """A booking taken by staff on the phone: the day's first free slot, as an import row."""
         self._begin()
@@ -639,13 +646,14 @@ class Engine:
         if outcome == "refused":
             raise QueueError("booking_refused", str(what))
         b = self.bookings.by_code[str(what)]
+        self._audit("book", user, b.code)  # the code only: no name, NIK or phone here
         if outcome == "booked":
             self._out.bookings[b.code] = b
             if b.day == self.day:
                 self._out.services.add(b.service)  # walk-ins' room shrank
         return self._finish(BookingResult(self._booking_view(b)))
 
-    def cancel_booking(self, code: str) -> Changes:
+    def cancel_booking(self, code: str, user: str | None = None) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""
         self._begin()
         b = self.bookings.find(code)
@@ -655,6 +663,7 @@ class Engine:
             )
         gone = b.replace(status=BookingStatus.CANCELLED)
         self._put_booking(gone)
+        self._audit("cancel_booking", user, gone.code)
         return self._finish(BookingResult(self._booking_view(gone)))
 
     def booking_purge(self) -> Changes:
@@ -818,17 +827,19 @@ class Engine:
         self._emit(TicketEvent, EventKind.CANCELLED, ticket=view)
         return self._finish(TicketResult(view))
 
-    def counter_open(self, counter: int) -> Changes:
+    def counter_open(self, counter: int, user: str | None = None) -> Changes:
         """Opens a counter (a call opens it too)."""
         self._begin()
         cfg = self._counter_cfg(counter)
         self._open_counter(cfg.number)
+        self._audit("counter_open", user, str(cfg.number))
         return self._finish(CounterOpenResult(cfg.number, True))
 
-    def counter_close(self, counter: int) -> Changes:
+    def counter_close(self, counter: int, user: str | None = None) -> Changes:
         """Closes a counter; its current ticket, if any, is finished as served."""
         self._begin()
         cfg = self._counter_cfg(counter)
+        self._audit("counter_close", user, str(cfg.number))
         finished = self._finish_current(cfg.number, TicketStatus.SERVED)
         if self.counters[cfg.number].open:
             self._put_counter(self._counter(cfg.number, open=False))
@@ -840,17 +851,19 @@ class Engine:
 
     # ---- office actions --------------------------------------------------
 
-    def service_open(self, service: str) -> Changes:
+    def service_open(self, service: str, user: str | None = None) -> Changes:
         """Takes tickets for a service again."""
-        return self._set_service(service, True, "")
+        return self._set_service(service, True, "", user)
 
-    def service_close(self, service: str, reason: str = "") -> Changes:
+    def service_close(self, service: str, reason: str = "", user: str | None = None) -> Changes:
         """Stops issuing tickets for a service; the reason is shown to residents."""
-        return self._set_service(service, False, reason.strip() or "Layanan ditutup sementara.")
+        reason = reason.strip() or "Layanan ditutup sementara."
+        return self._set_service(service, False, reason, user)
 
-    def set_running_text(self, text: str) -> Changes:
+    def set_running_text(self, text: str, user: str | None = None) -> Changes:
         """The announcement line the board scrolls."""
         self._begin()
+        self._audit("set_running_text", user, text)
         if text != self.running_text:
             self.running_text = text
             self._out.office_changed = True
@@ -859,7 +872,7 @@ class Engine:
 
     # ---- visits of the mobile unit (issue 13; rules in antrean/visits.py) ---------
 
-    def visit_plan(self, **plan: Any) -> Changes:
+    def visit_plan(self, user: str | None = None, **plan: Any) -> Changes:
         """Plans a visit, or changes a planned one (the same id)."""
         self._begin()
         units = set(self.config.units) | ({self.unit.id} if self.unit else set())
@@ -868,12 +881,14 @@ class Engine:
         if earlier is not None and earlier.status is not VisitStatus.PLANNED:
             raise QueueError("invalid_state", f"Kunjungan {visit.id} sudah {earlier.status}.")
         self._put_visit(visit)
+        self._audit("visit_plan", user, visit.id)
         return self._finish(VisitResult(visit.as_dict()))
 
-    def visit_cancel(self, id: str) -> Changes:
+    def visit_cancel(self, id: str, user: str | None = None) -> Changes:
         """Cancels a planned visit (it leaves the schedule and the board)."""
         self._begin()
         visit = self._visit(id, VisitStatus.PLANNED)
+        self._audit("visit_cancel", user, id)
         self._put_visit(visit.replace(status=VisitStatus.CANCELLED))
         return self._finish(VisitResult(self.visits[id].as_dict()))
 
@@ -1060,6 +1075,11 @@ class Engine:
             out.office_changed = True  # state/office carries the last seq
         return out
 
+    def _audit(self, action: str, user: str | None, subject: str) -> None:
+        """The store's record of an office action with its device and user (issue 15)."""
+        who_ = who(self.actor, user)
+        self._out.audit.append(AuditEntry(self.clock(), self.day, who_, action, subject))
+
     def _emit(self, cls: type[Event], kind: EventKind, **data: Any) -> None:
         self.seq += 1
         self._out.events.append(cls(self.seq, kind, self.clock(), self.day, **data))
@@ -1202,9 +1222,13 @@ class Engine:
         )
         return view
 
-    def _set_service(self, service: str, open_: bool, reason: str) -> Changes:
+    def _set_service(self, service: str, open_: bool, reason: str, user: str | None) -> Changes:
         self._begin()
         cfg = self._service_cfg(service)
+        if open_:
+            self._audit("service_open", user, cfg.code)
+        else:
+            self._audit("service_close", user, f"{cfg.code}: {reason}")
         status = ServiceStatus(cfg.code, open_, reason)
         if self.services[cfg.code] != status:
             self.services[cfg.code] = status

@@ -133,6 +133,20 @@ class StockEvent(Event):
     balance: int
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An office action and who did it (device/user, as the stock ledger names them).
+
+    Not published: a row of the store's audit table, written with the change.
+    """
+
+    at: datetime
+    day: date
+    who: str
+    action: str
+    subject: str  # what it acted on: "B: Printer rusak", "2", a booking code, a visit id
+
+
 # ---- results: the `result` of a reply, same rule for the key order ----------
 
 

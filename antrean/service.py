@@ -453,6 +453,7 @@ class QueueService:
             visits=out.visits.values(),
             outbox=outbox,
             events=batch.events,
+            audit=out.audit,
         )
         self._meta_saved.update(changed_meta)
 

@@ -28,6 +28,7 @@ from antrean.domain import (
     TicketId,
     TicketStatus,
 )
+from antrean.events import AuditEntry
 from antrean.progress import Attribution, Target
 from antrean.stock import StockEntry
 from antrean.sync_items import OutboxItem, SyncRows
@@ -219,6 +220,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX bookings_named ON bookings (day) WHERE name IS NOT NULL OR phone IS NOT NULL;
     CREATE INDEX tickets_with_nik ON tickets (day) WHERE nik_hash IS NOT NULL;
     """,
+    # 8 (issue 15): who did each office action (open/close a service or a
+    # counter, the running text, bookings, visits): the device and the user
+    # it sent, as the stock ledger's `who`. Append-only, kept like the ledgers.
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_day ON audit (day);
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 # An office may be cut off from the centre for a week or more (a broken link in
@@ -388,6 +403,7 @@ class Store:
         outbox: Iterable[OutboxItem] = (),
         events: Iterable[tuple[int, str, str]] = (),
         erase_niks_before: date | None = None,
+        audit: Iterable[AuditEntry] = (),
     ) -> None:
         """Writes one batch of changes and the replies (their JSON) that acknowledge them.
 
@@ -430,6 +446,10 @@ class Store:
             _write_visits(db, visits)
             db.executemany("INSERT INTO outbox VALUES (?,?,?,?)", outbox)
             db.executemany("INSERT INTO events VALUES (?,?,?)", events)
+            db.executemany(
+                "INSERT INTO audit (day, at, who, action, subject) VALUES (?,?,?,?,?)",
+                [(str(a.day), a.at.isoformat(), a.who, a.action, a.subject) for a in audit],
+            )
             erased = _erase_names(db, erase_names_before)
             erased_niks = _erase_niks(db, erase_niks_before)
             db.execute("COMMIT")

@@ -9,11 +9,13 @@ Pages are drawn with Pillow at 200 dpi and saved as one PDF (Pillow writes
 each page as an image, so no font is embedded and it prints alike on any
 office printer). The slips are read from the store read-only, so this runs
 beside the queue service. The PDF is written beside its final name and
-renamed into place: no other file ever holds the names.
+renamed into place: no other file ever holds the names. The web's reprint
+of one slip (issue 15) makes it in memory and sends it: no file at all.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -51,13 +53,27 @@ class Slip:
 
 def slips_of(config: Config, day: date, kelurahan: str | None = None) -> list[Slip]:
     """The day's live bookings (not cancelled, redeemed or expired), by kelurahan and name."""
+    return _live_slips(
+        config,
+        "day = ? AND (? IS NULL OR kelurahan = ?) ORDER BY kelurahan, name, code",
+        (day.isoformat(), kelurahan, kelurahan),
+    )
+
+
+def slip_of(config: Config, code: str) -> Slip | None:
+    """The slip of one live booking, to print again; None if there is none (any more)."""
+    found = _live_slips(config, "code = ?", (code,))
+    return found[0] if found else None
+
+
+def _live_slips(config: Config, where: str, params: tuple[str | None, ...]) -> list[Slip]:
     reader = StoreReader(config.store_path)
     try:
+        # `where` is one of the two constant clauses above, the values are parameters.
         rows = reader.db.execute(
-            "SELECT code, day, slot, service, name, kelurahan FROM bookings"
-            " WHERE day = ? AND status = 'booked' AND (? IS NULL OR kelurahan = ?)"
-            " ORDER BY kelurahan, name, code",
-            (day.isoformat(), kelurahan, kelurahan),
+            "SELECT code, day, slot, service, name, kelurahan FROM bookings"  # noqa: S608
+            f" WHERE status = 'booked' AND {where}",
+            params,
         ).fetchall()
     except sqlite3.Error as exc:
         raise RuntimeError(f"cannot read the bookings: {exc}") from exc
@@ -189,6 +205,14 @@ def pages(slips: list[Slip], office: str) -> list[Image.Image]:
             draw_slip(page, i, slip, office, fonts)
         out.append(page)
     return out
+
+
+def pdf_bytes(images: list[Image.Image]) -> bytes:
+    """The pages as one PDF, in memory."""
+    out = io.BytesIO()
+    first, *rest = images
+    first.save(out, "PDF", save_all=True, append_images=rest, resolution=DPI)
+    return out.getvalue()
 
 
 def write_pdf(images: list[Image.Image], path: Path) -> None:

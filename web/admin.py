@@ -2,8 +2,9 @@
 
 A form that is wrong says why in Bahasa Indonesia and sends nothing. What the
 queue service refuses comes back with its own message. Every command sent
-is written to the web's audit with the user, the command id (which the
-store's command table keeps too) and the outcome.
+carries the user (`user`), which the queue service keeps in its store's
+audit table or stock ledger, and is written to the web's audit with the
+user, the command id (which the store's command table keeps too) and the outcome.
 """
 
 from __future__ import annotations
@@ -86,28 +87,22 @@ def card_count(form: dict[str, str], signed: bool = False) -> int:
     return -int(digits) if raw.startswith("-") else int(digits)
 
 
-def delivery_command(_config: Config, form: dict[str, str], user: User) -> Command:
+def delivery_command(_config: Config, form: dict[str, str], _user: User) -> Command:
     count = card_count(form)
     note = clean_text(form.get("note", ""), "Nomor surat jalan", 80)
-    args = {"count": count, "note": note, "user": user.name}
-    return "stock_receive", args, f"{count} blanko, {note}"
+    return "stock_receive", {"count": count, "note": note}, f"{count} blanko, {note}"
 
 
-def spoil_command(_config: Config, form: dict[str, str], user: User) -> Command:
+def spoil_command(_config: Config, form: dict[str, str], _user: User) -> Command:
     count = card_count(form)
     reason = clean_text(form.get("reason", ""), "Alasan blanko rusak", MAX_REASON)
-    return (
-        "stock_spoil",
-        {"count": count, "reason": reason, "user": user.name},
-        f"{count}: {reason}",
-    )
+    return "stock_spoil", {"count": count, "reason": reason}, f"{count}: {reason}"
 
 
-def adjust_command(_config: Config, form: dict[str, str], user: User) -> Command:
+def adjust_command(_config: Config, form: dict[str, str], _user: User) -> Command:
     count = card_count(form, signed=True)
     reason = clean_text(form.get("reason", ""), "Alasan koreksi", MAX_REASON)
-    args = {"count": count, "reason": reason, "user": user.name}
-    return "stock_adjust", args, f"{count:+d}: {reason}"
+    return "stock_adjust", {"count": count, "reason": reason}, f"{count:+d}: {reason}"
 
 
 def counter_command(config: Config, form: dict[str, str], _user: User) -> Command:
@@ -186,8 +181,9 @@ SUCCESS = {
 
 
 def run(live: OfficeLive, users: Users, user: User, command: Command) -> Outcome:
-    """Sends one checked command and audits it (blocking: run it off the event loop)."""
-    action, args, detail = command
+    """Sends one checked command as the user and audits it (blocking: run off the event loop)."""
+    action, form_args, detail = command
+    args = {**form_args, "user": user.name}  # the store's audit names the user too
     cmd_id = live.link.new_id()
     try:
         reply = live.link.request(action, args, timeout=5.0, cmd_id=cmd_id)

@@ -8,6 +8,7 @@ logged-in user, audited, and the page says how it went.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 # which must not reach the hub's disk (Starlette spools 1 MB and more to /tmp).
 MultiPartParser.spool_max_size = desk.MAX_UPLOAD + 1
 
+NO_STORE = "no-store"  # a page or slip with a resident's name: kept in no browser cache
 # form kind -> its checker and the page it came from
 FORMS: dict[str, tuple[admin.Builder, str]] = {
     "layanan": (admin.service_command, "/admin"),
@@ -56,6 +58,7 @@ class AdminPages:
             Route("/admin/booking", guard(self.booking_page)),
             Route("/admin/kunjungan", guard(self.visits_page)),
             Route("/admin/booking-impor", guard(self.booking_import), methods=["POST"]),
+            Route("/admin/booking-slip", guard(self.booking_reprint), methods=["POST"]),
             Route("/admin/{kind}", guard(self.post), methods=["POST"]),
         ]
 
@@ -77,10 +80,12 @@ class AdminPages:
                 booking = await run_in_threadpool(desk.find_booking, self.web.live, code)
             except (admin.FormError, desk.DeskError) as err:
                 error, status = str(err), 400
-        return self.web.render(
+        page = self.web.render(
             request, "admin_booking.html", status, tab="booking", booking=booking,
             wanted=wanted, report=report, error=error, services=self.web.config.services,
         )  # fmt: skip
+        page.headers["cache-control"] = NO_STORE  # names: not in the office PC's browser cache
+        return page
 
     async def booking_import(self, request: Request) -> Response:
         form = await request.form(max_files=1, max_fields=10)
@@ -94,7 +99,7 @@ class AdminPages:
         user, name = request.state.user, upload.filename
         try:
             report = await run_in_threadpool(
-                desk.import_bookings, self.web.config, self.web.live, name, data
+                desk.import_bookings, self.web.config, self.web.live, name, data, user.name
             )
         except desk.DeskError as err:
             self.web.users.audit(user.name, "booking_import", name, "", f"refused: {err}")
@@ -103,6 +108,25 @@ class AdminPages:
         detail = f"{name}: %d baru, %d sudah ada, %d ditolak" % counts
         self.web.users.audit(user.name, "booking_import", detail, "", "ok")
         return await self.booking_page(request, report=report)
+
+    async def booking_reprint(self, request: Request) -> Response:
+        """One booking's slip again, as a PDF download (audited; made in memory)."""
+        form = await auth.checked_form(request)
+        user = request.state.user
+        try:
+            code = admin.booking_code(form.get("code", ""))
+            pdf = await run_in_threadpool(desk.reprint, self.web.config, code)
+        except (admin.FormError, desk.DeskError) as err:
+            wanted = form.get("code", "")
+            self.web.users.audit(user.name, "booking_reprint", wanted, "", f"refused: {err}")
+            self.web.flash(request, False, str(err))
+            return RedirectResponse(f"/admin/booking?kode={quote(wanted)}", 303)
+        self.web.users.audit(user.name, "booking_reprint", code, "", "ok")
+        headers = {
+            "content-disposition": f'attachment; filename="booking-{code}.pdf"',
+            "cache-control": NO_STORE,
+        }
+        return Response(pdf, media_type="application/pdf", headers=headers)
 
     async def visits_page(self, request: Request) -> Response:
         state = self.web.live.state("visits") or {}

@@ -6,6 +6,9 @@ office secret, send books them through the queue service in chunks) with the
 web device as the sender. The upload is held in a memory-only file
 (memfd), so no full NIK is ever written to the hub's disk.
 
+A reprinted slip is antrean booking slips' page with one slip, made in
+memory from the read-only store and sent as it is: no file holds the name.
+
 A unit's sync state is what the office has applied of it: the store's
 sync_acks (antrean/sync.py), read with the read-only store.
 """
@@ -41,16 +44,20 @@ class ImportReport:
 
 
 class _AsWeb:
-    """booking_cli.send's client: the web's link, answering with the wire reply."""
+    """booking_cli.send's client: the web's link, the import carrying the user."""
 
-    def __init__(self, live: OfficeLive) -> None:
-        self.live = live
+    def __init__(self, live: OfficeLive, user: str) -> None:
+        self.live, self.user = live, user
 
     def request(self, action: str, args: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        if action == "booking_import":  # its last chunk is the store's audit row
+            args = {**args, "user": self.user}
         return self.live.link.request(action, args, timeout=timeout).body
 
 
-def import_bookings(config: Config, live: OfficeLive, name: str, data: bytes) -> ImportReport:
+def import_bookings(
+    config: Config, live: OfficeLive, name: str, data: bytes, user: str
+) -> ImportReport:
     """Checks and books one uploaded list; DeskError when nothing could be booked."""
     if not data.strip():
         raise DeskError("Berkas kosong. Pilih berkas CSV daftar warga.")
@@ -70,7 +77,7 @@ def import_bookings(config: Config, live: OfficeLive, name: str, data: bytes) ->
     finally:
         os.close(fd)
     try:
-        summary = send(_AsWeb(live), rows, lines) if rows else {}  # type: ignore[arg-type]
+        summary = send(_AsWeb(live, user), rows, lines) if rows else {}  # type: ignore[arg-type]
     except (NotConnected, NoAnswer):
         raise DeskError("Layanan antrean tidak menjawab. Tidak ada yang dibooking.") from None
     except RuntimeError as exc:
@@ -103,6 +110,22 @@ def find_booking(live: OfficeLive, code: str) -> dict[str, Any]:
         raise DeskError(reply.message or f"Ditolak ({reply.code}).")
     booking: dict[str, Any] = reply.result["booking"]
     return booking
+
+
+def reprint(config: Config, code: str) -> bytes:
+    """One booking's slip as a PDF, to print again; DeskError if it is not live."""
+    from antrean_tools.booking_slips import pages, pdf_bytes, slip_of  # noqa: PLC0415 - Pillow
+
+    try:
+        slip = slip_of(config, code)
+        if slip is None:
+            raise DeskError(
+                f"Booking {code} tidak ada atau tidak berlaku lagi (dibatalkan, dipakai,"
+                " atau lewat waktunya): slip tidak dicetak."
+            )
+        return pdf_bytes(pages([slip], config.office.name))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise DeskError(f"Slip tidak bisa dibuat: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

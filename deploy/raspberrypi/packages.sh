@@ -24,8 +24,9 @@ role_packages() {
   [ "$(debian_major)" -ge 13 ] && mtdev=libmtdev1t64
   printf '%s\n' python3 python3-venv ca-certificates fake-hwclock
   # The hub serves the office its time (clock.sh); the other units follow it.
+  # Booking slips (antrean booking slips, the web's reprint) draw with DejaVu.
   case $role in
-  hub | portable) printf '%s\n' chrony mosquitto mosquitto-clients ;;
+  hub | portable) printf '%s\n' chrony mosquitto mosquitto-clients fonts-dejavu-core ;;
   *) printf '%s\n' systemd-timesyncd ;;
   esac
   # Kivy's wheel brings SDL2; SDL2's kmsdrm driver loads these at run time.

@@ -46,7 +46,8 @@ FORBIDDEN_IN_APPS = {"antrean_testing": "test helpers", "antrean_tools": "the to
 # compute, so the page says what the command says (issue 15): these modules
 # only, until they move to a package the apps share.
 WEB_REUSES = frozenset(
-    f"antrean_tools.{m}" for m in ("figures", "report_cli", "report_html", "booking_cli")
+    f"antrean_tools.{m}"
+    for m in ("figures", "report_cli", "report_html", "booking_cli", "booking_slips")
 )
 # Screenshot generators for docs/ start a development broker and Xvfb themselves.
 APP_EXEMPT = {"kiosk/screenshots.py", "display_board/screenshots.py"}

@@ -14,6 +14,7 @@ import uvicorn
 
 from antrean.config import Config, parse_config
 from antrean_testing.devbroker import DevBroker
+from tests.service.test_booking import BOOKING
 from tests.support.chromium import have_chromium, open_chromium
 from tests.support.helpers import FakeClock, Office, example_text
 from web.app import build_app
@@ -83,6 +84,23 @@ def web_config(
 @pytest.fixture
 def web_office(tmp_path: Path, broker: DevBroker) -> Iterator[tuple[Office, WebServer]]:
     config = web_config(tmp_path, broker.port)
+    office = Office(config, FakeClock()).start()
+    server = WebServer(config).start()
+    yield office, server
+    server.stop()
+    office.close()
+
+
+# The booking office of the service's booking tests, with two mobile units.
+DESK = BOOKING.replace(
+    "[kiosk]", '[mobile]\nunits = { "keliling-1" = "K", "keliling-2" = "L" }\n\n[kiosk]'
+)
+
+
+@pytest.fixture
+def desk_office(tmp_path: Path, broker: DevBroker) -> Iterator[tuple[Office, WebServer]]:
+    """The web of an office with bookings and mobile units."""
+    config = web_config(tmp_path, broker.port, edit={"[kiosk]\n": DESK})
     office = Office(config, FakeClock()).start()
     server = WebServer(config).start()
     yield office, server

@@ -14,6 +14,7 @@ class Client:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
+        self.raw = b""
 
     def request(
         self, method: str, path: str, form: dict[str, str] | None = None
@@ -26,7 +27,8 @@ class Client:
             headers["content-type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body, headers)
         resp = conn.getresponse()
-        text = resp.read().decode()
+        self.raw = resp.read()  # the last body as sent (a PDF is not text)
+        text = self.raw.decode(errors="replace")
         for name, value in resp.getheaders():
             if name.lower() == "set-cookie":
                 key, _, rest = value.partition("=")

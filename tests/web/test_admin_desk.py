@@ -7,28 +7,16 @@ own state (its snapshot and its store), not only what the page says.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from selenium.webdriver.common.by import By
 
 from antrean.store import Store
 from antrean.sync_items import SyncRows
-from antrean_testing.devbroker import DevBroker
-from tests.service.test_booking import BOOKING
 from tests.support.broker_world import wait_for
 from tests.support.chromium import page_said
-from tests.support.helpers import FakeClock, Office
-from tests.web.conftest import WebServer, web_config
 from tests.web.test_pages import log_in, shoot, text_of
-
-# The booking office of the service's booking tests, with two mobile units.
-BOOKING = BOOKING.replace(
-    "[kiosk]", '[mobile]\nunits = { "keliling-1" = "K", "keliling-2" = "L" }\n\n[kiosk]'
-)
 
 
 def click(driver: Any, css: str) -> None:
@@ -54,16 +42,6 @@ def rows(config: Any, sql: str) -> list[tuple[Any, ...]]:
         return db.execute(sql).fetchall()
     finally:
         db.close()
-
-
-@pytest.fixture
-def desk_office(tmp_path: Path, broker: DevBroker) -> Iterator[tuple[Office, WebServer]]:
-    config = web_config(tmp_path, broker.port, edit={"[kiosk]\n": BOOKING})
-    office = Office(config, FakeClock()).start()
-    server = WebServer(config).start()
-    yield office, server
-    server.stop()
-    office.close()
 
 
 def test_counters_open_and_close_from_the_admin_page(web_office, chromium):
@@ -163,6 +141,10 @@ def test_import_a_booking_list_see_its_bad_rows_then_find_and_cancel(
     assert rows(web.config, f"SELECT status FROM bookings WHERE code = '{code}'") == [
         ("cancelled",)
     ]
+    imported, cancelled = rows(web.config, "SELECT who, action, subject FROM audit ORDER BY id")
+    assert imported[:2] == ("web/sri", "booking_import")
+    assert imported[2].endswith(": 2 booked of 2")
+    assert cancelled == ("web/sri", "cancel_booking", code)
     # An unknown code says so, in Indonesian, and changes nothing.
     driver.get(f"{web.url}/admin/booking?kode=12345678")
     assert "tidak" in text_of(driver, ".flash.bad").lower()
@@ -212,4 +194,7 @@ def test_plan_a_visit_and_see_each_units_sync_state(desk_office, chromium, tmp_p
     flash(driver, f"Kunjungan {visit['id']} dibatalkan.")
     assert [(r[1], r[2]) for r in web.users.audit_rows()] == [
         ("sri", "visit_cancel"), ("sri", "visit_plan"),
+    ]  # fmt: skip
+    assert rows(web.config, "SELECT who, action, subject FROM audit ORDER BY id") == [
+        ("web/sri", "visit_plan", visit["id"]), ("web/sri", "visit_cancel", visit["id"]),
     ]  # fmt: skip

@@ -94,6 +94,7 @@ class Doctor:
         yield from self.check_broker_and_queue()
         if self._needs("printer"):
             yield self.check_printer()
+            yield from self.check_scanner()
         if self._needs("audio"):
             yield self.check_audio()
         if self._needs("inputs"):
@@ -255,6 +256,15 @@ class Doctor:
 
         result: Result = doctor_check(self.config, self)
         return result
+
+    def check_scanner(self) -> Iterator[Result]:
+        """The kiosk's [kiosk.scanner] driver's own check, when the kiosk has one."""
+        assert self.config is not None
+        from kiosk.scanner.registry import doctor_check  # noqa: PLC0415 - as the printer's
+
+        result: Result | None = doctor_check(self.config, self)
+        if result is not None:
+            yield result
 
     def result(self, status: str, name: str, detail: str, fix: str = "") -> Result:
         """A line of the report (for the checks of the apps' backends)."""

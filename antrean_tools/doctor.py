@@ -41,6 +41,7 @@ from antrean.config import (
 from antrean.disk import DISK_FULL, filesystem
 from antrean.mqtt import MqttClient
 from antrean_tools.broker.logins import check_logins, unit_users, user_may
+from antrean_tools.doctor_secret import check_secret, needs_secret
 
 UNIT_FILE = Path("/etc/antrean/unit.toml")
 SERVICE_USER = "antrean"
@@ -101,6 +102,8 @@ class Doctor:
             yield from self.check_inputs()
         yield self.check_clock()
         yield self.check_store()
+        if needs_secret(self.config, self.role):
+            yield check_secret(self.config, self.role, self.user)
         if self.config.unit is not None:
             yield self.check_sync()
 

@@ -71,6 +71,9 @@ class SecretError(RuntimeError):
     """The office secret cannot be used (unreadable, damaged, or readable by others)."""
 
 
+SECRET_BYTES = 32  # HMAC-SHA256's own block of entropy; written as 64 hex digits
+
+
 def office_secret(path: Path) -> bytes:
     """The office's HMAC key: read from `path`, or made there on first use (mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +83,7 @@ def office_secret(path: Path) -> bytes:
         return _read_secret(path)
     except OSError as exc:
         raise SecretError(f"cannot create the office secret {path}: {exc.strerror}") from exc
-    key = secrets.token_bytes(32)
+    key = secrets.token_bytes(SECRET_BYTES)
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key.hex() + "\n")
         f.flush()
@@ -99,13 +102,23 @@ def _read_secret(path: Path) -> bytes:
             f"the office secret {path} is open to other users (mode {stat.filemode(mode)}); "
             f"run: chmod 600 {path}"
         )
+    problem = secret_problem(text)
+    if problem:
+        raise SecretError(f"the office secret {path} is {problem}")
+    return bytes.fromhex(text)
+
+
+def secret_problem(text: str) -> str | None:
+    """Why a secret file's text is no key ("empty", "damaged (...)"), or None for a good one."""
+    if not text.strip():
+        return "empty"
     try:
-        key = bytes.fromhex(text)
+        key = bytes.fromhex(text.strip())
     except ValueError:
-        key = b""
-    if len(key) < 32:
-        raise SecretError(f"the office secret {path} is damaged (not 64 hex digits)")
-    return key
+        return "damaged (not hex digits)"
+    if len(key) < SECRET_BYTES:
+        return f"damaged (not {2 * SECRET_BYTES} hex digits)"
+    return None
 
 
 # ---- booking codes ---------------------------------------------------------------

@@ -36,6 +36,7 @@ from antrean.config import CONFIG_HELP, Config, config_path, load_config
 from antrean.device import NoAnswer
 from antrean.domain import Role
 from antrean_testing.client import QueueClient
+from antrean_tools import booking_slip_print
 
 # Header names accepted for each column (lower case, spaces as "_").
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -83,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     slips.add_argument("--day", required=True, help="the bookings' day, YYYY-MM-DD")
     slips.add_argument("--kelurahan", help="only this kelurahan's slips")
     slips.add_argument("--out", type=Path, required=True, help="the PDF to write")
+    booking_slip_print.add_arguments(sub)
 
 
 DEVICE_HELP = "the admin device to send as (default: the first admin)"
@@ -115,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         return staff(config, args)
     if args.booking_command == "slips":
         return write_slips(config, args)
+    if args.booking_command == "slip":
+        return booking_slip_print.run(config, args)
     try:
         secret = office_secret(config.booking.secret_file)
         device = _admin_device(config, args.device)

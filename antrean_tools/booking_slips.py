@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from antrean.config import Config
 from antrean.store import StoreReader
+from kiosk.slip import BRING, grouped, where_text
 
 DPI = 200
 PAGE = (1654, 2339)  # A4 at 200 dpi
@@ -35,7 +36,6 @@ MARGIN = 60
 PAD = 34
 FONTS = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 QR_BOX = 6  # pixels per QR module: 0.76 mm, well within a USB scanner's reach
-BRING = "Bawa fotokopi Kartu Keluarga."
 DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
           "Agustus", "September", "Oktober", "November", "Desember")  # fmt: skip
@@ -53,27 +53,35 @@ class Slip:
 
 def slips_of(config: Config, day: date, kelurahan: str | None = None) -> list[Slip]:
     """The day's live bookings (not cancelled, redeemed or expired), by kelurahan and name."""
-    return _live_slips(
+    rows = _rows(
         config,
-        "day = ? AND (? IS NULL OR kelurahan = ?) ORDER BY kelurahan, name, code",
+        "WHERE day = ? AND status = 'booked' AND (? IS NULL OR kelurahan = ?)"
+        " ORDER BY kelurahan, name, code",
         (day.isoformat(), kelurahan, kelurahan),
     )
+    return [slip for slip, _status in rows]
+
+
+def slip_by_code(config: Config, code: str) -> tuple[Slip, str] | None:
+    """One booking's slip and its status (booked, redeemed, cancelled, expired), or None."""
+    rows = _rows(config, "WHERE code = ? ORDER BY day DESC LIMIT 1", (code,))
+    return rows[0] if rows else None
 
 
 def slip_of(config: Config, code: str) -> Slip | None:
     """The slip of one live booking, to print again; None if there is none (any more)."""
-    found = _live_slips(config, "code = ?", (code,))
-    return found[0] if found else None
+    found = slip_by_code(config, code)
+    return found[0] if found is not None and found[1] == "booked" else None
 
 
-def _live_slips(config: Config, where: str, params: tuple[str | None, ...]) -> list[Slip]:
+def _rows(config: Config, where: str, args: tuple[str | None, ...]) -> list[tuple[Slip, str]]:
+    """Slips from the store, read-only (this runs beside the queue service)."""
     reader = StoreReader(config.store_path)
     try:
         # `where` is one of the two constant clauses above, the values are parameters.
         rows = reader.db.execute(
-            "SELECT code, day, slot, service, name, kelurahan FROM bookings"  # noqa: S608
-            f" WHERE status = 'booked' AND {where}",
-            params,
+            f"SELECT code, day, slot, service, name, kelurahan, status FROM bookings {where}",  # noqa: S608 - `where` is this module's own text
+            args,
         ).fetchall()
     except sqlite3.Error as exc:
         raise RuntimeError(f"cannot read the bookings: {exc}") from exc
@@ -82,9 +90,9 @@ def _live_slips(config: Config, where: str, params: tuple[str | None, ...]) -> l
     names = {s.code: s.name for s in config.services}
     minutes = config.booking.slot_minutes
     return [
-        Slip(code, date.fromisoformat(d), slot_text(slot, minutes), names.get(svc, svc),
-             name or "", kel)
-        for code, d, slot, svc, name, kel in rows
+        (Slip(code, date.fromisoformat(d), slot_text(slot, minutes), names.get(svc, svc),
+              name or "", kel), status)
+        for code, d, slot, svc, name, kel, status in rows
     ]  # fmt: skip
 
 
@@ -98,11 +106,6 @@ def slot_text(start: str, minutes: int) -> str:
 def day_text(day: date) -> str:
     """'Kamis, 3 Desember 2026'."""
     return f"{DAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def grouped(code: str) -> str:
-    """'4821 3370': two groups of four, as a resident reads it out or types it."""
-    return f"{code[:4]} {code[4:]}"
 
 
 def qr_image(code: str) -> Image.Image:
@@ -169,7 +172,7 @@ def slip_lines(index: int, slip: Slip, office: str, fonts: Fonts) -> list[Line]:
         ((x, y + 208), f"{day_text(slip.day)} \u00b7 {slip.slot}", fonts.text, 0),
         (code_origin(index), grouped(slip.code), fonts.code, 0),
         ((x, bottom - PAD - 92), BRING, fonts.text, 0),
-        ((x, bottom - PAD - 46), f"Ketik kode ini di kios antrean {office}.", fonts.small, 40),
+        ((x, bottom - PAD - 46), where_text(office), fonts.small, 40),
     ]
 
 

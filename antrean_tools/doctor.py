@@ -41,6 +41,7 @@ from antrean.config import (
 from antrean.disk import DISK_FULL, filesystem
 from antrean.mqtt import MqttClient
 from antrean_tools.broker.logins import check_logins, unit_users, user_may
+from antrean_tools.doctor_secret import check_secret, needs_secret
 
 UNIT_FILE = Path("/etc/antrean/unit.toml")
 SERVICE_USER = "antrean"
@@ -94,6 +95,7 @@ class Doctor:
         yield from self.check_broker_and_queue()
         if self._needs("printer"):
             yield self.check_printer()
+            yield from self.check_scanner()
         if self._needs("audio"):
             yield self.check_audio()
         if self._needs("inputs"):
@@ -103,6 +105,8 @@ class Doctor:
         if web is not None:
             yield web
         yield self.check_store()
+        if needs_secret(self.config, self.role):
+            yield check_secret(self.config, self.role, self.user)
         if self.config.unit is not None:
             yield self.check_sync()
 
@@ -289,6 +293,15 @@ class Doctor:
 
         result: Result = doctor_check(self.config, self)
         return result
+
+    def check_scanner(self) -> Iterator[Result]:
+        """The kiosk's [kiosk.scanner] driver's own check, when the kiosk has one."""
+        assert self.config is not None
+        from kiosk.scanner.registry import doctor_check  # noqa: PLC0415 - as the printer's
+
+        result: Result | None = doctor_check(self.config, self)
+        if result is not None:
+            yield result
 
     def result(self, status: str, name: str, detail: str, fix: str = "") -> Result:
         """A line of the report (for the checks of the apps' backends)."""

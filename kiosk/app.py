@@ -40,6 +40,8 @@ from kiosk.controller import (
     Unanswered,
 )
 from kiosk.printer import Printer, PrinterStatus, open_printer
+from kiosk.scanner.registry import open_scanner
+from kiosk.scanner.source import ScannerSource
 from kiosk.settings import KioskSettings
 from kiosk.ticket import TicketInfo
 from kiosk.ui import (
@@ -86,12 +88,16 @@ class KioskApp(App):
         printer: Printer | None = None,
         link_factory: LinkFactory = DeviceLink,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        scanner: ScannerSource | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.office_config = config
         self.settings = settings
         self.printer = printer or open_printer(settings.printer)
+        if scanner is None and settings.scanner is not None:
+            scanner = open_scanner(settings.scanner)
+        self.scanner = scanner
         self.link_factory = link_factory
         self.now = now
         self.language = settings.language
@@ -130,6 +136,7 @@ class KioskApp(App):
             health={
                 "printer": PrinterStatus.UNKNOWN.value,
                 "printer_driver": self.printer.name,
+                **({"scanner": "unknown"} if self.scanner else {}),
                 "last_ticket": None,
                 "problem": None,
             },
@@ -168,10 +175,17 @@ class KioskApp(App):
         Window.bind(on_flip=self._first_frame)
         self.link.start()
         self.controller.start_polling()
+        if self.scanner is not None:
+            self.scanner.start(
+                on_code=lambda code: self._later(partial(self.scanned, code)),
+                on_health=lambda status: self.link.set_health(scanner=status),
+            )
         return self.screens
 
     def on_stop(self) -> None:
         Window.unbind(on_textinput=self._typed, on_key_down=self._key_down)
+        if self.scanner is not None:
+            self.scanner.stop()
         for pad in self.pads.values():
             pad.on_leave()
             pad.reset()
@@ -431,6 +445,27 @@ class KioskApp(App):
         self._pad = self.code
         self._locked = True
         self._show([("title", self.t("booking_checking"), 40, INK)])
+
+    def scanned(self, code: str) -> None:
+        """A whole code from the grabbed scanner (kiosk/scanner/): entered and sent as if typed.
+
+        From Home it opens the code screen; on the code screen it replaces
+        what was typed (a scan is a whole code, not more digits). Anywhere
+        else (the NIK keypads, a ticket on screen, a code being checked) it
+        is ignored: the resident scans again when the kiosk is ready.
+        """
+        if not self._locked and self.booking_enabled and self.screens.current == "home":
+            self._open_pad(self.code)
+        if self._locked or self.screens.current != "code":
+            log.info("scan ignored on the %s screen", self.screens.current)
+            return
+        self.code.entry.clear()
+        for digit in code:
+            self.code.entry.press(digit)
+        self.code.touched()
+        self.code.set_note("")
+        self.code.refresh()
+        self.submit_code(self.code.entry.code)
 
     def _typed(self, _window: Any, text: str) -> bool:
         if (

@@ -192,6 +192,15 @@ def drive_app(
         last = app.controller.last if app.controller else None
         if last is not None:
             save_preview(ticket_bytes(last, 58), out / "ticket-58mm.png", 58)
+        slip_preview(out)
+
+
+def slip_preview(out: Path) -> None:
+    """A booking slip from the thermal printer (`antrean booking slip`), with a made-up resident."""
+    from kiosk.printer.escpos_decode import save_preview  # noqa: PLC0415
+    from kiosk.slip import SAMPLE, slip_bytes  # noqa: PLC0415
+
+    save_preview(slip_bytes(SAMPLE, 80), out / "booking-slip-80mm.png", 80)
 
 
 def code_screens(app: Any, grab: Any, english: bool) -> None:

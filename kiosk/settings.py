@@ -1,5 +1,7 @@
 """The kiosk's own config sections, `[kiosk]` and `[printer]`, checked with file:line errors.
 
+[kiosk.scanner] is read by the scanner registry (kiosk/scanner/registry.py).
+
 [printer] is read by the printer registry (kiosk/printer/registry.py): its
 common keys there, each driver's own keys by the driver's module.
 """
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from antrean.config import Config, ConfigError
 from antrean.domain import Role
 from kiosk.printer.registry import PrinterSettings, printer_settings, seconds
+from kiosk.scanner.registry import ScannerSettings, scanner_settings
 from web.settings import SECTION as WEB_SECTION
 from web.settings import web_settings
 
@@ -30,6 +33,7 @@ class KioskSettings:
     # The start of the ticket QR's phone-page address ("http://hub:8080/t/"): the
     # web's public_url; "" (no public_url configured): the QR holds the ticket id.
     phone_base: str = ""
+    scanner: ScannerSettings | None = None  # [kiosk.scanner]; None: a scanner is a keyboard
 
 
 def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSettings:
@@ -39,7 +43,15 @@ def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSetting
     r.only_keys(
         t,
         "kiosk",
-        {"device", "staff_pin", "home_after_s", "issue_timeout_s", "issue_attempts", "language"},
+        {
+            "device",
+            "staff_pin",
+            "home_after_s",
+            "issue_timeout_s",
+            "issue_attempts",
+            "language",
+            "scanner",
+        },
     )
     chosen = device_id or r.string(t, "kiosk", "device", default="") or _first_kiosk(config)
     device = config.device(chosen)
@@ -64,6 +76,7 @@ def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSetting
         language=language,
         printer=printer_settings(config, r),
         phone_base=_phone_base(config),
+        scanner=scanner_settings(r, t, config),
     )
 
 

@@ -82,15 +82,21 @@ class TicketInfo:
         )
 
 
-def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
-    """The whole ticket, from printer reset to the cut."""
-    cols = COLUMNS[paper_mm]
+def office_heading(office_name: str, cols: int) -> Dummy:
+    """A new print job: printer reset, the office's name large and centred, then normal text."""
     p = escpos_buffer()
     p.hw("INIT")
     p.set(align="center", bold=True, double_width=True, double_height=True)
-    for line in textwrap.wrap(t.office_name, cols // 2):
+    for line in textwrap.wrap(office_name, cols // 2):
         p.textln(line)
     p.set(align="center", bold=False, normal_textsize=True)
+    return p
+
+
+def ticket_bytes(t: TicketInfo, paper_mm: int = 80) -> bytes:
+    """The whole ticket, from printer reset to the cut."""
+    cols = COLUMNS[paper_mm]
+    p = office_heading(t.office_name, cols)
     p.textln("-" * cols)
     p.set(align="center", bold=True, double_height=True)
     for line in textwrap.wrap(t.service_name, cols):

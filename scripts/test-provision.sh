@@ -243,7 +243,8 @@ in_root /opt/antrean/venv/bin/antrean doctor --timeout 3 --as kiosk-1 | tee "$ro
 kill "$queue"; wait "$queue" || true
 kill "$(cat "$root/run/mosquitto/mosquitto.pid")" || true
 grep -q "^OK    broker" "$root/tmp/doctor.txt" && grep -q "^OK    queue" "$root/tmp/doctor.txt" &&
-  grep -q "^OK    config" "$root/tmp/doctor.txt" && grep -q "^OK    disk" "$root/tmp/doctor.txt" ||
+  grep -q "^OK    config" "$root/tmp/doctor.txt" && grep -q "^OK    disk" "$root/tmp/doctor.txt" &&
+  grep -q "^OK    secret" "$root/tmp/doctor.txt" ||
   { echo "FAIL: doctor on the provisioned unit"; cat "$root/tmp/queue.log"; exit 1; }
 [ -s "$root/var/lib/antrean/antrean.db" ] || { echo "FAIL: no store in /var/lib/antrean"; exit 1; }
 LIVE

@@ -60,6 +60,32 @@ put_dir() {
   say "made $1"
 }
 
+# put_secret FILE OWNER:GROUP - a key of 32 random bytes (64 hex digits), mode
+# 600. Made once and never replaced: a new key would orphan every NIK hash
+# made with the old one (one number per NIK a day would no longer hold). An
+# empty file never keyed anything and is made again; an existing key only
+# gets its mode and owner set right.
+put_secret() {
+  local file=$R$1 owner=$2
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (
+      umask 077
+      od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$file.antrean-new"
+      echo >>"$file.antrean-new"
+    )
+    set_owner "$file.antrean-new" "$owner"
+    mv -f "$file.antrean-new" "$file"
+    CHANGED+=("$1")
+    say "made the office secret $1 (mode 600, owner ${owner%%:*}; back it up with the store)"
+  elif [ "$(stat -c %a "$file")" != 600 ] || ! owned_by "$file" "$owner"; then
+    chmod 0600 "$file"
+    set_owner "$file" "$owner"
+    CHANGED+=("$1")
+    say "set the office secret $1 to mode 600, owner ${owner%%:*}"
+  fi
+}
+
 # Owners are names in the target system; with --root (tests) they may not
 # exist there, so ownership is left alone in that mode.
 owned_by() {

@@ -31,7 +31,8 @@ role_packages() {
   esac
   # Kivy's wheel brings SDL2; SDL2's kmsdrm driver loads these at run time.
   [ -n "$screen" ] && printf '%s\n' libgl1-mesa-dri libegl1 libgles2 libgbm1 libdrm2 "$mtdev"
-  [ "$screen" = kiosk ] && printf '%s\n' libusb-1.0-0 usbutils
+  # python3-evdev: the kiosk's USB QR scanner ([kiosk.scanner]), as the counter's keypad.
+  [ "$screen" = kiosk ] && printf '%s\n' libusb-1.0-0 usbutils python3-evdev
   [ "$screen" = board ] && printf '%s\n' alsa-utils espeak-ng
   # evdev has no aarch64 wheel on PyPI: the venv sees Debian's build instead;
   # gpiozero's pin library on Bookworm/Trixie (Pi 5 needs it).

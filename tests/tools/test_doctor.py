@@ -348,7 +348,9 @@ def test_role_from_unit_file(tmp_path: Path, dev: Path) -> None:
     # A portable unit with a counter's buttons needs GPIO like a counter unit.
     path = write_config(tmp_path, free_port(), LOGIN)
     names = [r.name for r in doctor(path, role="portable", counter=2, dev=dev).checks()]
-    assert names == ["config", "login", "broker", "queue", "printer", "gpio", "clock", "disk"]
+    assert names == [
+        "config", "login", "broker", "queue", "printer", "gpio", "clock", "disk", "secret"
+    ]  # fmt: skip
 
 
 def test_config_the_user_may_not_read_says_sudo(tmp_path: Path) -> None:

@@ -48,6 +48,17 @@ if [ -n "$BROKER" ] && grep -q '^  device  *[^:]*: web$' <<<"$summary"; then
     esac
   done
 fi
+# The office secret's place (made below, once the config is in place): where
+# the queue service may read it and a read-only root keeps it.
+secret=""
+if [ -n "$BROKER" ]; then
+  secret=$(sed -n '/^\[booking\]/,/^\[/s/^secret_file *= *"\([^"]*\)".*/\1/p' "$CONFIG")
+  case ${secret:=booking.secret} in /*) ;; *) secret=$ETC/$secret ;; esac
+  case $secret in
+  "$ETC"/* | /var/lib/antrean/*) ;;
+  *) die "$CONFIG: [booking] secret_file is $secret; on a Pi leave it out (it is then $ETC/booking.secret)" ;;
+  esac
+fi
 if [ -n "$COUNTER" ] && ! grep -q "^  counter  $COUNTER " <<<"$summary"; then
   die "$CONFIG has no [[counter]] with number = $COUNTER (see: antrean check-config)"
 fi
@@ -57,6 +68,16 @@ fi
 put_dir "$ETC" 0751 root:antrean
 # Group-readable only: it holds the broker password.
 put_file "$installed" "$ETC"/antrean.toml 0640 root:antrean
+# The office secret (docs/security.md): the HMAC key of every stored NIK hash,
+# readable by the queue service's user only (and root). The services cannot
+# make it: /etc/antrean is read-only to them. Made on the Pi itself, never in
+# an image (--root), like the broker's passwords: every card flashed from one
+# image would share it. Under /etc/antrean a read-only root keeps it too
+# (step 45 moves that folder onto the data partition).
+if [ -n "$secret" ] && [ -z "$FILES_ONLY" ]; then
+  put_secret "$secret" antrean:antrean
+fi
+
 read_only=false
 if [ -n "$READ_ONLY" ]; then read_only=true; fi
 ntp_line="" # a hub's office LAN (--ntp-allow), kept for --update

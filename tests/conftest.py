@@ -62,7 +62,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Why each retried test failed the first time: the next person needs the cause."""
     for report in _RETRIED:
         terminalreporter.write_sep("-", f"first failure of {report.nodeid} (retried)")
-        terminalreporter.write_line(report.longreprtext[-4000:])
+        text = report.longreprtext
+        # The test's own lines come first and the error last; a library's frames between.
+        shown = text if len(text) <= 5000 else f"{text[:2500]}\n[...]\n{text[-2500:]}"
+        terminalreporter.write_line(shown)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from antrean.store import Store
 from antrean.sync_items import SyncRows
 from tests.support.broker_world import wait_for
-from tests.support.chromium import page_said
+from tests.support.chromium import go, page_said
 from tests.web.test_pages import log_in, shoot, text_of
 
 
@@ -48,7 +48,7 @@ def test_counters_open_and_close_from_the_admin_page(web_office, chromium):
     office, web = web_office
     driver = chromium
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin")
+    go(driver, f"{web.url}/admin")
     click(driver, 'tr[data-counter="2"] button[value=open]')
     flash(driver, "Loket 2 dibuka.")
     counters = {c["number"]: c["open"] for c in office.ok("admin", "snapshot")["counters"]}
@@ -66,7 +66,7 @@ def test_spoiled_cards_and_a_correction_carry_the_user(web_office, chromium, tmp
     office, web = web_office
     driver = chromium
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin/stok")
+    go(driver, f"{web.url}/admin/stok")
     fill(driver, "#stock-form", count="50", note="SJ-2026-120")
     click(driver, "#stock-form button")
     flash(driver, "Kiriman 50 blanko dicatat.")
@@ -107,7 +107,7 @@ def test_import_a_booking_list_see_its_bad_rows_then_find_and_cancel(
     )
     driver = chromium
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin/booking")
+    go(driver, f"{web.url}/admin/booking")
     driver.find_element(By.CSS_SELECTOR, "#import-form [name=list]").send_keys(str(listing))
     click(driver, "#import-form button")
     wait_for(lambda: "Hasil impor" in driver.page_source, 20, "the import report")
@@ -146,7 +146,7 @@ def test_import_a_booking_list_see_its_bad_rows_then_find_and_cancel(
     assert imported[2].endswith(": 2 booked of 2")
     assert cancelled == ("web/sri", "cancel_booking", code)
     # An unknown code says so, in Indonesian, and changes nothing.
-    driver.get(f"{web.url}/admin/booking?kode=12345678")
+    go(driver, f"{web.url}/admin/booking?kode=12345678")
     assert "tidak" in text_of(driver, ".flash.bad").lower()
     assert office.ok("admin", "snapshot")["office"]
 
@@ -155,7 +155,7 @@ def test_plan_a_visit_and_see_each_units_sync_state(desk_office, chromium, tmp_p
     office, web = desk_office
     driver = chromium
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin/kunjungan")
+    go(driver, f"{web.url}/admin/kunjungan")
     assert "belum pernah" in text_of(driver, 'tr[data-unit="keliling-1"]')
     fill(driver, "#visit-form", day="12052026", start="08:00", end="12:00", place="Melati")
     fill(driver, "#visit-form", kelurahan="Petompon", organiser="Bu Ani 0812", expected="40")
@@ -178,7 +178,7 @@ def test_plan_a_visit_and_see_each_units_sync_state(desk_office, chromium, tmp_p
         store.apply_sync("keliling-2", visit["id"], 17, SyncRows(), at)
     finally:
         store.close()
-    driver.get(f"{web.url}/admin/kunjungan")
+    go(driver, f"{web.url}/admin/kunjungan")
     assert f"{visit['id']}: 17" in text_of(driver, 'tr[data-unit="keliling-2"]')
     assert "2026-11-26 10:15:00" in text_of(driver, 'tr[data-unit="keliling-2"]')
     assert "belum pernah" in text_of(driver, 'tr[data-unit="keliling-1"]')

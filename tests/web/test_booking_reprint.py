@@ -18,6 +18,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from antrean_tools import booking_slips
 from tests.support.broker_world import wait_for
+from tests.support.chromium import go
 from tests.web.conftest import PASSWORD
 from tests.web.http_client import Client
 from tests.web.test_admin_desk import click, nik
@@ -67,7 +68,7 @@ def test_a_found_booking_is_printed_again_as_a_one_slip_pdf(desk_office, chromiu
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin/booking?kode={code}")
+    go(driver, f"{web.url}/admin/booking?kode={code}")
     click(driver, "#reprint-form button")
     pdf_path = downloads / f"booking-{code}.pdf"
     wait_for(pdf_path.is_file, 15, lambda: f"{pdf_path.name} in {list(downloads.iterdir())}")

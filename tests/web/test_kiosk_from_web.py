@@ -21,6 +21,7 @@ from kiosk.printer.sim import SimPrinter
 from kiosk.settings import kiosk_settings
 from kiosk.ui import SERVICE, SERVICE_OFF
 from tests.kiosk.test_app import wait_home_ready
+from tests.support.chromium import go
 from tests.support.kivy_harness import pump_until, start_app, stop_app
 from tests.web.test_admin_desk import click, fill, flash, rows
 from tests.web.test_pages import log_in
@@ -63,7 +64,7 @@ def test_a_service_closed_on_the_web_is_greyed_on_the_kiosk_then_offered_again(
     assert not button(kiosk, "B").disabled
     assert tuple(button(kiosk, "B").background_color) == SERVICE
     log_in(driver, web.url, "sri")
-    driver.get(f"{web.url}/admin")
+    go(driver, f"{web.url}/admin")
     set_service_b(driver, "close", REASON)
     flash(driver, "Layanan B ditutup.")
     pump_until(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from antrean.tokens import TOKEN_CHARS
 from tests.support.broker_world import wait_for
+from tests.support.chromium import go
 from tests.web.http_client import Client
 from tests.web.test_pages import count_of, text_of
 
@@ -98,7 +99,7 @@ def test_the_page_changes_live_when_a_counter_calls_it(web_office, chromium, tmp
         {"source": "window.buzz=[];navigator.vibrate=function(p){buzz.push(p);return true;};"},
     )
     driver.set_window_size(*PHONE)
-    driver.get(f"{web.url}/t/{token}")
+    go(driver, f"{web.url}/t/{token}")
     assert code in text_of(driver, ".number")
     assert "1 orang di depan Anda" in text_of(driver, ".tiket")
     office.ok("counter-1", "call_next")  # calls the other ticket first

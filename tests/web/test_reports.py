@@ -16,6 +16,7 @@ import pytest
 
 from antrean_tools.cli import main
 from antrean_tools.report_cli import duration
+from tests.support.chromium import go
 from tests.web.conftest import PASSWORD
 from tests.web.http_client import Client
 from tests.web.test_pages import log_in, shoot, text_of
@@ -83,7 +84,7 @@ def test_the_reports_page_shows_what_antrean_report_says(web_office, chromium, t
     assert (total["issued"], total["served"], total["no_shows"]) == (7, 3, 1)
     driver = chromium
     log_in(driver, web.url, "budi")  # kepala
-    driver.get(f"{web.url}/laporan?hari={DAY}")
+    go(driver, f"{web.url}/laporan?hari={DAY}")
     shown = page_figures(driver)
     for dim in ("service", "counter"):
         for key, group in printed["groups"][dim].items():
@@ -96,13 +97,13 @@ def test_the_reports_page_shows_what_antrean_report_says(web_office, chromium, t
 
     # A month and a range give the same figures here (the only day with tickets).
     for query in ("bulan=2026-11", "dari=2026-11-20&sampai=2026-11-30"):
-        driver.get(f"{web.url}/laporan?{query}")
+        go(driver, f"{web.url}/laporan?{query}")
         assert page_figures(driver)["service:A"] == expected_row(printed["groups"]["service"]["A"])
     month = json.loads(cli(tmp_path, capsys, "--month", "2026-11", "--json"))
     assert month["groups"]["service"] == printed["groups"]["service"]
 
     # The print view is report_html's A4 page, with its own inline style allowed.
-    driver.get(f"{web.url}/laporan/cetak?hari={DAY}")
+    go(driver, f"{web.url}/laporan/cetak?hari={DAY}")
     assert "Laporan antrean" in text_of(driver, "h1")
     assert driver.execute_script("return getComputedStyle(document.body).margin") == "16px"
     shoot(driver, tmp_path, "reports-print")

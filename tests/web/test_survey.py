@@ -13,6 +13,7 @@ from typing import Any
 from selenium.webdriver.common.by import By
 
 from tests.support.broker_world import wait_for
+from tests.support.chromium import go
 from tests.web.conftest import PASSWORD
 from tests.web.http_client import Client
 from tests.web.test_pages import count_of, save_shot, text_of
@@ -93,7 +94,7 @@ def test_a_resident_fills_the_survey_on_the_phone_once(web_office, chromium, tmp
     # No survey before the service is done: refused, nothing kept.
     assert client.post(f"/t/{token}/survei", scores(*[4] * 9))[0] == 409
     driver.set_window_size(*PHONE)
-    driver.get(f"{web.url}/t/{token}")
+    go(driver, f"{web.url}/t/{token}")
     assert count_of(driver, "form.survei") == 0
     shoot(driver, tmp_path, "waiting")
     office.ok("counter-1", "call_next")

@@ -19,6 +19,7 @@ from selenium.webdriver.common.keys import Keys
 
 from antrean_testing.devbroker import DevBroker
 from tests.support.broker_world import wait_for
+from tests.support.chromium import go
 from tests.support.helpers import FakeClock, Office
 from tests.web.conftest import WebServer, web_config
 from tests.web.http_client import Client
@@ -85,7 +86,7 @@ def test_a_resident_rates_a_served_ticket_once_on_the_exit_tablet(
         office.ok("counter-1", "call_next")
         office.ok("counter-1", "complete")
     driver.set_window_size(*TABLET)
-    driver.get(web.url + home(web))
+    go(driver, web.url + home(web))
     wait_for(lambda: count_of(driver, "form.nomor") == 1, 10, "the keypad")
     save_shot(driver, tmp_path / "web-tablet-start.png")
 
@@ -123,13 +124,13 @@ def test_a_resident_rates_a_served_ticket_once_on_the_exit_tablet(
     assert [f.responses for f in surveys.figures() if f.service == "A"] == [2]
 
     # The phone page of a ticket rated on the tablet offers no second survey.
-    driver.get(f"{web.url}/t/{tokens[0]}")
+    go(driver, f"{web.url}/t/{tokens[0]}")
     wait_for(lambda: count_of(driver, ".terima") == 1, 10, "the phone page's thanks")
     assert count_of(driver, "form.survei") == 0
 
     # Left half typed, the keypad starts again by itself.
     web.app.tablet.idle_s = 2
-    driver.get(web.url + home(web))
+    go(driver, web.url + home(web))
     for key in ("A", "1", "back", "clear", "A", "7"):
         driver.find_element(By.CSS_SELECTOR, f'button[data-key="{key}"]').click()
     assert driver.find_element(By.ID, "nomor").get_attribute("value") == "A7"

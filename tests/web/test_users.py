@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
+from tests.support.chromium import go
 from tests.web.conftest import PASSWORD
 from tests.web.http_client import Client
 from tests.web.test_admin_desk import click, fill, flash
@@ -23,7 +24,7 @@ def test_a_technician_adds_resets_and_disables_accounts(web_office, chromium, tm
     assert sri.get("/admin")[0] == 200
     driver = chromium
     log_in(driver, web.url, "tono")
-    driver.get(f"{web.url}/pengguna")
+    go(driver, f"{web.url}/pengguna")
     fill(driver, "#add-form", name="ani", password="kata-sandi-1", again="kata-sandi-1")
     driver.find_element(By.CSS_SELECTOR, "#add-form [name=role]").send_keys("petugas")
     click(driver, "#add-form button")
@@ -57,7 +58,7 @@ def test_a_technician_adds_resets_and_disables_accounts(web_office, chromium, tm
         ("tono", "user_password", "sri"),
         ("tono", "user_add", "ani (petugas)"),
     ]
-    driver.get(f"{web.url}/audit")
+    go(driver, f"{web.url}/audit")
     table = text_of(driver, "table.audit")
     assert "tono\tuser_add\tani (petugas)" in table
     assert table.count("tono") == 4

@@ -103,3 +103,21 @@ def test_a_wrong_nik_on_the_phone_is_refused_and_nothing_is_stored(desk_office, 
     assert rows(web.config, "SELECT code FROM bookings") == []
     assert rows(web.config, "SELECT action FROM audit") == []
     assert web.users.audit_rows() == []  # nothing was sent
+
+
+def test_a_full_day_is_booked_on_the_next_open_day_and_the_page_says_so(desk_office, chromium):
+    office, web = desk_office
+    wanted = {"name": "Warga", "kelurahan": "Bendan", "service": "A", "day": "2026-11-27"}
+    for serial in range(920, 1120):  # fill the 27th through the queue service itself
+        got = office.ok("admin", "book", nik=nik(serial), **wanted)["booking"]
+        if got["day"] != "2026-11-27":
+            break
+    assert got["day"] == "2026-11-28", got
+    driver = chromium
+    log_in(driver, web.url, "sri")
+    go(driver, f"{web.url}/admin/booking")
+    fill(driver, "#phone-form", nik=nik(1200), day="11272026", **CALLER)
+    click(driver, "#phone-form button")
+    flash(driver, "Booking dibuat.")
+    assert text_of(driver, "#phone-booked .when").startswith("Sabtu, 28 November 2026, pukul ")
+    assert "sudah penuh" in text_of(driver, "#phone-moved")

@@ -42,6 +42,7 @@ from antrean.events import (
     BookingResult,
     BookingsResult,
     BookingView,
+    BookResult,
     CalledEvent,
     CallResult,
     CounterCloseResult,
@@ -651,7 +652,7 @@ class Engine:
             self._out.bookings[b.code] = b
             if b.day == self.day:
                 self._out.services.add(b.service)  # walk-ins' room shrank
-        return self._finish(BookingResult(self._booking_view(b)))
+        return self._finish(BookResult(self._booking_view(b), again=outcome != "booked"))
 
     def cancel_booking(self, code: str, user: str | None = None) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""

@@ -318,6 +318,14 @@ class BookingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BookResult:
+    """book: the booking, and whether it was there before (the same call again, or a list)."""
+
+    booking: BookingView
+    again: bool
+
+
+@dataclass(frozen=True, slots=True)
 class BookingsResult:
     """find_booking by name and kelurahan: the bookings held whose names match."""
 
@@ -353,6 +361,7 @@ Result = (
     | ImportResult
     | RedeemResult
     | BookingResult
+    | BookResult
     | BookingsResult
     | PurgeResult
     | IssueResult

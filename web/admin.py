@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from antrean.booking import clean_nik, masked, nik_problem, parse_day
 from antrean.config import Config
 from antrean.visits import KIND_LABEL, VisitKind
 from web.live import NoAnswer, NotConnected, OfficeLive
@@ -27,6 +28,7 @@ MAX_CARDS = 100000
 MAX_EXPECTED = 10_000
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _BOOKING_CODE = re.compile(r"^\d{8}$")
+_PHONE = re.compile(r"^\+?[\d -]{6,20}$")
 Command = tuple[str, dict[str, Any], str]  # action, its args, what the audit says
 # A form's checker: (the office, the posted form, the logged-in user) -> its command.
 Builder = Callable[[Config, dict[str, str], "User"], Command]
@@ -163,6 +165,36 @@ def booking_code(value: str) -> str:
 def booking_cancel_command(_config: Config, form: dict[str, str], _user: User) -> Command:
     code = booking_code(form.get("code", ""))
     return "cancel_booking", {"code": code}, code
+
+
+def phone_booking(config: Config, form: dict[str, str]) -> dict[str, str]:
+    """The `book` args of the phone-call form, checked as a list row is (antrean/booking.py).
+
+    A wrong NIK's message never quotes it: the page must not echo it back.
+    """
+    name = clean_text(form.get("name", ""), "Nama", 80)
+    nik = clean_nik(form.get("nik", ""))
+    problem = nik_problem(nik)
+    if problem:
+        shown = f" ({masked(nik)})" if nik else ""
+        raise FormError(f"{problem}{shown}. Periksa lagi.")
+    phone = clean_text(form.get("phone", ""), "Nomor HP", 20, required=False)
+    if phone and not _PHONE.match(phone):
+        raise FormError("Nomor HP hanya angka (boleh diawali +), 6 sampai 20 karakter.")
+    kelurahan = clean_text(form.get("kelurahan", ""), "Kelurahan", 60)
+    service = form.get("service", "")
+    if service not in config.booking.capacity:
+        raise FormError("Pilih layanan yang menerima booking.")
+    args = {"name": name, "nik": nik, "kelurahan": kelurahan, "service": service}
+    if phone:
+        args["phone"] = phone
+    raw = form.get("day", "").strip()
+    if raw:
+        day = parse_day(raw)
+        if day is None:
+            raise FormError("Tanggal yang diinginkan: TTTT-BB-HH atau HH/BB/TTTT, atau kosongkan.")
+        args["day"] = day.isoformat()
+    return args
 
 
 SUCCESS = {

@@ -7,6 +7,8 @@ logged-in user, audited, and the page says how it went.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -17,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from antrean.booking import clean_nik, day_text, masked
 from antrean.visits import KIND_LABEL
 from web import admin, auth, desk
 from web.auth import Handler, Refused
@@ -45,6 +48,23 @@ FORMS: dict[str, tuple[admin.Builder, str]] = {
 }
 
 
+PHONE_FIELDS = ("name", "phone", "kelurahan", "service", "day")
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneCall:
+    """The phone form as the page shows it again: its fields but the NIK, which is only hinted."""
+
+    form: dict[str, str]
+    nik_hint: str = ""  # "NIK ****1234": a refused form never echoes the full NIK
+    booked: desk.Booked | None = None
+
+
+def _day_text(iso: str) -> str:
+    """A booking's day as residents read it ("Jumat, 27 November 2026")."""
+    return day_text(date.fromisoformat(iso))
+
+
 class AdminPages:
     """The admin pages of one office, rendered by the WebApp."""
 
@@ -59,6 +79,7 @@ class AdminPages:
             Route("/admin/kunjungan", guard(self.visits_page)),
             Route("/admin/booking-impor", guard(self.booking_import), methods=["POST"]),
             Route("/admin/booking-slip", guard(self.booking_reprint), methods=["POST"]),
+            Route("/admin/booking-telepon", guard(self.booking_by_phone), methods=["POST"]),
             Route("/admin/{kind}", guard(self.post), methods=["POST"]),
         ]
 
@@ -72,7 +93,8 @@ class AdminPages:
         return self.web.render(request, "admin_stock.html", dash=dash, tab="stok")
 
     async def booking_page(self, request: Request, report: desk.ImportReport | None = None,
-                           error: str | None = None, status: int = 200) -> Response:  # fmt: skip
+                           error: str | None = None, status: int = 200,
+                           call: PhoneCall | None = None) -> Response:  # fmt: skip
         booking, wanted = None, request.query_params.get("kode", "")
         if wanted and error is None:
             try:
@@ -83,6 +105,7 @@ class AdminPages:
         page = self.web.render(
             request, "admin_booking.html", status, tab="booking", booking=booking,
             wanted=wanted, report=report, error=error, services=self.web.config.services,
+            call=call or PhoneCall({}), bookable=self._bookable(), day_text=_day_text,
         )  # fmt: skip
         page.headers["cache-control"] = NO_STORE  # names: not in the office PC's browser cache
         return page
@@ -108,6 +131,28 @@ class AdminPages:
         detail = f"{name}: %d baru, %d sudah ada, %d ditolak" % counts
         self.web.users.audit(user.name, "booking_import", detail, "", "ok")
         return await self.booking_page(request, report=report)
+
+    def _bookable(self) -> list[tuple[str, str]]:
+        """(code, name) of the services that take bookings, as the phone form offers them."""
+        capacity = self.web.config.booking.capacity
+        return [(s.code, s.name) for s in self.web.config.services if s.code in capacity]
+
+    async def booking_by_phone(self, request: Request) -> Response:
+        """A booking for a resident on the phone: the code shown, or why not, form kept."""
+        form = await auth.checked_form(request)
+        kept = {k: form.get(k, "") for k in PHONE_FIELDS}  # never the NIK: see PhoneCall
+        typed = clean_nik(form.get("nik", ""))
+        hint = masked(typed) if typed else ""
+        user = request.state.user
+        try:
+            args = admin.phone_booking(self.web.config, form)
+            booked = await run_in_threadpool(
+                desk.book, self.web.live, self.web.users, user.name, args
+            )
+        except (admin.FormError, desk.DeskError) as err:
+            call = PhoneCall(kept, hint)
+            return await self.booking_page(request, error=str(err), status=400, call=call)
+        return await self.booking_page(request, call=PhoneCall({}, booked=booked))
 
     async def booking_reprint(self, request: Request) -> Response:
         """One booking's slip again, as a PDF download (audited; made in memory)."""

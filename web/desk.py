@@ -26,6 +26,7 @@ from antrean.config import Config
 from antrean.store import StoreReader
 from antrean_tools.booking_cli import Line, read_list, send
 from web.live import NoAnswer, NotConnected, OfficeLive
+from web.users import Users
 
 MAX_UPLOAD = 4 * 1024 * 1024  # a kelurahan list of 10,000 rows is about 1 MB
 
@@ -110,6 +111,42 @@ def find_booking(live: OfficeLive, code: str) -> dict[str, Any]:
         raise DeskError(reply.message or f"Ditolak ({reply.code}).")
     booking: dict[str, Any] = reply.result["booking"]
     return booking
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A booking made on the phone, as the page shows it; `moved` when not the day asked."""
+
+    booking: dict[str, Any]
+    moved: bool
+
+
+def book(live: OfficeLive, users: Users, user: str, args: dict[str, str]) -> Booked:
+    """Sends one checked phone booking as the user; DeskError says why it was not made.
+
+    The web's audit keeps the code and kelurahan only: no name, NIK or phone.
+    A booking that was there before (the same NIK and service) is refused, not
+    read out: whoever knows a NIK must not learn the code made for it.
+    """
+    kelurahan, cmd_id = args["kelurahan"], live.link.new_id()
+    try:
+        reply = live.link.request("book", {**args, "user": user}, timeout=5.0, cmd_id=cmd_id)
+    except (NotConnected, NoAnswer):
+        users.audit(user, "book", kelurahan, cmd_id, "no_answer")
+        raise DeskError("Layanan antrean tidak menjawab. Tidak dibooking; coba lagi.") from None
+    if not reply.ok:
+        users.audit(user, "book", kelurahan, cmd_id, f"refused: {reply.code}")
+        why = reply.message or f"ditolak ({reply.code})"
+        raise DeskError(f"Tidak dibooking: {why.rstrip('.')}.")
+    b: dict[str, Any] = reply.result["booking"]
+    if reply.result.get("again"):
+        users.audit(user, "book", f"{b['code']}, {kelurahan}", cmd_id, "refused: again")
+        raise DeskError(
+            f"Tidak dibooking: NIK ****{b['nik_last4']} sudah punya booking layanan"
+            f" {b['service']} pada {b['day']} {b['slot']}."
+        )
+    users.audit(user, "book", f"{b['code']}, {kelurahan}", cmd_id, "ok")
+    return Booked(b, moved="day" in args and b["day"] != args["day"])
 
 
 def reprint(config: Config, code: str) -> bytes:

@@ -140,7 +140,8 @@ def test_central_web_lists_every_office_flagged_first(
     for n, o in enumerate(offices):
         o.busy_day(8 + 6 * n, seed=n)
     publish_garbage(parts["broker"])
-    webs = [office_web(o, tmp_path, a) for o, a in zip(offices, ANSWERS, strict=True)]
+    for o, answers in zip(offices, ANSWERS, strict=True):
+        request.addfinalizer(office_web(o, tmp_path, answers).stop)
     for o, answers in zip(offices, ANSWERS, strict=True):
         n = len(answers)
         wait_for(lambda o=o, n=n: (ikm_at_centre(pg, o.office) or {}).get("responses") == n,
@@ -213,8 +214,6 @@ def test_central_web_lists_every_office_flagged_first(
         driver.get(f"{url}/kantor/tidak-ada")
         assert "tidak ada di daftar pusat" in driver.page_source
     finally:
-        for live in webs:
-            live.stop()
         driver.quit()
         server.should_exit = True
         thread.join(10)

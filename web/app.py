@@ -26,6 +26,7 @@ from antrean_tools.report_html import render_html
 from web import phone, reports, views
 from web.admin_pages import AdminPages
 from web.auth import Refused, require
+from web.ikm_state import IkmState
 from web.live import OfficeLive
 from web.pages import LoginPages, session_middleware
 from web.people import PeoplePages
@@ -82,6 +83,8 @@ class WebApp(LoginPages):
         self.jinja.globals["wait"] = phone.wait_words
         self.jinja.globals["duration"] = duration
         self.surveys = Surveys(settings.users_path)  # the web's own file (web/survey.py)
+        self.ikm = IkmState(live, self.surveys)  # its figures (only) to the centre
+        self.ikm.publish()  # the office's day may be known already
         self.phone = PhonePages(config, live, self.jinja, self.surveys)
         self.tablet = TabletPages(self.phone, settings)  # the survey at the exit (off unless set)
         self.jinja.filters["local"] = lambda at: views.local_time(at, config.office.timezone)

@@ -1,7 +1,8 @@
 """The central web's office table, from the tables the central service fills (no web here).
 
 Per office: its retained `state/...` (office_state; state/drive for the
-drive's target and recordings), its devices' presence
+drive's target and recordings, state/ikm for the month's survey from the
+office web), its devices' presence
 and the `served` events of its business day (its state/office's `day`; else
 today). Offices that need a person come first: a
 flagged office (garbage kept aside), then the most "stop" problems (a kiosk
@@ -49,7 +50,27 @@ class OfficeRow:
     recorded_today: int = 0
     drive_target: int | None = None  # state/drive (issue 16): the office's own count
     drive_recorded: int = 0
+    ikm_month: str | None = None  # state/ikm (issue 16): the office web's month so far
+    ikm_value: float | None = None
+    ikm_band: str | None = None
+    ikm_responses: int = 0
     flagged: str | None = None
+
+    @property
+    def ikm(self) -> tuple[float, str] | None:
+        """(IKM, band) of the office's current month, or None without a response in it."""
+        month = self.day.isoformat()[:7] if self.day else self.ikm_month
+        if self.ikm_value is None or not self.ikm_band or self.ikm_month != month:
+            return None  # a month that has ended is not "this month"
+        return self.ikm_value, self.ikm_band
+
+    @property
+    def ikm_text(self) -> str:
+        """'78,47 B' (Indonesian decimals), or an en dash."""
+        if self.ikm is None:
+            return "\u2013"
+        value, letter = self.ikm
+        return f"{value:.2f} {letter}".replace(".", ",")
 
     @property
     def drive_share(self) -> float | None:
@@ -114,6 +135,7 @@ SORTS: dict[str, Any] = {
     "blanko": lambda r: _LAST if r.days_left is None else r.days_left,
     "perekaman": lambda r: r.recorded_today,
     "target": lambda r: _LAST if r.drive_share is None else r.drive_share,
+    "ikm": lambda r: _LAST if r.ikm is None else r.ikm[0],
 }
 
 
@@ -138,6 +160,11 @@ def _state(row: OfficeRow, topic: str, body: dict[str, Any]) -> None:
     elif topic == "drive":
         row.drive_target = int(body.get("target") or 0) or None
         row.drive_recorded = int(body.get("recorded") or 0)
+    elif topic == "ikm":
+        row.ikm_month = str(body.get("month") or "") or None
+        row.ikm_value = float(body["ikm"]) if body.get("ikm") is not None else None
+        row.ikm_band = str(body.get("band") or "") or None
+        row.ikm_responses = int(body.get("responses") or 0)
     elif topic == "stock" and body.get("services"):
         row.stock = body.get("available")
         row.days_left = body.get("days_left")

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from antrean import protocol
@@ -36,6 +37,9 @@ class OfficeLive:
         self._lock = threading.Lock()
         self._devices: dict[str, dict[str, Any]] = {}
         self.version = 0
+        # Called on paho's thread with a state path ("office", ...), or None
+        # when the queue service comes back (web/ikm_state.py republishes).
+        self.listeners: list[Callable[[str | None], None]] = []
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.link = DeviceLink(
             config,
@@ -100,14 +104,24 @@ class OfficeLive:
             with contextlib.suppress(RuntimeError):  # that loop has closed; its stream is gone
                 loop.call_soon_threadsafe(event.set)
 
-    def _state_changed(self, _path: str, _body: dict[str, Any]) -> None:
+    def _state_changed(self, path: str, _body: dict[str, Any]) -> None:
+        self._tell(path)
         self._bump()
+
+    def _tell(self, path: str | None) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(path)
+            except Exception:  # a listener's fault must not stop the page updates
+                log.exception("a state listener failed on %s", path)
 
     def _event(self, _body: dict[str, Any]) -> None:
         self._bump()
 
     def _link_changed(self, online: bool) -> None:
         log.info("queue service %s", "reachable" if online else "not reachable")
+        if online:
+            self._tell(None)
         self._bump()
 
     def _on_status(self, topic: str, payload: bytes) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -115,6 +116,7 @@ class Surveys:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[], None]] = []  # called after each new response
         self.db = sqlite3.connect(str(path), check_same_thread=False, timeout=5)
         self.db.executescript(SCHEMA)
 
@@ -136,15 +138,21 @@ class Surveys:
                 "INSERT OR IGNORE INTO skm VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (day, code, service, at, *scores, comment),
             )
-        return cursor.rowcount == 1
+        added = cursor.rowcount == 1
+        if added:
+            for listener in self.listeners:
+                listener()  # outside the lock: state/ikm reads the figures again
+        return added
 
-    def figures(self) -> list[Figure]:
-        """Each month's IKM, newest month first: all services, then each service."""
+    def figures(self, only: str | None = None) -> list[Figure]:
+        """Each month's IKM (or only that one's), newest first: all services, then each service."""
         sums = ", ".join(f"SUM({f})" for f in FIELDS)
         with self._lock:
             rows = self.db.execute(
                 f"SELECT substr(day, 1, 7) AS month, service, COUNT(*), {sums} FROM skm"  # noqa: S608 - FIELDS are constants
-                " GROUP BY month, service ORDER BY month DESC, service"
+                " WHERE ? IS NULL OR substr(day, 1, 7) = ?"
+                " GROUP BY month, service ORDER BY month DESC, service",
+                (only, only),
             ).fetchall()
         out: list[Figure] = []
         by_month: dict[str, list[tuple[int, list[int]]]] = {}

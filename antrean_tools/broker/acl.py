@@ -44,6 +44,8 @@ def device_grants(office: str, device: str, role: Role) -> list[Grant]:
         ]
     if role in (Role.ADMIN, Role.WEB):  # the office head's tools show which devices are offline
         grants.append(Grant(READ, f"{root}/device/+/status"))
+    if role is Role.WEB:  # the month's IKM from its own survey file (web/ikm_state.py)
+        grants.append(Grant(WRITE, protocol.state_topic(office, "ikm")))
     return grants
 
 

@@ -70,7 +70,7 @@ class BridgedOffice:
     def __init__(self, office: str, central: CentralBroker, tmp: Path) -> None:
         self.office = office
         folder = tmp / office
-        self.hub = HubBroker(office_config(folder, office), LOCAL)
+        self.hub = HubBroker(office_config(folder, office), (*LOCAL, "web"))  # web: state/ikm
         self.proxy = StallProxy(central.port)
         bridge = Bridge(office, "127.0.0.1", self.proxy.port, office,
                         central.passwords[office], central.files.ca_cert)  # fmt: skip

@@ -3,7 +3,9 @@
 The e2e test's world: three offices bridged to a central Mosquitto, the
 central service writing into a private PostgreSQL, and the garbage office.
 The page must list every office, the flagged one first, with each office's
-recordings of today equal to the office's own report.
+recordings of today equal to the office's own report, and the month's IKM
+that each office's web published (state/ikm through its hub's access rules
+and its bridge) from the answers the test gave it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import uvicorn
 
@@ -31,7 +34,11 @@ from tests.central.test_central_e2e import (  # noqa: F401 - `world` is the fixt
 from tests.support.broker_world import wait_for
 from tests.support.chromium import have_chromium, open_chromium
 from tests.web.conftest import free_port
+from tests.web.test_ikm_state import expected
 from web.central_app import build_central_app
+from web.ikm_state import IkmState
+from web.live import OfficeLive
+from web.survey import Surveys
 from web.users import Users, WebRole
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -55,9 +62,44 @@ def serve(central: Central, tmp: Path) -> tuple[uvicorn.Server, threading.Thread
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-def check_office_page(driver: Any, o: BridgedOffice) -> None:
+# Each office's survey answers this month (the third office has none: a dash).
+ANSWERS = ([[4] * 9, [4, 4, 4, 4, 4, 4, 4, 3, 4]], [[2, 3, 2, 2, 3, 2, 2, 1, 2], [3] * 9], [])
+
+
+def office_web(o: BridgedOffice, tmp: Path, answers: list[list[int]]) -> OfficeLive:
+    """The office web's MQTT side (its own login on the hub) and its survey file, answered."""
+    live = OfficeLive(o.config, "web").start()
+    surveys = Surveys(tmp / f"{o.office}-web.db")
+    IkmState(live, surveys)
+    day = str(o.runner.service.engine.day)
+    for n, scores in enumerate(answers, 1):
+        assert surveys.add(day, f"A{n:03d}", "A", tuple(scores), "komentar tetap di kantor")
+    return live
+
+
+def ikm_at_centre(pg: DevPostgres, office: str) -> dict[str, Any] | None:
+    with psycopg.connect(pg.dsn) as conn:
+        row = conn.execute(
+            "SELECT body FROM office_state WHERE office = %s AND topic = 'ikm'", (office,)
+        ).fetchone()
+    return None if row is None else row[0]  # type: ignore[no-any-return]
+
+
+def ikm_words(answers: list[list[int]], responses: bool) -> str:
+    """What /kantor and the office page show of the answers: '78,47 B', or an en dash."""
+    if not answers:
+        return "\u2013"
+    ikm, band = expected(answers)
+    text = f"{ikm:.2f} {band}".replace(".", ",")
+    return f"{text}\n{len(answers)} responden" if responses else text
+
+
+def check_office_page(driver: Any, o: BridgedOffice, answers: list[list[int]]) -> None:
     """Today's and the month's figures per service equal the office's own report."""
     from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    shown = driver.find_element(By.CSS_SELECTOR, "td.ikm").text
+    assert shown == ikm_words(answers, False) + (f" ({len(answers)} responden)" if answers else "")
 
     want = {k: g for k, g in o.groups().items() if g.issued or g.served}
     assert want, o.office
@@ -98,6 +140,12 @@ def test_central_web_lists_every_office_flagged_first(
     for n, o in enumerate(offices):
         o.busy_day(8 + 6 * n, seed=n)
     publish_garbage(parts["broker"])
+    for o, answers in zip(offices, ANSWERS, strict=True):
+        request.addfinalizer(office_web(o, tmp_path, answers).stop)
+    for o, answers in zip(offices, ANSWERS, strict=True):
+        n = len(answers)
+        wait_for(lambda o=o, n=n: (ikm_at_centre(pg, o.office) or {}).get("responses") == n,
+                 30, f"{o.office}'s state/ikm at the centre")  # fmt: skip
     for o in offices:
         want = set(o.store_events())
         wait_for(lambda o=o, want=want: set(central_events(pg, o.office) or {}) == want, 60,
@@ -127,6 +175,19 @@ def test_central_web_lists_every_office_flagged_first(
             share = f"{100 * drive['since_start'] / drive['target']:.1f}%"
             want = f"{drive['since_start']} / {drive['target']}\n{share}"
             assert row.find_element(By.CSS_SELECTOR, ".drive").text == want
+            answers = ANSWERS[offices.index(o)]
+            assert row.find_element(By.CSS_SELECTOR, ".ikm").text == ikm_words(answers, True)
+        # Sorted by the IKM, the lowest first; offices without one last (by id).
+        driver.find_element(By.LINK_TEXT, "IKM bulan ini").click()
+        wait_for(lambda: "sort=ikm" in driver.current_url, 10, "sorted by the IKM")
+        order = [
+            r.get_attribute("data-office")
+            for r in driver.find_elements(By.CSS_SELECTOR, "tr.office")
+        ]
+        rated = {o.office: expected(a)[0] for o, a in zip(offices, ANSWERS, strict=True) if a}
+        unrated = sorted({*OFFICES, GARBAGE} - set(rated))
+        assert order == [*sorted(rated, key=lambda k: rated[k]), *unrated]
+        driver.get(f"{url}/kantor")
         # Sorted by the drive's share, the lowest first; the office without a target last.
         driver.find_element(By.LINK_TEXT, "Perekaman / target").click()
         wait_for(lambda: "sort=target" in driver.current_url, 10, "sorted by the drive")
@@ -148,7 +209,7 @@ def test_central_web_lists_every_office_flagged_first(
         driver.save_screenshot(str(SHOTS / "central-offices-1366.png"))
         for o in offices:
             driver.get(f"{url}/kantor/{o.office}")
-            check_office_page(driver, o)
+            check_office_page(driver, o, ANSWERS[offices.index(o)])
         driver.save_screenshot(str(SHOTS / "central-office-1366.png"))
         driver.get(f"{url}/kantor/tidak-ada")
         assert "tidak ada di daftar pusat" in driver.page_source

@@ -45,6 +45,7 @@ ROLES = {
     "counter-3": "counter",
     "counter-4": "counter",
     "admin": "admin",
+    "web": "web",
 }
 USERS = [QUEUE, STAFF, *ROLES]
 REFUSED = (BAD_USERNAME_OR_PASSWORD, NOT_AUTHORIZED)
@@ -56,6 +57,7 @@ def topics() -> list[str]:
     ts += [f"{R}/device/{d}/status" for d in [*ROLES, "queue"]]
     ts += [f"{R}/event/called", f"{R}/event/issued", f"{R}/state/office"]
     ts += [f"{R}/state/service/A", f"{R}/state/counter/1", f"{R}/state/calls"]
+    ts += [f"{R}/state/ikm", f"{R}/state/ikm/x", f"{R}/state/drive"]
     ts += [f"{R}/cmd/kiosk-1/more", f"{R}/device/kiosk-1/status/x", f"{R}/other", R]
     ts += [f"{R}/cmd/queue", f"{R}/reply/queue"]
     ts += ["antrean/v1/candisari/cmd/kiosk-1", "antrean/v1/candisari/state/office"]
@@ -83,6 +85,8 @@ def may_publish(user: str, topic: str) -> bool:
             or p == ["device", "queue", "status"]
         )
     own_cmd = p == ["cmd", user] and ROLES[user] != "board"
+    if ROLES[user] == "web" and p == ["state", "ikm"]:  # issue 16: its survey's figures
+        return True
     return own_cmd or p == ["device", user, "status"]
 
 
@@ -100,7 +104,7 @@ def may_read(user: str, topic: str) -> bool:
         return True
     if user == QUEUE:
         return len(p) == 2 and p[0] in ("cmd", "reply")
-    if ROLES[user] == "admin" and len(p) == 3 and p[0] == "device" and p[2] == "status":
+    if ROLES[user] in ("admin", "web") and len(p) == 3 and p[0] == "device" and p[2] == "status":
         return True
     return p == ["reply", user] and ROLES[user] != "board"
 

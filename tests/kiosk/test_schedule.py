@@ -33,7 +33,7 @@ BALAI = {
     "place": "Lempongsari", "kind": "balai_desa", "kelurahan": "Lempongsari", "desa": True,
     "services": ["Perekaman KTP-el", "Kartu Identitas Anak"],
 }  # fmt: skip
-LANDSCAPE = [(800, 480), (1024, 600), (1280, 800)]
+SIZES = [(800, 480), (1024, 600), (1280, 800), (720, 1280), (1080, 1920)]
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_the_kiosk_lists_the_coming_visits_live(kiosk: KioskApp, office: Office)
     pump_until(lambda: app.home.schedule_button is None, 5, "the button gone")
 
 
-@pytest.mark.parametrize("size", LANDSCAPE, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_schedule_cuts_no_text(kiosk: KioskApp, office: Office, size: tuple[int, int]) -> None:
     app = kiosk
     for n, day in enumerate(("2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03")):

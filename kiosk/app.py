@@ -27,7 +27,7 @@ from antrean import __version__
 from antrean.booking import nik_problem
 from antrean.config import Config
 from antrean.device import DeviceLink
-from kiosk import words
+from kiosk import schedule, words
 from kiosk.code_screen import LAST4, NIK, CodeScreen
 from kiosk.controller import (
     IssueResult,
@@ -48,6 +48,7 @@ from kiosk.ui import (
     GOOD,
     INK,
     INK_OFF,
+    SCHEDULE,
     SERVICE,
     WARN,
     HomeScreen,
@@ -76,6 +77,9 @@ PRIORITY_MODE_S = 20  # the priority choice falls back to normal if no service i
 CORNER_TAPS = 5  # taps on the office name within CORNER_WINDOW_S open the staff PIN pad
 CORNER_WINDOW_S = 3.0
 STAFF_IDLE_S = 60  # the PIN pad and staff menu close after this long untouched
+# The schedule is read, not tapped through: it stays this many times the Done
+# screen's time (24 s by default) after it opened or was last touched.
+SCHEDULE_READING = 3
 
 
 class KioskApp(App):
@@ -121,6 +125,7 @@ class KioskApp(App):
         self._home_timer: Any = None
         self._dirty = False
         self._timers: list[Any] = []
+        self._schedule_lines: list[Any] | None = None  # what the schedule screen shows now
         self.title = "Antrean kiosk"
 
     # ---- building ----------------------------------------------------------------
@@ -159,11 +164,12 @@ class KioskApp(App):
         self.screens = ScreenManager(transition=NoTransition())
         self.home = HomeScreen(self)
         self.message = MessageScreen("message", self)
+        self.schedule = MessageScreen("schedule", self)
         self.code = CodeScreen(self, self.submit_code)
         self.nik = CodeScreen(self, self.submit_nik, NIK)
         self.last4 = CodeScreen(self, self.submit_last4, LAST4)
         self.pads = {pad.name: pad for pad in (self.code, self.nik, self.last4)}
-        for screen in (self.home, self.message, *self.pads.values()):
+        for screen in (self.home, self.message, self.schedule, *self.pads.values()):
             self.screens.add_widget(screen)
         self.render_home()
         Window.bind(size=lambda *_: self._later(self._relayout))
@@ -222,6 +228,8 @@ class KioskApp(App):
         self._dirty = False
         if self.screens.current == "home":
             self.render_home()
+        elif self.screens.current == "schedule":
+            self._render_schedule()  # a visit planned or cancelled shows at once
 
     def clock_text(self) -> str:
         local = self.now().astimezone(self.office_config.office.timezone)
@@ -246,6 +254,7 @@ class KioskApp(App):
             ),
             self.link.queue_error if self.link else None,
             self.booking_enabled,
+            bool(self.coming_visits()),
         )
         if view.banner:
             self.priority_mode = False
@@ -262,6 +271,7 @@ class KioskApp(App):
             self._taken[about] = (self._taken[about][0], time.monotonic())
         self.shown = None
         self._asking = None
+        self._schedule_lines = None
         self._locked = False
         for pad in self.pads.values():  # the next resident never sees this one's digits
             pad.reset()
@@ -347,6 +357,8 @@ class KioskApp(App):
     def _relayout(self) -> None:
         if self.screens.current == "home":
             self.render_home()
+        elif self.screens.current == "schedule":
+            self._render_schedule(force=True)
         elif self.screens.current in self.pads:
             self.pads[self.screens.current].render()
         elif self._last_render is not None:
@@ -372,6 +384,47 @@ class KioskApp(App):
         self.message.render(lines, buttons or [], on_touch, guard)
         self._screen_since = time.monotonic()
         self.screens.current = "message"
+
+    # ---- the mobile unit's schedule (issue 13) ----------------------------------------------
+
+    def coming_visits(self) -> list[dict[str, Any]]:
+        today = self.now().astimezone(self.office_config.office.timezone).date()
+        return schedule.coming(self.link.states() if self.link else {}, today)
+
+    def open_schedule(self) -> None:
+        """Home's "Jadwal keliling": the next visits, until Back or the reading time is over."""
+        if self._locked or self.screens.current != "home" or self._bounce():
+            return
+        self._render_schedule(force=True)
+        self._schedule_touched()
+
+    def _schedule_touched(self) -> None:
+        self._return_home_after(self.settings.home_after_s * SCHEDULE_READING)
+
+    def _render_schedule(self, force: bool = False) -> None:
+        """The schedule screen, drawn again only when its words change (state comes often)."""
+        visits = self.coming_visits()
+        if not visits:  # the last one was cancelled: there is nothing to read
+            self.go_home()
+            return
+        other = "en" if self.language == "id" else "id"
+        small = f"[size={int(20 * unit())}]"
+        title = f"[b]{self.t('schedule_title')}[/b]\n{small}{words.text(other, 'schedule_title')}"
+        lines: list[Any] = [("title", f"{title}[/size]", 30, INK)]
+        for v in visits[: schedule.SHOWN]:
+            line = schedule.visit_line(self.language, v)
+            text = f"[b]{line.place}[/b]\n[b]{line.when}[/b]\n{line.services}. {line.bring}"
+            lines.append((f"visit:{line.id}", text, 22, SCHEDULE))
+        if len(visits) > schedule.SHOWN:
+            more = self.t("schedule_more", n=len(visits) - schedule.SHOWN)
+            lines.append(("more", more, 20, INK_OFF))
+        if lines == self._schedule_lines and not force:
+            return
+        self._schedule_lines = lines
+        back = f"{self.t('back')}  {small}{words.text(other, 'back')}[/size]"
+        self.schedule.render(lines, [("back", back, INK_OFF, self.go_home)], self._schedule_touched)
+        self._screen_since = time.monotonic()
+        self.screens.current = "schedule"
 
     # ---- a booking code ------------------------------------------------------------------
 

@@ -4,8 +4,9 @@ Runs the real app against a real Mosquitto and queue service, with the
 simulated printer, the way a unit runs it: full screen (the kiosk's own
 command-line set-up) on a private Xvfb of each screen's size, without a
 window manager, and each picture is grabbed from the X screen itself. Home,
-Done, Trouble, the question before a second ticket and the keypads (booking
-code, NIK, the NIK's last four) at every size in SIZES,
+Done, Trouble, the question before a second ticket, the keypads (booking
+code, NIK, the NIK's last four) and the mobile unit's schedule (Home with
+"Jadwal keliling" and its screen; the visits are planned last) at every size in SIZES,
 Home in English, and the PNG previews of a ticket (80 and 58 mm) drawn from
 the bytes. One process per screen size (Kivy has one window per process). Run
 it from the repository root (it drives Kivy with tests/support/kivy_harness.py, the
@@ -36,6 +37,18 @@ MORNING = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 SERVICE_D_HOURS = 'name_en = "Certificates and moving"\n'
 # The office takes bookings of A, so Home offers "Sudah mendaftar?" (issue 12).
 BOOKING = '[booking]\nsecret_file = "booking.secret"\ncapacity = { A = 15 }\n\n[kiosk]\n'
+# The mobile unit's coming visits (issue 13), planned after the other screens are taken,
+# so Home has its "Jadwal keliling" button only in kiosk-schedule-home-*.png.
+MOBILE = '\n[mobile]\nunits = { "keliling-1" = "K" }\n'
+VISITS = (
+    {"day": "2026-12-05", "start": "08:00", "end": "12:00", "place": "Melati",
+     "kind": "posyandu", "kelurahan": "Bendan Ngisor"},
+    {"day": "2026-11-28", "start": "09:00", "end": "13:00", "place": "Sumber Rejeki",
+     "kind": "pkk", "kelurahan": "Lempongsari"},
+    {"day": "2026-12-08", "start": "13:00", "end": "16:00", "place": "Lempongsari",
+     "kind": "balai_desa", "kelurahan": "Lempongsari", "desa": True,
+     "services": ["Perekaman KTP-el", "Kartu Identitas Anak"]},
+)  # fmt: skip
 
 
 class SteppingClock:
@@ -111,7 +124,7 @@ def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
         # Service D opens later, so Home shows a service waiting for its hours.
         later = SERVICE_D_HOURS + 'hours = { mon-fri = "10:00-14:00" }\n'
         text = text.replace(SERVICE_D_HOURS, later).replace("[kiosk]\n", BOOKING, 1)
-        config = parse_config(text, "shots.toml", work)
+        config = parse_config(text + MOBILE, "shots.toml", work)
         runner = QueueServiceRunner(config, clock).start()
         if not runner.mqtt.wait_connected(10):
             raise RuntimeError("the queue service did not connect to the broker")
@@ -123,7 +136,12 @@ def take_screenshots(out: Path, size: tuple[int, int], display: str) -> None:
             admin.request("service_close", {"service": "B", "reason": "Blanko KTP-el habis"})
             for counter in config.counters:  # at work: estimates, not "loket belum dibuka"
                 admin.request("counter_open", {"counter": counter.number})
-            drive_app(config, clock, work, out, size, display)
+
+            def plan_visits() -> None:
+                for visit in VISITS:
+                    admin.request("visit_plan", {"unit": "keliling-1", **visit})
+
+            drive_app(config, clock, work, out, size, display, plan_visits)
         finally:
             admin.stop()
             runner.stop()
@@ -140,8 +158,14 @@ def take_again(app: Any, service: str) -> None:
         app.message.buttons["yes"].dispatch("on_release")
 
 
-def drive_app(
-    config: Any, clock: SteppingClock, work: Path, out: Path, size: tuple[int, int], display: str
+def drive_app(  # noqa: PLR0915 - one screen size, its screens in the order they are taken
+    config: Any,
+    clock: SteppingClock,
+    work: Path,
+    out: Path,
+    size: tuple[int, int],
+    display: str,
+    plan_visits: Any,
 ) -> None:
     """Home, a ticket (Done), a ticket that fails half-way (Trouble), on this screen."""
     from kiosk.app import KioskApp  # noqa: PLC0415
@@ -185,6 +209,25 @@ def drive_app(
         if size == SIZES[0]:
             app.toggle_language()
             grab("home-en")
+            app.toggle_language()  # back to Bahasa Indonesia
+        plan_visits()
+        pump_until(lambda: len(app.coming_visits()) == len(VISITS), 10, "the visits")
+        pump_until(lambda: app.home.schedule_button is not None, 10, "Jadwal keliling")
+        grab("kiosk-schedule-home")
+        pump(0.9)
+        tap(app.home.schedule_button)
+        pump_until(lambda: app.screens.current == "schedule", 10, "the schedule")
+        grab("kiosk-schedule")
+        if size == SIZES[0]:
+            app.go_home()
+            app.toggle_language()
+            pump(0.9)
+            tap(app.home.schedule_button)
+            pump_until(lambda: app.screens.current == "schedule", 10, "the schedule")
+            grab("kiosk-schedule-en")
+            app.toggle_language()
+        app.go_home()
+        pump(0.9)
     finally:
         stop_app(app)
     if size == SIZES[0]:

@@ -33,6 +33,7 @@ PRIORITY_ON = (0.95, 0.78, 0.2, 1)
 GOOD = (0.1, 0.5, 0.22, 1)
 WARN = (0.75, 0.3, 0.05, 1)
 BANNER = (1.0, 0.93, 0.75, 1)
+SCHEDULE = (0.0, 0.42, 0.45, 1)  # apart from the services' blue: it gives no number
 WHITE = (1, 1, 1, 1)
 
 
@@ -118,6 +119,7 @@ class HomeScreen(Screen):
         self.service_buttons: dict[str, Button] = {}
         self.priority_button: Button | None = None
         self.booking_button: Button | None = None
+        self.schedule_button: Button | None = None
         self.office_label: Label | None = None
         self.clock_label: Label | None = None
         self.language_button: Button | None = None
@@ -146,6 +148,11 @@ class HomeScreen(Screen):
             width=130 * u,
         )
         header.add_widget(titles)
+        # The schedule button: in the header when landscape, where it takes no service's
+        # height; upright screens are too narrow for it there and have height to spare.
+        self.schedule_button = schedule_button(app) if view.schedule else None
+        if self.schedule_button is not None and not portrait():
+            header.add_widget(self.schedule_button)
         header.add_widget(self.language_button)
         root.add_widget(header)
 
@@ -184,6 +191,10 @@ class HomeScreen(Screen):
         if view.booking:
             self.booking_button = booking_button(app.language, bool(view.banner), app.open_code)
             root.add_widget(self.booking_button)
+        if self.schedule_button is not None and portrait():
+            self.schedule_button.size_hint = (1, None)
+            self.schedule_button.height = 70 * u
+            root.add_widget(self.schedule_button)
 
         self.priority_button = None
         if view.priority_enabled:
@@ -207,6 +218,17 @@ class HomeScreen(Screen):
     def set_clock(self, text: str) -> None:
         if self.clock_label is not None:
             self.clock_label.text = text
+
+
+def schedule_button(app: Any) -> Button:
+    """Home's "Jadwal keliling": the coming visits of the mobile unit, both languages."""
+    u = unit()
+    other = "en" if app.language == "id" else "id"
+    text = (
+        f"[b][size={int(19 * u)}]{app.t('schedule_button')}[/size][/b]\n"
+        f"[size={int(14 * u)}]{words.text(other, 'schedule_button')}[/size]"
+    )
+    return big_button(text, 18 * u, SCHEDULE, app.open_schedule, size_hint_x=None, width=170 * u)
 
 
 def booking_button(language: str, disabled: bool, action: Callable[[], None]) -> Button:

@@ -29,6 +29,7 @@ class HomeView:
     banner: str  # "" when all is well; else why no number can be taken now
     banner_note: str
     booking: bool = False  # the office takes bookings: Home offers "Sudah mendaftar?"
+    schedule: bool = False  # the mobile unit has coming visits: Home offers "Jadwal keliling"
 
 
 def home_view(
@@ -39,11 +40,13 @@ def home_view(
     printer_blocked: bool,
     queue_error: str | None = None,
     booking: bool = False,
+    schedule: bool = False,
 ) -> HomeView:
     """Buttons in config order; a service without state yet is shown but not offered.
 
     `queue_error` is why the queue service stopped, from its presence; `booking`
-    whether the office takes bookings ([booking] capacity).
+    whether the office takes bookings ([booking] capacity); `schedule` whether
+    the mobile unit has coming visits (kiosk/schedule.py).
     """
     office = states.get("office") or {}
     priority = office.get("priority") or {}
@@ -71,6 +74,7 @@ def home_view(
         banner=banner,
         banner_note=note,
         booking=booking,
+        schedule=schedule,
     )
 
 

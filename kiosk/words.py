@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS_ID = (
@@ -103,6 +103,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "booking_offline": "Belum tersambung ke sistem antrean. Tunggu sebentar, lalu tekan OK.",
         "booking_no_answer": "Sistem antrean belum menjawab. Tekan OK lagi: "
         "Anda akan mendapat nomor yang sama, bukan nomor baru.",
+        "schedule_button": "Jadwal keliling",
+        "schedule_title": "Jadwal layanan keliling",
+        "schedule_more": "dan {n} kunjungan lagi: tanyakan kepada petugas",
+        "back": "Kembali",
     },
     "en": {
         "choose": "Touch the service you need",
@@ -169,6 +173,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "booking_offline": "Not connected to the queue system yet. Wait a moment, then press OK.",
         "booking_no_answer": "The queue system has not answered. Press OK again: "
         "you will get the same number, not a new one.",
+        "schedule_button": "Mobile unit visits",
+        "schedule_title": "Where the mobile unit goes next",
+        "schedule_more": "and {n} more visits: please ask the staff",
+        "back": "Back",
     },
 }
 
@@ -258,8 +266,13 @@ def refusal(language: str, code: str, message: str) -> str:
 
 def long_date(language: str, when: datetime) -> str:
     """ "Kamis, 26 November 2026" / "Thursday, 26 November 2026"."""
+    return f"{day_month(language, when.date())} {when.year}"
+
+
+def day_month(language: str, day: date) -> str:
+    """ "Sabtu, 5 Desember" / "Saturday, 5 December": a day of the coming weeks."""
     days, months = (DAYS_EN, MONTHS_EN) if language == "en" else (DAYS_ID, MONTHS_ID)
-    return f"{days[when.weekday()]}, {when.day} {months[when.month - 1]} {when.year}"
+    return f"{days[day.weekday()]}, {day.day} {months[day.month - 1]}"
 
 
 def clock_time(when: datetime) -> str:

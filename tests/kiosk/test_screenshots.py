@@ -24,6 +24,7 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     screens = ("home", "done", "trouble", "again", "code", "code-refused", "nik", "nik-refused")
+    screens += ("kiosk-schedule-home", "kiosk-schedule")
     for screen in (*screens, "last4"):
         for w, h in SIZES:
             with Image.open(out / f"{screen}-{w}x{h}.png") as image:
@@ -37,3 +38,4 @@ def test_the_screenshot_script_makes_every_screen_at_every_size(tmp_path: Path) 
             assert image.width == width + 32
     assert (out / "home-en-800x480.png").exists()
     assert (out / "code-refused-en-800x480.png").exists()
+    assert (out / "kiosk-schedule-en-800x480.png").exists()

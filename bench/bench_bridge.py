@@ -124,6 +124,7 @@ def run(quick: bool) -> Result:
     offices: list[Office] = []
     figures: dict[str, dict[str, dict[str, float]]] = {}
     attempts: dict[str, int] = {}
+    so_far = 0  # the bridge's connection attempts when the central broker stops
     with tempfile.TemporaryDirectory(prefix="antrean-bench-bridge-") as tmp:
         try:
             for name, hub in hubs.items():
@@ -135,7 +136,7 @@ def run(quick: bool) -> Result:
             for phase in PHASES:
                 if phase == "down":
                     central.stop()
-                    wait_for(lambda: hubs["bridged"].bridge_attempts() > attempts["up"], 60,
+                    wait_for(lambda n=so_far: hubs["bridged"].bridge_attempts() > n, 60,
                              "the bridge's first retry")  # fmt: skip
                 before = (hubs["bridged"].bridge_attempts(), called_at_centre(centre))
                 got = measure(offices, calls, warmup)
@@ -146,7 +147,7 @@ def run(quick: bool) -> Result:
                     want = before[1] + calls + warmup
                     wait_for(lambda want=want: called_at_centre(centre) >= want, 10,
                              "every call of the bridged office at the centre")  # fmt: skip
-                    attempts["up"] = hubs["bridged"].bridge_attempts()
+                    so_far = hubs["bridged"].bridge_attempts()
         finally:
             centre.stop()
             for o in offices:

@@ -19,6 +19,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 BENCHMARKS = (
     "bench_call_latency",
+    "bench_bridge",
     "bench_issue_throughput",
     "bench_startup",
     "bench_broker_tls",

@@ -12,6 +12,7 @@ service equal the office's own figures.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -160,11 +161,13 @@ class BridgedOffice:
 class Central:
     """`antrean central` as a process (so that it can be SIGKILLed)."""
 
-    def __init__(self, tmp: Path, broker: CentralBroker, pg: DevPostgres) -> None:
+    def __init__(
+        self, tmp: Path, broker: CentralBroker, pg: DevPostgres, ids: tuple[str, ...] = ()
+    ) -> None:
         secret = tmp / "central-password"
         secret.write_text(broker.central_password + "\n")
         self.config = tmp / "central.toml"
-        offices = ", ".join(f'"{o}"' for o in (*OFFICES, GARBAGE))
+        offices = ", ".join(f'"{o}"' for o in (ids or (*OFFICES, GARBAGE)))
         self.config.write_text(
             f'[central]\ndsn = "{pg.dsn}"\noffices = [{offices}]\n\n'
             f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n'
@@ -197,23 +200,31 @@ class Central:
         return self.proc.returncode
 
 
-@pytest.fixture
-def world() -> Iterator[dict[str, Any]]:
+@contextlib.contextmanager
+def open_world(offices: tuple[str, ...], others: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """PostgreSQL, the central broker (logins for offices and others), the offices, central."""
     tmp = Path(tempfile.mkdtemp(prefix="antrean-central-e2e-"))
     pg = DevPostgres().start()
-    broker = CentralBroker(*OFFICES, GARBAGE)
+    broker = CentralBroker(*offices, *others)
     broker.start()
-    offices = [BridgedOffice(o, broker, tmp) for o in OFFICES]
-    central = Central(tmp, broker, pg)
+    hubs: list[BridgedOffice] = []
+    central = Central(tmp, broker, pg, (*offices, *others))
     try:
-        yield {"pg": pg, "broker": broker, "offices": offices, "central": central}
+        hubs.extend(BridgedOffice(o, broker, tmp) for o in offices)
+        yield {"pg": pg, "broker": broker, "offices": hubs, "central": central}
     finally:
         central.stop() if central.proc else None
-        for o in offices:
+        for o in hubs:
             o.close()
         broker.cleanup()
         pg.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def world() -> Iterator[dict[str, Any]]:
+    with open_world(OFFICES, (GARBAGE,)) as w:
+        yield w
 
 
 def central_events(pg: DevPostgres, office: str) -> dict[int, tuple[str, Any]] | None:
@@ -232,6 +243,31 @@ def offices_seen(pg: DevPostgres) -> set[str]:
     with psycopg.connect(pg.dsn) as conn:
         rows = conn.execute("SELECT office FROM office_state WHERE topic = 'office'")
         return {o for (o,) in rows}
+
+
+def assert_stored_once(pg: DevPostgres, o: BridgedOffice, timeout: float) -> dict[int, Any]:
+    """Waits until every event in the office's store is in PostgreSQL; checks once, same body."""
+    want = o.store_events()
+
+    def complete() -> bool:
+        have = central_events(pg, o.office)
+        return have is not None and set(have) == set(want)
+
+    wait_for(complete, timeout, f"every event of {o.office} in PostgreSQL")
+    have = central_events(pg, o.office)
+    assert have is not None
+    for seq, (d, body) in want.items():
+        assert have[seq] == (d, json.loads(body)), (o.office, seq)
+    with psycopg.connect(pg.dsn) as conn:
+        (n,) = conn.execute(
+            "SELECT count(*) FROM events WHERE office = %s", (o.office,)
+        ).fetchone() or (0,)
+        (quarantined,) = conn.execute(
+            "SELECT count(*) FROM quarantine WHERE office = %s", (o.office,)
+        ).fetchone() or (0,)
+    assert n == len(want)  # exactly once
+    assert quarantined == 0
+    return want
 
 
 def publish_garbage(broker: CentralBroker) -> None:
@@ -293,29 +329,11 @@ def test_every_event_reaches_postgresql_once_through_cuts_kills_and_restarts(
     run_part(3, restart_postgresql)
 
     for o in offices:
-        want = {s: (d, b) for s, (d, b) in o.store_events().items()}
+        want = assert_stored_once(pg, o, 120)
         assert len(want) > 150, f"{o.office}: a busy day has hundreds of events"
-
-        def complete(o: BridgedOffice = o, want: dict[int, Any] = want) -> bool:
-            have = central_events(pg, o.office)
-            return have is not None and set(have) == set(want)
-
-        wait_for(complete, 120, f"every event of {o.office} in PostgreSQL")
-        have = central_events(pg, o.office)
-        assert have is not None
-        for seq, (d, body) in want.items():
-            assert have[seq] == (d, json.loads(body)), seq
         with psycopg.connect(pg.dsn) as conn:
-            (n,) = conn.execute(
-                "SELECT count(*) FROM events WHERE office = %s", (o.office,)
-            ).fetchone() or (0,)
-            assert n == len(want)  # exactly once
             counts = service_counts(conn, o.office, o.runner.service.engine.day)
-            (quarantined,) = conn.execute(
-                "SELECT count(*) FROM quarantine WHERE office = %s", (o.office,)
-            ).fetchone() or (0,)
         assert counts == o.figures()
-        assert quarantined == 0
 
     with psycopg.connect(pg.dsn) as conn:
         reasons = [r for (r,) in conn.execute(

@@ -277,6 +277,7 @@ class QueueService:
         rollover = self.engine.tick()
         batch.changes.absorb(rollover)
         batch.calls_changed = bool(rollover.events)
+        batch.drive_changed = bool(rollover.events)  # a new day: "today" and the week move
         if self._erase_due or rollover.events:  # the daily housekeeping
             self._erase_due = False
             batch.changes.absorb(self.engine.booking_purge())
@@ -486,8 +487,10 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
         if everything or out.visits_changed:  # issue 13
             bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
-        # issue 16: for the centre; counted in the store (a unit's recordings too)
-        if everything or out.progress or out.targets or out.office_changed or batch.drive_changed:
+        # issue 16: for the centre; counted in the store (a unit's recordings too).
+        # Only when a count moved: every call changes state/office, and this is a
+        # query over the drive's recordings, kept off the calls that record nothing.
+        if everything or out.progress or out.targets or batch.drive_changed:
             counts = self.store.drive_counts(e.config.drive.start, e.day)
             bus.publish(protocol.state_topic(office, "drive"), wire.drive_progress(e, counts), True)
 

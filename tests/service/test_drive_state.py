@@ -56,3 +56,20 @@ def test_state_drive_carries_the_targets_and_recordings_of_the_office_report(
         mine = drive["kelurahan"]["" if name == "unknown" else name]
         assert (mine["target"], mine["recorded"]) == (row["target"], row["since_start"]), name
     assert drive["kelurahan"][""]["recorded"] == 1  # no kelurahan chosen: unknown
+
+
+def test_calls_that_record_nothing_do_not_count_the_drive_again(office: Office) -> None:
+    """state/drive is a query over every recording of the drive: only when a count moved."""
+    topic = protocol.state_topic(office.config.office.id, "drive")
+    watch = Watcher(office.config.broker, topic).start()
+    try:
+        watch.wait_for(lambda _t, _p: True)  # the retained one
+        for _ in range(3):  # service C records nothing: issued, called, served
+            office.ok("kiosk-1", "issue", service="C")
+            office.ok("counter-4", "call_next")
+            office.ok("counter-4", "complete")
+        serve(office, "Petompon")  # a recording: counted and published again
+        watch.wait_for(lambda _t, p: p["recorded"] == 1)
+    finally:
+        watch.stop()
+    assert len(watch.messages) == 2, [p["recorded"] for _t, p in watch.messages]

@@ -51,7 +51,10 @@ def state_topic(office: str, *parts: object) -> str:
 
 
 def sync_topic(office: str, unit: str, leg: str) -> str:
-    """A mobile unit's sync topics (issue 13): leg "up" (the unit's items), "ack" (the office's)."""
+    """A mobile unit's sync topics (issue 13): leg "up" (the unit's items), "ack" (the office's).
+
+    "status" is the unit's retained outbox heads, for the office web.
+    """
     return f"{ROOT}/{office}/sync/{unit}/{leg}"
 
 

@@ -42,6 +42,7 @@ RESEND_S = 3.0  # no ack progress this long with items out: send again from the 
 ACK_WAIT_S = 2.0  # after a connect, wait this long for the retained ack before sending
 PLAN_RETRY_S = 10.0  # the unit's queue service did not take the plan: try again this often
 REFUSED_RETRY_S = 30.0  # a refused visit is tried again this often (the office may be fixed)
+STATUS_EVERY_S = 60.0  # the unit's retained status is refreshed this often: "last seen"
 TICK_S = 0.1
 
 
@@ -103,6 +104,7 @@ class UnitSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.chunks_sent = 0
+        self._status: tuple[dict[str, int], float] | None = None  # heads published, when
 
     def start(self) -> UnitSync:
         self.mqtt.start()
@@ -132,6 +134,7 @@ class UnitSync:
             self._sent = {}  # whatever was in flight may be lost: from the ack again
             self._connected_at = time.monotonic()
             self._heard_ack = False
+            self._status = None  # the office hears this unit's heads again at once
 
     def _on_ack(self, _topic: str, payload: bytes) -> None:
         try:
@@ -198,6 +201,10 @@ class UnitSync:
         while not self._stop.wait(TICK_S):
             if not self.mqtt.connected:
                 continue
+            try:
+                self._publish_status()
+            except Exception:
+                log.exception("sync: could not publish the unit's status; trying again")
             with self._lock:
                 if not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S:
                     continue
@@ -229,6 +236,27 @@ class UnitSync:
             with self._lock:
                 self._sent[visit] = sent
                 self._moved.setdefault(visit, now)
+
+    def _publish_status(self) -> None:
+        """The retained sync/{unit}/status: the outbox heads, so the office sees what waits.
+
+        Sent after each connect (before any chunk), when a head moves, and
+        every STATUS_EVERY_S; the office web shows heads minus acks.
+        """
+        heads, now = outbox_heads(self.reader.db), time.monotonic()
+        with self._lock:
+            last = self._status
+            if last is not None and last[0] == heads and now - last[1] < STATUS_EVERY_S:
+                return
+            self._status = (heads, now)
+        body = {
+            "unit": self.unit.id,
+            "office": self.office,
+            "heads": heads,
+            "at": self.clock().isoformat(timespec="milliseconds"),
+        }
+        topic = protocol.sync_topic(self.office, self.unit.id, "status")
+        self.mqtt.publish(topic, body, retain=True)
 
     def _held(self, visit: str, now: float) -> bool:
         """A refused visit waits REFUSED_RETRY_S before it is tried again."""

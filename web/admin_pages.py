@@ -77,6 +77,7 @@ class AdminPages:
             Route("/admin/stok", guard(self.stock_page)),
             Route("/admin/booking", guard(self.booking_page)),
             Route("/admin/kunjungan", guard(self.visits_page)),
+            Route("/admin/unit/{unit}", guard(self.unit_page)),
             Route("/admin/booking-impor", guard(self.booking_import), methods=["POST"]),
             Route("/admin/booking-slip", guard(self.booking_reprint), methods=["POST"]),
             Route("/admin/booking-telepon", guard(self.booking_by_phone), methods=["POST"]),
@@ -180,6 +181,17 @@ class AdminPages:
             request, "admin_visits.html", tab="kunjungan", visits=state.get("visits", []),
             units=units, kinds=KIND_LABEL, unit_ids=sorted(self.web.config.units),
         )  # fmt: skip
+
+    async def unit_page(self, request: Request) -> Response:
+        """One mobile unit: last seen, visits not all here, items waiting, the last refusal."""
+        unit = request.path_params["unit"]
+        if unit not in self.web.config.units:
+            raise Refused(404, "Unit keliling ini tidak dikenal kantor.")
+        ack, status = self.web.live.unit_sync(unit)
+        state = await run_in_threadpool(desk.unit_state, self.web.config, unit, ack, status)
+        return self.web.render(
+            request, "admin_unit.html", tab="kunjungan", state=state, kinds=KIND_LABEL
+        )
 
     async def post(self, request: Request) -> Response:
         form = await auth.checked_form(request)

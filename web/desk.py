@@ -10,20 +10,25 @@ A reprinted slip is antrean booking slips' page with one slip, made in
 memory from the read-only store and sent as it is: no file holds the name.
 
 A unit's sync state is what the office has applied of it: the store's
-sync_acks (antrean/sync.py), read with the read-only store.
+sync_acks (antrean/sync.py), read with the read-only store; a unit's page
+sets that against the outbox heads the unit publishes (retained
+sync/{unit}/status) and shows the office's retained ack's refusal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from antrean.booking import SecretError, office_secret
 from antrean.config import Config
 from antrean.store import StoreReader
+from antrean.visits import Visit, visit_from_dict
 from antrean_tools.booking_cli import Line, read_list, send
 from web.live import NoAnswer, NotConnected, OfficeLive
 from web.users import Users
@@ -194,3 +199,109 @@ def sync_state(config: Config) -> list[UnitSync]:
         visits = [(v, int(seq), str(at)) for u, v, seq, at in rows if u == unit]
         out.append(UnitSync(unit, prefix, visits))
     return out
+
+
+# The sync refusals (antrean/sync.py, sync_items.py) in the words of the office's staff.
+REFUSAL_WORDS = {
+    "unknown_unit": "Unit ini tidak terdaftar di kantor ini ([mobile] units di konfigurasi).",
+    "other_office": "Unit ini disiapkan untuk kantor lain: periksa office id di konfigurasi unit.",
+    "bad_prefix": "Awalan kode unit tidak sama dengan yang dikenal kantor ([mobile] units).",
+    "unknown_visit": "Kunjungan ini tidak dijadwalkan kantor untuk unit ini.",
+    "too_large": "Kiriman unit terlalu besar.",
+    "bad_item": "Ada data dari unit yang tidak lolos pemeriksaan; tidak ada yang diterapkan.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VisitSync:
+    """One visit of a unit: what the unit holds (its outbox head) against what arrived."""
+
+    visit: Visit
+    head: int | None  # None: the unit has not told the office (no status heard)
+    acked: int
+
+    @property
+    def waiting(self) -> int | None:
+        return None if self.head is None else max(self.head - self.acked, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitState:
+    """A unit's page: last seen, the visits not all at the office, items waiting, refusal."""
+
+    unit: str
+    prefix: str
+    last_seen: str | None  # UTC ISO: the unit's status or the office's last chunk of it
+    visits: list[VisitSync]
+    refusal: str | None  # in Bahasa Indonesia, with the visit and item it stopped at
+
+    @property
+    def waiting(self) -> int | None:
+        """Items the office has not applied; None while the unit has not told its heads."""
+        known = [v.waiting for v in self.visits if v.waiting is not None]
+        return sum(known) if known or self.heard else None
+
+    @property
+    def heard(self) -> bool:
+        return any(v.head is not None for v in self.visits) or self.last_seen is not None
+
+    @property
+    def unsynced(self) -> list[VisitSync]:
+        """Visits held open, closed or with items on the unit that are not all here."""
+        return [v for v in self.visits if v.waiting or (v.head is None and v.acked == 0
+                and v.visit.status.value in ("open", "closed"))]  # fmt: skip
+
+
+def unit_state(
+    config: Config, unit: str, ack: dict[str, Any] | None, status: dict[str, Any] | None
+) -> UnitState:
+    """The unit's state from the read-only store and the retained sync ack and status."""
+    visits: list[Visit] = []
+    acked: dict[str, tuple[int, str]] = {}
+    with contextlib.suppress(FileNotFoundError, RuntimeError):  # no store yet: nothing heard
+        reader = StoreReader(config.store_path)
+        try:
+            db = reader.db
+            found = db.execute("SELECT body FROM visits WHERE unit = ? ORDER BY day", (unit,))
+            visits = [visit_from_dict(json.loads(body)) for (body,) in found]
+            for visit, seq, at in db.execute(
+                "SELECT visit, acked, at FROM sync_acks WHERE unit = ?", (unit,)
+            ):
+                acked[visit] = (int(seq), str(at))
+        finally:
+            reader.close()
+    heads = _heads(status)
+    rows = [VisitSync(v, heads.get(v.id), acked.get(v.id, (0, ""))[0]) for v in visits]
+    times = [at for _s, at in acked.values() if at]
+    # The ack's own time is when it was published (also at every office start),
+    # so it says the unit was heard only when it carries a refusal of a chunk.
+    heard = [status, ack if ack and ack.get("refused") else None]
+    times += [str(b["at"]) for b in heard if b and isinstance(b.get("at"), str)]
+    return UnitState(unit, config.units[unit], _latest(times), rows, _refusal_words(ack))
+
+
+def _heads(status: dict[str, Any] | None) -> dict[str, int]:
+    heads = (status or {}).get("heads")
+    if not isinstance(heads, dict):
+        return {}
+    return {str(v): n for v, n in heads.items() if isinstance(n, int)}
+
+
+def _latest(times: list[str]) -> str | None:
+    """The latest of ISO times written with different offsets (the store's and the acks')."""
+    parsed = []
+    for at in times:
+        with contextlib.suppress(ValueError):
+            parsed.append(datetime.fromisoformat(at).astimezone(UTC))
+    return max(parsed).isoformat(timespec="seconds") if parsed else None
+
+
+def _refusal_words(ack: dict[str, Any] | None) -> str | None:
+    refused = (ack or {}).get("refused")
+    if not isinstance(refused, dict):
+        return None
+    code = str(refused.get("code", ""))
+    words = REFUSAL_WORDS.get(code, f"Ditolak kantor ({code}).")
+    where = [f"kunjungan {refused['visit']}"] if refused.get("visit") else []
+    where += [f"item {refused['seq']}"] if refused.get("seq") is not None else []
+    return f"{words} ({', '.join(where)}; kode {code})" if where else f"{words} (kode {code})"

@@ -36,6 +36,7 @@ class OfficeLive:
         self.office = config.office.id
         self._lock = threading.Lock()
         self._devices: dict[str, dict[str, Any]] = {}
+        self._units: dict[tuple[str, str], dict[str, Any]] = {}  # (unit, "ack"/"status") -> body
         self.version = 0
         # Called on paho's thread with a state path ("office", ...), or None
         # when the queue service comes back (web/ikm_state.py republishes).
@@ -50,6 +51,8 @@ class OfficeLive:
             on_link=self._link_changed,
         )
         self.link.mqtt.subscribe(protocol.status_topic(self.office, "+"), self._on_status)
+        for leg in ("ack", "status"):  # issue 13: the units' retained sync legs
+            self.link.mqtt.subscribe(protocol.sync_topic(self.office, "+", leg), self._on_sync)
 
     def start(self) -> OfficeLive:
         self.link.start()
@@ -67,6 +70,11 @@ class OfficeLive:
         """device id -> its last retained status (online, role, health)."""
         with self._lock:
             return dict(self._devices)
+
+    def unit_sync(self, unit: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The unit's last retained ack (from the office) and status (from the unit), if heard."""
+        with self._lock:
+            return self._units.get((unit, "ack")), self._units.get((unit, "status"))
 
     @property
     def queue_online(self) -> bool:
@@ -137,6 +145,20 @@ class OfficeLive:
                 self._devices[device] = body
             else:
                 self._devices.pop(device, None)  # an empty retained message: forgotten
+        self._bump()
+
+    def _on_sync(self, topic: str, payload: bytes) -> None:
+        unit, leg = topic.rsplit("/", 2)[-2:]
+        try:
+            body = json.loads(payload) if payload else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            log.warning("ignored a sync %s of %s that is not JSON", leg, unit)
+            return
+        with self._lock:
+            if isinstance(body, dict):
+                self._units[(unit, leg)] = body
+            else:
+                self._units.pop((unit, leg), None)
         self._bump()
 
 

@@ -46,6 +46,9 @@ def device_grants(office: str, device: str, role: Role) -> list[Grant]:
         grants.append(Grant(READ, f"{root}/device/+/status"))
     if role is Role.WEB:  # the month's IKM from its own survey file (web/ikm_state.py)
         grants.append(Grant(WRITE, protocol.state_topic(office, "ikm")))
+        # issue 13: each unit's page shows its heads against the office's acks
+        grants.append(Grant(READ, f"{root}/sync/+/ack"))
+        grants.append(Grant(READ, f"{root}/sync/+/status"))
     return grants
 
 
@@ -67,6 +70,7 @@ def sync_grants(office: str, unit: str) -> list[Grant]:
     """A mobile unit's sync client writes only its own items, reads its acks and the schedule."""
     return [
         Grant(WRITE, protocol.sync_topic(office, unit, "up")),
+        Grant(WRITE, protocol.sync_topic(office, unit, "status")),  # its outbox heads, retained
         Grant(READ, protocol.sync_topic(office, unit, "ack")),
         Grant(READ, protocol.state_topic(office, "visits")),  # its visits, before it leaves
     ]

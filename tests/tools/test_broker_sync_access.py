@@ -1,7 +1,8 @@
 """The office broker's rules for mobile units' sync (issue 13), against a real secured Mosquitto.
 
 A unit's sync login may write only its own `sync/{unit}/up` and read only its
-own `sync/{unit}/ack`, and read the office's schedule (`state/visits`, which
+own `sync/{unit}/ack` (and write its `status`, its outbox heads, which only the
+office web reads), and read the office's schedule (`state/visits`, which
 it follows before a trip) but not write it; the queue service reads every unit's items and writes
 the acks; no device writes a unit's topics.
 """
@@ -24,22 +25,26 @@ R = "antrean/v1/gajahmungkur/sync"
 K1, K2 = "antrean-sync-keliling-1", "antrean-sync-keliling-2"
 QUEUE = "antrean-queue-gajahmungkur"
 V = "antrean/v1/gajahmungkur/state/visits"
+S1, S2 = f"{R}/keliling-1/status", f"{R}/keliling-2/status"  # the units' outbox heads
 TOPICS = [
     f"{R}/keliling-1/up", f"{R}/keliling-1/ack", f"{R}/keliling-2/up", f"{R}/keliling-2/ack", V,
+    S1, S2,
 ]  # fmt: skip
 MAY_WRITE = {
-    K1: {f"{R}/keliling-1/up"},
-    K2: {f"{R}/keliling-2/up"},
+    K1: {f"{R}/keliling-1/up", S1},
+    K2: {f"{R}/keliling-2/up", S2},
     QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V},
     "kiosk-1": set(),
     "admin": set(),
+    "web": set(),
 }
 MAY_READ = {
     K1: {f"{R}/keliling-1/ack", V},
     K2: {f"{R}/keliling-2/ack", V},
-    QUEUE: set(TOPICS),
+    QUEUE: {t for t in TOPICS if t not in (S1, S2)},
     "kiosk-1": {V},  # every device reads the office's state
     "admin": {V},
+    "web": {V, f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", S1, S2},  # each unit's page
 }
 
 

@@ -178,6 +178,8 @@ ACTIONS: Mapping[str, Action] = _table(
     Action("visit_cancel", {"id": Arg(str), "user": USER}, _ADMIN),
     Action("visit_open", {"id": Arg(str)}, _STAFF),
     Action("visit_close", {"id": Arg(str)}, _STAFF),
+    # A unit's clock ran ahead and was set right: the office's admin only, on the unit.
+    Action("clock_floor_reset", {"confirm": Arg(str), "user": USER}, frozenset({Role.ADMIN})),
     # issue 16: the central service fills a gap from the office's event log
     Action(
         "replay",

@@ -45,6 +45,7 @@ from antrean.events import (
     BookResult,
     CalledEvent,
     CallResult,
+    ClockFloorResult,
     CounterCloseResult,
     CounterEvent,
     CounterOpenResult,
@@ -968,6 +969,27 @@ class Engine:
             "(sudo date -s 'YYYY-MM-DD HH:MM'), lalu coba lagi.",
             recorded=high.isoformat(timespec="seconds"),
         )
+
+    def clock_floor_reset(self, confirm: str, user: str | None = None) -> Changes:
+        """On a unit: the clock floor set to now, after its clock ran ahead and was set right.
+
+        The floor stops numbering on a clock gone back; once staff know the
+        clock is right, only this lowers it. `confirm` must be the unit's id.
+        Numbers are the day's counter, so they go on without reuse.
+        """
+        self._begin()
+        if self.unit is None:
+            raise QueueError("not_a_unit", "Batas jam hanya ada di unit keliling ([unit]).")
+        if confirm != self.unit.id:
+            raise QueueError(
+                "not_confirmed",
+                f"Ketik id unit ({self.unit.id}) untuk memastikan jam unit sudah benar.",
+            )
+        previous, now = self.clock_high, self.clock()
+        self.clock_high = now
+        was = previous.isoformat(timespec="seconds") if previous else "-"
+        self._audit("clock_floor_reset", user, f"{was} -> {now.isoformat(timespec='seconds')}")
+        return self._finish(ClockFloorResult(previous, now))
 
     # ---- blank cards and the drive (issue 14; rules in antrean/stock.py) ---------
 

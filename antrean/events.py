@@ -346,6 +346,14 @@ class VisitResult:
     visit: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class ClockFloorResult:
+    """clock_floor_reset: the unit's clock floor before and after (issue 13)."""
+
+    previous: datetime | None
+    floor: datetime
+
+
 Result = (
     TicketResult
     | CallResult
@@ -367,4 +375,5 @@ Result = (
     | IssueResult
     | PublicTicketsResult
     | VisitResult
+    | ClockFloorResult
 )

@@ -57,6 +57,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "visit": ("antrean_tools.visit_cli", "mobile unit visits: plan, list, cancel, open, close"),
     "sync": ("antrean_tools.sync_cli", "mobile unit: send its visits home; status"),
+    "unit": ("antrean_tools.unit_cli", "mobile unit: reset its clock floor (clock-reset)"),
 }
 
 

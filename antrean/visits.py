@@ -183,13 +183,21 @@ def hari_tanggal(day: date) -> str:
     return f"{HARI[day.weekday()]} {day.day} {BULAN[day.month - 1]}"
 
 
+def area(v: Visit) -> str:
+    """ "Kelurahan Bendan Ngisor" or "Desa Sumberejo"."""
+    return f"{'Desa' if v.desa else 'Kelurahan'} {v.kelurahan}"
+
+
+def hours_text(v: Visit) -> str:
+    """ "08.00", an en dash, "12.00": the hours as Indonesian writes them."""
+    return f"{v.start.replace(':', '.')}{EN_DASH}{v.end.replace(':', '.')}"
+
+
 def announcement(v: Visit) -> str:
     """One visit as the board scrolls it, in Bahasa Indonesia."""
-    area = "Desa" if v.desa else "Kelurahan"
-    hours = f"{v.start.replace(':', '.')}{EN_DASH}{v.end.replace(':', '.')}"
     text = (
-        f"{', '.join(v.services)} keliling: {v.place_name}, {area} {v.kelurahan}, "
-        f"{hari_tanggal(v.day)}, {hours}."
+        f"{', '.join(v.services)} keliling: {v.place_name}, {area(v)}, "
+        f"{hari_tanggal(v.day)}, {hours_text(v)}."
     )
     return f"{text} {v.bring}".strip()
 

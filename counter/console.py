@@ -5,7 +5,8 @@ buttons (next, recall, no-show, complete, transfer with a service picker,
 call a number) and the open/closed switch. A counter of a card service
 (printing) also shows the blank-card stock and has "Kartu rusak" (a spoiled
 card, with a reason picker); completing a recording asks for the resident's
-kelurahan (the drive's progress), or "Tidak diketahui". Every command goes through the
+kelurahan (the drive's progress), or "Tidak diketahui". On a mobile unit a band
+under the title names the open visit ("Kunjungan dibuka"). Every command goes through the
 same CounterAgent as the hardware buttons, so the one-command-at-a-time rule
 holds across the console and the buttons together. Agent callbacks arrive
 on MQTT and input threads and are handed to Kivy's thread with
@@ -63,6 +64,7 @@ class ConsoleRoot(BoxLayout):
     has_current = BooleanProperty(False)
     message_is_error = BooleanProperty(False)
     uses_cards = BooleanProperty(False)
+    has_visit = BooleanProperty(False)
     stock_level = StringProperty("ok")
 
 
@@ -146,6 +148,8 @@ class CounterConsoleApp(App):
         ids.code.text = v.current_code
         ids.detail.text = v.current_detail
         ids.message.text = v.message
+        ids.visit.text = v.visit_text
+        root.has_visit = bool(v.visit_text)
         if v.uses_cards:  # elsewhere the stock line is not in the tree (see build)
             ids.stock.text = v.stock_text
             root.stock_level = v.stock_level

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antrean.config import Config
+from antrean.visits import area, hours_text, visit_from_dict
 from counter.agent import BUSY, PressResult
 
 NOBODY = "—"
@@ -58,6 +59,7 @@ class ConsoleView:
     current: dict[str, Any] | None = None
     waiting: dict[str, WaitingLine] = field(default_factory=dict)
     stock: dict[str, Any] | None = None  # state/stock, for a counter of a card service
+    visit: dict[str, Any] | None = None  # a mobile unit's open visit (state/visits), if any
     message: str = ""
     message_is_error: bool = False
 
@@ -141,6 +143,18 @@ class ConsoleView:
         return "out" if self.stock.get("out") else "warning" if self.stock.get("warning") else "ok"
 
     @property
+    def visit_text(self) -> str:
+        """The band under the title while the unit numbers for a visit; "" otherwise.
+
+        Staff at a posyandu see that their tickets count for the visit (and
+        for which one) without asking the technician.
+        """
+        if self.visit is None:
+            return ""
+        v = visit_from_dict(self.visit)
+        return f"[b]Kunjungan dibuka[/b]: {v.place_name} · {area(v)} · {hours_text(v)}"
+
+    @property
     def needs_kelurahan(self) -> bool:
         """The current ticket is a recording: Selesai asks for the resident's kelurahan."""
         service = self.config.service(str(self.current.get("service"))) if self.current else None
@@ -181,6 +195,11 @@ class ConsoleView:
         if path == "stock":
             self.stock = body
             return self.uses_cards
+        if path == "visits":  # `open` is null on an office, and on a unit between visits
+            opened = body.get("open")
+            visits = body.get("visits") or []
+            self.visit = next((v for v in visits if opened and v.get("id") == opened), None)
+            return True
         return False
 
     def on_outcome(self, outcome: PressResult) -> None:

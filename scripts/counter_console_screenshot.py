@@ -1,6 +1,11 @@
 """Draws the counter console with a busy morning's queue and saves PNGs (console, pickers).
 
     .venv/bin/python scripts/counter_console_screenshot.py [docs/screenshots/counter-console.png]
+    .venv/bin/python scripts/counter_console_screenshot.py --unit [docs/screenshots]
+
+With `--unit` the queue service is a mobile unit (keliling-1, codes K...)
+at a posyandu visit it has opened, and the console is drawn at 800x480 and
+1024x600 as unit-console-WxH.png in the folder (docs/mobile-unit.md).
 
 Runs everything it needs itself: its own Xvfb screen, Mosquitto, and queue
 service (the example office, its clock at Thursday 09:00 WIB), then counter 2
@@ -25,11 +30,13 @@ from antrean_testing.devbroker import DevBroker  # noqa: E402 - after the path
 from antrean_testing.xvfb import VirtualScreen  # noqa: E402
 
 SIZE = (800, 480)
+UNIT_SIZES = (SIZE, (1024, 600))  # the 7-inch touchscreen and the common 1024x600 panel
 
 
-def main(out: Path) -> int:
+def main(out: Path, unit: bool = False) -> int:
+    """The console's pictures at `out` (with --unit: the unit's, in the folder `out`)."""
     with (
-        VirtualScreen(*SIZE) as screen,
+        VirtualScreen(*(UNIT_SIZES[-1] if unit else SIZE)) as screen,
         DevBroker() as broker,
         tempfile.TemporaryDirectory() as tmp,
     ):
@@ -43,14 +50,26 @@ def main(out: Path) -> int:
             KIVY_HOME=tempfile.mkdtemp(prefix="antrean-kivy-home-", dir=tmp),
             SDL_AUDIODRIVER="dummy",
         )
+        from antrean.config import parse_config  # noqa: PLC0415
         from counter.console import CounterConsoleApp  # noqa: PLC0415 - Kivy after the env
         from counter.settings import counter_inputs  # noqa: PLC0415
         from counter.station import CounterStation  # noqa: PLC0415
-        from tests.support.helpers import FakeClock, Office, example_config  # noqa: PLC0415
-        from tests.support.kivy_harness import pump, pump_until, screenshot, start_app  # noqa: PLC0415
+        from tests.service.test_visits import UNIT  # noqa: PLC0415
+        from tests.support.helpers import FakeClock, Office, example_text  # noqa: PLC0415
+        from tests.support.kivy_harness import (  # noqa: PLC0415
+            pump,
+            pump_until,
+            screenshot,
+            set_window_size,
+            start_app,
+        )
 
-        config = example_config(Path(tmp), broker.port, cards=True)
-        office = Office(config, FakeClock()).start()
+        text = example_text(broker.port, cards=True) + (UNIT if unit else "")
+        config = parse_config(text, source="console.toml", base_dir=Path(tmp))
+        clock = FakeClock()  # Thursday 09:00 WIB
+        office = Office(config, clock).start()
+        if unit:
+            open_visit(office, clock)
         # Blank cards for printing (B): 60 delivered, 14 spoiled today, so the stock
         # line shows its warning (under 50 available) and the days left at 1 a day.
         office.ok("admin", "stock_receive", count=60, note="SJ-0412/XI/2026")
@@ -74,14 +93,30 @@ def main(out: Path) -> int:
             pump_until(lambda: app.view.message.startswith("Nomor"), what="a number called")
             pump_until(lambda: len(app.view.waiting_lines) == 2, what="waiting counts")
             pump(0.3)
-            screenshot(out)
-            pickers(app, out, pump, screenshot)
+            if unit:
+                for width, height in UNIT_SIZES:
+                    set_window_size(width, height)
+                    pump(0.3)
+                    screenshot(out / f"unit-console-{width}x{height}.png")
+            else:
+                screenshot(out)
+                pickers(app, out, pump, screenshot)
             app.dispatch("on_stop")
         finally:
             station.stop()
             office.close()
     print(out)  # noqa: T201 - a script that says where its picture is
     return 0
+
+
+def open_visit(office: Any, clock: Any) -> None:
+    """The unit's posyandu visit of the morning (08.00-12.00): it opens by itself in its hours."""
+    from tests.service.test_visits import MELATI  # noqa: PLC0415
+
+    visit = {**MELATI, "id": "posyandu-melati", "day": str(clock().date())}
+    office.ok("admin", "visit_plan", **visit)
+    if office.ok("admin", "snapshot")["visits"]["open"] != visit["id"]:
+        raise RuntimeError("the visit did not open")
 
 
 def pickers(app: Any, out: Path, pump: Any, screenshot: Any) -> None:
@@ -105,7 +140,8 @@ def pickers(app: Any, out: Path, pump: Any, screenshot: Any) -> None:
 
 
 if __name__ == "__main__":
-    target = (
-        Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs/screenshots/counter-console.png"
-    )
-    sys.exit(main(target))
+    args = sys.argv[1:]
+    unit = args[:1] == ["--unit"]
+    args = args[1:] if unit else args
+    default = ROOT / ("docs/screenshots" if unit else "docs/screenshots/counter-console.png")
+    sys.exit(main(Path(args[0]) if args else default, unit))

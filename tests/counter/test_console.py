@@ -19,6 +19,7 @@ from counter.console import CounterConsoleApp
 from counter.console_view import ConsoleView
 from counter.settings import counter_inputs
 from counter.station import CounterStation
+from tests.service.test_visits import MELATI, UNIT
 from tests.support.counter_helpers import counter_config, counter_current, service_waiting, wait
 from tests.support.helpers import ROOT, FakeClock, Office
 from tests.support.kivy_harness import find_text, pump, pump_until, start_app, stop_app, tap
@@ -42,6 +43,18 @@ def card_office(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator
     o.ok("admin", "stock_receive", count=52, note="SJ-001")
     for service in "AAB":
         o.ok("kiosk-1", "issue", service=service)
+    yield o
+    o.close()
+
+
+@pytest.fixture
+def unit(tmp_path: Path, broker: DevBroker, clock: FakeClock) -> Iterator[Office]:
+    """A mobile unit (keliling-1, prefix K) with today's posyandu visit planned for 10.00."""
+    o = Office(counter_config(tmp_path, broker.port, UNIT), clock).start()
+    visit = {**MELATI, "day": str(clock().date()), "start": "10:00", "end": "13:00"}
+    o.ok("admin", "visit_plan", **visit, id="posyandu-melati")
+    for _ in range(3):
+        o.ok("kiosk-1", "issue", service="A")
     yield o
     o.close()
 
@@ -202,10 +215,10 @@ def test_the_view_keeps_a_real_message_over_a_busy_press(tmp_path: Path) -> None
     assert (view.message, view.message_is_error) == ("Nomor A001 dipanggil.", False)
 
 
-def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
-    out = tmp_path / "counter-console.png"
+def screenshot_script(*args: str) -> None:
+    script = str(ROOT / "scripts" / "counter_console_screenshot.py")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "counter_console_screenshot.py"), str(out)],
+        [sys.executable, script, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -213,6 +226,11 @@ def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
+    out = tmp_path / "counter-console.png"
+    screenshot_script(str(out))
     with Image.open(out) as image:
         assert image.size == SIZE
         rgb = image.convert("RGB")
@@ -221,6 +239,15 @@ def test_the_screenshot_script_draws_the_console(tmp_path: Path) -> None:
         assert b > max(r, 60), (r, g, b)
         r, g, b = rgb.getpixel((60, SIZE[1] - 100))
         assert g > max(r, b), (r, g, b)
+
+
+def test_the_screenshot_script_draws_a_units_console_during_a_visit(tmp_path: Path) -> None:
+    screenshot_script("--unit", str(tmp_path))
+    for size in ((800, 480), (1024, 600)):
+        with Image.open(tmp_path / f"unit-console-{size[0]}x{size[1]}.png") as image:
+            assert image.size == size
+            r, g, b = image.convert("RGB").getpixel((size[0] - 20, 82))
+            assert min(g, b) > r + 40, (size, (r, g, b))  # the teal visit band
 
 
 def test_the_stock_line_warns_and_kartu_rusak_records_a_spoiled_card(
@@ -312,3 +339,24 @@ def test_a_counter_without_a_card_service_has_no_stock_line(card_office: Office)
         assert find_text(app.root, "Kartu rusak") == []
         assert app.root.ids.buttons.cols == 3
         assert app.view.stock_text == ""
+
+
+def test_on_a_unit_the_console_names_the_open_visit(unit: Office) -> None:
+    with open_console(unit, 1) as app:
+        ids = app.root.ids
+        pump_until(lambda: app.view.waiting_lines == ["A · Perekaman KTP-el: 3 menunggu"])
+        assert (ids.visit.text, ids.visit.height) == ("", 0)  # planned, not open yet
+        unit.ok("counter-1", "visit_open", id="posyandu-melati")  # staff open it early
+        pump_until(lambda: app.root.has_visit, what="the visit band")
+        pump(frames=2)
+        assert ids.visit.text == (
+            "[b]Kunjungan dibuka[/b]: Posyandu Melati · Kelurahan Bendan Ngisor · 10.00\u201313.00"
+        )
+        assert ids.visit.height > 0
+        assert ids.visit.opacity == 1
+        tap(ids.next)
+        pump_until(lambda: ids.code.text == "KA001", what="KA001 called")
+        unit.ok("counter-1", "visit_close", id="posyandu-melati")
+        pump_until(lambda: not app.root.has_visit, what="the band gone")
+        pump(frames=2)
+        assert (ids.visit.text, ids.visit.height) == ("", 0)

@@ -1,7 +1,8 @@
 """The counter console at the screen sizes it runs on: no text staff need is cut.
 
 A priority ticket waiting, a recalled priority ticket being served, the
-blank-card stock line at its longest (a warning and the days left), the
+blank-card stock line at its longest (a warning and the days left), a
+mobile unit's visit band (a long place), the
 pickers (transfer, call a number, the kelurahan at a recording's completion,
 a spoiled card's reason) and the longest messages, against a real Mosquitto
 and queue service.
@@ -76,6 +77,16 @@ def test_no_console_screen_cuts_the_numbers_staff_need(
         console.root.ids.stock.text
     )
     problems += cut_text(console.root, f"{where} a long stock line")
+    # On a mobile unit: the band of its open visit, a long place's (state/visits's shape).
+    console.view.visit = {
+        "id": "v", "unit": "keliling-1", "day": "2026-11-26", "start": "08:00", "end": "12:00",
+        "place": "Sumberejo Kidul", "kind": "balai_desa", "kelurahan": "Sumberejo Kidul",
+        "desa": True, "status": "open",
+    }  # fmt: skip
+    console.refresh()
+    problems += cut_text(console.root, f"{where} a visit's band")
+    console.view.visit = None
+    console.refresh()
     console.open_transfer()
     pump(0.5)  # the popup's opening animation
     problems += cut_text(console.popup, f"{where} transfer picker")

@@ -4,7 +4,8 @@ Three real queue services, each with its own real Mosquitto: the office hub
 and two units with different prefixes (K and L). Unit keliling-1 is away
 five days with a visit each day (its fake clock moves day by day: the
 service rolls the day over, closes yesterday's visit and opens today's by
-itself); keliling-2 makes one visit. Then both sync processes
+itself); keliling-2 makes one visit. Each serves through its real kiosk
+controller and counter agent (test_unit_sync.serve). Then both sync processes
 (`antrean sync run`, real child processes) run at the same time into the
 one office, each through its own link. At the end the office holds each
 unit's tickets and calls once each, and the figures per visit, worked out
@@ -127,7 +128,7 @@ def test_two_units_at_once_one_after_five_days_away(
                 lambda v=visit: unit.ok("admin", "snapshot")["visits"]["open"] == v,
                 10, f"visit {visit} did not open by itself",
             )  # fmt: skip
-            serve(unit, clock_1, PER_DAY)
+            serve(first, clock_1, PER_DAY)
             book[visit] = book_of(PER_DAY)
     finally:
         unit.close()
@@ -135,7 +136,7 @@ def test_two_units_at_once_one_after_five_days_away(
     unit = Office(second, clock_2).start()
     try:
         unit.ok("admin", "visit_plan", **plans[DAYS])
-        serve(unit, clock_2, SECOND_UNIT)
+        serve(second, clock_2, SECOND_UNIT)
         book[plans[DAYS]["id"]] = book_of(SECOND_UNIT)
         cards_used_on_unit(unit, clock_2)
         book[plans[DAYS]["id"]]["issued"] += PRINTED

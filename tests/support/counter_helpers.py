@@ -121,3 +121,38 @@ def hung_queue_service(office: Office) -> Iterator[None]:
     finally:
         ghost.stop()
         office.start()
+
+
+class ScriptedButtons:
+    """An input source whose presses come from the test: Berikutnya, Panggil ulang, Selesai.
+
+    It stands where the GPIO buttons or the keypad would (CounterStation's
+    `sources`), so each press goes through the real agent's press path; `tap`
+    waits for that press's outcome as the staff would wait for the LED.
+    """
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self._press: Callable[..., None] | None = None
+
+    def start(self, press: Callable[..., None], on_health: Callable[[str, str], None]) -> None:
+        self._press = press
+        on_health(self.name, "ok")
+
+    def stop(self) -> None:
+        self._press = None
+
+    def tap(self, button: str, timeout: float = 10) -> PressResult:
+        assert self._press is not None, "the source is not started"
+        got: list[PressResult] = []
+        done = threading.Event()
+
+        def first(outcome: PressResult) -> None:
+            if not got:  # a late answer after a timeout would come a second time
+                got.append(outcome)
+                done.set()
+
+        self._press(button, self.name, first)
+        assert done.wait(timeout), f"no outcome for {button}"
+        return got[0]

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from antrean.tokens import token_shaped
 from web import phone
-from web.central_phone import Notices, find
+from web.central_phone import Notices, Waiting, find
 from web.phone_pages import HEADERS, missing
 from web.stream import Frame, sse
 
@@ -29,6 +29,7 @@ class CentralPhonePages:
         self.jinja = jinja
         self.jinja.globals["wait"] = phone.wait_words
         self.notices = Notices(dsn)
+        self.waiting = Waiting(self.notices.version)
         self.misses = phone.Misses()
 
     def routes(self) -> list[Route]:
@@ -40,11 +41,12 @@ class CentralPhonePages:
 
     def _find(self, token: str) -> tuple[str, str, dict[str, Any]] | None:
         with psycopg.connect(self.dsn) as conn:
-            return find(conn, token)
+            return find(conn, token, self.waiting)
 
     async def ticket(self, request: Request) -> tuple[str, str, dict[str, Any]] | Response:
         token = request.path_params["token"]
         address = request.client.host if request.client else "?"
+        self.notices.start()  # the waiting lists are cached by its versions
         if not token_shaped(token) or self.misses.blocked(address):
             return self.missing()
         try:

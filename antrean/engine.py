@@ -56,6 +56,7 @@ from antrean.events import (
     ImportChunkResult,
     ImportPageResult,
     ImportResult,
+    IssuedEvent,
     IssueResult,
     PublicTicket,
     PublicTicketsResult,
@@ -87,7 +88,7 @@ from antrean.stock import (
     checked_reason,
     who,
 )
-from antrean.tokens import ticket_token
+from antrean.tokens import ticket_token, token_hash
 from antrean.visits import Visit, VisitStatus, checked_visit, coming, due, running_text
 
 Clock = Callable[[], datetime]
@@ -522,7 +523,8 @@ class Engine:
         self._put(ticket)
         self._out.services.add(cfg.code)
         view = self.view(ticket)
-        self._emit(TicketEvent, EventKind.ISSUED, ticket=view)
+        hashed = token_hash(self._token(ticket.id))
+        self._emit(IssuedEvent, EventKind.ISSUED, ticket=view, token_hash=hashed)
         return view
 
     # ---- pre-registration (issue 12; rules in antrean/bookings.py) -------------

@@ -59,9 +59,16 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class TicketEvent(Event):
-    """issued, requeued, cancelled."""
+    """requeued, cancelled (and issued, as IssuedEvent)."""
 
     ticket: TicketView
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedEvent(TicketEvent):
+    """issued: also the SHA-256 of the phone-page token (antrean.tokens.token_hash)."""
+
+    token_hash: str
 
 
 @dataclass(frozen=True, slots=True)

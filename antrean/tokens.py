@@ -25,6 +25,16 @@ def ticket_token(key: bytes, ticket_id: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")[:TOKEN_CHARS]
 
 
+def token_hash(token: str) -> str:
+    """SHA-256 of a token, in hex: what the `issued` event carries for the central web.
+
+    The centre finds a ticket by the hash of the token a phone presents, but
+    holds no token: a 132-bit secret cannot be recovered from its hash, so the
+    centre (or anyone reading its database) cannot open or enumerate pages.
+    """
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
 def token_shaped(text: str) -> bool:
     """Whether `text` has the form of a token (a cheap check before any look-up)."""
     return _SHAPE.fullmatch(text) is not None

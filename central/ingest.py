@@ -31,6 +31,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 # replay: a busy office publishes a few thousand events a day.
 MAX_JUMP = 100_000
 WALK = 5_000  # rows read per step when `contiguous` moves up
+NOTIFY_CHANNEL = "antrean_ingest"  # payload: the office whose batch was committed
 
 
 @dataclass(slots=True)
@@ -96,6 +97,8 @@ def ingest(conn: Conn, cur: Cursor, messages: list[Message]) -> None:
             " WHERE office = %s",
             (cur.contiguous, cur.lost, cur.flagged, cur.flagged, cur.office),
         )
+        # Sent at commit, so a listener (the central web's phone pages) reads what it announces.
+        conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, cur.office))
 
 
 def quarantine_alone(conn: Conn, cur: Cursor | None, m: Message, reason: str) -> None:

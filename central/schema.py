@@ -62,6 +62,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (office, device)
     );
     """,
+    # 2 (issue 16): the residents' phone pages at the centre find a ticket by
+    # the SHA-256 of its token (the `issued` event's token_hash; no token is
+    # ever here), then the ticket's latest event.
+    """
+    CREATE INDEX events_by_token ON events ((body->>'token_hash')) WHERE kind = 'issued';
+    CREATE INDEX events_by_ticket ON events (office, day, (body->'ticket'->>'id'));
+    """,
 )
 _LOCK = 7_160_016  # pg_advisory_xact_lock key: two central services never migrate at once
 

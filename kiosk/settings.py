@@ -31,7 +31,7 @@ class KioskSettings:
     language: str = "id"
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     # The start of the ticket QR's phone-page address ("http://hub:8080/t/"): the
-    # web's public_url; "" (no public_url configured): the QR holds the ticket id.
+    # web's phone_url, else its public_url; "" (neither configured): the QR holds the ticket id.
     phone_base: str = ""
     scanner: ScannerSettings | None = None  # [kiosk.scanner]; None: a scanner is a keyboard
 
@@ -81,11 +81,11 @@ def kiosk_settings(config: Config, device_id: str | None = None) -> KioskSetting
 
 
 def _phone_base(config: Config) -> str:
-    """`{[web] public_url}/t/`, read (and checked) as `antrean web` reads it; or ""."""
+    """`{[web] phone_url or public_url}/t/`, read (and checked) as `antrean web` reads it; or ""."""
     section = config.sections.get(WEB_SECTION)
-    if not isinstance(section, dict) or "public_url" not in section:
+    if not isinstance(section, dict) or not {"public_url", "phone_url"} & set(section):
         return ""  # a default built from host and port is no address a phone can reach
-    return f"{web_settings(config).public_url}/t/"
+    return f"{web_settings(config).phone_url}/t/"
 
 
 def _first_kiosk(config: Config) -> str:

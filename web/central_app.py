@@ -8,6 +8,8 @@ offices anyway); with scripts off it is a whole page like the others.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,7 @@ from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
 from web.central_office import OfficePage, office_page
+from web.central_phone_pages import CentralPhonePages
 from web.central_summary import DriveLine, bars, csv_text, drive_lines
 from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
@@ -90,6 +93,7 @@ class CentralPages(LoginPages):
 def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> Starlette:
     """The ASGI app of the central web."""
     pages = CentralPages(config, users)
+    phone = CentralPhonePages(config.dsn, pages.jinja)
     staff = require(STAFF, web.session_timeout_s, users.get)
     routes = [
         Route("/", lambda _r: RedirectResponse("/kantor", 303)),
@@ -99,13 +103,20 @@ def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> S
         Route("/kantor/{office}", staff(pages.office)),
         Route("/ringkasan", staff(pages.summary)),
         Route("/ringkasan.csv", staff(pages.summary_csv)),
+        *phone.routes(),  # no login: the token is the key (web/central_phone.py)
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
         Middleware(SecurityHeaders),
         session_middleware(web.secret_path, web.session_timeout_s, https=False),
     ]
-    app = Starlette(routes=routes, middleware=middleware,
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        phone.notices.stop()  # the phone streams' LISTEN connection
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={Refused: pages.refused})  # fmt: skip
     app.state.web = pages
     return app

@@ -30,6 +30,13 @@ MISSING = {
 }
 
 
+def missing(jinja: Environment, status: int = 404) -> Response:
+    """The one page of every wrong token (or of a queue service that does not answer)."""
+    message, message_en = MISSING[status]
+    html = jinja.get_template("phone_missing.html").render(message=message, message_en=message_en)
+    return HTMLResponse(html, status, headers=HEADERS)
+
+
 class PhonePages:
     """The resident's pages of one office."""
 
@@ -90,12 +97,7 @@ class PhonePages:
         return HTMLResponse(html, status, headers=HEADERS)
 
     def missing(self, status: int = 404) -> Response:
-        """The one page of every wrong token (or of a queue service that does not answer)."""
-        message, message_en = MISSING[status]
-        html = self.jinja.get_template("phone_missing.html").render(
-            message=message, message_en=message_en
-        )
-        return HTMLResponse(html, status, headers=HEADERS)
+        return missing(self.jinja, status)
 
     async def missing_page(self, _request: Request) -> Response:
         return self.missing()

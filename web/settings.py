@@ -4,6 +4,7 @@
     host = "127.0.0.1"          # 0.0.0.0 to serve the office LAN
     port = 8080
     public_url = "http://192.168.1.10:8080"   # what the ticket's QR points at
+    phone_url = "https://antrean.semarangkota.go.id"  # or the central web's (issue 16)
     users = "var/web-users.db"
     session_secret = "var/web-secret"
     session_timeout_min = 60
@@ -39,6 +40,9 @@ class WebSettings:
     host: str
     port: int
     public_url: str  # no trailing slash
+    # The ticket QR's phone page: public_url, or the central web's address for an
+    # office whose hub the residents' phones cannot reach (docs/central.md).
+    phone_url: str
     users_path: Path
     secret_path: Path
     session_timeout_s: int
@@ -82,11 +86,15 @@ def web_settings(config: Config) -> WebSettings:
     parts = urlsplit(public_url)
     if parts.scheme != scheme or not parts.netloc:
         r.fail(SECTION, "public_url", f"must be {scheme}://ADDRESS[:PORT], got {public_url!r}")
+    phone_url = r.string(t, SECTION, "phone_url", default=public_url).rstrip("/")
+    if urlsplit(phone_url).scheme not in ("http", "https") or not urlsplit(phone_url).netloc:
+        r.fail(SECTION, "phone_url", f"must be https://ADDRESS[:PORT], got {phone_url!r}")
     settings = WebSettings(
         device=device,
         host=host,
         port=port,
         public_url=public_url,
+        phone_url=phone_url,
         users_path=config.path(r.string(t, SECTION, "users", default="var/web-users.db")),
         secret_path=config.path(r.string(t, SECTION, "session_secret", default="var/web-secret")),
         session_timeout_s=60

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
-
-from web.live import OfficeLive
 
 KEEPALIVE_S = 15.0  # an SSE comment this often: proxies and phones drop silent streams
 STREAM_MAX_S = 300.0  # then the browser reconnects, and the session is checked again
@@ -16,8 +15,14 @@ STREAM_MAX_S = 300.0  # then the browser reconnects, and the session is checked 
 Frame = tuple[str, bool] | None
 
 
+class Changes(Protocol):
+    """What a stream waits on: the office's live state (web.live), or the centre's notices."""
+
+    async def changed(self, seen: int, timeout: float) -> int: ...
+
+
 def sse(
-    request: Request, live: OfficeLive, event: str, render: Callable[[], Awaitable[Frame]]
+    request: Request, live: Changes, event: str, render: Callable[[], Awaitable[Frame]]
 ) -> StreamingResponse:
     """A Server-Sent Events stream: `event` with the rendered HTML at start and on each change.
 

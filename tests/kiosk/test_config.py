@@ -45,6 +45,21 @@ def test_without_a_public_url_the_qr_keeps_the_ticket_id() -> None:
         settings_of(text.replace(line, 'public_url = "hub:8080"'))
 
 
+def test_a_phone_url_sends_the_qr_to_the_central_web() -> None:
+    """An office whose hub the phones cannot reach prints the central web's address (issue 16)."""
+    text = example_text()
+    line = next(x for x in text.splitlines() if x.startswith("public_url ="))
+    central = 'phone_url = "https://antrean.demakkab.go.id/"'
+    assert settings_of(text.replace(line, f"{line}\n{central}")).phone_base == (
+        "https://antrean.demakkab.go.id/t/"
+    )
+    assert settings_of(text.replace(line, central)).phone_base == (
+        "https://antrean.demakkab.go.id/t/"
+    )
+    with pytest.raises(ConfigError, match="phone_url"):
+        settings_of(text.replace(line, f'{line}\nphone_url = "antrean.demakkab.go.id"'))
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key", "message"),
     [

@@ -1,4 +1,4 @@
-"""A unit's day of 500 tickets syncs home (issue 13): its time, and the office's calls meanwhile.
+"""A unit's day of 500 tickets, and five such days, sync home (issue 13); the office meanwhile.
 
 Two real queue services, each with its own Mosquitto. The unit serves 500
 residents of one visit through its real service (kiosk issues, counter
@@ -6,7 +6,9 @@ calls and completes; the clock moves in seconds of fake time), then its sync
 client (antrean.unitsync) replays the outbox to the office. The office's
 counter calls the next of its own residents all along: call round trips
 (call_next, send to reply) without a sync, then while the sync runs.
-Prints the sync time and throughput and the office's call p50/p99 both ways.
+Then again with a unit away five days, a visit of 500 each day, synced at
+once on its return. Prints the sync times and throughputs and the office's
+call p50/p99 both ways (measured around the one-day sync).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import sqlite3
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from antrean.config import Config, parse_config
@@ -83,9 +86,47 @@ def serve_unit(u: dict[str, QueueClient], clock: Clock, residents: int) -> float
     return time.perf_counter() - t0
 
 
+def plan(day: date) -> dict[str, str]:
+    """The day's visit of the unit (the first day's is PLAN)."""
+    if day == START.date():
+        return PLAN
+    return {**PLAN, "day": day.isoformat(), "id": f"{VISIT}-{day.isoformat()}"}
+
+
 def run(quick: bool) -> Result:
     residents = 100 if quick else 500
     result = Result("bench_sync")
+    one = sync_days(residents, 1, office_calls=True)
+    five = sync_days(residents, 5, office_calls=False)
+    q, d = summary_ms(one.quiet), summary_ms(one.during)
+    for n, r in ((1, one), (5, five)):
+        print(f"{n} day(s): unit served {residents * n} residents in {r.served_s:.1f} s;"
+              f" outbox {r.items} items")  # fmt: skip
+        print(f"  sync: {r.sync_s:.2f} s, {r.items / r.sync_s:.0f} items/s,"
+              f" {residents * n / r.sync_s:.0f} tickets/s")  # fmt: skip
+    print(format_ms("office call_next, no sync", q))
+    print(format_ms("office call_next, sync on", d))
+    result.figures.update(sync_s=one.sync_s, items=one.items, quiet=q, during=d,
+                          five_days_sync_s=five.sync_s, five_days_items=five.items)  # fmt: skip
+    result.check("sync of one day (500 tickets)", one.sync_s, "s", "< 60", one.sync_s < 60)
+    result.check("sync of five days (2,500 tickets)", five.sync_s, "s", "< 300",
+                 five.sync_s < 300)  # fmt: skip
+    result.check("office call p99 during sync", d["p99"], "ms", f"<= 2x {q['p99']:.1f}",
+                 d["p99"] <= 2 * q["p99"])  # fmt: skip
+    return result
+
+
+@dataclass
+class Synced:
+    served_s: float
+    items: int
+    sync_s: float
+    quiet: list[float]
+    during: list[float]
+
+
+def sync_days(residents: int, days: int, office_calls: bool) -> Synced:
+    """A unit away `days` days with a visit of `residents` a day, then its sync home."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     with DevBroker() as office_broker, DevBroker() as unit_broker:
         mobile = '\n[mobile]\nunits = { "keliling-1" = "K" }\n'
@@ -103,41 +144,45 @@ def run(quick: bool) -> Result:
         o_counter = QueueClient(office_cfg.office.id, "counter-1", office_cfg.broker).start()
         u = {d: QueueClient(unit_cfg.office.id, d, unit_cfg.broker).start()
              for d in ("admin", "kiosk-1", "counter-1")}  # fmt: skip
-        ok(o_admin, "visit_plan", **PLAN)
-        ok(u["admin"], "visit_plan", **PLAN)
-        served_s = serve_unit(u, clock, residents)
+        visit_days = [START.date() + timedelta(days=n) for n in range(days)]
+        for day in visit_days:  # planned at the office, known to the unit before it leaves
+            ok(o_admin, "visit_plan", **plan(day))
+            ok(u["admin"], "visit_plan", **plan(day))
+        served_s = 0.0
+        for n, _day in enumerate(visit_days):
+            if n:  # the next morning, 08:00 WIB: the unit rolls over to that day
+                with clock.lock:
+                    clock.now = START + timedelta(days=n)
+            served_s += serve_unit(u, clock, residents)
         with sqlite3.connect(unit_cfg.store_path) as db:
             items = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        for _ in range(1200):
-            ok(o_kiosk, "issue", service="A")
-        quiet = calls(o_counter, None, 300)
-
-        done = threading.Event()
+        quiet: list[float] = []
         during: list[float] = []
-        caller = threading.Thread(target=lambda: during.extend(calls(o_counter, done, 900)))
-        caller.start()
+        done = threading.Event()
+        caller = None
+        if office_calls:
+            for _ in range(1200):
+                ok(o_kiosk, "issue", service="A")
+            quiet = calls(o_counter, None, 300)
+            caller = threading.Thread(target=lambda: during.extend(calls(o_counter, done, 900)))
+            caller.start()
         t0 = time.perf_counter()
         sync = UnitSync(unit_cfg).start()
         while sync.waiting() or not sync.acked:
             time.sleep(0.01)
         sync_s = time.perf_counter() - t0
         done.set()
-        caller.join()
+        if caller is not None:
+            caller.join()
         sync.stop()
+        with sqlite3.connect(office_cfg.store_path) as db:
+            synced = db.execute("SELECT COUNT(*) FROM tickets WHERE code LIKE 'K%'").fetchone()[0]
+        assert synced == residents * days, (synced, residents * days)
         for c in (o_admin, o_kiosk, o_counter, *u.values()):
             c.stop()
         unit.stop()
         office.stop()
-    q, d = summary_ms(quiet), summary_ms(during)
-    print(f"unit served {residents} residents in {served_s:.1f} s; outbox {items} items")
-    print(f"sync: {sync_s:.2f} s, {items / sync_s:.0f} items/s, {residents / sync_s:.0f} tickets/s")
-    print(format_ms("office call_next, no sync", q))
-    print(format_ms("office call_next, sync on", d))
-    result.figures.update(sync_s=sync_s, items=items, quiet=q, during=d)
-    result.check("sync of one day (500 tickets)", sync_s, "s", "< 60", sync_s < 60)
-    result.check("office call p99 during sync", d["p99"], "ms", f"<= 2x {q['p99']:.1f}",
-                 d["p99"] <= 2 * q["p99"])  # fmt: skip
-    return result
+    return Synced(served_s, items, sync_s, quiet, during)
 
 
 if __name__ == "__main__":

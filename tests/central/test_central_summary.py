@@ -126,9 +126,16 @@ def test_the_drive_summary_shows_and_downloads_the_sums_by_kabupaten_and_kecamat
         driver.find_element(By.NAME, "name").send_keys("dinas")
         driver.find_element(By.NAME, "password").send_keys("rahasia-pusat-1")
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-        wait_for(lambda: driver.current_url.endswith("/ringkasan"), 10, "the summary")
+        rows_css = "table.drive-summary tr.line"
+
+        # Loaded, not only addressed: the rows are read at once below.
+        def loaded() -> bool:
+            here = driver.current_url.endswith("/ringkasan")
+            return bool(here and driver.find_elements(By.CSS_SELECTOR, rows_css))
+
+        wait_for(loaded, 10, "the summary")
         shown = []
-        for tr in driver.find_elements(By.CSS_SELECTOR, "table.drive-summary tr.line"):
+        for tr in driver.find_elements(By.CSS_SELECTOR, rows_css):
             cells = [tr.find_element(By.CSS_SELECTOR, f".{c}").text
                      for c in ("target", "recorded", "week", "remaining", "weeks")]  # fmt: skip
             shown.append([tr.get_attribute("data-office") or "", *cells])

@@ -159,7 +159,12 @@ def test_central_web_lists_every_office_flagged_first(
         driver.find_element(By.NAME, "name").send_keys("dinas")
         driver.find_element(By.NAME, "password").send_keys("rahasia-pusat-1")
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-        wait_for(lambda: driver.current_url.endswith("/kantor"), 10, "the office table")
+
+        def loaded() -> bool:  # the rows, not only the address: they are read at once
+            here = driver.current_url.endswith("/kantor")
+            return bool(here and driver.find_elements(By.CSS_SELECTOR, "tr.office"))
+
+        wait_for(loaded, 10, "the office table")
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.office")
         order = [r.get_attribute("data-office") for r in rows]
         assert sorted(order) == sorted((*OFFICES, GARBAGE))

@@ -72,7 +72,7 @@ def test_the_units_page_shows_items_waiting_then_zero_and_the_time_after_the_syn
     unit = Office(unit_config, FakeClock(clock())).start()
     try:
         unit.ok("admin", "visit_plan", **plan)
-        serve(unit, unit.clock, RESIDENTS)
+        serve(unit_config, unit.clock, RESIDENTS)
     finally:
         unit.close()
     with sqlite3.connect(unit_config.store_path) as c:

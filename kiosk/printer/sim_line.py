@@ -124,7 +124,12 @@ class LinePrinter:
             except OSError:
                 return
             with self._lock:
-                self._conns.append(conn)
+                gone = self._server is not server  # vanish() ran while accept() returned
+                if not gone:
+                    self._conns.append(conn)
+            if gone:  # a printer that went away answers no connection, not even this one
+                conn.close()
+                return
             self._serve_conn(conn)  # one client at a time, as a printer's port 9100
 
     def _serve_conn(self, conn: socket.socket) -> None:

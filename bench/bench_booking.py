@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import Result, config_text, format_ms, main, summary_ms
+from common import Result, commit_changes, config_text, format_ms, main, summary_ms
 
 from antrean import wire
 from antrean.booking import office_secret
@@ -59,19 +59,6 @@ def listing(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def commit(store: Store, engine: Engine, out: Changes, now: datetime) -> None:
-    store.commit(
-        tickets=out.tickets.values(),
-        counters=[engine.counters[n] for n in out.counters],
-        services=[engine.services[s] for s in out.services],
-        meta={"seq": str(engine.seq), "day": str(engine.day)},
-        replies=[],
-        now=now,
-        calls=out.calls,
-        bookings=out.bookings.values(),
-    )
-
-
 def refusals(engine: Engine, first: dict[str, Any]) -> Counter[str]:
     """Why rows were refused, over every page of the import's results."""
     reasons: Counter[str] = Counter()
@@ -90,7 +77,7 @@ def code_vs_walk_in(
     """Tomorrow's bookings redeemed from their slot's start, each against a walk-in (s)."""
     day = "2026-12-01"
     tomorrow = sorted((b.slot, b.code) for b in booked if str(b.day) == day)
-    commit(store, engine, engine.stock_receive(5000, "SJ-bench"), clock())  # B prints cards
+    commit_changes(store, engine, engine.stock_receive(5000, "SJ-bench"), clock())  # B prints cards
     clock.now = datetime.fromisoformat(f"{day}T{tomorrow[0][0]}:00+07:00").astimezone(UTC)
     engine.tick()  # the new business day
     rng = random.Random(12)
@@ -131,7 +118,7 @@ def run(quick: bool) -> Result:
             final = engine.booking_import("bench", part, len(checked) if last else None)
             out.absorb(final)
         t2 = time.perf_counter()
-        commit(store, engine, out, clock())
+        commit_changes(store, engine, out, clock())
         t3 = time.perf_counter()
         booked = list(out.bookings.values())
         summary = wire.result(final.result)  # its first page of results; the counts are whole

@@ -30,7 +30,7 @@ from antrean.engine import Changes, Engine
 from antrean.store import Store, StoreReader
 from antrean_tools.figures import period_figures
 from antrean_tools.report_html import render_html
-from bench.common import Result, config_text, main
+from bench.common import Result, commit_changes, config_text, main
 from bench.month_extras import EXTRA_TOML, PLAN, Bookings, visit_home
 
 COUNTER_OF = {"A": 1, "B": 2, "C": 3, "D": 4}
@@ -69,19 +69,7 @@ def build(folder: Path, tickets_per_day: int, rng: random.Random) -> tuple[Confi
 
     def flush() -> None:
         nonlocal pending
-        store.commit(
-            tickets=pending.tickets.values(),
-            counters=[engine.counters[n] for n in pending.counters],
-            services=[engine.services[s] for s in pending.services],
-            meta={"seq": str(engine.seq), "day": str(engine.day)},
-            replies=[],
-            now=clock(),
-            calls=pending.calls,
-            stock=pending.stock,
-            progress=pending.progress,
-            bookings=pending.bookings.values(),
-            visits=pending.visits.values(),
-        )
+        commit_changes(store, engine, pending, clock())
         pending = Changes()
 
     do(engine.stock_receive(20000, "SJ-bench"))

@@ -14,12 +14,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from antrean.config import BrokerConfig, Config
 from antrean.device import DeviceLink
+from antrean.engine import Changes, Engine
 from antrean.mqtt import MqttClient
+from antrean.store import Store
 from kiosk.controller import IssueResult, Printed, TicketController
 from kiosk.printer import Printer
 
@@ -387,3 +390,20 @@ class Pipeline:
             if not self._sent:
                 self._idle.notify_all()
         self._slots.release()
+
+
+def commit_changes(store: Store, engine: Engine, out: Changes, now: datetime) -> None:
+    """Writes an engine's Changes as the queue service's commit does (for in-process benches)."""
+    store.commit(
+        tickets=out.tickets.values(),
+        counters=[engine.counters[n] for n in out.counters],
+        services=[engine.services[s] for s in out.services],
+        meta={"seq": str(engine.seq), "day": str(engine.day)},
+        replies=[],
+        now=now,
+        calls=out.calls,
+        stock=out.stock,
+        progress=out.progress,
+        bookings=out.bookings.values(),
+        visits=out.visits.values(),
+    )

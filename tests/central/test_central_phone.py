@@ -67,7 +67,6 @@ def test_central_web_serves_the_phone_page_live_by_the_tokens_hash(
     pytest.importorskip("selenium.webdriver")
     if not have_chromium():
         pytest.skip("chromium not installed")
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
 
     pg: DevPostgres = one_office["pg"]
     office: BridgedOffice = one_office["offices"][0]
@@ -90,8 +89,13 @@ def test_central_web_serves_the_phone_page_live_by_the_tokens_hash(
         )
         driver.set_window_size(*PHONE)  # headless Chromium opens no narrower than 500
         go(driver, f"{url}/t/{token}")
-        assert driver.find_element(By.CSS_SELECTOR, ".number").text == code
-        assert driver.find_element(By.CSS_SELECTOR, ".office").text == office.config.office.name
+
+        def text(css: str) -> str:  # in one script: the stream may replace the card meanwhile
+            js = "var e = document.querySelector(arguments[0]); return e ? e.innerText : ''"
+            return str(driver.execute_script(js, css))
+
+        wait_for(lambda: text(".number") == code, 10, lambda: text("body"))
+        assert text(".office") == office.config.office.name
 
         def shown() -> str:  # in one script: the stream may replace the card between two calls
             return str(driver.execute_script("return document.getElementById('tiket').innerText"))

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from web import auth
+from web import audit, auth
 from web.admin import FormError
 from web.auth import Handler
 from web.users import MIN_PASSWORD, User, UserError, WebRole, name_ok
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from web.app import WebApp
 
-AUDIT_ROWS = 500
+AUDIT_ROWS = 500  # of each record, per day
 ROLE_WORDS = {
     WebRole.KEPALA: "kepala (dasbor, laporan, audit)",
     WebRole.PETUGAS: "petugas (dasbor, admin, laporan)",
@@ -62,8 +62,21 @@ class PeoplePages:
         )
 
     async def audit_page(self, request: Request) -> Response:
-        rows = self.web.users.audit_rows(AUDIT_ROWS)
-        return self.web.render(request, "audit.html", audit=rows, limit=AUDIT_ROWS)
+        """Both audits of one day (`?hari=`), merged by time: the web's and the queue store's."""
+        web = self.web
+        error = ""
+        try:
+            day = audit.asked_day(web.config, request.query_params.get("hari"))
+        except audit.DayError as err:
+            error = str(err)
+            day = audit.asked_day(web.config, None)
+        rows, store_read = await run_in_threadpool(
+            audit.merged, web.config, web.users, web.settings.device, day, AUDIT_ROWS
+        )
+        return web.render(
+            request, "audit.html", audit=rows, day=day, error=error, store_read=store_read,
+            limit=AUDIT_ROWS,
+        )  # fmt: skip
 
     async def post(self, request: Request) -> Response:
         form = await auth.checked_form(request)

@@ -190,6 +190,15 @@ class Users:
             ).fetchall()
         return [tuple(r) for r in rows]
 
+    def audit_between(self, start: datetime, end: datetime, limit: int) -> list[tuple[str, ...]]:
+        """Audit rows from `start` up to `end` (aware times), newest first, as audit_rows."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM audit WHERE at >= ? AND at < ? ORDER BY rowid DESC LIMIT ?",
+                (_iso(start), _iso(end), limit),
+            ).fetchall()
+        return [tuple(r) for r in rows]
+
 
 def name_ok(name: str) -> bool:
     """1-40 letters, digits, '.' or '-'."""
@@ -197,7 +206,13 @@ def name_ok(name: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _iso(datetime.now(UTC))
+
+
+def _iso(at: datetime) -> str:
+    # UTC text compares in time order; milliseconds order a web row after the
+    # store's row of the same command on /audit (web/audit.py merges the two).
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class LoginThrottle:

@@ -36,6 +36,15 @@ def flash(driver: Any, words: str) -> None:
     wait_for(lambda: words in driver.page_source, 10, lambda: f"{words!r}, {page_said(driver)}")
 
 
+def close_service(driver: Any, url: str, code: str, reason: str) -> None:
+    """Closes one service on /admin as the logged-in user, and waits for the page to say so."""
+    go(driver, f"{url}/admin")
+    driver.find_element(By.CSS_SELECTOR, "#service-form select").send_keys(code)
+    fill(driver, "#service-form", reason=reason)
+    click(driver, "#service-form button[value=close]")
+    flash(driver, f"Layanan {code} ditutup.")
+
+
 def rows(config: Any, sql: str) -> list[tuple[Any, ...]]:
     db = sqlite3.connect(config.store_path)
     try:

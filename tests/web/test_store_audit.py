@@ -8,8 +8,7 @@ then holds, in its store's audit table, each of these actions with
 
 from __future__ import annotations
 
-from tests.support.chromium import go
-from tests.web.test_admin_desk import click, fill, flash, rows
+from tests.web.test_admin_desk import click, close_service, fill, flash, rows
 from tests.web.test_pages import log_in
 
 
@@ -17,11 +16,7 @@ def test_the_store_names_the_web_user_who_closed_a_service(web_office, chromium)
     _office, web = web_office
     driver = chromium
     log_in(driver, web.url, "sri")
-    go(driver, f"{web.url}/admin")
-    driver.find_element("css selector", "#service-form select").send_keys("B")
-    fill(driver, "#service-form", reason="Printer rusak")
-    click(driver, "#service-form button[value=close]")
-    flash(driver, "Layanan B ditutup.")
+    close_service(driver, web.url, "B", "Printer rusak")
     click(driver, 'tr[data-counter="2"] button[value=open]')
     flash(driver, "Loket 2 dibuka.")
     fill(driver, "#text-form", text="Istirahat pukul 12.00")

@@ -10,6 +10,7 @@ admin session (the web app) is not thrown off the broker.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -34,7 +35,32 @@ def add_common(parser: argparse.ArgumentParser, user: bool = True) -> None:
     parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--device", help="the admin device to send as (default: the first admin)")
     if user:
-        parser.add_argument("--user", help="the staff member's name, kept with the entry (Sri)")
+        parser.add_argument("--user", help=USER_HELP)
+
+
+USER_HELP = (
+    "the staff member's name, kept with the entry and in the office's audit (sri); "
+    "default: the login name ($SUDO_USER, else $USER), said on stderr"
+)
+
+
+def user_arg(args: argparse.Namespace, command: str) -> dict[str, str]:
+    """{"user": name} for a command that records something: --user, else the login name.
+
+    A shared office PC often has one login for everyone, so when the name is
+    the login's, stderr says so: the person at the keyboard can give --user.
+    """
+    if not hasattr(args, "user"):  # a command that records nothing
+        return {}
+    if args.user and args.user.strip():
+        return {"user": args.user.strip()}
+    for var in ("SUDO_USER", "USER"):
+        login = os.environ.get(var, "").strip()
+        if login:
+            note = f"antrean {command}: recorded as {login} (${var}); name yourself with --user"
+            print(note, file=sys.stderr)  # noqa: T201 - the command's output
+            return {"user": login}
+    return {}
 
 
 def admin_device(config: Config, wanted: str | None) -> str:
@@ -82,9 +108,10 @@ def request(config: Config, device: str, action: str, args: dict[str, Any]) -> d
 
 
 def send(args: argparse.Namespace, action: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One action from the command line: --config, --device, the request (AdminError)."""
+    """One action from the command line: --config, --device, --user, the request (AdminError)."""
     config = load(args)
-    return request(config, admin_device(config, args.device), action, body)
+    device = admin_device(config, args.device)
+    return request(config, device, action, {**body, **user_arg(args, args.command)})
 
 
 def fail(command: str, exc: AdminError) -> int:

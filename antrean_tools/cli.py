@@ -55,6 +55,10 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
         "central.cli",
         "kabupaten/province: every office's events into PostgreSQL, gaps replayed",
     ),
+    "office": (
+        "antrean_tools.office_cli",
+        "open and close services and counters, the running text (as the web's admin page)",
+    ),
     "visit": ("antrean_tools.visit_cli", "mobile unit visits: plan, list, cancel, open, close"),
     "sync": ("antrean_tools.sync_cli", "mobile unit: send its visits home; status"),
     "unit": ("antrean_tools.unit_cli", "mobile unit: reset its clock floor (clock-reset)"),

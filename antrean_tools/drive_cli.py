@@ -36,9 +36,8 @@ def run(args: argparse.Namespace) -> int:
         config = admin.load(args)
         device = admin.admin_device(config, args.device)
         if args.drive_command == "target":
-            body: dict[str, Any] = {"kelurahan": args.kelurahan, "target": args.count}
-            if args.user:
-                body["user"] = args.user
+            body = {"kelurahan": args.kelurahan, "target": args.count}
+            body |= admin.user_arg(args, COMMAND)
             done = admin.request(config, device, "drive_target", body)
             print(f"Tercatat: target {done['kelurahan']} = {done['target']} warga.")  # noqa: T201
             return 0

@@ -53,7 +53,7 @@ def _day(text: str) -> str:
 
 def action(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The contract's action and args for the command line."""
-    user = {"user": args.user} if getattr(args, "user", None) else {}
+    user = admin.user_arg(args, COMMAND)
     match args.stock_command:
         case "receive":
             day = {"day": args.day} if args.day else {}

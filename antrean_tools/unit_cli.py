@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             now = datetime.now(UTC).astimezone(zone)
             print(f"Jam unit sekarang (the unit's clock now): {now:%d-%m-%Y %H.%M}")  # noqa: T201
             confirm = input(f"Jam sudah benar? Ketik id unit ({config.unit.id}): ").strip()
-        body = {"confirm": confirm, **({"user": args.user} if args.user else {})}
+        body = {"confirm": confirm, **admin.user_arg(args, COMMAND)}
         device = admin.admin_device(config, args.device)
         result = admin.request(config, device, "clock_floor_reset", body)
     except admin.AdminError as exc:

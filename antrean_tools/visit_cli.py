@@ -3,7 +3,7 @@
     antrean visit plan --unit keliling-1 --day 2026-12-05 --hours 08:00-12:00 \\
         --place Melati --kind posyandu --kelurahan "Bendan Ngisor" [--expected 40]
     antrean visit list [--json]                  the coming visits and the board's text
-    antrean visit cancel ID
+    antrean visit cancel ID [--user sri]         (plan too: the office's audit names who)
     antrean visit open ID | antrean visit close ID   on the unit, at the visit
 
 Each is the contract's action (visit_plan, visit_cancel, visit_open,
@@ -51,8 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("id", help="the visit's id (antrean visit list)")
-        admin.add_common(p, user=False)
-    admin.add_common(plan, user=False)
+        admin.add_common(p, user=name == "cancel")  # open/close are the unit's, not audited
+    admin.add_common(plan)
     admin.add_common(show, user=False)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,19 +35,30 @@ def office(toml: Path, clock: FakeClock) -> Iterator[Office]:
     o.close()
 
 
+@pytest.fixture(autouse=True)
+def no_login_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --user the tools send the login name; these tests expect the device alone."""
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.delenv("USER", raising=False)
+
+
 def antrean(capsys: pytest.CaptureFixture[str], toml: Path, *argv: str) -> tuple[int, str, str]:
     status = main([*argv, "--config", str(toml)])
     out = capsys.readouterr()
     return status, out.out, out.err
 
 
-def ledger(office: Office) -> list[tuple[str, int, str, str, str]]:
+def store_rows(office: Office, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the office's store, read as the reports read it (read-only)."""
     reader = StoreReader(office.config.store_path)
     try:
-        rows = reader.db.execute("SELECT kind, count, day, note, who FROM stock ORDER BY rowid")
-        return [tuple(r) for r in rows]
+        return [tuple(r) for r in reader.db.execute(sql)]
     finally:
         reader.close()
+
+
+def ledger(office: Office) -> list[tuple[Any, ...]]:
+    return store_rows(office, "SELECT kind, count, day, note, who FROM stock ORDER BY rowid")
 
 
 def test_receive_spoil_adjust_and_show_write_the_ledger_as_the_admin(

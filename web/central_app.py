@@ -26,10 +26,11 @@ from starlette.staticfiles import StaticFiles
 from central.config import CentralConfig, CentralWeb
 from web.app import STAFF, SecurityHeaders
 from web.auth import Refused, require
+from web.central_ikm import ikm_csv, service_names
 from web.central_office import OfficePage, office_page
 from web.central_phone_pages import CentralPhonePages
 from web.central_summary import DriveLine, bars, csv_text, drive_lines
-from web.central_view import SORTS, OfficeRow, office_rows, sort_rows
+from web.central_view import SORTS, OfficeRow, ikm_words, office_rows, sort_rows
 from web.pages import HERE, LoginPages, session_middleware
 from web.users import Users
 from web.views import minutes
@@ -43,6 +44,7 @@ class CentralPages(LoginPages):
         super().__init__(users)
         self.config = config
         self.jinja.globals["minutes"] = minutes
+        self.jinja.globals["ikm_words"] = ikm_words
 
     def rows(self) -> list[OfficeRow]:
         today = datetime.now(ZONE).date()
@@ -79,6 +81,18 @@ class CentralPages(LoginPages):
         headers = {"Content-Disposition": 'attachment; filename="ringkasan-perekaman.csv"'}
         return Response(csv_text(lines), media_type="text/csv; charset=utf-8", headers=headers)
 
+    def ikm_text(self) -> str:
+        today = datetime.now(ZONE).date()
+        c = self.config
+        with psycopg.connect(c.dsn) as conn:
+            rows = office_rows(conn, c.offices, today, c.recording_services)
+            return ikm_csv(rows, service_names(conn, list(c.offices)))
+
+    async def ikm_download(self, _request: Request) -> Response:
+        text = await run_in_threadpool(self.ikm_text)
+        headers = {"Content-Disposition": 'attachment; filename="ikm-per-layanan.csv"'}
+        return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
     async def offices(self, request: Request) -> Response:
         rows = await run_in_threadpool(self.rows)
         attention = sum(1 for r in rows if r.problems)
@@ -103,6 +117,7 @@ def build_central_app(config: CentralConfig, web: CentralWeb, users: Users) -> S
         Route("/kantor/{office}", staff(pages.office)),
         Route("/ringkasan", staff(pages.summary)),
         Route("/ringkasan.csv", staff(pages.summary_csv)),
+        Route("/ikm.csv", staff(pages.ikm_download)),
         *phone.routes(),  # no login: the token is the key (web/central_phone.py)
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

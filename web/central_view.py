@@ -54,6 +54,8 @@ class OfficeRow:
     ikm_value: float | None = None
     ikm_band: str | None = None
     ikm_responses: int = 0
+    # per service (layanan) where the survey has it: code -> (responses, IKM, band)
+    ikm_services: dict[str, tuple[int, float | None, str | None]] = field(default_factory=dict)
     flagged: str | None = None
 
     @property
@@ -67,10 +69,18 @@ class OfficeRow:
     @property
     def ikm_text(self) -> str:
         """'78,47 B' (Indonesian decimals), or an en dash."""
-        if self.ikm is None:
-            return "\u2013"
-        value, letter = self.ikm
-        return f"{value:.2f} {letter}".replace(".", ",")
+        return ikm_words(self.ikm)
+
+    @property
+    def ikm_by_service(self) -> dict[str, tuple[int, tuple[float, str]]]:
+        """Per service with a response this month: (responses, (IKM, band)); {} for an ended one."""
+        if self.ikm is None:  # the same month rule as the office's own IKM
+            return {}
+        return {
+            code: (n, (value, letter))
+            for code, (n, value, letter) in sorted(self.ikm_services.items())
+            if n and value is not None and letter
+        }
 
     @property
     def drive_share(self) -> float | None:
@@ -103,6 +113,14 @@ class OfficeRow:
         stops = (not self.reporting) + (self.reporting and not self.queue_online) + self.stock_out
         stops += len(self.offline) + len(self.printers)
         return (0 if self.flagged else 1, -stops - len(self.problems), -self.longest_wait_s)
+
+
+def ikm_words(ikm: tuple[float, str] | None) -> str:
+    """'78,47 B' (Indonesian decimals), or an en dash."""
+    if ikm is None:
+        return "\u2013"
+    value, letter = ikm
+    return f"{value:.2f} {letter}".replace(".", ",")
 
 
 def office_rows(
@@ -165,6 +183,15 @@ def _state(row: OfficeRow, topic: str, body: dict[str, Any]) -> None:
         row.ikm_value = float(body["ikm"]) if body.get("ikm") is not None else None
         row.ikm_band = str(body.get("band") or "") or None
         row.ikm_responses = int(body.get("responses") or 0)
+        services = body.get("services")
+        for code, part in (services if isinstance(services, dict) else {}).items():
+            if isinstance(part, dict):  # an office web older than its centre may send none
+                ikm = part.get("ikm")
+                row.ikm_services[str(code)] = (
+                    int(part.get("responses") or 0),
+                    float(ikm) if ikm is not None else None,
+                    str(part.get("band") or "") or None,
+                )
     elif topic == "stock" and body.get("services"):
         row.stock = body.get("available")
         row.days_left = body.get("days_left")

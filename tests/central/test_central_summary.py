@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +82,62 @@ def expected(kabupaten: dict[str, str], drive: dict[str, dict[str, int]]) -> lis
     return rows
 
 
+def stored(pg: DevPostgres, topic: str) -> set[str]:
+    """The offices whose retained state/{topic} the centre holds (none before its schema)."""
+    import psycopg  # noqa: PLC0415
+
+    try:
+        with psycopg.connect(pg.dsn) as conn:
+            rows = conn.execute("SELECT office FROM office_state WHERE topic = %s", (topic,))
+            return {o for (o,) in rows}
+    except psycopg.Error:
+        return set()
+
+
+def logged_in(tmp: Path, page: str) -> Any:
+    """Headless Chromium at 1366x768, logged in as Dinas's kepala on its way to `page`."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    driver = open_chromium(tmp / "chromium", 1366, 768)
+    driver.get(page)
+    driver.find_element(By.NAME, "name").send_keys("dinas")
+    driver.find_element(By.NAME, "password").send_keys("rahasia-pusat-1")
+    driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+    return driver
+
+
+def csv_download(driver: Any, url: str, path: str) -> str:
+    """A CSV downloaded with the browser's session, its type checked."""
+    cookie = driver.get_cookie("antrean_sesi")
+    assert cookie is not None
+    session = {"Cookie": f"antrean_sesi={cookie['value']}"}
+    ask = urllib.request.Request(f"{url}{path}", headers=session)
+    with urllib.request.urlopen(ask, timeout=10) as reply:
+        assert reply.headers["Content-Type"] == "text/csv; charset=utf-8"
+        return str(reply.read().decode())
+
+
+def stop_all(
+    driver: Any,
+    server: Any,
+    thread: Any,
+    central: Central,
+    broker: CentralBroker,
+    pg: DevPostgres,
+    tmp: Path,
+) -> None:
+    """Everything a central web test started, the browser first."""
+    if driver is not None:
+        driver.quit()
+    if server is not None:
+        server.should_exit = True
+        thread.join(10)
+    central.stop() if central.proc else None
+    broker.cleanup()
+    pg.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_the_drive_summary_shows_and_downloads_the_sums_by_kabupaten_and_kecamatan() -> None:
     pytest.importorskip("selenium.webdriver")
     if not have_chromium():
@@ -108,24 +165,11 @@ def test_the_drive_summary_shows_and_downloads_the_sums_by_kabupaten_and_kecamat
             publish(broker, office, drive.get(office))
         with_drive = {o for o in offices if o in drive}
 
-        def stored() -> set[str]:
-            import psycopg  # noqa: PLC0415
-
-            try:
-                with psycopg.connect(pg.dsn) as conn:
-                    rows = conn.execute("SELECT office FROM office_state WHERE topic = 'drive'")
-                    return {o for (o,) in rows}
-            except psycopg.Error:
-                return set()
-
-        wait_for(lambda: stored() == with_drive, 30, "every office's state/drive at the centre")
+        wait_for(lambda: stored(pg, "drive") == with_drive, 30,
+                 "every office's state/drive at the centre")  # fmt: skip
         server, thread, url = serve(central, tmp)
         want = expected(kabupaten, drive)
-        driver = open_chromium(tmp / "chromium", 1366, 768)
-        driver.get(f"{url}/ringkasan")
-        driver.find_element(By.NAME, "name").send_keys("dinas")
-        driver.find_element(By.NAME, "password").send_keys("rahasia-pusat-1")
-        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        driver = logged_in(tmp, f"{url}/ringkasan")
         rows_css = "table.drive-summary tr.line"
 
         # Loaded, not only addressed: the rows are read at once below.
@@ -144,22 +188,8 @@ def test_the_drive_summary_shows_and_downloads_the_sums_by_kabupaten_and_kecamat
         assert [b.text for b in bars][1::2] == [f"{r[5]}/{r[4]}" for r in want]
         SHOTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(SHOTS / "central-summary-1366.png"))
-        cookie = driver.get_cookie("antrean_sesi")
-        assert cookie is not None
-        session = {"Cookie": f"antrean_sesi={cookie['value']}"}
-        ask = urllib.request.Request(f"{url}/ringkasan.csv", headers=session)
-        with urllib.request.urlopen(ask, timeout=10) as reply:
-            assert reply.headers["Content-Type"] == "text/csv; charset=utf-8"
-            body = reply.read().decode()
+        body = csv_download(driver, url, "/ringkasan.csv")
         header = "tingkat,kabupaten,kantor,nama,target,terekam,minggu_ini,sisa,minggu_lagi\n"
         assert body == header + "".join(",".join(r) + "\n" for r in want)
     finally:
-        if driver is not None:
-            driver.quit()
-        if server is not None:
-            server.should_exit = True
-            thread.join(10)
-        central.stop() if central.proc else None
-        broker.cleanup()
-        pg.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(driver, server, thread if server else None, central, broker, pg, tmp)

@@ -228,15 +228,3 @@ def parse_day(text: str) -> date | None:
             except ValueError:
                 return None
     return None
-
-
-_DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-_MONTHS = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
-
-
-def day_text(day: date) -> str:
-    """A day as residents read it: "Jumat, 27 November 2026"."""
-    return f"{_DAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from antrean.booking import Slot, code_is_valid, day_slots, day_text, days_from, new_code, slot_of
+from antrean.booking import Slot, code_is_valid, day_slots, days_from, new_code, slot_of
 from antrean.config import BookingConfig, Config, ServiceConfig
 from antrean.domain import QueueError, ServiceCode, TicketId
+from antrean.words import day_text
 
 RESULT_PAGE = 1000  # import results per reply: 10,000 rows would pass the broker's limit
 MAX_STAGED_ROWS = 50_000  # rows held for unfinished imports; more is a runaway client

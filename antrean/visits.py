@@ -17,17 +17,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from antrean.domain import QueueError, iso_time
+from antrean.words import DAYS_ID, MONTHS_ID
 
 DEFAULT_SERVICES = ("Perekaman KTP-el",)
 EN_DASH = "\u2013"  # between the hours, an en dash as in "08.00-12.00" in print
 DEFAULT_BRING = "Bawa fotokopi Kartu Keluarga."
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-BULAN = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
-    "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
 
 
 class VisitKind(enum.StrEnum):
@@ -180,7 +176,7 @@ def coming(visits: Iterable[Visit], today: date) -> list[Visit]:
 
 def hari_tanggal(day: date) -> str:
     """ "Sabtu 5 Desember"."""
-    return f"{HARI[day.weekday()]} {day.day} {BULAN[day.month - 1]}"
+    return f"{DAYS_ID[day.weekday()]} {day.day} {MONTHS_ID[day.month - 1]}"
 
 
 def area(v: Visit) -> str:

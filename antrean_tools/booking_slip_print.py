@@ -18,6 +18,7 @@ from pathlib import Path
 
 from antrean.booking import CODE_DIGITS
 from antrean.config import CONFIG_HELP, Config
+from antrean.words import day_text
 from kiosk.printer import Printer, PrintError, PrinterStatus, open_printer
 from kiosk.printer.registry import printer_settings
 from kiosk.slip import SlipInfo, slip_bytes
@@ -68,7 +69,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         name=slip.name,
         kelurahan=slip.kelurahan,
         service_name=slip.service,
-        day=booking_slips.day_text(slip.day),
+        day=day_text(slip.day),
         slot=slip.slot,
         code=slip.code,
     )

@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from antrean.config import Config
 from antrean.store import StoreReader
+from antrean.words import day_text
 from kiosk.slip import BRING, grouped, where_text
 
 DPI = 200
@@ -36,9 +37,6 @@ MARGIN = 60
 PAD = 34
 FONTS = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 QR_BOX = 6  # pixels per QR module: 0.76 mm, well within a USB scanner's reach
-DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
-          "Agustus", "September", "Oktober", "November", "Desember")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +99,6 @@ def slot_text(start: str, minutes: int) -> str:
     begin = datetime.strptime(start, "%H:%M")
     end = begin + timedelta(minutes=minutes)
     return f"{begin:%H.%M}\u2013{end:%H.%M}"
-
-
-def day_text(day: date) -> str:
-    """'Kamis, 3 Desember 2026'."""
-    return f"{DAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def qr_image(code: str) -> Image.Image:

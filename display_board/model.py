@@ -25,15 +25,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from antrean.domain import TicketStatus
 from antrean.events import EventKind
+from antrean.words import day_text
 
 log = logging.getLogger(__name__)
 
 CALL_EVENTS = (EventKind.CALLED, EventKind.RECALLED)
-DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS_ID = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
-    "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
 REMEMBERED_CALLS = 256  # enough to drop any duplicate QoS 1 can produce
 CALLED = TicketStatus.CALLED  # a ticket's status while it is at the counter that called it
 LIVE_STATUSES = frozenset({CALLED, TicketStatus.SERVED})  # calls the board shows; not no_show
@@ -317,7 +313,7 @@ def _refusal_note(refusal: dict[str, Any], reason: str) -> str:
 
 def date_text(now: datetime) -> str:
     """The date as an Indonesian reads it: "Kamis, 26 November 2026"."""
-    return f"{DAYS_ID[now.weekday()]}, {now.day} {MONTHS_ID[now.month - 1]} {now.year}"
+    return day_text(now)
 
 
 def clock_text(now: datetime) -> str:

@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from antrean.booking import clean_nik, day_text, masked
+from antrean.booking import clean_nik, masked
 from antrean.visits import KIND_LABEL
+from antrean.words import day_text
 from web import admin, auth, desk
 from web.auth import Handler, Refused
 

@@ -109,6 +109,7 @@ class _SyncChunk:
 
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
+_SYNC_SLICE = object()  # the worker's own: apply the next slice of a unit's chunk
 _STOP = object()
 STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN, Role.WEB})  # served before kiosks (and boards)
 
@@ -212,7 +213,7 @@ class QueueService:
         self._staff.put((topic, payload, time.monotonic()))
 
     def on_sync(self, topic: str, payload: bytes) -> None:
-        """A unit's chunk (issue 13): queued behind every command."""
+        """A unit's chunk (issue 13): queued behind every command, applied a slice at a time."""
         self._sync.put(_SyncChunk(topic.split("/")[-2], payload))
 
     def start(self) -> None:
@@ -236,7 +237,7 @@ class QueueService:
             items = (
                 _take(self._staff, BATCH_MAX)
                 or _take(self._public, PUBLIC_BATCH)
-                or _take(self._sync, 1)  # a unit's history waits for the office's residents
+                or self._sync_work()  # a unit's history waits for the office's residents
             )
             stop = _STOP in items
             if stop:
@@ -266,6 +267,7 @@ class QueueService:
             time.sleep(TICK_S)
             return
         waiting = self._staff.qsize() + self._public.qsize() + self._sync.qsize()
+        waiting += int(self.sync_desk is not None and self.sync_desk.busy)
         self.bus.poll(0 if waiting else TICK_S, read=self._public.qsize() < BATCH_MAX)
         # paho reads about one packet per poll; keep reading while a burst lasts.
         while waiting < (now := self._staff.qsize() + self._public.qsize()) < BATCH_MAX:
@@ -288,7 +290,13 @@ class QueueService:
             elif isinstance(item, tuple):
                 self._command(batch, *item)
             elif isinstance(item, _SyncChunk):
-                self._apply_sync(batch, item)
+                assert self.sync_desk is not None
+                if self.sync_desk.receive(item.unit, item.payload, self.engine.visits):
+                    self._apply_sync(batch)
+                else:
+                    self._publish_ack(item.unit)  # refused whole: the ack says why
+            elif item is _SYNC_SLICE:
+                self._apply_sync(batch)
         batch.events = [
             (e.seq, str(e.day), wire.dumps(wire.event(e))) for e in batch.changes.events
         ]
@@ -405,19 +413,28 @@ class QueueService:
             "last": self.engine.seq,
         }
 
-    def _apply_sync(self, batch: _Batch, chunk: _SyncChunk) -> None:
-        """Applies a unit's chunk in a transaction of its own, then acknowledges it."""
+    def _sync_work(self) -> list[object]:
+        """The next slice of a unit's chunk, or the next chunk, when no command waits."""
+        if self.sync_desk is not None and self.sync_desk.busy:
+            return [_SYNC_SLICE]
+        return _take(self._sync, 1)
+
+    def _apply_sync(self, batch: _Batch) -> None:
+        """Applies a slice of a unit's chunk in a transaction of its own, then acknowledges it."""
         assert self.sync_desk is not None
-        desk, e = self.sync_desk, self.engine
-        applied = desk.apply(chunk.unit, chunk.payload, self.clock(), e.visits)
+        e = self.engine
+        done = self.sync_desk.step(self.clock())
+        if done is None:
+            return
+        unit, applied = done
         for visit in applied.visits:
             e.visits[visit.id] = visit  # stored already, with the items
             batch.changes.visits_changed = True
         for entry in applied.stock:  # the unit's cards used: the office's balance, stored already
             e.stock.add(entry)
             batch.changes.stock_changed = True
-        batch.drive_changed = True  # its recordings are in the progress table now
-        self._publish_ack(chunk.unit)
+        batch.drive_changed |= bool(applied.progress)  # its recordings are in the store now
+        self._publish_ack(unit)
 
     def _publish_ack(self, unit: str) -> None:
         if self.sync_desk is not None and self.bus is not None:

@@ -7,12 +7,15 @@ after it. An item at or below it is a repeat and is skipped; the next one is
 checked and applied; one past a gap waits for the unit to resend. The ack
 (retained on `sync/{unit}/ack`) is that highest seq. So an item is applied
 exactly once however often, and in whatever pieces, the unit resends.
+A chunk is applied SLICE_ITEMS at a time, each slice its own transaction,
+so the queue worker serves the office's commands between slices.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +28,19 @@ from antrean.visits import Visit
 log = logging.getLogger(__name__)
 
 MAX_CHUNK_BYTES = 512 * 1024  # a chunk is at most CHUNK_ITEMS items of a few hundred bytes
+# Items per office transaction. A staff or kiosk command that arrives while a
+# chunk is applied waits for at most one slice (bench/bench_sync.py: a
+# 100-item transaction put the office's call p99 at about 3x its quiet value).
+SLICE_ITEMS = 20
+
+
+@dataclass(slots=True)
+class _Run:
+    """A checked chunk's items not yet applied, in seq order."""
+
+    unit: str
+    visit: Visit
+    items: deque[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,7 @@ class SyncDesk:
         self.store = store
         self.acks = store.sync_acks()  # unit -> visit -> highest seq applied
         self.refused: dict[str, Refusal | None] = {}
+        self._runs: deque[_Run] = deque()  # chunks received, applied a slice at a time
 
     def ack(self, unit: str, now: datetime) -> dict[str, Any]:
         """The payload of sync/{unit}/ack."""
@@ -60,33 +77,59 @@ class SyncDesk:
             "at": now.isoformat(timespec="milliseconds"),
         }
 
-    def apply(self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]) -> SyncRows:
-        """Applies what it can of one chunk and records why the rest was refused.
+    @property
+    def busy(self) -> bool:
+        """A received chunk still has items to apply (the worker gives it a slice at a time)."""
+        return bool(self._runs)
 
-        `visits` are the office engine's. The rows applied are returned: the
-        engine takes the visits whose status changed and the cards used.
+    def receive(self, unit: str, payload: bytes, visits: dict[str, Visit]) -> bool:
+        """Reads and checks one chunk's envelope; its items wait for step().
+
+        `visits` are the office engine's. False if the chunk was refused
+        whole (the ack says why).
         """
-        rows = SyncRows()
         try:
             visit, items = self._chunk(unit, payload, visits)
         except BadItem as exc:
             self._refuse(unit, Refusal(exc.code, exc.message))
-            return rows
-        prefix = self.config.units[unit]
+            return False
+        self._runs.append(_Run(unit, visit, deque(sorted(items, key=_seq))))
+        return True
+
+    def step(self, now: datetime, most: int = SLICE_ITEMS) -> tuple[str, SyncRows] | None:
+        """Applies the next `most` new items of the oldest chunk, with their ack, in one commit.
+
+        Returns the unit and the rows applied (the engine takes the visits
+        whose status changed and the cards used), None if nothing waits. A
+        slice is durable before the next begins, so the worker can serve
+        commands between slices and a crash loses only unacknowledged items.
+        """
+        if not self._runs:
+            return None
+        run, rows = self._runs[0], SyncRows()
+        unit, visit = run.unit, run.visit
         acked = start = self.acks.get(unit, {}).get(visit.id, 0)
         refusal = None
-        for item in sorted(items, key=_seq):
+        while run.items and acked - start < most:
+            item = run.items[0]
             seq = _seq(item)
             if seq <= acked:
+                run.items.popleft()
                 continue  # applied before: a resend after a lost ack or a reconnect
             if seq != acked + 1:
+                run.items.clear()
                 break  # a gap: the unit resends from the ack
             try:
-                check_item(item.get("kind", ""), item.get("body"), prefix, visit, rows, unit)
+                check_item(item.get("kind", ""), item.get("body"), self.config.units[unit],
+                           visit, rows, unit)  # fmt: skip
             except BadItem as exc:
                 refusal = Refusal(exc.code, exc.message, visit.id, seq)
+                run.items.clear()
                 break
+            run.items.popleft()
             acked = seq
+        if not run.items:
+            self._runs.popleft()
         if acked > start:
             self.store.apply_sync(unit, visit.id, acked, rows, now)
             self.acks.setdefault(unit, {})[visit.id] = acked
@@ -95,6 +138,15 @@ class SyncDesk:
             self._refuse(unit, refusal)
         elif acked > start:
             self.refused[unit] = None
+        return unit, rows
+
+    def apply(self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]) -> SyncRows:
+        """Applies what it can of one whole chunk at once (benches and tools; not the worker)."""
+        rows = SyncRows()
+        if self.receive(unit, payload, visits):
+            while (done := self.step(now)) is not None:
+                for name in ("tickets", "calls", "progress", "stock", "visits"):
+                    getattr(rows, name).extend(getattr(done[1], name))
         return rows
 
     def _chunk(

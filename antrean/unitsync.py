@@ -36,7 +36,7 @@ from antrean.store import StoreReader, outbox_after, outbox_heads
 
 log = logging.getLogger(__name__)
 
-CHUNK_ITEMS = 100  # items per message: ~30 KB, one office transaction each
+CHUNK_ITEMS = 100  # items per message: ~30 KB (the office commits it in slices, antrean.sync)
 WINDOW_ITEMS = 400  # sent ahead of the ack: keeps the link busy, bounds a resend
 RESEND_S = 3.0  # no ack progress this long with items out: send again from the ack
 ACK_WAIT_S = 2.0  # after a connect, wait this long for the retained ack before sending

@@ -106,6 +106,7 @@ class _SyncChunk:
 
     unit: str
     payload: bytes
+    status: bool = False  # the unit's retained sync/{unit}/status, not its items
 
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
@@ -194,6 +195,8 @@ class QueueService:
         if self.sync_desk is not None:
             up = protocol.sync_topic(self.office, "+", "up")
             bus.subscribe(up, self.on_sync, accept_retained=False)
+            status = protocol.sync_topic(self.office, "+", "status")
+            bus.subscribe(status, self.on_sync_status)  # retained: heard again at each start
 
     def on_connected(self) -> None:
         """Called on every (re)connect: state is republished from the worker thread."""
@@ -215,6 +218,10 @@ class QueueService:
     def on_sync(self, topic: str, payload: bytes) -> None:
         """A unit's chunk (issue 13): queued behind every command, applied a slice at a time."""
         self._sync.put(_SyncChunk(topic.split("/")[-2], payload))
+
+    def on_sync_status(self, topic: str, payload: bytes) -> None:
+        """A unit's outbox heads (issue 13): it names the office the unit is set up for."""
+        self._sync.put(_SyncChunk(topic.split("/")[-2], payload, status=True))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
@@ -291,7 +298,10 @@ class QueueService:
                 self._command(batch, *item)
             elif isinstance(item, _SyncChunk):
                 assert self.sync_desk is not None
-                if self.sync_desk.receive(item.unit, item.payload, self.engine.visits):
+                if item.status:
+                    if self.sync_desk.hear_status(item.unit, item.payload):
+                        self._publish_ack(item.unit)
+                elif self.sync_desk.receive(item.unit, item.payload, self.engine.visits):
                     self._apply_sync(batch)
                 else:
                     self._publish_ack(item.unit)  # refused whole: the ack says why

@@ -51,9 +51,21 @@ class Refusal:
     message: str
     visit: str | None = None
     seq: int | None = None
+    office: str | None = None  # other_office: the office the unit is set up for
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "visit": self.visit, "seq": self.seq}
+        out = {"code": self.code, "message": self.message, "visit": self.visit, "seq": self.seq}
+        return out | ({"office": self.office} if self.office else {})
+
+
+def other_office_words(unit_office: str, hub_office: str) -> str:
+    """Why a unit set up for another office is refused, and the fix, for the unit's staff."""
+    return (
+        f"Unit ini terdaftar untuk kantor {unit_office}, bukan kantor ini ({hub_office}): "
+        f'ganti id di bagian [office] konfigurasi unit menjadi "{hub_office}", lalu jalankan '
+        "ulang layanan antrean di unit; data unit tetap tersimpan. (This unit is set up for "
+        f"office {unit_office}, not this one: set [office] id to {hub_office!r} and restart.)"
+    )
 
 
 class SyncDesk:
@@ -149,6 +161,27 @@ class SyncDesk:
                     getattr(rows, name).extend(getattr(done[1], name))
         return rows
 
+    def hear_status(self, unit: str, payload: bytes) -> bool:
+        """A unit's retained status: a unit set up for another office is refused here.
+
+        Its chunks go to that office's topics, which this office does not
+        read; its status comes to this office's (antrean.unitsync). True if
+        the unit's refusal changed (the ack is to be published again).
+        """
+        if unit not in self.config.units:
+            return False
+        try:
+            office = json.loads(payload.decode("utf-8")).get("office")
+        except (ValueError, AttributeError, RecursionError):
+            return False
+        before, own = self.refused.get(unit), self.config.office.id
+        if isinstance(office, str) and office != own:
+            self._refuse(unit, Refusal("other_office", other_office_words(office, own),
+                                       office=office))  # fmt: skip
+        elif before is not None and before.code == "other_office":
+            self.refused[unit] = None  # set right on the unit: its chunks come here now
+        return self.refused.get(unit) != before
+
     def _chunk(
         self, unit: str, payload: bytes, visits: dict[str, Visit]
     ) -> tuple[Visit, list[dict[str, Any]]]:
@@ -164,8 +197,7 @@ class SyncDesk:
             raise BadItem("bad_item", "a chunk is {office, unit, prefix, visit, items}")
         if body.get("office") != self.config.office.id:
             raise BadItem(
-                "other_office",
-                f"unit of office {body.get('office')!r}; this is {self.config.office.id!r}",
+                "other_office", other_office_words(str(body.get("office")), self.config.office.id)
             )
         if body.get("unit") != unit or body.get("prefix") != self.config.units[unit]:
             raise BadItem(

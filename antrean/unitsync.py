@@ -33,6 +33,7 @@ from antrean import protocol
 from antrean.config import Config, UnitConfig
 from antrean.mqtt import MqttClient
 from antrean.store import StoreReader, outbox_after, outbox_heads
+from antrean.sync import other_office_words
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ class UnitSync:
             on_connect=self._on_connect,
         )
         self.mqtt.subscribe(protocol.sync_topic(self.office, self.unit.id, "ack"), self._on_ack)
+        # Which office this hub serves: a unit set up for another office hears
+        # no ack on its own topics, so it tells itself, and the hub, why.
+        self.mqtt.subscribe(protocol.state_topic("+", "office"), self._on_hub_office)
+        self._hubs: set[str] = set()  # office ids whose state/office this broker holds
         self.on_schedule = on_schedule
         self._schedule: dict[str, Any] | None = None  # the office's state/visits, not yet followed
         self._schedule_due = threading.Event()
@@ -104,7 +109,7 @@ class UnitSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.chunks_sent = 0
-        self._status: tuple[dict[str, int], float] | None = None  # heads published, when
+        self._status: tuple[str, dict[str, int], float] | None = None  # topic, heads, when
 
     def start(self) -> UnitSync:
         self.mqtt.start()
@@ -164,6 +169,25 @@ class UnitSync:
             self.refused = refused
         self._save_state()
 
+    def _on_hub_office(self, topic: str, _payload: bytes) -> None:
+        with self._lock:
+            self._hubs.add(topic.split("/")[2])
+
+    def _other_hub(self) -> str | None:
+        """The hub's office id when this broker serves another office than the unit's."""
+        with self._lock:
+            return None if self.office in self._hubs or not self._hubs else min(self._hubs)
+
+    def _refuse_home(self, hub: str) -> None:
+        """Set up for another office: nothing is sent, and the unit's status says why."""
+        refused = {"code": "other_office", "message": other_office_words(self.office, hub),
+                   "visit": None, "seq": None, "office": self.office}  # fmt: skip
+        with self._lock:
+            changed, self.refused = self.refused != refused, refused
+        if changed:
+            log.error("sync: %s; the unit keeps everything", refused["message"])
+            self._save_state()
+
     def _on_schedule(self, _topic: str, payload: bytes) -> None:
         try:
             body = json.loads(payload)
@@ -201,13 +225,20 @@ class UnitSync:
         while not self._stop.wait(TICK_S):
             if not self.mqtt.connected:
                 continue
+            with self._lock:
+                settling = (
+                    not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S
+                )
+            hub = None if settling else self._other_hub()
             try:
-                self._publish_status()
+                self._publish_status(hub or self.office)
             except Exception:
                 log.exception("sync: could not publish the unit's status; trying again")
-            with self._lock:
-                if not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S:
-                    continue
+            if settling:
+                continue
+            if hub is not None:
+                self._refuse_home(hub)
+                continue
             try:
                 self._send_due()
             except Exception:
@@ -237,25 +268,27 @@ class UnitSync:
                 self._sent[visit] = sent
                 self._moved.setdefault(visit, now)
 
-    def _publish_status(self) -> None:
+    def _publish_status(self, office: str) -> None:
         """The retained sync/{unit}/status: the outbox heads, so the office sees what waits.
 
         Sent after each connect (before any chunk), when a head moves, and
-        every STATUS_EVERY_S; the office web shows heads minus acks.
+        every STATUS_EVERY_S; the office web shows heads minus acks. `office`
+        is the hub's: for a unit set up for another office, the status goes
+        where the hub's office reads it, naming the unit's office.
         """
         heads, now = outbox_heads(self.reader.db), time.monotonic()
+        topic = protocol.sync_topic(office, self.unit.id, "status")
         with self._lock:
             last = self._status
-            if last is not None and last[0] == heads and now - last[1] < STATUS_EVERY_S:
+            if last is not None and last[:2] == (topic, heads) and now - last[2] < STATUS_EVERY_S:
                 return
-            self._status = (heads, now)
+            self._status = (topic, heads, now)
         body = {
             "unit": self.unit.id,
             "office": self.office,
             "heads": heads,
             "at": self.clock().isoformat(timespec="milliseconds"),
         }
-        topic = protocol.sync_topic(self.office, self.unit.id, "status")
         self.mqtt.publish(topic, body, retain=True)
 
     def _held(self, visit: str, now: float) -> bool:

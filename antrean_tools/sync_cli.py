@@ -67,9 +67,10 @@ def status_text(s: dict[str, Any]) -> str:
         lines += [f"  {v}: {n} item menunggu (waiting)" for v, n in sorted(s["waiting"].items())]
     if s["refused"]:
         r = s["refused"]
+        where = f"{r.get('visit')} item {r.get('seq')}: " if r.get("visit") else ""
         lines.append(
-            f"  DITOLAK kantor (refused): {r.get('visit')} item {r.get('seq')}: "
-            f"{r.get('code')} {r.get('message')}. Data tetap di unit (kept on the unit)."
+            f"  DITOLAK kantor (refused): {where}{r.get('code')} {r.get('message')}. "
+            "Data tetap di unit (kept on the unit)."
         )
     return "\n".join(lines)
 

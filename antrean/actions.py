@@ -145,6 +145,7 @@ ACTIONS: Mapping[str, Action] = _table(
             "service": SERVICE,
             "phone": Arg(str, False),
             "day": Arg(str, False),
+            "visit": Arg(str, False),  # issue 13: a slot of this visit instead of the office's
             "user": USER,
         },
         frozenset({Role.COUNTER, Role.ADMIN, Role.WEB}),

@@ -627,8 +627,9 @@ class Engine:
     def book(
         self, name: str, nik: str, kelurahan: str, service: str,
         phone: str | None = None, day: str | None = None, user: str | None = None,
+        visit: str | None = None,
     ) -> Changes:  # fmt: skip
-        """A booking taken by staff on the phone: the day's first free slot, as an import row."""
+        """A booking taken by staff on the phone: the day's (or `visit`'s) first free slot."""
         self._begin()
         nik = clean_nik(nik)
         problem = nik_problem(nik)
@@ -646,7 +647,12 @@ class Engine:
             0, self.nik_key(nik), nik[-4:], name.strip(), (phone or "").strip(),
             kelurahan.strip(), service, when,
         )  # fmt: skip
-        ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        if visit is None:
+            ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        else:
+            _line, outcome, what, *_ = self.bookings.book_visit(
+                row, self._bookable_visit(visit), self.clock()
+            )
         if outcome == "refused":
             raise QueueError("booking_refused", str(what))
         b = self.bookings.by_code[str(what)]
@@ -656,6 +662,15 @@ class Engine:
             if b.day == self.day:
                 self._out.services.add(b.service)  # walk-ins' room shrank
         return self._finish(BookResult(self._booking_view(b), again=outcome != "booked"))
+
+    def _bookable_visit(self, visit_id: str) -> Visit:
+        """A visit still planned, of today or later, that residents may book (issue 13)."""
+        v = self.visits.get(visit_id)
+        if v is None or v.status is not VisitStatus.PLANNED or v.day < self.day:
+            raise QueueError(
+                "booking_refused", f"Kunjungan {visit_id} tidak ada atau tidak bisa dipesan lagi."
+            )
+        return v
 
     def cancel_booking(self, code: str, user: str | None = None) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""
@@ -690,7 +705,7 @@ class Engine:
         slot = self.bookings.slot(b).text
         return BookingView(
             b.code, b.day, slot, b.service, b.nik_last4, b.name, b.kelurahan, b.status.value,
-            b.ticket,
+            b.ticket, b.visit,
         )  # fmt: skip
 
     # ---- counter actions -------------------------------------------------

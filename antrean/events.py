@@ -275,6 +275,7 @@ class BookingView:
     kelurahan: str
     status: str
     ticket: str | None
+    visit: str | None = None  # issue 13: redeemed at this visit, on the unit
 
 
 @dataclass(frozen=True, slots=True)

@@ -514,6 +514,12 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
         if everything or out.visits_changed:  # issue 13
             bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
+        if self.config.units and (
+            everything or out.visits_changed or any(b.visit for b in out.bookings.values())
+        ):  # issue 13: each unit's visits' bookings, for it to carry
+            for unit in self.config.units:
+                topic = protocol.sync_topic(office, unit, "bookings")
+                bus.publish(topic, wire.unit_bookings(e, unit), retain=True)
         # issue 16: for the centre; counted in the store (a unit's recordings too).
         # Only when a count moved: every call changes state/office, and this is a
         # query over the drive's recordings, kept off the calls that record nothing.

@@ -8,13 +8,20 @@ which leave the office's slots alone and survive a restart (store migration
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from antrean import protocol
+from antrean.booking import visit_code_hash
 from antrean.config import Config, load_config
+from antrean.mqtt import MqttClient
 from antrean_testing.devbroker import DevBroker
 from antrean_tools import cli
 from tests.service.test_booking import BOOKING, nik, wait_day, wib
@@ -98,3 +105,50 @@ def test_the_cli_books_a_visit_slot(
         "Dewi Sartika, Bendan Ngisor, NIK ****0720",
         f"kunjungan keliling {visit}",
     ]
+
+
+def carried(config: Config, unit: str) -> tuple[dict[str, Any], bytes]:
+    """The retained sync/{unit}/bookings as the unit's sync client receives it, and its bytes."""
+    topic = protocol.sync_topic(config.office.id, unit, "bookings")
+    raw: list[bytes] = []
+    listener = MqttClient(f"test-carried-{unit}", config.broker)
+    listener.subscribe(topic, lambda _t, payload: raw.append(payload))
+    listener.start()
+    try:
+        end = time.monotonic() + 5
+        while not raw and time.monotonic() < end:
+            time.sleep(0.02)
+    finally:
+        listener.stop()
+    assert raw, f"nothing retained on {topic}"
+    return json.loads(raw[-1]), raw[-1]
+
+
+def test_each_unit_carries_its_visits_bookings_as_code_hashes_only(
+    config: Config, office: Office
+) -> None:
+    visit = office.ok("admin", "visit_plan", **MELATI)["visit"]["id"]
+    made = [
+        office.ok("counter-1", "book", nik=nik(730 + n), phone=f"08123456{n:04d}", visit=visit,
+                  **RESIDENT)["booking"]
+        for n in range(2)
+    ]  # fmt: skip
+    office.ok("admin", "book", nik=nik(740), day="2026-11-27", **RESIDENT)  # the office's own
+    office.ok("counter-1", "cancel_booking", code=made[1]["code"])
+    body, raw = carried(config, "keliling-1")
+    assert (body["unit"], body["office"]) == ("keliling-1", config.office.id)
+    want = [
+        {"visit": visit, "code_hash": visit_code_hash(visit, b["code"]), "service": "A",
+         "slot": "08:00", "status": status}
+        for b, status in zip(made, ("booked", "cancelled"), strict=True)
+    ]  # fmt: skip
+    assert sorted(body["bookings"], key=str) == sorted(want, key=str)  # by day, slot, code
+    assert (
+        visit_code_hash(visit, made[0]["code"])
+        == hashlib.sha256(f"{visit}:{made[0]['code']}".encode()).hexdigest()
+    )
+    for personal in (nik(730), "0730", "Siti", "08123456", made[0]["code"], "Bendan"):
+        assert personal.encode() not in raw, personal
+    assert carried(config, "keliling-2")[0]["bookings"] == []  # another unit's visits only
+    office.restart()  # retained again from the store at start
+    assert carried(config, "keliling-1")[0] == body

@@ -27,21 +27,22 @@ QUEUE = "antrean-queue-gajahmungkur"
 V = "antrean/v1/gajahmungkur/state/visits"
 OFFICE = "antrean/v1/gajahmungkur/state/office"  # which office the hub serves: units check
 S1, S2 = f"{R}/keliling-1/status", f"{R}/keliling-2/status"  # the units' outbox heads
+B1, B2 = f"{R}/keliling-1/bookings", f"{R}/keliling-2/bookings"  # their visits' bookings
 TOPICS = [
     f"{R}/keliling-1/up", f"{R}/keliling-1/ack", f"{R}/keliling-2/up", f"{R}/keliling-2/ack", V,
-    S1, S2, OFFICE,
+    S1, S2, OFFICE, B1, B2,
 ]  # fmt: skip
 MAY_WRITE = {
     K1: {f"{R}/keliling-1/up", S1},
     K2: {f"{R}/keliling-2/up", S2},
-    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V, OFFICE},
+    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V, OFFICE, B1, B2},
     "kiosk-1": set(),
     "admin": set(),
     "web": set(),
 }
 MAY_READ = {
-    K1: {f"{R}/keliling-1/ack", V, OFFICE},
-    K2: {f"{R}/keliling-2/ack", V, OFFICE},
+    K1: {f"{R}/keliling-1/ack", V, OFFICE, B1},
+    K2: {f"{R}/keliling-2/ack", V, OFFICE, B2},
     QUEUE: set(TOPICS),  # a unit's status names the office it is set up for
     "kiosk-1": {V, OFFICE},  # every device reads the office's state
     "admin": {V, OFFICE},

@@ -152,6 +152,8 @@ ACTIONS: Mapping[str, Action] = _table(
         personal=True,
     ),
     Action("cancel_booking", {"code": CODE, "user": USER}, _STAFF_AND_WEB),
+    # issue 13: on a unit, the office's bookings of its visits (code hashes), from its sync
+    Action("visit_bookings", {"bookings": Arg(list)}, frozenset({Role.ADMIN})),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
     Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),

@@ -19,10 +19,42 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from antrean.booking import Slot, code_is_valid, day_slots, day_text, days_from, new_code, slot_of
+from antrean.booking import (
+    Slot,
+    code_is_valid,
+    day_slots,
+    day_text,
+    days_from,
+    new_code,
+    slot_of,
+    visit_code_hash,
+)
 from antrean.config import BookingConfig, Config, ServiceConfig
 from antrean.domain import QueueError, ServiceCode, TicketId
 from antrean.visits import Visit
+
+
+def carried_booking(raw: Any, visits: dict[str, Visit], unit: str, now: datetime) -> Booking | None:
+    """One entry of the office's sync/{unit}/bookings as a unit holds it, or None if not its own.
+
+    Its code is the code's hash: the unit never has the code, a NIK or a name.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("code_hash"), str):
+        return None
+    visit = visits.get(str(raw.get("visit")))
+    if visit is None or visit.unit != unit or not _HASH.match(raw["code_hash"]):
+        return None
+    try:
+        status = BookingStatus(str(raw.get("status")))
+        slot = time.fromisoformat(str(raw.get("slot")))
+    except ValueError:
+        return None
+    if status not in (BookingStatus.BOOKED, BookingStatus.CANCELLED):
+        return None
+    return Booking(
+        raw["code_hash"], visit.day, f"{slot:%H:%M}", ServiceCode(str(raw.get("service"))), "", "",
+        None, None, visit.kelurahan, status, now, visit=visit.id,
+    )  # fmt: skip
 
 
 def visit_slots(visit: Visit, minutes: int) -> list[Slot]:
@@ -338,12 +370,19 @@ class Bookings:
 
     # ---- at the kiosk -----------------------------------------------------------------
 
-    def redeemable(self, code: str, today: date, now: datetime) -> tuple[Booking, Slot]:
-        """The booking of `code` if it may get a ticket now, else a clear refusal."""
+    def redeemable(
+        self, code: str, today: date, now: datetime, visit: str | None = None
+    ) -> tuple[Booking, Slot]:
+        """The booking of `code` if it may get a ticket now, else a clear refusal.
+
+        `visit` is a unit's open visit: its bookings are held by code hash.
+        """
         code = code.strip()
         if not code_is_valid(code):
             raise QueueError("booking_mistyped", "Kode booking salah ketik. Periksa lagi angkanya.")
         b = self.by_code.get(code)
+        if b is None and visit is not None:
+            b = self.by_code.get(visit_code_hash(visit, code))
         if b is None:
             raise QueueError(
                 "booking_unknown", "Kode booking tidak ditemukan. Periksa lagi angkanya."
@@ -353,7 +392,7 @@ class Bookings:
         if b.status is BookingStatus.CANCELLED:
             raise QueueError("booking_cancelled", "Booking ini sudah dibatalkan.")
         slot = self.slot(b)
-        if b.visit is not None:  # issue 13: the unit redeems it at the visit, offline
+        if b.visit is not None and visit is None:  # issue 13: redeemed at the visit, on the unit
             raise QueueError(
                 "booking_for_visit",
                 f"Kode ini untuk layanan keliling pada {day_text(b.day)}, pukul {slot.text}; "

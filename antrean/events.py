@@ -341,6 +341,13 @@ class BookingsResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedResult:
+    """visit_bookings (on a unit): how many of the office's bookings were new or changed."""
+
+    taken: int
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeResult:
     """booking_purge: names and phones of bookings before `before` are erased."""
 
@@ -380,6 +387,7 @@ Result = (
     | BookResult
     | BookingsResult
     | PurgeResult
+    | CarriedResult
     | IssueResult
     | PublicTicketsResult
     | VisitResult

@@ -96,6 +96,7 @@ class _Batch:
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     calls_changed: bool = False  # state/calls (the board's history) to republish
     drive_changed: bool = False  # state/drive: a unit's synced recordings came in
+    bookings_changed: bool = False  # sync/{unit}/bookings: a unit's redemptions came in
     # (seq, day, JSON) of the batch's events: encoded once, logged and published.
     events: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -156,7 +157,7 @@ class QueueService:
         # office applies its units' chunks (antrean.sync) after every command.
         self._sync: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.outbox = Outbox(store.outbox_heads()) if config.unit else None
-        self.sync_desk = SyncDesk(config, store) if config.units else None
+        self.sync_desk = SyncDesk(config, store, self.engine.bookings) if config.units else None
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -443,6 +444,9 @@ class QueueService:
         for entry in applied.stock:  # the unit's cards used: the office's balance, stored already
             e.stock.add(entry)
             batch.changes.stock_changed = True
+        for booking in applied.bookings:  # redeemed at the visit: stored already
+            e.bookings.put(booking)
+            batch.bookings_changed = True
         batch.drive_changed |= bool(applied.progress)  # its recordings are in the store now
         self._publish_ack(unit)
 
@@ -460,7 +464,7 @@ class QueueService:
         if self.outbox is not None and self.config.unit is not None:
             outbox = self.outbox.items(
                 out.tickets.values(), out.calls, out.progress, out.visits.values(),
-                self.config.unit.id, out.stock, e.open_visit,
+                self.config.unit.id, out.stock, e.open_visit, out.bookings.values(),
             )  # fmt: skip
         # Only the rows that changed: the seq moves with every event, the rest rarely.
         changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}
@@ -515,7 +519,10 @@ class QueueService:
         if everything or out.visits_changed:  # issue 13
             bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
         if self.config.units and (
-            everything or out.visits_changed or any(b.visit for b in out.bookings.values())
+            everything
+            or out.visits_changed
+            or batch.bookings_changed
+            or any(b.visit for b in out.bookings.values())
         ):  # issue 13: each unit's visits' bookings, for it to carry
             for unit in self.config.units:
                 topic = protocol.sync_topic(office, unit, "bookings")

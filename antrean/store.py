@@ -539,6 +539,7 @@ class Store:
             db.executemany(_UPSERT_TICKET, [(*_row(t)[:-1], unit) for t in rows.tickets])
             _append_ledgers(db, rows.calls, rows.stock, rows.progress, (), origin=unit)
             _write_visits(db, rows.visits)
+            db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in rows.bookings])
             db.execute(
                 "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",
                 (unit, visit, acked, now.isoformat()),

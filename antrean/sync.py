@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from antrean.booking import visit_code_hash
+from antrean.bookings import Bookings, BookingStatus
 from antrean.config import Config
 from antrean.store import Store
 from antrean.sync_items import BadItem, SyncRows, check_item
@@ -32,6 +34,7 @@ MAX_CHUNK_BYTES = 512 * 1024  # a chunk is at most CHUNK_ITEMS items of a few hu
 # chunk is applied waits for at most one slice (bench/bench_sync.py: a
 # 100-item transaction put the office's call p99 at about 3x its quiet value).
 SLICE_ITEMS = 20
+MAX_CONFLICTS = 50  # in an ack: the latest; the office log keeps them all
 
 
 @dataclass(slots=True)
@@ -71,9 +74,13 @@ def other_office_words(unit_office: str, hub_office: str) -> str:
 class SyncDesk:
     """Applies the units' chunks to the office store (on the queue worker's thread)."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, bookings: Bookings | None = None) -> None:
         self.config = config
         self.store = store
+        self.bookings = bookings  # the engine's: a visit's bookings redeemed on the unit
+        # unit -> what came home that the office could not mark (a booking cancelled here
+        # after the unit left): in the ack and the log, for staff to tell the resident.
+        self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self.acks = store.sync_acks()  # unit -> visit -> highest seq applied
         self.refused: dict[str, Refusal | None] = {}
         self._runs: deque[_Run] = deque()  # chunks received, applied a slice at a time
@@ -86,6 +93,7 @@ class SyncDesk:
             "office": self.config.office.id,
             "acked": dict(self.acks.get(unit, {})),
             "refused": refused.as_dict() if refused else None,
+            "conflicts": self.conflicts.get(unit, [])[-MAX_CONFLICTS:],
             "at": now.isoformat(timespec="milliseconds"),
         }
 
@@ -142,6 +150,8 @@ class SyncDesk:
             acked = seq
         if not run.items:
             self._runs.popleft()
+        if rows.redeemed:
+            self._redeemed(unit, visit, rows)
         if acked > start:
             self.store.apply_sync(unit, visit.id, acked, rows, now)
             self.acks.setdefault(unit, {})[visit.id] = acked
@@ -151,6 +161,26 @@ class SyncDesk:
         elif acked > start:
             self.refused[unit] = None
         return unit, rows
+
+    def _redeemed(self, unit: str, visit: Visit, rows: SyncRows) -> None:
+        """The office's bookings the unit redeemed, marked; any it cannot mark, reported."""
+        held = [] if self.bookings is None else self.bookings.by_code.values()
+        by_hash = {visit_code_hash(visit.id, b.code): b for b in held if b.visit == visit.id}
+        for code_hash, ticket, at in rows.redeemed:
+            b = by_hash.get(code_hash)
+            if b is not None and b.status is BookingStatus.BOOKED:
+                rows.bookings.append(b.replace(status=BookingStatus.REDEEMED, ticket=ticket,
+                                               redeemed_at=at))  # fmt: skip
+                continue
+            status = b.status.value if b is not None else "unknown"
+            note = {"visit": visit.id, "ticket": ticket, "booking": b.code if b else None,
+                    "status": status}  # fmt: skip
+            self.conflicts.setdefault(unit, []).append(note)
+            log.warning(
+                "sync: %s redeemed booking %s (%s here) for ticket %s at visit %s: "
+                "the resident was served; tell them, the booking stays %s",
+                unit, note["booking"], status, ticket, visit.id, status,
+            )  # fmt: skip
 
     def apply(self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]) -> SyncRows:
         """Applies what it can of one whole chunk at once (benches and tools; not the worker)."""

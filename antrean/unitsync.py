@@ -74,6 +74,7 @@ class UnitSync:
         config: Config,
         clock: Callable[[], datetime] | None = None,
         on_schedule: Callable[[dict[str, Any]], object] | None = None,
+        on_bookings: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         if config.unit is None or config.unit.home is None:
             raise ValueError(f"{config.source}: [unit] with home_host is needed to sync")
@@ -98,6 +99,12 @@ class UnitSync:
         if on_schedule is not None:
             visits = protocol.state_topic(self.office, "visits")
             self.mqtt.subscribe(visits, self._on_schedule)
+        # The office's bookings of this unit's visits (code hashes), taken in after the plan.
+        self.on_bookings = on_bookings
+        self._carried: dict[str, Any] | None = None  # the last heard
+        if on_bookings is not None:
+            carried = protocol.sync_topic(self.office, self.unit.id, "bookings")
+            self.mqtt.subscribe(carried, self._on_bookings)
         self._lock = threading.Lock()
         self.acked: dict[str, int] = {}
         self.refused: dict[str, Any] | None = None
@@ -189,29 +196,37 @@ class UnitSync:
             self._save_state()
 
     def _on_schedule(self, _topic: str, payload: bytes) -> None:
-        try:
-            body = json.loads(payload)
-            if not isinstance(body, dict) or not isinstance(body.get("visits"), list):
-                raise ValueError("not a schedule")
-        except ValueError:
-            log.warning("sync: a schedule that cannot be read: %r", payload[:200])
-            return
-        with self._lock:
-            self._schedule = body
-        self._schedule_due.set()
+        if (body := _listing(payload, "visits")) is not None:
+            with self._lock:
+                self._schedule = body
+            self._schedule_due.set()
+
+    def _on_bookings(self, _topic: str, payload: bytes) -> None:
+        if (body := _listing(payload, "bookings")) is not None:
+            with self._lock:
+                self._carried = body
+            self._schedule_due.set()
 
     def _follow(self) -> None:
-        """Hands each new schedule to on_schedule; one that fails is tried again."""
+        """Hands each new schedule to on_schedule, then the bookings; a failure is retried.
+
+        The bookings go after every schedule too: those of a visit the unit
+        did not hold yet are taken once the plan has put it there.
+        """
         assert self.on_schedule is not None
         while not self._stop.is_set():
             self._schedule_due.wait()
             self._schedule_due.clear()
             with self._lock:
                 schedule, self._schedule = self._schedule, None
-            if schedule is None or self._stop.is_set():
+                carried = self._carried
+            if self._stop.is_set():
                 continue
             try:
-                self.on_schedule(schedule)
+                if schedule is not None:
+                    self.on_schedule(schedule)
+                if carried is not None and self.on_bookings is not None:
+                    self.on_bookings(carried)  # it sends only what the unit lacks
             except Exception as exc:
                 log.warning("sync: could not follow the office's plan (%s); trying again", exc)
                 with self._lock:
@@ -325,3 +340,15 @@ class UnitSync:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, path)  # a power cut leaves the old file or the new, never half
+
+
+def _listing(payload: bytes, key: str) -> dict[str, Any] | None:
+    """The office's retained schedule (`visits`) or bookings (`bookings`), if readable."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        log.warning("sync: %s that cannot be read: %r", key, payload[:200])
+        return None
+    return body

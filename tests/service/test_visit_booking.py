@@ -24,6 +24,7 @@ from antrean.config import Config, load_config
 from antrean.mqtt import MqttClient
 from antrean_testing.devbroker import DevBroker
 from antrean_tools import cli
+from kiosk.words import booking_refusal
 from tests.service.test_booking import BOOKING, nik, wait_day, wib
 from tests.service.test_visits import MELATI, MOBILE, office_text
 from tests.support.helpers import FakeClock, Office
@@ -80,6 +81,15 @@ def test_staff_book_a_visits_slots_and_the_office_kiosk_sends_the_resident_there
         "tukarkan di lokasi kunjungan, bukan di kantor."
     )
     assert at_office["visit"] == visit
+    in_english = booking_refusal("en", at_office["code"], at_office["message"], at_office)
+    assert in_english == (  # the kiosk's English, from the error's fields
+        "This code is for the mobile service on Saturday, 5 December 2026, 08.00-09.00; "
+        "use it there, not at the office."
+    )
+    assert (
+        booking_refusal("id", at_office["code"], at_office["message"], at_office)
+        == (at_office["message"])
+    )
     # Not expired by the office's clock either: its outcome comes home with the unit.
     clock.set(wib(30, 14).replace(month=12, day=5))
     office.ok("admin", "snapshot")

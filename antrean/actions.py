@@ -145,12 +145,15 @@ ACTIONS: Mapping[str, Action] = _table(
             "service": SERVICE,
             "phone": Arg(str, False),
             "day": Arg(str, False),
+            "visit": Arg(str, False),  # issue 13: a slot of this visit instead of the office's
             "user": USER,
         },
         frozenset({Role.COUNTER, Role.ADMIN, Role.WEB}),
         personal=True,
     ),
     Action("cancel_booking", {"code": CODE, "user": USER}, _STAFF_AND_WEB),
+    # issue 13: on a unit, the office's bookings of its visits (code hashes), from its sync
+    Action("visit_bookings", {"bookings": Arg(list)}, frozenset({Role.ADMIN})),
     Action("booking_purge", {}, _ADMIN),
     # issue 15: the resident's phone page (the web only; the token is the ticket's QR)
     Action("tickets_by_token", {"tokens": Arg(list)}, frozenset({Role.WEB}), read_only=True),

@@ -183,6 +183,16 @@ class Slot:
         return f"{self.start:%H.%M}-{self.end:%H.%M}"
 
 
+def visit_code_hash(visit: str, code: str) -> str:
+    """A visit booking's code as a unit carries it (issue 13): out of sight, not a secret.
+
+    8-digit codes can all be hashed by whoever holds the unit; that gives
+    nothing personal (the unit carries no NIK, name or phone), only a place
+    at that visit.
+    """
+    return hashlib.sha256(f"{visit}:{code}".encode()).hexdigest()
+
+
 def day_slots(hours: WeeklyHours | None, day: date, minutes: int) -> list[Slot]:
     """The slots of `day`: whole slots from opening, none past closing (Friday is shorter)."""
     today: OpeningHours | None = (

@@ -16,13 +16,59 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from antrean.booking import Slot, code_is_valid, day_slots, days_from, new_code, slot_of
+from antrean.booking import (
+    Slot,
+    code_is_valid,
+    day_slots,
+    days_from,
+    new_code,
+    slot_of,
+    visit_code_hash,
+)
 from antrean.config import BookingConfig, Config, ServiceConfig
 from antrean.domain import QueueError, ServiceCode, TicketId
+from antrean.visits import Visit
 from antrean.words import day_text
+
+
+def carried_booking(raw: Any, visits: dict[str, Visit], unit: str, now: datetime) -> Booking | None:
+    """One entry of the office's sync/{unit}/bookings as a unit holds it, or None if not its own.
+
+    Its code is the code's hash: the unit never has the code, a NIK or a name.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("code_hash"), str):
+        return None
+    visit = visits.get(str(raw.get("visit")))
+    if visit is None or visit.unit != unit or not _HASH.match(raw["code_hash"]):
+        return None
+    try:
+        status = BookingStatus(str(raw.get("status")))
+        slot = time.fromisoformat(str(raw.get("slot")))
+    except ValueError:
+        return None
+    if status not in (BookingStatus.BOOKED, BookingStatus.CANCELLED):
+        return None
+    return Booking(
+        raw["code_hash"], visit.day, f"{slot:%H:%M}", ServiceCode(str(raw.get("service"))), "", "",
+        None, None, visit.kelurahan, status, now, visit=visit.id,
+    )  # fmt: skip
+
+
+def visit_slots(visit: Visit, minutes: int) -> list[Slot]:
+    """The whole slots of a visit's hours, from its start ("08:00" to "12:00": four of 60)."""
+    slots, start = [], datetime.combine(visit.day, time.fromisoformat(visit.start))
+    end, step = (
+        datetime.combine(visit.day, time.fromisoformat(visit.end)),
+        timedelta(minutes=minutes),
+    )
+    while start + step <= end:
+        slots.append(Slot(start.time(), (start + step).time()))
+        start += step
+    return slots
+
 
 RESULT_PAGE = 1000  # import results per reply: 10,000 rows would pass the broker's limit
 MAX_STAGED_ROWS = 50_000  # rows held for unfinished imports; more is a runaway client
@@ -57,6 +103,7 @@ class Booking:
     booked_at: datetime
     ticket: TicketId | None = None
     redeemed_at: datetime | None = None
+    visit: str | None = None  # issue 13: a slot of a mobile unit's visit, redeemed there
 
     def replace(self, **changes: Any) -> Booking:
         return dataclasses.replace(self, **changes)
@@ -117,6 +164,7 @@ class Bookings:
         self._per_slot: Counter[tuple[date, str, str]] = Counter()
         self._per_day: Counter[tuple[date, str]] = Counter()
         self._waiting: Counter[tuple[date, str]] = Counter()  # booked, not yet redeemed
+        self._per_visit_slot: Counter[tuple[str, str, str]] = Counter()  # issue 13
         self._staged: dict[tuple[str, str], list[ImportRow]] = {}
         self.results: dict[tuple[str, str], list[list[Any]]] = {}
         for b in rows:
@@ -135,6 +183,10 @@ class Bookings:
         self._count(b, 1)
 
     def _count(self, b: Booking, n: int) -> None:
+        if b.visit is not None:  # a visit's slots are the unit's: the office's room is untouched
+            if b.status is not BookingStatus.CANCELLED:
+                self._per_visit_slot[(b.visit, b.service, b.slot)] += n
+            return
         if b.status is not BookingStatus.CANCELLED:
             self._per_slot[(b.day, b.service, b.slot)] += n
             self._per_day[(b.day, b.service)] += n
@@ -161,8 +213,8 @@ class Bookings:
         local = now.astimezone(zone)
         due = []
         for b in self.by_code.values():
-            if b.status is not BookingStatus.BOOKED or b.day > local.date():
-                continue
+            if b.status is not BookingStatus.BOOKED or b.day > local.date() or b.visit:
+                continue  # a visit's booking: its outcome comes home with the unit
             if b.day < local.date() or local > self._starts(b) + grace:
                 due.append(b)
         return due
@@ -284,14 +336,53 @@ class Bookings:
             pass
         return code
 
+    def book_visit(self, row: ImportRow, visit: Visit, now: datetime) -> list[Any]:
+        """Books a row in the first free slot of a visit's hours; one result as book_all's."""
+        svc = self.config.service(row.service)
+        if svc is None or svc.code not in self.settings.capacity:
+            return [row.line, "refused", self._row_problem(row, svc, visit.day, visit.day)]
+        if svc.code not in visit.services and svc.name not in visit.services:
+            return [row.line, "refused", f"layanan {svc.name} tidak dilayani di {visit.place}"]
+        mine = self.live_of(row.nik_hash, visit.day)
+        again = next((b for b in mine if b.visit == visit.id and b.service == svc.code), None)
+        if again is not None:
+            return [row.line, "unchanged", again.code, str(again.day), again.slot]
+        if any(b.day == visit.day for b in mine):
+            return [
+                row.line,
+                "refused",
+                f"NIK ****{row.last4} sudah punya booking pada {visit.day}",
+            ]
+        local = now.astimezone(self.config.office.timezone)
+        capacity = self.settings.capacity[svc.code]
+        for slot in visit_slots(visit, self.settings.slot_minutes):
+            if visit.day == local.date() and slot.start <= local.time():
+                continue
+            if self._per_visit_slot[(visit.id, svc.code, slot.key)] < capacity:
+                booking = Booking(
+                    self._fresh_code(), visit.day, slot.key, svc.code, row.nik_hash, row.last4,
+                    row.name or None, row.phone or None, row.kelurahan, BookingStatus.BOOKED,
+                    now, visit=visit.id,
+                )  # fmt: skip
+                self.put(booking)
+                return [row.line, "booked", booking.code, str(visit.day), slot.key]
+        return [row.line, "refused", f"slot {svc.name} di {visit.place} penuh"]
+
     # ---- at the kiosk -----------------------------------------------------------------
 
-    def redeemable(self, code: str, today: date, now: datetime) -> tuple[Booking, Slot]:
-        """The booking of `code` if it may get a ticket now, else a clear refusal."""
+    def redeemable(
+        self, code: str, today: date, now: datetime, visit: str | None = None
+    ) -> tuple[Booking, Slot]:
+        """The booking of `code` if it may get a ticket now, else a clear refusal.
+
+        `visit` is a unit's open visit: its bookings are held by code hash.
+        """
         code = code.strip()
         if not code_is_valid(code):
             raise QueueError("booking_mistyped", "Kode booking salah ketik. Periksa lagi angkanya.")
         b = self.by_code.get(code)
+        if b is None and visit is not None:
+            b = self.by_code.get(visit_code_hash(visit, code))
         if b is None:
             raise QueueError(
                 "booking_unknown", "Kode booking tidak ditemukan. Periksa lagi angkanya."
@@ -301,6 +392,13 @@ class Bookings:
         if b.status is BookingStatus.CANCELLED:
             raise QueueError("booking_cancelled", "Booking ini sudah dibatalkan.")
         slot = self.slot(b)
+        if b.visit is not None and visit is None:  # issue 13: redeemed at the visit, on the unit
+            raise QueueError(
+                "booking_for_visit",
+                f"Kode ini untuk layanan keliling pada {day_text(b.day)}, pukul {slot.text}; "
+                "tukarkan di lokasi kunjungan, bukan di kantor.",
+                day=str(b.day), slot=slot.text, service=b.service, visit=b.visit,
+            )  # fmt: skip
         where = {"day": str(b.day), "slot": slot.text, "service": b.service}
         if b.day != today:
             raise QueueError(
@@ -317,6 +415,8 @@ class Bookings:
     def slot(self, b: Booking) -> Slot:
         svc = self.config.service(b.service)
         hours = (svc.hours if svc else None) or self.config.office.hours
+        if b.visit is not None:  # a visit's slot: from its stored start, whatever the office hours
+            hours = None
         return slot_of(hours, b.day, self.settings.slot_minutes, b.slot)
 
     def _check_window(self, day: date, slot: Slot, now: datetime, where: dict[str, Any]) -> None:

@@ -18,7 +18,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from antrean.booking import clean_nik, nik_problem
-from antrean.bookings import RESULT_PAGE, Booking, Bookings, BookingStatus, ImportRow
+from antrean.bookings import (
+    RESULT_PAGE,
+    Booking,
+    Bookings,
+    BookingStatus,
+    ImportRow,
+    carried_booking,
+)
 from antrean.calls import CallKind, CallRecord
 from antrean.config import Config, CounterConfig, ServiceConfig
 from antrean.domain import (
@@ -45,6 +52,7 @@ from antrean.events import (
     BookResult,
     CalledEvent,
     CallResult,
+    CarriedResult,
     ClockFloorResult,
     CounterCloseResult,
     CounterEvent,
@@ -571,8 +579,9 @@ class Engine:
         self._begin()
         self._slowed_down()
         try:
-            b, slot = self.bookings.redeemable(code, self.day, self.clock())
-            if self.config.booking.confirm_nik_last4:
+            visit = self.open_visit if self.unit is not None else None
+            b, slot = self.bookings.redeemable(code, self.day, self.clock(), visit)
+            if self.config.booking.confirm_nik_last4 and b.nik_last4:  # a unit holds no digits
                 self._confirm_last4(b, nik_last4)
         except QueueError as err:
             if err.code in _GUESSES:
@@ -585,7 +594,7 @@ class Engine:
             status=BookingStatus.REDEEMED, ticket=view.ticket.id, redeemed_at=self.clock()
         )
         self._put_booking(used)
-        slot_view = BookedSlot(b.code, b.day, slot.text, b.service)
+        slot_view = BookedSlot(code.strip(), b.day, slot.text, b.service)  # a unit's: a hash
         return self._finish(RedeemResult(view, slot_view, self._token(view.ticket.id)))
 
     def _slowed_down(self) -> None:
@@ -627,8 +636,9 @@ class Engine:
     def book(
         self, name: str, nik: str, kelurahan: str, service: str,
         phone: str | None = None, day: str | None = None, user: str | None = None,
+        visit: str | None = None,
     ) -> Changes:  # fmt: skip
-        """A booking taken by staff on the phone: the day's first free slot, as an import row."""
+        """A booking taken by staff on the phone: the day's (or `visit`'s) first free slot."""
         self._begin()
         nik = clean_nik(nik)
         problem = nik_problem(nik)
@@ -646,7 +656,12 @@ class Engine:
             0, self.nik_key(nik), nik[-4:], name.strip(), (phone or "").strip(),
             kelurahan.strip(), service, when,
         )  # fmt: skip
-        ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        if visit is None:
+            ((_line, outcome, what, *_),) = self.bookings.book_all([row], self.day, self.clock())
+        else:
+            _line, outcome, what, *_ = self.bookings.book_visit(
+                row, self._bookable_visit(visit), self.clock()
+            )
         if outcome == "refused":
             raise QueueError("booking_refused", str(what))
         b = self.bookings.by_code[str(what)]
@@ -656,6 +671,35 @@ class Engine:
             if b.day == self.day:
                 self._out.services.add(b.service)  # walk-ins' room shrank
         return self._finish(BookResult(self._booking_view(b), again=outcome != "booked"))
+
+    def _bookable_visit(self, visit_id: str) -> Visit:
+        """A visit still planned, of today or later, that residents may book (issue 13)."""
+        v = self.visits.get(visit_id)
+        if v is None or v.status is not VisitStatus.PLANNED or v.day < self.day:
+            raise QueueError(
+                "booking_refused", f"Kunjungan {visit_id} tidak ada atau tidak bisa dipesan lagi."
+            )
+        return v
+
+    def visit_bookings(self, bookings: list[Any]) -> Changes:
+        """On a unit: the office's bookings of its visits, as code hashes (issue 13).
+
+        What the unit redeemed or saw expire stays; a booking the office
+        cancelled since is cancelled here too.
+        """
+        self._begin()
+        if self.unit is None:
+            raise QueueError("not_a_unit", "Booking kunjungan hanya dibawa unit keliling ([unit]).")
+        taken = 0
+        for raw in bookings:
+            b = carried_booking(raw, self.visits, self.unit.id, self.clock())
+            held = self.bookings.by_code.get(b.code) if b is not None else None
+            if b is None or (held is not None and (held.status is not BookingStatus.BOOKED
+                                                   or held.status is b.status)):  # fmt: skip
+                continue
+            self._put_booking(b)
+            taken += 1
+        return self._finish(CarriedResult(taken))
 
     def cancel_booking(self, code: str, user: str | None = None) -> Changes:
         """Cancels a booking that is not yet used: its slot is free again."""
@@ -690,7 +734,7 @@ class Engine:
         slot = self.bookings.slot(b).text
         return BookingView(
             b.code, b.day, slot, b.service, b.nik_last4, b.name, b.kelurahan, b.status.value,
-            b.ticket,
+            b.ticket, b.visit,
         )  # fmt: skip
 
     # ---- counter actions -------------------------------------------------

@@ -275,6 +275,7 @@ class BookingView:
     kelurahan: str
     status: str
     ticket: str | None
+    visit: str | None = None  # issue 13: redeemed at this visit, on the unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +341,13 @@ class BookingsResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedResult:
+    """visit_bookings (on a unit): how many of the office's bookings were new or changed."""
+
+    taken: int
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeResult:
     """booking_purge: names and phones of bookings before `before` are erased."""
 
@@ -379,6 +387,7 @@ Result = (
     | BookResult
     | BookingsResult
     | PurgeResult
+    | CarriedResult
     | IssueResult
     | PublicTicketsResult
     | VisitResult

@@ -96,6 +96,7 @@ class _Batch:
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     calls_changed: bool = False  # state/calls (the board's history) to republish
     drive_changed: bool = False  # state/drive: a unit's synced recordings came in
+    bookings_changed: bool = False  # sync/{unit}/bookings: a unit's redemptions came in
     # (seq, day, JSON) of the batch's events: encoded once, logged and published.
     events: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -106,9 +107,11 @@ class _SyncChunk:
 
     unit: str
     payload: bytes
+    status: bool = False  # the unit's retained sync/{unit}/status, not its items
 
 
 _REPUBLISH = object()  # queued by on_connect: publish all retained state again
+_SYNC_SLICE = object()  # the worker's own: apply the next slice of a unit's chunk
 _STOP = object()
 STAFF_ROLES = frozenset({Role.COUNTER, Role.ADMIN, Role.WEB})  # served before kiosks (and boards)
 
@@ -154,7 +157,7 @@ class QueueService:
         # office applies its units' chunks (antrean.sync) after every command.
         self._sync: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.outbox = Outbox(store.outbox_heads()) if config.unit else None
-        self.sync_desk = SyncDesk(config, store) if config.units else None
+        self.sync_desk = SyncDesk(config, store, self.engine.bookings) if config.units else None
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -193,6 +196,8 @@ class QueueService:
         if self.sync_desk is not None:
             up = protocol.sync_topic(self.office, "+", "up")
             bus.subscribe(up, self.on_sync, accept_retained=False)
+            status = protocol.sync_topic(self.office, "+", "status")
+            bus.subscribe(status, self.on_sync_status)  # retained: heard again at each start
 
     def on_connected(self) -> None:
         """Called on every (re)connect: state is republished from the worker thread."""
@@ -212,8 +217,12 @@ class QueueService:
         self._staff.put((topic, payload, time.monotonic()))
 
     def on_sync(self, topic: str, payload: bytes) -> None:
-        """A unit's chunk (issue 13): queued behind every command."""
+        """A unit's chunk (issue 13): queued behind every command, applied a slice at a time."""
         self._sync.put(_SyncChunk(topic.split("/")[-2], payload))
+
+    def on_sync_status(self, topic: str, payload: bytes) -> None:
+        """A unit's outbox heads (issue 13): it names the office the unit is set up for."""
+        self._sync.put(_SyncChunk(topic.split("/")[-2], payload, status=True))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
@@ -236,7 +245,7 @@ class QueueService:
             items = (
                 _take(self._staff, BATCH_MAX)
                 or _take(self._public, PUBLIC_BATCH)
-                or _take(self._sync, 1)  # a unit's history waits for the office's residents
+                or self._sync_work()  # a unit's history waits for the office's residents
             )
             stop = _STOP in items
             if stop:
@@ -266,6 +275,7 @@ class QueueService:
             time.sleep(TICK_S)
             return
         waiting = self._staff.qsize() + self._public.qsize() + self._sync.qsize()
+        waiting += int(self.sync_desk is not None and self.sync_desk.busy)
         self.bus.poll(0 if waiting else TICK_S, read=self._public.qsize() < BATCH_MAX)
         # paho reads about one packet per poll; keep reading while a burst lasts.
         while waiting < (now := self._staff.qsize() + self._public.qsize()) < BATCH_MAX:
@@ -288,7 +298,16 @@ class QueueService:
             elif isinstance(item, tuple):
                 self._command(batch, *item)
             elif isinstance(item, _SyncChunk):
-                self._apply_sync(batch, item)
+                assert self.sync_desk is not None
+                if item.status:
+                    if self.sync_desk.hear_status(item.unit, item.payload):
+                        self._publish_ack(item.unit)
+                elif self.sync_desk.receive(item.unit, item.payload, self.engine.visits):
+                    self._apply_sync(batch)
+                else:
+                    self._publish_ack(item.unit)  # refused whole: the ack says why
+            elif item is _SYNC_SLICE:
+                self._apply_sync(batch)
         batch.events = [
             (e.seq, str(e.day), wire.dumps(wire.event(e))) for e in batch.changes.events
         ]
@@ -405,19 +424,31 @@ class QueueService:
             "last": self.engine.seq,
         }
 
-    def _apply_sync(self, batch: _Batch, chunk: _SyncChunk) -> None:
-        """Applies a unit's chunk in a transaction of its own, then acknowledges it."""
+    def _sync_work(self) -> list[object]:
+        """The next slice of a unit's chunk, or the next chunk, when no command waits."""
+        if self.sync_desk is not None and self.sync_desk.busy:
+            return [_SYNC_SLICE]
+        return _take(self._sync, 1)
+
+    def _apply_sync(self, batch: _Batch) -> None:
+        """Applies a slice of a unit's chunk in a transaction of its own, then acknowledges it."""
         assert self.sync_desk is not None
-        desk, e = self.sync_desk, self.engine
-        applied = desk.apply(chunk.unit, chunk.payload, self.clock(), e.visits)
+        e = self.engine
+        done = self.sync_desk.step(self.clock())
+        if done is None:
+            return
+        unit, applied = done
         for visit in applied.visits:
             e.visits[visit.id] = visit  # stored already, with the items
             batch.changes.visits_changed = True
         for entry in applied.stock:  # the unit's cards used: the office's balance, stored already
             e.stock.add(entry)
             batch.changes.stock_changed = True
-        batch.drive_changed = True  # its recordings are in the progress table now
-        self._publish_ack(chunk.unit)
+        for booking in applied.bookings:  # redeemed at the visit: stored already
+            e.bookings.put(booking)
+            batch.bookings_changed = True
+        batch.drive_changed |= bool(applied.progress)  # its recordings are in the store now
+        self._publish_ack(unit)
 
     def _publish_ack(self, unit: str) -> None:
         if self.sync_desk is not None and self.bus is not None:
@@ -433,7 +464,7 @@ class QueueService:
         if self.outbox is not None and self.config.unit is not None:
             outbox = self.outbox.items(
                 out.tickets.values(), out.calls, out.progress, out.visits.values(),
-                self.config.unit.id, out.stock, e.open_visit,
+                self.config.unit.id, out.stock, e.open_visit, out.bookings.values(),
             )  # fmt: skip
         # Only the rows that changed: the seq moves with every event, the rest rarely.
         changed_meta = {k: v for k, v in meta.items() if self._meta_saved.get(k) != v}
@@ -487,6 +518,15 @@ class QueueService:
             bus.publish(protocol.state_topic(office, "office"), wire.office_state(e), True)
         if everything or out.visits_changed:  # issue 13
             bus.publish(protocol.state_topic(office, "visits"), wire.visits_state(e), True)
+        if self.config.units and (
+            everything
+            or out.visits_changed
+            or batch.bookings_changed
+            or any(b.visit for b in out.bookings.values())
+        ):  # issue 13: each unit's visits' bookings, for it to carry
+            for unit in self.config.units:
+                topic = protocol.sync_topic(office, unit, "bookings")
+                bus.publish(topic, wire.unit_bookings(e, unit), retain=True)
         # issue 16: for the centre; counted in the store (a unit's recordings too).
         # Only when a count moved: every call changes state/office, and this is a
         # query over the drive's recordings, kept off the calls that record nothing.

@@ -234,6 +234,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_by_day ON audit (day);
     """,
+    # 9 (issue 13): a booking of a slot of a mobile unit's visit names the
+    # visit; it is redeemed at the visit, on the unit (docs/booking.md).
+    """
+    ALTER TABLE bookings ADD COLUMN visit TEXT;
+    """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
 # An office may be cut off from the centre for a week or more (a broken link in
@@ -534,6 +539,7 @@ class Store:
             db.executemany(_UPSERT_TICKET, [(*_row(t)[:-1], unit) for t in rows.tickets])
             _append_ledgers(db, rows.calls, rows.stock, rows.progress, (), origin=unit)
             _write_visits(db, rows.visits)
+            db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in rows.bookings])
             db.execute(
                 "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",
                 (unit, visit, acked, now.isoformat()),
@@ -651,12 +657,12 @@ def _append_ledgers(
 
 _SELECT_BOOKINGS = """
     SELECT code, day, slot, service, nik_hash, nik_last4, name, phone, kelurahan, status,
-        booked_at, ticket, redeemed_at
+        booked_at, ticket, redeemed_at, visit
     FROM bookings WHERE day >= ?
 """
 _UPSERT_BOOKING = """
     INSERT INTO bookings (code, day, slot, service, nik_hash, nik_last4, name, phone, kelurahan,
-        status, booked_at, ticket, redeemed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+        status, booked_at, ticket, redeemed_at, visit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, phone = excluded.phone, status = excluded.status,
         ticket = excluded.ticket, redeemed_at = excluded.redeemed_at
@@ -667,7 +673,7 @@ def _booking_row(b: Booking) -> tuple[Any, ...]:
     return (
         b.code, str(b.day), b.slot, b.service, b.nik_hash, b.nik_last4, b.name, b.phone,
         b.kelurahan, b.status.value, b.booked_at.isoformat(), b.ticket,
-        b.redeemed_at.isoformat() if b.redeemed_at else None,
+        b.redeemed_at.isoformat() if b.redeemed_at else None, b.visit,
     )  # fmt: skip
 
 
@@ -675,7 +681,7 @@ def _booking(r: tuple[Any, ...]) -> Booking:
     return Booking(
         r[0], date.fromisoformat(r[1]), r[2], ServiceCode(r[3]), r[4], r[5], r[6], r[7], r[8],
         BookingStatus(r[9]), datetime.fromisoformat(r[10]), TicketId(r[11]) if r[11] else None,
-        datetime.fromisoformat(r[12]) if r[12] else None,
+        datetime.fromisoformat(r[12]) if r[12] else None, r[13],
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from antrean.bookings import Booking, BookingStatus
 from antrean.calls import CallKind, CallRecord
 from antrean.domain import CounterNumber, ServiceCode, Ticket, TicketId, TicketStatus
 from antrean.progress import Attribution, Source
@@ -27,7 +28,7 @@ class OutboxItem(NamedTuple):
 
     visit: str
     seq: int
-    kind: str  # "ticket", "call", "progress", "stock", "visit"
+    kind: str  # "ticket", "call", "progress", "stock", "visit", "booking"
     body: str  # JSON
 
 
@@ -40,6 +41,9 @@ class SyncRows:
     progress: list[Attribution] = field(default_factory=list)
     stock: list[StockEntry] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+    # A visit booking redeemed on the unit: (its code hash, the ticket, when).
+    redeemed: list[tuple[str, TicketId, datetime]] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)  # the office's, now redeemed
 
 
 class BadItem(ValueError):
@@ -102,6 +106,7 @@ class Outbox:
         own_unit: str,
         stock: Iterable[StockEntry] = (),
         open_visit: str | None = None,
+        bookings: Iterable[Booking] = (),
     ) -> list[OutboxItem]:
         """The batch's items, in the order the office must apply them.
 
@@ -127,6 +132,14 @@ class Outbox:
             visit = by_ticket.get(e.ticket) if e.ticket else open_visit
             if visit and e.kind in SYNCED_STOCK:
                 out.append(self._item(visit, "stock", stock_body(e)))
+        for b in bookings:  # a visit's booking redeemed here (its code is the code's hash)
+            if b.visit and b.status is BookingStatus.REDEEMED:
+                body = {
+                    "code_hash": b.code,
+                    "ticket": b.ticket,
+                    "redeemed_at": iso_time(b.redeemed_at),
+                }
+                out.append(self._item(b.visit, "booking", body))
         return out
 
     def _item(self, visit: str, kind: str, body: dict[str, Any]) -> OutboxItem:
@@ -175,6 +188,11 @@ def check_item(
             rows.progress.append(a)
         elif kind == "stock":
             rows.stock.append(_stock(body, prefix, visit, unit))
+        elif kind == "booking":
+            ticket = TicketId(body["ticket"])
+            _own(ticket, prefix, visit)
+            at = datetime.fromisoformat(body["redeemed_at"])
+            rows.redeemed.append((str(body["code_hash"]), ticket, at))
         elif kind == "visit":
             if body["id"] != visit.id:
                 raise BadItem("bad_item", f"visit {body['id']} in the items of {visit.id}")

@@ -33,10 +33,11 @@ from antrean import protocol
 from antrean.config import Config, UnitConfig
 from antrean.mqtt import MqttClient
 from antrean.store import StoreReader, outbox_after, outbox_heads
+from antrean.sync import other_office_words
 
 log = logging.getLogger(__name__)
 
-CHUNK_ITEMS = 100  # items per message: ~30 KB, one office transaction each
+CHUNK_ITEMS = 100  # items per message: ~30 KB (the office commits it in slices, antrean.sync)
 WINDOW_ITEMS = 400  # sent ahead of the ack: keeps the link busy, bounds a resend
 RESEND_S = 3.0  # no ack progress this long with items out: send again from the ack
 ACK_WAIT_S = 2.0  # after a connect, wait this long for the retained ack before sending
@@ -73,6 +74,7 @@ class UnitSync:
         config: Config,
         clock: Callable[[], datetime] | None = None,
         on_schedule: Callable[[dict[str, Any]], object] | None = None,
+        on_bookings: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         if config.unit is None or config.unit.home is None:
             raise ValueError(f"{config.source}: [unit] with home_host is needed to sync")
@@ -87,12 +89,22 @@ class UnitSync:
             on_connect=self._on_connect,
         )
         self.mqtt.subscribe(protocol.sync_topic(self.office, self.unit.id, "ack"), self._on_ack)
+        # Which office this hub serves: a unit set up for another office hears
+        # no ack on its own topics, so it tells itself, and the hub, why.
+        self.mqtt.subscribe(protocol.state_topic("+", "office"), self._on_hub_office)
+        self._hubs: set[str] = set()  # office ids whose state/office this broker holds
         self.on_schedule = on_schedule
         self._schedule: dict[str, Any] | None = None  # the office's state/visits, not yet followed
         self._schedule_due = threading.Event()
         if on_schedule is not None:
             visits = protocol.state_topic(self.office, "visits")
             self.mqtt.subscribe(visits, self._on_schedule)
+        # The office's bookings of this unit's visits (code hashes), taken in after the plan.
+        self.on_bookings = on_bookings
+        self._carried: dict[str, Any] | None = None  # the last heard
+        if on_bookings is not None:
+            carried = protocol.sync_topic(self.office, self.unit.id, "bookings")
+            self.mqtt.subscribe(carried, self._on_bookings)
         self._lock = threading.Lock()
         self.acked: dict[str, int] = {}
         self.refused: dict[str, Any] | None = None
@@ -104,7 +116,7 @@ class UnitSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.chunks_sent = 0
-        self._status: tuple[dict[str, int], float] | None = None  # heads published, when
+        self._status: tuple[str, dict[str, int], float] | None = None  # topic, heads, when
 
     def start(self) -> UnitSync:
         self.mqtt.start()
@@ -164,30 +176,57 @@ class UnitSync:
             self.refused = refused
         self._save_state()
 
-    def _on_schedule(self, _topic: str, payload: bytes) -> None:
-        try:
-            body = json.loads(payload)
-            if not isinstance(body, dict) or not isinstance(body.get("visits"), list):
-                raise ValueError("not a schedule")
-        except ValueError:
-            log.warning("sync: a schedule that cannot be read: %r", payload[:200])
-            return
+    def _on_hub_office(self, topic: str, _payload: bytes) -> None:
         with self._lock:
-            self._schedule = body
-        self._schedule_due.set()
+            self._hubs.add(topic.split("/")[2])
+
+    def _other_hub(self) -> str | None:
+        """The hub's office id when this broker serves another office than the unit's."""
+        with self._lock:
+            return None if self.office in self._hubs or not self._hubs else min(self._hubs)
+
+    def _refuse_home(self, hub: str) -> None:
+        """Set up for another office: nothing is sent, and the unit's status says why."""
+        refused = {"code": "other_office", "message": other_office_words(self.office, hub),
+                   "visit": None, "seq": None, "office": self.office}  # fmt: skip
+        with self._lock:
+            changed, self.refused = self.refused != refused, refused
+        if changed:
+            log.error("sync: %s; the unit keeps everything", refused["message"])
+            self._save_state()
+
+    def _on_schedule(self, _topic: str, payload: bytes) -> None:
+        if (body := _listing(payload, "visits")) is not None:
+            with self._lock:
+                self._schedule = body
+            self._schedule_due.set()
+
+    def _on_bookings(self, _topic: str, payload: bytes) -> None:
+        if (body := _listing(payload, "bookings")) is not None:
+            with self._lock:
+                self._carried = body
+            self._schedule_due.set()
 
     def _follow(self) -> None:
-        """Hands each new schedule to on_schedule; one that fails is tried again."""
+        """Hands each new schedule to on_schedule, then the bookings; a failure is retried.
+
+        The bookings go after every schedule too: those of a visit the unit
+        did not hold yet are taken once the plan has put it there.
+        """
         assert self.on_schedule is not None
         while not self._stop.is_set():
             self._schedule_due.wait()
             self._schedule_due.clear()
             with self._lock:
                 schedule, self._schedule = self._schedule, None
-            if schedule is None or self._stop.is_set():
+                carried = self._carried
+            if self._stop.is_set():
                 continue
             try:
-                self.on_schedule(schedule)
+                if schedule is not None:
+                    self.on_schedule(schedule)
+                if carried is not None and self.on_bookings is not None:
+                    self.on_bookings(carried)  # it sends only what the unit lacks
             except Exception as exc:
                 log.warning("sync: could not follow the office's plan (%s); trying again", exc)
                 with self._lock:
@@ -201,13 +240,20 @@ class UnitSync:
         while not self._stop.wait(TICK_S):
             if not self.mqtt.connected:
                 continue
+            with self._lock:
+                settling = (
+                    not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S
+                )
+            hub = None if settling else self._other_hub()
             try:
-                self._publish_status()
+                self._publish_status(hub or self.office)
             except Exception:
                 log.exception("sync: could not publish the unit's status; trying again")
-            with self._lock:
-                if not self._heard_ack and time.monotonic() - self._connected_at < ACK_WAIT_S:
-                    continue
+            if settling:
+                continue
+            if hub is not None:
+                self._refuse_home(hub)
+                continue
             try:
                 self._send_due()
             except Exception:
@@ -237,25 +283,27 @@ class UnitSync:
                 self._sent[visit] = sent
                 self._moved.setdefault(visit, now)
 
-    def _publish_status(self) -> None:
+    def _publish_status(self, office: str) -> None:
         """The retained sync/{unit}/status: the outbox heads, so the office sees what waits.
 
         Sent after each connect (before any chunk), when a head moves, and
-        every STATUS_EVERY_S; the office web shows heads minus acks.
+        every STATUS_EVERY_S; the office web shows heads minus acks. `office`
+        is the hub's: for a unit set up for another office, the status goes
+        where the hub's office reads it, naming the unit's office.
         """
         heads, now = outbox_heads(self.reader.db), time.monotonic()
+        topic = protocol.sync_topic(office, self.unit.id, "status")
         with self._lock:
             last = self._status
-            if last is not None and last[0] == heads and now - last[1] < STATUS_EVERY_S:
+            if last is not None and last[:2] == (topic, heads) and now - last[2] < STATUS_EVERY_S:
                 return
-            self._status = (heads, now)
+            self._status = (topic, heads, now)
         body = {
             "unit": self.unit.id,
             "office": self.office,
             "heads": heads,
             "at": self.clock().isoformat(timespec="milliseconds"),
         }
-        topic = protocol.sync_topic(self.office, self.unit.id, "status")
         self.mqtt.publish(topic, body, retain=True)
 
     def _held(self, visit: str, now: float) -> bool:
@@ -292,3 +340,15 @@ class UnitSync:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, path)  # a power cut leaves the old file or the new, never half
+
+
+def _listing(payload: bytes, key: str) -> dict[str, Any] | None:
+    """The office's retained schedule (`visits`) or bookings (`bookings`), if readable."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        log.warning("sync: %s that cannot be read: %r", key, payload[:200])
+        return None
+    return body

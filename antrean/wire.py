@@ -16,6 +16,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from antrean import __version__
+from antrean.booking import visit_code_hash
+from antrean.bookings import BookingStatus
 from antrean.domain import QueueError, iso_time, ticket_code
 from antrean.events import (
     BookedSlot,
@@ -27,7 +29,10 @@ from antrean.events import (
     TicketView,
 )
 from antrean.hours import hours_view
-from antrean.visits import running_text
+from antrean.visits import VisitStatus, running_text
+
+# A unit needs the bookings it may redeem, and those cancelled since, to say so.
+CARRIED = (BookingStatus.BOOKED, BookingStatus.CANCELLED)
 
 if TYPE_CHECKING:
     from antrean.engine import Engine
@@ -231,6 +236,23 @@ def visits_state(engine: Engine) -> dict[str, Any]:
         "running_text": running_text(engine.visits.values(), engine.day),
         "open": engine.open_visit,
     }
+
+
+def unit_bookings(engine: Engine, unit: str) -> dict[str, Any]:
+    """sync/{unit}/bookings (issue 13): what a unit carries of its visits' bookings.
+
+    Only a hash of each code, the service, the slot and the status: nothing
+    of the resident (docs/booking.md, "Bookings for a visit").
+    """
+    carried = [
+        {"visit": b.visit, "code_hash": visit_code_hash(b.visit, b.code), "service": b.service,
+         "slot": b.slot, "status": b.status.value}
+        for b in sorted(engine.bookings.by_code.values(), key=lambda b: (b.day, b.slot, b.code))
+        if b.visit is not None and b.status in CARRIED
+        and (v := engine.visits.get(b.visit)) is not None and v.unit == unit
+        and v.status in (VisitStatus.PLANNED, VisitStatus.OPEN)
+    ]  # fmt: skip
+    return {"unit": unit, "office": engine.config.office.id, "bookings": carried}
 
 
 def drive_state(engine: Engine) -> dict[str, Any]:

@@ -73,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     book.add_argument("--service", required=True, help="the service's code, for example A")
     book.add_argument("--day", help="the day wanted, YYYY-MM-DD (default: the first from tomorrow)")
     book.add_argument("--phone", help="the resident's phone number")
+    book.add_argument("--visit", help="a mobile unit's visit id: a slot of its hours (issue 13)")
     for one in (find, cancel, book):
         one.add_argument("--config", help=CONFIG_HELP)
         one.add_argument("--device", help=DEVICE_HELP)
@@ -210,7 +211,7 @@ def _staff_args(args: argparse.Namespace) -> dict[str, Any]:
     nik = getpass.getpass("NIK: ") if sys.stdin.isatty() else sys.stdin.readline()
     sent = {"name": args.name, "nik": nik.strip(), "kelurahan": args.kelurahan}
     sent["service"] = args.service
-    extra = {"day": args.day, "phone": args.phone}
+    extra = {"day": args.day, "phone": args.phone, "visit": args.visit}
     return sent | {k: v for k, v in extra.items() if v}
 
 
@@ -220,6 +221,7 @@ def _described(b: dict[str, Any]) -> str:
         f"{b['code']}  {b['day']} {b['slot']}  layanan {b['service']}  {b['status']}\n"
         f"{b['name'] or '(nama sudah dihapus)'}, {b['kelurahan']}, NIK ****{b['nik_last4']}"
         + (f"\ntiket {b['ticket']}" if b["ticket"] else "")
+        + (f"\nkunjungan keliling {b['visit']}" if b.get("visit") else "")
     )
 
 

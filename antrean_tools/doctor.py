@@ -467,7 +467,9 @@ class Doctor:
                 "FAIL", "sync",
                 f"the office refused {r.get('visit')} item {r.get('seq')}: {r.get('code')} "
                 f"{r.get('message')}; the unit keeps it",
-                "the office adds the unit/visit (antrean visit plan, [mobile] units); "
+                "[office] id as the hub's (see the message); antrean sync status"
+                if r.get("code") == "other_office"
+                else "the office adds the unit/visit (antrean visit plan, [mobile] units); "
                 "antrean sync status",
             )  # fmt: skip
         if s["waiting"]:

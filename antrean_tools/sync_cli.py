@@ -67,9 +67,10 @@ def status_text(s: dict[str, Any]) -> str:
         lines += [f"  {v}: {n} item menunggu (waiting)" for v, n in sorted(s["waiting"].items())]
     if s["refused"]:
         r = s["refused"]
+        where = f"{r.get('visit')} item {r.get('seq')}: " if r.get("visit") else ""
         lines.append(
-            f"  DITOLAK kantor (refused): {r.get('visit')} item {r.get('seq')}: "
-            f"{r.get('code')} {r.get('message')}. Data tetap di unit (kept on the unit)."
+            f"  DITOLAK kantor (refused): {where}{r.get('code')} {r.get('message')}. "
+            "Data tetap di unit (kept on the unit)."
         )
     return "\n".join(lines)
 
@@ -97,6 +98,28 @@ def follow_schedule(config: Config, schedule: dict[str, Any]) -> int:
     return len(commands)
 
 
+def carry_bookings(config: Config, body: dict[str, Any]) -> int:
+    """Gives the unit's queue service the office's bookings of its visits it lacks; how many.
+
+    Only differences are sent (a booking new here, or cancelled at the office
+    since), so hearing the same list again sends nothing.
+    """
+    reader = StoreReader(config.store_path)
+    try:
+        held = dict(reader.db.execute("SELECT code, status FROM bookings WHERE visit IS NOT NULL"))
+    finally:
+        reader.close()
+    new = [b for b in body["bookings"] if isinstance(b, dict)
+           and held.get(b.get("code_hash"), "booked") == "booked"
+           and held.get(b.get("code_hash")) != b.get("status")]  # fmt: skip
+    if not new:
+        return 0
+    device = admin.admin_device(config, None)
+    taken = admin.request(config, device, "visit_bookings", {"bookings": new})
+    log.info("sync: %d of the office's visit bookings taken", taken["taken"])
+    return int(taken["taken"])
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_path(args.config))
@@ -118,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _signal)
     signal.signal(signal.SIGINT, _signal)
-    client = UnitSync(config, on_schedule=lambda s: follow_schedule(config, s)).start()
+    client = UnitSync(
+        config,
+        on_schedule=lambda s: follow_schedule(config, s),
+        on_bookings=lambda b: carry_bookings(config, b),
+    ).start()
     stop.wait()
     client.stop()
     return 0

@@ -183,6 +183,8 @@ _BOOKING_EN = {
     "booking_used": "This booking code has already been used.",
     "booking_cancelled": "This booking has been cancelled.",
     "booking_other_day": "This code is for {day}, {slot}; not today.",
+    "booking_for_visit": "This code is for the mobile service on {day}, {slot}; use it there, "
+    "not at the office.",
     "booking_early": "Your time is {slot}. Please come back from {come_back}.",
     "booking_late": "Your time {slot} has passed. Please take a normal queue number.",
     "nik_used_today": "This NIK has already taken a number today.",

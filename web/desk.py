@@ -302,6 +302,8 @@ def _refusal_words(ack: dict[str, Any] | None) -> str | None:
         return None
     code = str(refused.get("code", ""))
     words = REFUSAL_WORDS.get(code, f"Ditolak kantor ({code}).")
+    if code == "other_office" and isinstance(refused.get("message"), str):
+        words = refused["message"]  # the office wrote it for staff: both office ids and the fix
     where = [f"kunjungan {refused['visit']}"] if refused.get("visit") else []
     where += [f"item {refused['seq']}"] if refused.get("seq") is not None else []
     return f"{words} ({', '.join(where)}; kode {code})" if where else f"{words} (kode {code})"

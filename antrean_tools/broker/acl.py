@@ -63,6 +63,8 @@ def queue_grants(office: str) -> list[Grant]:
         Grant(READWRITE, f"{root}/device/{protocol.QUEUE_DEVICE}/status"),
         Grant(READ, f"{root}/sync/+/up"),  # issue 13: the units' items in, acks out
         Grant(READWRITE, f"{root}/sync/+/ack"),
+        Grant(READ, f"{root}/sync/+/status"),  # a unit set up for another office says so here
+        Grant(READWRITE, f"{root}/sync/+/bookings"),  # each unit's visits' bookings, retained
     ]
 
 
@@ -72,7 +74,12 @@ def sync_grants(office: str, unit: str) -> list[Grant]:
         Grant(WRITE, protocol.sync_topic(office, unit, "up")),
         Grant(WRITE, protocol.sync_topic(office, unit, "status")),  # its outbox heads, retained
         Grant(READ, protocol.sync_topic(office, unit, "ack")),
+        Grant(READ, protocol.sync_topic(office, unit, "bookings")),  # its visits' (code hashes)
         Grant(READ, protocol.state_topic(office, "visits")),  # its visits, before it leaves
+        # Which office this hub serves, under any office id: a unit set up for
+        # another office subscribes with a wildcard to learn that it is (a
+        # hub's broker holds only its own office's state).
+        Grant(READ, protocol.state_topic("+", "office")),
     ]
 
 

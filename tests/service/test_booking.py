@@ -515,7 +515,7 @@ def test_staff_find_and_cancel_a_booking_and_its_slot_is_free_again(
     assert found == {
         "code": code, "day": "2026-11-27", "slot": "08.00-09.00", "service": "A",
         "nik_last4": "0600", "name": "Warga 0", "kelurahan": "Petompon", "status": "booked",
-        "ticket": None,
+        "ticket": None, "visit": None,
     }  # fmt: skip
     assert office.error("kiosk-1", "find_booking", code=code)["code"] == "forbidden"
     assert office.error("kiosk-1", "cancel_booking", code=code)["code"] == "forbidden"

@@ -25,26 +25,28 @@ R = "antrean/v1/gajahmungkur/sync"
 K1, K2 = "antrean-sync-keliling-1", "antrean-sync-keliling-2"
 QUEUE = "antrean-queue-gajahmungkur"
 V = "antrean/v1/gajahmungkur/state/visits"
+OFFICE = "antrean/v1/gajahmungkur/state/office"  # which office the hub serves: units check
 S1, S2 = f"{R}/keliling-1/status", f"{R}/keliling-2/status"  # the units' outbox heads
+B1, B2 = f"{R}/keliling-1/bookings", f"{R}/keliling-2/bookings"  # their visits' bookings
 TOPICS = [
     f"{R}/keliling-1/up", f"{R}/keliling-1/ack", f"{R}/keliling-2/up", f"{R}/keliling-2/ack", V,
-    S1, S2,
+    S1, S2, OFFICE, B1, B2,
 ]  # fmt: skip
 MAY_WRITE = {
     K1: {f"{R}/keliling-1/up", S1},
     K2: {f"{R}/keliling-2/up", S2},
-    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V},
+    QUEUE: {f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", V, OFFICE, B1, B2},
     "kiosk-1": set(),
     "admin": set(),
     "web": set(),
 }
 MAY_READ = {
-    K1: {f"{R}/keliling-1/ack", V},
-    K2: {f"{R}/keliling-2/ack", V},
-    QUEUE: {t for t in TOPICS if t not in (S1, S2)},
-    "kiosk-1": {V},  # every device reads the office's state
-    "admin": {V},
-    "web": {V, f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", S1, S2},  # each unit's page
+    K1: {f"{R}/keliling-1/ack", V, OFFICE, B1},
+    K2: {f"{R}/keliling-2/ack", V, OFFICE, B2},
+    QUEUE: set(TOPICS),  # a unit's status names the office it is set up for
+    "kiosk-1": {V, OFFICE},  # every device reads the office's state
+    "admin": {V, OFFICE},
+    "web": {V, OFFICE, f"{R}/keliling-1/ack", f"{R}/keliling-2/ack", S1, S2},  # each unit's page
 }
 
 
@@ -66,6 +68,7 @@ def test_a_unit_writes_only_its_own_items_and_reads_only_its_own_acks(hub: Secur
             assert p.connect() == SUCCESS
             assert p.subscribe(f"{R}/#") == 0x01
             assert p.subscribe(V) == 0x01
+            assert p.subscribe("antrean/v1/+/state/office") == 0x01  # as antrean.unitsync does
         wrong, sent = [], []
         for user, p in probes.items():
             for topic in TOPICS:

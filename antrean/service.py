@@ -59,6 +59,10 @@ TICK_S = 0.25
 # Events per `replay` reply: about 700 bytes each, so a reply stays near 150 KB
 # (quick over a slow link) and a week's gap is a few hundred round trips.
 REPLAY_MAX = 200
+# Just after the staff session (re)connects, one staff publish can come on both
+# sessions, a few ms apart. The second copy is dropped within this window: far
+# more than those ms, far less than a device's 5 s before it sends an id again.
+TWICE_S = 1.0
 
 
 class Bus(Protocol):
@@ -158,6 +162,9 @@ class QueueService:
         self._sync: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.outbox = Outbox(store.outbox_heads()) if config.unit else None
         self.sync_desk = SyncDesk(config, store, self.engine.bookings) if config.units else None
+        # Staff commands the kiosks' session brought while the staff session was
+        # not connected: (topic, payload) -> arrival, until the staff copy comes.
+        self._early: dict[tuple[str, bytes], float] = {}
 
     # ---- wiring ----------------------------------------------------------------
 
@@ -208,13 +215,13 @@ class QueueService:
         if _device_of(topic, self.office) in self.staff_devices:
             if self.staff_bus is not None and self.staff_bus.connected:
                 return  # the staff session has brought it already (or will)
-            self._staff.put((topic, payload, time.monotonic()))
+            self._staff.put((topic, payload, time.monotonic(), False))
         else:
-            self._public.put((topic, payload, time.monotonic()))
+            self._public.put((topic, payload, time.monotonic(), False))
 
     def on_staff_command(self, topic: str, payload: bytes) -> None:
         """A counter's or admin's command from the staff session."""
-        self._staff.put((topic, payload, time.monotonic()))
+        self._staff.put((topic, payload, time.monotonic(), True))
 
     def on_sync(self, topic: str, payload: bytes) -> None:
         """A unit's chunk (issue 13): queued behind every command, applied a slice at a time."""
@@ -318,10 +325,15 @@ class QueueService:
         self._publish(batch)
         self._republish_changed_refusals()
 
-    def _command(self, batch: _Batch, topic: str, payload: bytes, received: float) -> None:
+    def _command(
+        self, batch: _Batch, topic: str, payload: bytes, received: float, via_staff: bool
+    ) -> None:
         device = _device_of(topic, self.office)
         if device is None:
             log.warning("dropped a command on %s: no device id in the topic", topic)
+            return
+        if self._brought_twice(device, topic, payload, received, via_staff):
+            log.debug("dropped the staff session's copy of %s from %s", topic, device)
             return
         try:
             command = protocol.parse_command(self.config, device, payload)
@@ -350,6 +362,25 @@ class QueueService:
         remembered = None if command.action.read_only else command.id
         batch.seen[(device, command.id)] = reply
         batch.replies.append((device, remembered, reply))
+
+    def _brought_twice(
+        self, device: str, topic: str, payload: bytes, received: float, via_staff: bool
+    ) -> bool:
+        """The staff session's copy of a publish the kiosks' session brought first.
+
+        Answering both would answer the device twice (a read-only command afresh,
+        the others from the remembered reply). A copy that never comes (the
+        publish reached the broker before the staff subscription) is forgotten.
+        """
+        early = self._early
+        if early:
+            for key in [k for k, at in early.items() if received - at > TWICE_S]:
+                del early[key]
+        if via_staff:
+            return early.pop((topic, payload), None) is not None
+        if device in self.staff_devices and self.staff_bus is not None:
+            early[(topic, payload)] = received
+        return False
 
     def _allowed(self, device: str, received: float) -> bool:
         """The device's token bucket; one log line when it starts and stops being refused."""

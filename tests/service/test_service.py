@@ -13,6 +13,7 @@ import pytest
 from antrean import __version__, protocol
 from antrean.config import Config
 from antrean.device import NoAnswer
+from antrean.runner import QueueServiceRunner
 from antrean.store import MIGRATIONS, Store
 from antrean_testing.client import QueueClient
 from antrean_testing.devbroker import DevBroker
@@ -321,8 +322,8 @@ def test_a_late_second_answer_to_a_repeated_send_is_not_the_next_requests(
     """
     counter = office.client("counter-2")
     first = counter.request("status", cmd_id="st-late")["result"]
-    # Just after start a staff command can reach the service on both of its
-    # sessions and a read-only one is answered twice: let such a copy land first.
+    # Let any stray answer to the first send land first (the service no longer
+    # answers twice a command both its sessions bring; see the test below).
     time.sleep(0.3)
     stale = {"id": "st-late", "ok": True, "result": {**first, "uptime_s": -1.0}}
     topic = protocol.reply_topic(office.config.office.id, "counter-2")
@@ -355,3 +356,43 @@ def test_status_names_the_service_and_is_not_remembered(office: Office) -> None:
     assert again["uptime_s"] > first["uptime_s"] >= 0
     assert runner.store.reply_for("counter-2", "st-1") is None
     assert office.ok("kiosk-1", "status")["office"] == office.config.office.id  # every role
+
+
+@pytest.mark.parametrize("action", ["status", "call_next"])
+def test_a_staff_command_both_sessions_bring_at_start_is_answered_once(
+    config: Config, clock: FakeClock, watcher: Watcher, action: str
+) -> None:
+    """Just after start one publish can reach the service on both of its sessions.
+
+    The kiosks' session hears every command topic and brings a counter's
+    command while the staff session's SUBACK is not read yet; then the staff
+    session brings the same publish. The race is made here by handing the two
+    copies to the service's handlers in that order (the first before start);
+    the counter must get one answer, not two.
+    """
+    fatal: list[BaseException] = []
+    runner = QueueServiceRunner(config, clock, on_fatal=fatal.append)
+    assert runner.staff_mqtt is not None
+    topic = protocol.cmd_topic(config.office.id, "counter-2")
+    args = {"counter": 2} if action == "call_next" else {}
+    payload = json.dumps({"id": "both-1", "action": action, "args": args}).encode()
+    runner.service.on_command(topic, payload)  # the staff session is not connected yet
+    runner.start()
+    try:
+        assert runner.staff_mqtt.wait_connected(10)
+        runner.service.on_staff_command(topic, payload)  # its copy of the same publish
+        reply_topic = protocol.reply_topic(config.office.id, "counter-2")
+        watcher.wait_for(lambda t, p: t == reply_topic and p["id"] == "both-1")
+        time.sleep(0.5)  # a second answer comes within ms on loopback
+        answers = [p for t, p in watcher.messages if t == reply_topic and p["id"] == "both-1"]
+        assert len(answers) == 1, answers
+        assert answers[0]["ok"], answers[0]
+        # A device's own resend of the id (after its timeout) is answered again.
+        again = QueueClient(config.office.id, "counter-2", config.broker).start()
+        try:
+            assert again.request(action, args, cmd_id="both-1")["ok"]
+        finally:
+            again.stop()
+    finally:
+        runner.stop()
+    assert not fatal

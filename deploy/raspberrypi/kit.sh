@@ -7,12 +7,25 @@
 #   KIT/antrean-bundle-*.tar.gz       the bundle (make bundle)
 #   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies
 
+# check_sums DIR WHAT - dies unless every file DIR/SHA256SUMS lists matches it.
+check_sums() {
+  local bad
+  bad=$(cd "$1" && sha256sum --check --strict --quiet SHA256SUMS 2>&1) ||
+    die "$2 in $1 is damaged or was changed, nothing was installed: ${bad//$'\n'/; }. Copy it again from the machine that built it"
+}
+
+# verify_bundle DIR - the unpacked bundle matches the SHA256SUMS make bundle wrote
+# (files added later, such as another version's wheel, are allowed).
+verify_bundle() {
+  [ -f "$1/SHA256SUMS" ] || die "--bundle: $1 has no SHA256SUMS; is it from make bundle?"
+  check_sums "$1" "the bundle"
+}
+
 # verify_kit KIT - dies unless every file matches SHA256SUMS and none is unlisted.
 verify_kit() {
-  local kit=$1 bad unlisted
+  local kit=$1 unlisted
   [ -f "$kit/SHA256SUMS" ] || die "--kit: $kit has no SHA256SUMS; is it from make kit?"
-  bad=$(cd "$kit" && sha256sum --check --strict --quiet SHA256SUMS 2>&1) ||
-    die "the kit in $kit is damaged or was changed, nothing was installed: ${bad//$'\n'/; }. Copy the kit again from the machine that built it"
+  check_sums "$kit" "the kit"
   # A file the builder did not list (a .deb added later) is refused as well.
   unlisted=$(cd "$kit" && comm -23 <(find . -type f ! -path ./SHA256SUMS | sed 's|^\./||' | sort) \
     <(sed 's/^[0-9a-f]\{64\}  //' SHA256SUMS | sort))

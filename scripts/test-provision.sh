@@ -9,6 +9,11 @@
 #       ARCH=x86_64 (default: this machine) or aarch64: an arm64 root run
 #         through qemu-user-static and binfmt_misc (registered here if missing)
 #       PYTHON=.venv/bin/python (makes the hub's enrollment file for display/counter)
+#       KIT=DIR: provision from this offline kit (build-kit.sh) with no network at
+#         all (every run in a network namespace with no route), after checking
+#         that a copy of it with one damaged package is refused; KIT=1: build
+#         the kit first with the bundle's build-kit.sh, in a copy of the base root
+#         (a machine like the Pi, with internet)
 #
 # Before the complete run it cuts the power twice (SIGKILL): after step 30,
 # with a package left unpacked but not configured (as a cut during apt does),
@@ -60,6 +65,29 @@ if [ ! -f "$base" ]; then
   tar -C "$cache/base-work" -czf "$base.part" . && mv "$base.part" "$base"
   rm -rf --one-file-system "$cache/base-work"
 fi
+# (one kit for every role: made again when the bundle changed)
+if [ "${KIT:-}" = 1 ] && cmp -s "$bundle" "$cache/kit/$(basename "$bundle")"; then
+  echo "==> the offline kit $cache/kit has this bundle: reused"
+  KIT=$cache/kit
+elif [ "${KIT:-}" = 1 ]; then
+  echo "==> [$(($(date +%s) - started)) s] building the offline kit in a copy of the base root, with internet"
+  builder=$cache/kit-builder
+  rm -rf --one-file-system "$builder" && mkdir -p "$builder/root/bundle"
+  tar -C "$builder" -xzf "$base"
+  tar -C "$builder/root/bundle" --strip-components=1 -xzf "$bundle"
+  cp "$bundle" "$builder/root/" && cp /etc/resolv.conf "$builder/etc/resolv.conf"
+  mount -t proc proc "$builder/proc"
+  code=0
+  chroot "$builder" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    BUNDLE="/root/$(basename "$bundle")" /root/bundle/deploy/raspberrypi/build-kit.sh /root/kit-out \
+    >"$cache/kit-build.log" 2>&1 || code=$?
+  umount "$builder/proc"
+  [ "$code" -eq 0 ] || { tail -n 20 "$cache/kit-build.log"; echo "FAIL: build-kit.sh" >&2; exit 1; }
+  grep -E '^==> ' "$cache/kit-build.log" | sed 's/^/    /'
+  rm -rf "$cache/kit" && mv "$builder"/root/kit-out/antrean-kit-* "$cache/kit"
+  rm -rf --one-file-system "$builder"
+  KIT=$cache/kit
+fi
 rm -rf --one-file-system "$root"
 mkdir -p "$root"
 tar -C "$root" -xzf "$base"
@@ -67,8 +95,17 @@ tar -C "$root" -xzf "$base"
 # What a Pi has and a chroot lacks: /proc, /dev, DNS. No daemons may start.
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
-mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+kit=${KIT:+$(realpath "$KIT")}
+if [ -n "$kit" ]; then
+  # The office: no network, no DNS, no apt cache; only the kit.
+  : >"$root/etc/resolv.conf"
+  cp -a "$kit" "$root/root/kit"
+  net=(unshare --net)
+else
+  mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  net=()
+fi
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
 
 # The hub's own programs log in on the loopback listener with the passwords
@@ -85,7 +122,7 @@ cp "$bundle" "$root/root/antrean-bundle.tar.gz"
 mkdir -p "$root/root/bundle"
 tar -C "$root/root/bundle" --strip-components=1 -xzf "$bundle"
 
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_root() { "${net[@]}" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 role=${ROLE:-portable}
 python=${PYTHON:-$repo/.venv/bin/python}
 if [ "$role" != portable ]; then
@@ -122,8 +159,30 @@ counter)
 *) echo "ROLE must be portable, display or counter" >&2 && exit 2 ;;
 esac
 [ -n "${device:-}" ] && cp "$cache/hub-broker/enroll/$device.enroll.toml" "$root/root/"
-provision=(/root/bundle/deploy/raspberrypi/provision.sh "${args[@]}"
-  --config /root/office.toml --bundle /root/antrean-bundle.tar.gz)
+provision=(/root/bundle/deploy/raspberrypi/provision.sh "${args[@]}" --config /root/office.toml)
+if [ -n "$kit" ]; then
+  provision+=(--kit /root/kit) debs=/root/kit/debs/$role
+  echo "==> a kit with one damaged package is refused, with nothing installed (no network from here on)"
+  rm -rf "$root/root/kit-bad" && cp -a "$kit" "$root/root/kit-bad"
+  damaged=$(find "$root/root/kit-bad/debs/$role" -name 'python3_*.deb' | head -n 1)
+  printf 'x' | dd of="$damaged" bs=1 seek=1000 conv=notrunc status=none
+  status_before=$(sha256sum <"$root/var/lib/dpkg/status")
+  code=0
+  in_root "${provision[@]:0:${#provision[@]}-1}" /root/kit-bad >"$cache/run-bad-kit.log" 2>&1 || code=$?
+  if [ "$code" -ne 1 ] || ! grep -q "is damaged or was changed, nothing was installed" "$cache/run-bad-kit.log" ||
+    ! grep -qF "debs/$role/$(basename "$damaged"): FAILED" "$cache/run-bad-kit.log"; then
+    cat "$cache/run-bad-kit.log"
+    fail "a damaged kit was not refused"
+  fi
+  if [ "$(sha256sum <"$root/var/lib/dpkg/status")" != "$status_before" ] || [ -e "$root/opt/antrean" ] ||
+    [ -e "$root/etc/antrean" ]; then
+    fail "a refused kit changed the root"
+  fi
+  sed -n 's/^ERROR: /    /p' "$cache/run-bad-kit.log" | cut -c1-150
+  rm -rf "$root/root/kit-bad"
+else
+  provision+=(--bundle /root/antrean-bundle.tar.gz) debs=/var/cache/apt/archives
+fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # web_login_page RUN...: the status of the office web's login page, asked from
 # inside the root through RUN (in_root, in_ns), within a minute.
@@ -145,7 +204,7 @@ code=0
 in_root env ANTREAN_TEST_CRASH_AT=step-30 "${provision[@]}" >"$cache/run0.log" 2>&1 || code=$?
 [ "$code" -eq 137 ] || { cat "$cache/run0.log"; fail "the run to cut exited $code, not killed"; }
 # Unpacked again and not configured: what dpkg shows after a cut during apt.
-in_root sh -c 'dpkg --unpack /var/cache/apt/archives/fake-hwclock_*.deb' >/dev/null 2>&1
+in_root sh -c "dpkg --unpack $debs/fake-hwclock_*.deb" >/dev/null 2>&1
 [ -n "$(in_root dpkg --audit)" ] || fail "could not leave a package half installed"
 if [ "$role" = portable ]; then
   echo "==> power cut inside antrean broker init"
@@ -346,7 +405,8 @@ fi
 echo "==> [$(($(date +%s) - started)) s] the units under systemd, in their sandboxes (systemd-nspawn --boot)"
 command -v systemd-nspawn >/dev/null || apt-get install -y -qq --no-install-recommends systemd-container
 # nspawn brings its own /dev and /proc; no network (--private-network).
-umount -lR "$root/dev" "$root/proc" "$root/var/cache/apt/archives"
+umount -lR "$root/dev" "$root/proc"
+[ -n "$kit" ] || umount -l "$root/var/cache/apt/archives"
 # time-sync.target would wait its 90 s for an NTP server there is none of
 # here (the office without internet: docs/provisioning.md); not under test.
 ln -sfn /dev/null "$root/etc/systemd/system/systemd-time-wait-sync.service"

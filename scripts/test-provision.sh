@@ -198,7 +198,7 @@ print(u.urlopen("http://127.0.0.1:8080/masuk", timeout=3).status)' 2>/dev/null |
 }
 export -f web_login_page # for the network namespace's shell below
 
-echo "==> power cut after step 30, and in the middle of apt"
+echo "==> [$(($(date +%s) - started)) s] power cut after step 30, and in the middle of apt"
 rm -f "$cache"/run*.log
 code=0
 in_root env ANTREAN_TEST_CRASH_AT=step-30 "${provision[@]}" >"$cache/run0.log" 2>&1 || code=$?

@@ -54,7 +54,7 @@ kit_debs() {
   for deb in "$1"/*.deb; do
     [ -f "$deb" ] || continue
     name=$(dpkg-deb -f "$deb" Package) version=$(dpkg-deb -f "$deb" Version)
-    have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p')
+    have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p' || true)
     if [ -z "$have" ] || dpkg --compare-versions "$version" gt "$have"; then
       printf '%s\n' "$deb"
     fi

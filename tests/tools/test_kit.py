@@ -20,8 +20,9 @@ ROLES = ("hub", "portable", "display", "counter")
 
 
 def bash(script: str, root: Path | None = None) -> str:
-    """Runs script with packages.sh and kit.sh sourced (R: the target root)."""
-    prelude = f'R="{root or ""}"; die() {{ echo "ERROR: $*" >&2; exit 1; }}; '
+    """Runs script with packages.sh and kit.sh sourced (R: the target root), in
+    provision.sh's shell options: an unchecked failure ends it there too."""
+    prelude = f'set -euo pipefail; R="{root or ""}"; die() {{ echo "ERROR: $*" >&2; exit 1; }}; '
     prelude += f'. "{DEPLOY}/packages.sh"; . "{DEPLOY}/kit.sh"; '
     result = subprocess.run(
         ["bash", "-c", prelude + script], capture_output=True, text=True, check=False, timeout=60

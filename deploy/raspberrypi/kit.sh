@@ -5,7 +5,8 @@
 #   KIT/SHA256SUMS                    every other file of the kit, and no more
 #   KIT/kit.txt                       debian = "12", arch = "arm64": what the .debs are for
 #   KIT/antrean-bundle-*.tar.gz       the bundle (make bundle)
-#   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies
+#   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies,
+#                                                  with their index (Packages)
 
 # check_sums DIR WHAT - dies unless every file DIR/SHA256SUMS lists matches it.
 check_sums() {
@@ -47,18 +48,19 @@ kit_check_target() {
   fi
 }
 
-# kit_debs FOLDER - the .deb files there that are not installed, or newer than
-# what is (never an older one: apt would downgrade). An empty folder: nothing.
-kit_debs() {
-  local deb name version have
+# kit_index FOLDER - writes FOLDER/Packages, the index apt reads the folder's
+# .debs from (a `deb [trusted=yes] file:FOLDER ./` source): apt then installs
+# what the role needs and chooses between alternatives as it does online,
+# rather than every package of the downloaded closure (which held both
+# libsystemd0 and libelogind0, and removed systemd).
+kit_index() {
+  local deb
   for deb in "$1"/*.deb; do
     [ -f "$deb" ] || continue
-    name=$(dpkg-deb -f "$deb" Package) version=$(dpkg-deb -f "$deb" Version)
-    have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p' || true)
-    if [ -z "$have" ] || dpkg --compare-versions "$version" gt "$have"; then
-      printf '%s\n' "$deb"
-    fi
-  done
+    dpkg-deb -f "$deb"
+    printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$(basename "$deb")" "$(stat -c %s "$deb")" \
+      "$(sha256sum "$deb" | cut -d' ' -f1)"
+  done >"$1/Packages"
 }
 
 # kit_has FOLDER PACKAGE - the folder has a .deb of this package.

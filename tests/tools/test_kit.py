@@ -117,16 +117,41 @@ def test_a_package_added_to_the_kit_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "root").exists()
 
 
-def test_a_role_takes_only_the_debs_it_lacks_and_an_empty_folder_none(tmp_path: Path) -> None:
+def test_a_role_folder_is_an_apt_source_of_its_debs_only(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert bash(f'kit_debs "{empty}"') == ""  # not a literal "*.deb"
+    bash(f'kit_index "{empty}"')
+    assert (empty / "Packages").read_text() == ""  # not a literal "*.deb"
     folder = tmp_path / "debs"
-    new = make_deb(folder, "antrean-test-absent", "1.0")
-    make_deb(folder, "bash", "0.1")  # older than the installed bash: never a downgrade
-    newer = make_deb(folder, "bash", "999:1.0")
-    assert bash(f'kit_debs "{folder}"').split() == sorted([str(new), str(newer)])
-    assert bash(f'kit_has "{folder}" bash && echo yes') == "yes\n"
+    make_deb(folder, "antrean-test-absent", "1.0")
+    make_deb(folder, "antrean-test-other", "2.0")
+    bash(f'kit_index "{folder}"')
+    index = (folder / "Packages").read_text()
+    assert "Filename: ./antrean-test-absent_1.0_all.deb\nSize: " in index
+    # apt itself, with that folder as its only source, as step 10 sets it up.
+    if shutil.which("apt-get") is None:
+        pytest.skip("no apt here")
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources/kit.list").write_text(f"deb [trusted=yes] file:{folder} ./\n")
+    (tmp_path / "lists/partial").mkdir(parents=True)
+    (tmp_path / "cache/archives/partial").mkdir(parents=True)
+    opts = [
+        "-o",
+        "Dir::Etc::SourceList=/dev/null",
+        "-o",
+        f"Dir::Etc::SourceParts={tmp_path}/sources",
+    ]
+    opts += ["-o", f"Dir::State::Lists={tmp_path}/lists", "-o", f"Dir::Cache={tmp_path}/cache"]
+    subprocess.run(["apt-get", *opts, "update", "-q"], check=True, capture_output=True)
+    policy = subprocess.run(
+        ["apt-cache", *opts, "policy", "antrean-test-absent", "bash"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Candidate: 1.0" in policy
+    assert f"file:{folder} ./ Packages" in policy
+    assert "deb.debian.org" not in policy  # this machine's own sources are not asked
 
 
 def guide_packages() -> dict[str, list[str]]:

@@ -144,6 +144,9 @@ if [ "$role" != portable ]; then
 fi
 case $role in
 portable)
+  # The office web on the LAN: provisioning adds its HTTPS lines and makes
+  # its certificate (step 60, broker web-cert --if-needed).
+  sed -i 's|^host = "127.0.0.1" *# where it listens.*|host = "0.0.0.0"|' "$root/root/office.toml"
   args=(--role portable --counter 2) imports="evdev, kivy, escpos" groups_wanted="video render input lp dialout"
   enabled=(antrean-queue antrean-kiosk antrean-web antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
   ;;
@@ -189,8 +192,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 web_login_page() {
   local page=""
   for _ in $(seq 60); do
-    page=$("$@" /opt/antrean/venv/bin/python -c 'import urllib.request as u
-print(u.urlopen("http://127.0.0.1:8080/masuk", timeout=3).status)' 2>/dev/null || true)
+    # HTTPS when provisioning set it up (step 60), checked against the office CA.
+    page=$("$@" /opt/antrean/venv/bin/python -c 'import os, ssl, urllib.request as u
+if os.path.exists("/etc/antrean/broker/web.crt"):
+    ctx = ssl.create_default_context(cafile="/etc/antrean/broker/ca.crt")
+    ctx.check_hostname = False  # signed by the office CA; its names are the hub'"'"'s
+    print(u.urlopen("https://127.0.0.1:8080/masuk", timeout=3, context=ctx).status)
+else:
+    print(u.urlopen("http://127.0.0.1:8080/masuk", timeout=3).status)' 2>/dev/null || true)
     [ "$page" = 200 ] && break
     sleep 1
   done
@@ -228,6 +237,10 @@ if [ "$role" = portable ]; then
     --local kiosk-1 --local counter-2 --local web || fail "the broker folder is not complete"
   grep -q "antrean web adduser NAME --role petugas" "$cache/run1.log" ||
     fail "provisioning did not say how to make the office web's first user"
+  if ! grep -q '^tls_cert = "/etc/antrean/broker/web.crt"$' "$root/etc/antrean/antrean.toml" ||
+    [ "$(in_root stat -c '%a %U' /etc/antrean/broker/web.key)" != "600 antrean" ]; then
+    fail "no HTTPS for the office web (tls_cert line, web.key 0600 antrean)"
+  fi
   for f in "$root"/etc/antrean/broker/enroll/*.enroll.toml; do
     secret=$(sed -n 's/^password = "\(.*\)"$/\1/p' "$f")
     ! grep -qF "$secret" "$cache"/run*.log || fail "a device password is in the provisioning log"

@@ -38,12 +38,20 @@ bundle: $(STAMP)
 kit: $(STAMP)
 	PYTHONS="$(PYTHONS)" deploy/raspberrypi/build-kit.sh dist $(BIN)/python
 
-# Slow (minutes, needs root): provisioning end to end in a debootstrap root;
-# ROLE=display or ROLE=counter for those roles (default: portable).
+# Slow (minutes, needs root): provisioning end to end in a debootstrap root,
+# each role in ROLES (ROLE=counter: one), then its programs started there.
+# ARCH=aarch64: an arm64 root through qemu-user-static (docs/provisioning.md,
+# "Testing provisioning"); default: this machine's architecture. KIT=1: build
+# the offline kit, then provision from it alone with the network cut.
+ROLES ?= portable display counter
+TEST_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),$(shell uname -m))
 test-provision: $(STAMP)
-	rm -rf var/provision-cache/bundle
-	ARCH=$$(uname -m) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle $(BIN)/python
-	scripts/test-provision.sh var/provision-cache/bundle/antrean-bundle-*.tar.gz
+	rm -rf var/provision-cache/bundle-$(TEST_ARCH)
+	ARCH=$(TEST_ARCH) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle-$(TEST_ARCH) $(BIN)/python
+	rc=0; for role in $(or $(ROLE),$(ROLES)); do \
+	  ROLE=$$role ARCH=$(TEST_ARCH) PYTHON=$(BIN)/python KIT=$(KIT) \
+	    scripts/test-provision.sh var/provision-cache/bundle-$(TEST_ARCH)/antrean-bundle-*.tar.gz || rc=1; \
+	done; exit $$rc
 
 # Slow (needs root and the network): `make test` and `make demo` in a clean
 # clone of the last commit, in a fresh minimal Debian root (debootstrap) of

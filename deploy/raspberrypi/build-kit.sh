@@ -17,6 +17,8 @@ python=${2:-python3}
 R=""
 # shellcheck source=packages.sh
 . "$here/packages.sh"
+# shellcheck source=kit.sh
+. "$here/kit.sh"
 debian=$(debian_major)
 arch=$(dpkg --print-architecture)
 work=$(mktemp -d)
@@ -48,6 +50,7 @@ for role in hub display counter portable; do
   mkdir -p "$kit.part/debs/$role"
   echo "==> $role: ${#closure[@]} packages"
   (cd "$kit.part/debs/$role" && apt-get download -q "${closure[@]}" >/dev/null)
+  kit_index "$kit.part/debs/$role"
 done
 printf 'version = "%s"\ndebian = "%s"\narch = "%s"\n' "${name#antrean-bundle-}" "$debian" "$arch" >"$kit.part/kit.txt"
 (cd "$kit.part" && find . -type f -printf '%P\0' | sort -z | xargs -0 sha256sum) >"$work/SHA256SUMS"

@@ -5,14 +5,28 @@
 #   KIT/SHA256SUMS                    every other file of the kit, and no more
 #   KIT/kit.txt                       debian = "12", arch = "arm64": what the .debs are for
 #   KIT/antrean-bundle-*.tar.gz       the bundle (make bundle)
-#   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies
+#   KIT/debs/{hub,display,counter,portable}/*.deb   each role's packages and their dependencies,
+#                                                  with their index (Packages)
+
+# check_sums DIR WHAT - dies unless every file DIR/SHA256SUMS lists matches it.
+check_sums() {
+  local bad
+  bad=$(cd "$1" && sha256sum --check --strict --quiet SHA256SUMS 2>&1) ||
+    die "$2 in $1 is damaged or was changed, nothing was installed: ${bad//$'\n'/; }. Copy it again from the machine that built it"
+}
+
+# verify_bundle DIR - the unpacked bundle matches the SHA256SUMS make bundle wrote
+# (files added later, such as another version's wheel, are allowed).
+verify_bundle() {
+  [ -f "$1/SHA256SUMS" ] || die "--bundle: $1 has no SHA256SUMS; is it from make bundle?"
+  check_sums "$1" "the bundle"
+}
 
 # verify_kit KIT - dies unless every file matches SHA256SUMS and none is unlisted.
 verify_kit() {
-  local kit=$1 bad unlisted
+  local kit=$1 unlisted
   [ -f "$kit/SHA256SUMS" ] || die "--kit: $kit has no SHA256SUMS; is it from make kit?"
-  bad=$(cd "$kit" && sha256sum --check --strict --quiet SHA256SUMS 2>&1) ||
-    die "the kit in $kit is damaged or was changed, nothing was installed: ${bad//$'\n'/; }. Copy the kit again from the machine that built it"
+  check_sums "$kit" "the kit"
   # A file the builder did not list (a .deb added later) is refused as well.
   unlisted=$(cd "$kit" && comm -23 <(find . -type f ! -path ./SHA256SUMS | sed 's|^\./||' | sort) \
     <(sed 's/^[0-9a-f]\{64\}  //' SHA256SUMS | sort))
@@ -34,18 +48,19 @@ kit_check_target() {
   fi
 }
 
-# kit_debs FOLDER - the .deb files there that are not installed, or newer than
-# what is (never an older one: apt would downgrade). An empty folder: nothing.
-kit_debs() {
-  local deb name version have
+# kit_index FOLDER - writes FOLDER/Packages, the index apt reads the folder's
+# .debs from (a `deb [trusted=yes] file:FOLDER ./` source): apt then installs
+# what the role needs and chooses between alternatives as it does online,
+# rather than every package of the downloaded closure (which held both
+# libsystemd0 and libelogind0, and removed systemd).
+kit_index() {
+  local deb
   for deb in "$1"/*.deb; do
     [ -f "$deb" ] || continue
-    name=$(dpkg-deb -f "$deb" Package) version=$(dpkg-deb -f "$deb" Version)
-    have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p')
-    if [ -z "$have" ] || dpkg --compare-versions "$version" gt "$have"; then
-      printf '%s\n' "$deb"
-    fi
-  done
+    dpkg-deb -f "$deb"
+    printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$(basename "$deb")" "$(stat -c %s "$deb")" \
+      "$(sha256sum "$deb" | cut -d' ' -f1)"
+  done >"$1/Packages"
 }
 
 # kit_has FOLDER PACKAGE - the folder has a .deb of this package.

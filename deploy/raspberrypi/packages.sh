@@ -30,7 +30,9 @@ role_packages() {
   *) printf '%s\n' systemd-timesyncd ;;
   esac
   # Kivy's wheel brings SDL2; SDL2's kmsdrm driver loads these at run time.
-  [ -n "$screen" ] && printf '%s\n' libgl1-mesa-dri libegl1 libgles2 libgbm1 libdrm2 "$mtdev"
+  # Kivy's wheels draw with desktop GL, which SDL loads over EGL from
+  # libOpenGL.so.0 (without it: "Could not initialize OpenGL / GLES library").
+  [ -n "$screen" ] && printf '%s\n' libgl1-mesa-dri libegl1 libgles2 libopengl0 libgbm1 libdrm2 "$mtdev"
   # python3-evdev: the kiosk's USB QR scanner ([kiosk.scanner]), as the counter's keypad.
   [ "$screen" = kiosk ] && printf '%s\n' libusb-1.0-0 usbutils python3-evdev
   [ "$screen" = board ] && printf '%s\n' alsa-utils espeak-ng

@@ -8,7 +8,7 @@
 #                [--counter N] [--kit KIT | --bundle antrean-bundle.tar.gz|DIR]
 #                [--enroll DEVICE.enroll.toml] [--read-only-root] [--root DIR]
 #                [--ntp-allow SUBNET,...] [--allow-missing-apps]
-#   provision.sh --update BUNDLE     a provisioned Pi: a new version (same role)
+#   provision.sh --update KIT|BUNDLE a provisioned Pi: a new version (same role)
 #   provision.sh --rollback          back to the version used before the update
 #
 # --kit: install from the offline kit (`make kit`): the bundle and this role's
@@ -17,9 +17,10 @@
 #   from the Pi's apt sources (internet).
 # --enroll: a display or counter unit's enrollment file, made on the hub by
 #   `antrean broker init` or `antrean broker enroll DEVICE` (its CA and password).
-# --update: installs the bundle's newest version into its own virtualenv
-#   (/opt/antrean/venvs/VERSION), switches /opt/antrean/venv to it and restarts
-#   the services; the role, counter and config are this Pi's own.
+# --update: checks the kit (or the bundle) as --kit does, installs its newest
+#   version into its own virtualenv (/opt/antrean/venvs/VERSION), switches
+#   /opt/antrean/venv to it and restarts the services; the role, counter and
+#   config are this Pi's own.
 # --rollback: switches back to the version before (kept) and restarts, unless
 #   that version cannot read the store (a newer schema): then it changes nothing.
 # --ntp-allow: the office LAN the hub serves time to (chrony's `allow`; default:
@@ -58,7 +59,11 @@ while [ $# -gt 0 ]; do
   --bundle) value "$@" && BUNDLE=$2 && shift ;;
   --kit) value "$@" && KIT=$2 && shift ;;
   --enroll) value "$@" && ENROLL=$2 && shift ;;
-  --update) value "$@" && BUNDLE=$2 && UPDATE=1 && shift ;;
+  --update) # a kit folder (kit.txt) or a bundle
+    value "$@" && UPDATE=1
+    if [ -f "$2/kit.txt" ]; then KIT=$2; else BUNDLE=$2; fi
+    shift
+    ;;
   --rollback) ROLLBACK=1 ;;
   --read-only-root) READ_ONLY=1 ;;
   --root) value "$@" && ROOT=$2 && shift ;;
@@ -146,6 +151,7 @@ if [ -n "$BUNDLE" ]; then
     die "--bundle: no such file or folder: $BUNDLE"
   fi
   [ -d "$BUNDLE_DIR/wheels" ] || die "--bundle: $BUNDLE has no wheels/ folder; is it from make bundle?"
+  verify_bundle "$BUNDLE_DIR"
 fi
 
 # What each role runs. `screen`: a full screen app owns tty1 (KMS/DRM).

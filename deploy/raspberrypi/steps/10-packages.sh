@@ -31,10 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   if [ -n "$DEBS_DIR" ]; then
-    # Only the files newer than what is installed (an empty folder gives none);
-    # apt takes the rest of the names from them, without the network.
-    mapfile -t debs < <(kit_debs "$DEBS_DIR")
-    apt-get install -y -q --no-install-recommends "${debs[@]}" "${missing[@]}" ||
+    # The kit's folder is apt's only source (its index, kit_index): apt takes
+    # what the role lacks from there, and cannot reach for the internet.
+    mkdir -p "$TMP/apt/lists/partial" "$TMP/apt/sources"
+    echo "deb [trusted=yes] file:$DEBS_DIR ./" >"$TMP/apt/sources/kit.list"
+    kit_apt=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$TMP/apt/sources"
+      -o Dir::State::Lists="$TMP/apt/lists")
+    { apt-get "${kit_apt[@]}" update -q && apt-get "${kit_apt[@]}" install -y -q --no-install-recommends "${missing[@]}"; } ||
       die "installing from the kit's $DEBS_DIR failed (see above): is the kit built for this release? (make kit, on a machine like the Pi)"
   else
     apt-get update -q || die "apt-get update failed: no internet? Provision from the offline kit: --kit (docs/provisioning.md)"

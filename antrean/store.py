@@ -31,7 +31,7 @@ from antrean.domain import (
 from antrean.events import AuditEntry
 from antrean.progress import Attribution, Target
 from antrean.stock import StockEntry
-from antrean.sync_items import OutboxItem, SyncRows
+from antrean.sync_items import OutboxItem, SyncConflict, SyncRows
 from antrean.visits import Visit, visit_from_dict
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,21 @@ MIGRATIONS: tuple[str, ...] = (
     # visit; it is redeemed at the visit, on the unit (docs/booking.md).
     """
     ALTER TABLE bookings ADD COLUMN visit TEXT;
+    """,
+    # 10 (issue 13): a booking a unit redeemed that the office could not mark
+    # (cancelled here after the unit left, or unknown): kept for staff to see
+    # on /admin/unit and in the ack after a restart. Written once, in the
+    # slice that brought the redemption, so (unit, visit, ticket) is its key.
+    """
+    CREATE TABLE sync_conflicts (
+        unit TEXT NOT NULL,
+        visit TEXT NOT NULL,
+        ticket TEXT NOT NULL,
+        booking TEXT,
+        status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (unit, visit, ticket)
+    );
     """,
 )
 COMMAND_MEMORY_DAYS = 3  # a device retries within seconds; days is plenty for idempotency
@@ -531,6 +546,10 @@ class Store:
             out.setdefault(unit, {})[visit] = acked
         return out
 
+    def sync_conflicts(self) -> list[SyncConflict]:
+        """Every booking conflict the units brought home, oldest first (office)."""
+        return sync_conflicts(self.db)
+
     def apply_sync(self, unit: str, visit: str, acked: int, rows: SyncRows, now: datetime) -> None:
         """A unit's items applied with their ack, atomically (one transaction)."""
         db = self.db
@@ -540,6 +559,10 @@ class Store:
             _append_ledgers(db, rows.calls, rows.stock, rows.progress, (), origin=unit)
             _write_visits(db, rows.visits)
             db.executemany(_UPSERT_BOOKING, [_booking_row(b) for b in rows.bookings])
+            db.executemany(
+                "INSERT OR IGNORE INTO sync_conflicts VALUES (?,?,?,?,?,?)",
+                [(unit, *c[1:5], c.at.isoformat()) for c in rows.conflicts],
+            )
             db.execute(
                 "INSERT OR REPLACE INTO sync_acks VALUES (?,?,?,?)",
                 (unit, visit, acked, now.isoformat()),
@@ -601,6 +624,17 @@ def unit_visits(db: sqlite3.Connection, unit: str) -> list[Visit]:
     """Every visit of `unit` in the store (the unit's sync follows the office's plan)."""
     rows = db.execute("SELECT body FROM visits WHERE unit = ? ORDER BY day, id", (unit,))
     return [visit_from_dict(json.loads(r[0])) for r in rows]
+
+
+def sync_conflicts(db: sqlite3.Connection, unit: str | None = None) -> list[SyncConflict]:
+    """The conflicts of one unit, or of all, oldest first (the service and the web's reader)."""
+    found = db.execute(
+        "SELECT unit, visit, ticket, booking, status, at FROM sync_conflicts"
+        " WHERE ? IS NULL OR unit = ? ORDER BY at, ticket",
+        (unit, unit),
+    )
+    return [SyncConflict(u, v, TicketId(t), b, s, datetime.fromisoformat(a))
+            for u, v, t, b, s, a in found]  # fmt: skip
 
 
 def outbox_after(db: sqlite3.Connection, visit: str, seq: int, limit: int) -> list[OutboxItem]:

@@ -24,7 +24,7 @@ from antrean.booking import visit_code_hash
 from antrean.bookings import Bookings, BookingStatus
 from antrean.config import Config
 from antrean.store import Store
-from antrean.sync_items import BadItem, SyncRows, check_item
+from antrean.sync_items import BadItem, SyncConflict, SyncRows, check_item
 from antrean.visits import Visit
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ MAX_CHUNK_BYTES = 512 * 1024  # a chunk is at most CHUNK_ITEMS items of a few hu
 # chunk is applied waits for at most one slice (bench/bench_sync.py: a
 # 100-item transaction put the office's call p99 at about 3x its quiet value).
 SLICE_ITEMS = 20
-MAX_CONFLICTS = 50  # in an ack: the latest; the office log keeps them all
+MAX_CONFLICTS = 50  # in an ack: the latest; the store and the office log keep them all
 
 
 @dataclass(slots=True)
@@ -79,8 +79,11 @@ class SyncDesk:
         self.store = store
         self.bookings = bookings  # the engine's: a visit's bookings redeemed on the unit
         # unit -> what came home that the office could not mark (a booking cancelled here
-        # after the unit left): in the ack and the log, for staff to tell the resident.
-        self.conflicts: dict[str, list[dict[str, Any]]] = {}
+        # after the unit left): in the store, the ack and the log, for staff to tell the
+        # resident; the store keeps them across restarts (and /admin/unit reads them there).
+        self.conflicts: dict[str, list[SyncConflict]] = {}
+        for conflict in store.sync_conflicts():
+            self.conflicts.setdefault(conflict.unit, []).append(conflict)
         self.acks = store.sync_acks()  # unit -> visit -> highest seq applied
         self.refused: dict[str, Refusal | None] = {}
         self._runs: deque[_Run] = deque()  # chunks received, applied a slice at a time
@@ -93,7 +96,7 @@ class SyncDesk:
             "office": self.config.office.id,
             "acked": dict(self.acks.get(unit, {})),
             "refused": refused.as_dict() if refused else None,
-            "conflicts": self.conflicts.get(unit, [])[-MAX_CONFLICTS:],
+            "conflicts": [c.as_dict() for c in self.conflicts.get(unit, [])[-MAX_CONFLICTS:]],
             "at": now.isoformat(timespec="milliseconds"),
         }
 
@@ -155,6 +158,7 @@ class SyncDesk:
         if acked > start:
             self.store.apply_sync(unit, visit.id, acked, rows, now)
             self.acks.setdefault(unit, {})[visit.id] = acked
+            self.conflicts.setdefault(unit, []).extend(rows.conflicts)
             log.info("sync: %s visit %s applied %d..%d", unit, visit.id, start + 1, acked)
         if refusal is not None:
             self._refuse(unit, refusal)
@@ -173,13 +177,12 @@ class SyncDesk:
                                                redeemed_at=at))  # fmt: skip
                 continue
             status = b.status.value if b is not None else "unknown"
-            note = {"visit": visit.id, "ticket": ticket, "booking": b.code if b else None,
-                    "status": status}  # fmt: skip
-            self.conflicts.setdefault(unit, []).append(note)
+            note = SyncConflict(unit, visit.id, ticket, b.code if b else None, status, at)
+            rows.conflicts.append(note)
             log.warning(
                 "sync: %s redeemed booking %s (%s here) for ticket %s at visit %s: "
                 "the resident was served; tell them, the booking stays %s",
-                unit, note["booking"], status, ticket, visit.id, status,
+                unit, note.booking, status, ticket, visit.id, status,
             )  # fmt: skip
 
     def apply(self, unit: str, payload: bytes, now: datetime, visits: dict[str, Visit]) -> SyncRows:

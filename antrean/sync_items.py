@@ -32,6 +32,22 @@ class OutboxItem(NamedTuple):
     body: str  # JSON
 
 
+class SyncConflict(NamedTuple):
+    """A booking a unit redeemed that the office could not mark: the resident was served."""
+
+    unit: str
+    visit: str
+    ticket: TicketId
+    booking: str | None  # the office's code; None if no booking of the visit has that hash
+    status: str  # the booking's status here: "cancelled", "redeemed", "expired" or "unknown"
+    at: datetime  # when the unit redeemed it
+
+    def as_dict(self) -> dict[str, Any]:
+        """As in the ack's `conflicts` (docs/protocol.md)."""
+        return {"visit": self.visit, "ticket": self.ticket, "booking": self.booking,
+                "status": self.status, "at": iso_time(self.at)}  # fmt: skip
+
+
 @dataclass(slots=True)
 class SyncRows:
     """What a run of checked items writes into the office store."""
@@ -44,6 +60,7 @@ class SyncRows:
     # A visit booking redeemed on the unit: (its code hash, the ticket, when).
     redeemed: list[tuple[str, TicketId, datetime]] = field(default_factory=list)
     bookings: list[Booking] = field(default_factory=list)  # the office's, now redeemed
+    conflicts: list[SyncConflict] = field(default_factory=list)  # redeemed, not markable
 
 
 class BadItem(ValueError):

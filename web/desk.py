@@ -27,7 +27,8 @@ from typing import Any
 
 from antrean.booking import SecretError, office_secret
 from antrean.config import Config
-from antrean.store import StoreReader
+from antrean.store import StoreReader, sync_conflicts
+from antrean.sync_items import SyncConflict
 from antrean.visits import Visit, visit_from_dict
 from antrean_tools.booking_cli import Line, read_list, send
 from web.live import NoAnswer, NotConnected, OfficeLive
@@ -234,6 +235,8 @@ class UnitState:
     last_seen: str | None  # UTC ISO: the unit's status or the office's last chunk of it
     visits: list[VisitSync]
     refusal: str | None  # in Bahasa Indonesia, with the visit and item it stopped at
+    # Bookings redeemed on the unit that the office could not mark, newest first.
+    conflicts: list[SyncConflict] = field(default_factory=list)
 
     @property
     def waiting(self) -> int | None:
@@ -258,6 +261,7 @@ def unit_state(
     """The unit's state from the read-only store and the retained sync ack and status."""
     visits: list[Visit] = []
     acked: dict[str, tuple[int, str]] = {}
+    conflicts: list[SyncConflict] = []
     with contextlib.suppress(FileNotFoundError, RuntimeError):  # no store yet: nothing heard
         reader = StoreReader(config.store_path)
         try:
@@ -268,6 +272,7 @@ def unit_state(
                 "SELECT visit, acked, at FROM sync_acks WHERE unit = ?", (unit,)
             ):
                 acked[visit] = (int(seq), str(at))
+            conflicts = sync_conflicts(db, unit)[::-1]
         finally:
             reader.close()
     heads = _heads(status)
@@ -277,7 +282,8 @@ def unit_state(
     # so it says the unit was heard only when it carries a refusal of a chunk.
     heard = [status, ack if ack and ack.get("refused") else None]
     times += [str(b["at"]) for b in heard if b and isinstance(b.get("at"), str)]
-    return UnitState(unit, config.units[unit], _latest(times), rows, _refusal_words(ack))
+    refusal = _refusal_words(ack)
+    return UnitState(unit, config.units[unit], _latest(times), rows, refusal, conflicts)
 
 
 def _heads(status: dict[str, Any] | None) -> dict[str, int]:

@@ -20,7 +20,10 @@ from antrean import protocol
 from antrean.config import parse_config
 from antrean.unitsync import UnitSync
 from antrean_testing.devbroker import DevBroker
+from antrean_tools.sync_cli import status
+from tests.e2e.test_unit_bookings import RESIDENT, carried, sync_until
 from tests.e2e.test_unit_sync import serve, unit_toml
+from tests.service.test_booking import BOOKING, nik, wib
 from tests.service.test_visits import MELATI
 from tests.support.broker_world import wait_for
 from tests.support.chromium import go
@@ -52,7 +55,8 @@ def shown(driver: Any, url: str, css: str, words: str) -> str:
 
     def has() -> bool:
         go(driver, url)
-        seen.append(text_of(driver, css))
+        script = "var e = document.querySelector(arguments[0]); return e ? e.innerText : ''"
+        seen.append(str(driver.execute_script(script, css)))  # not there yet: ''
         return words in seen[-1]
 
     wait_for(has, 20, f"{words!r} in {css}: {seen[-1:]}")
@@ -130,3 +134,86 @@ def test_a_refusal_is_shown_in_bahasa_indonesia_and_an_unknown_unit_is_404(
     assert "belum pernah" not in text_of(chromium, "#unit-seen")
     go(chromium, f"{web.url}/admin/unit/tidak-ada")
     assert "tidak dikenal" in chromium.page_source
+
+
+def test_a_booking_cancelled_here_but_redeemed_on_the_unit_is_shown_and_survives_a_restart(
+    desk_office: tuple[Office, WebServer], unit_broker: DevBroker, chromium: Any,
+    tmp_path: Path, clock: FakeClock,
+) -> None:  # fmt: skip
+    office, web = desk_office
+    path = unit_toml(tmp_path, unit_broker.port, web.config.broker.port)
+    text = path.read_text().replace("[kiosk]\n", BOOKING, 1)
+    unit_config = parse_config(text, str(path), path.parent)
+    plan = {**MELATI, "day": "2026-11-26", "start": "08:00", "end": "16:00", "id": VISIT}
+    office.ok("admin", "visit_plan", **plan)
+    codes = [office.ok("counter-1", "book", nik=nik(700 + n), visit=VISIT, **RESIDENT)
+             ["booking"]["code"] for n in range(2)]  # fmt: skip
+    unit = Office(unit_config, FakeClock(clock())).start()
+    try:
+        sync_until(unit_config, lambda: len(carried(unit_config)) == 2, clock=clock)
+        office.ok("counter-1", "cancel_booking", code=codes[1])  # after the unit left
+        unit.clock.set(wib(26, 10, 5))  # at the visit, offline: both residents came
+        assert [unit.ok("kiosk-1", "redeem", code=c)["ticket"]["code"] for c in codes] == [
+            "KA001", "KA002"
+        ]  # fmt: skip
+        sync_until(unit_config, lambda: status(unit_config)["complete"], clock=unit.clock)
+    finally:
+        unit.close()
+
+    page = f"{web.url}/admin/unit/{UNIT}"
+    log_in(chromium, web.url, "sri")
+    words = shown(chromium, page, "#unit-conflicts", "KA002")
+    assert f"Booking …{codes[1][-4:]} dipakai di kunjungan {VISIT} untuk nomor KA002" in words
+    assert "dibatalkan di kantor setelah unit berangkat" in words
+    assert "jangan minta warga datang lagi" in words
+    assert len(chromium.find_elements("css selector", "#unit-conflicts li")) == 1
+    assert codes[1] not in chromium.page_source  # the last four digits only
+
+    before = web.live.unit_sync(UNIT)[0]
+    assert before is not None
+    office.clock.advance(minutes=1)  # the restart's ack is told apart by its time
+    office.restart()  # the conflict stays: in the store, the page and the ack
+    wait_for(lambda: (web.live.unit_sync(UNIT)[0] or before)["at"] != before["at"], 10,
+             "the office's ack after its restart")  # fmt: skip
+    ack = web.live.unit_sync(UNIT)[0]
+    assert ack is not None
+    assert [(c["booking"], c["status"], c["ticket"]) for c in ack["conflicts"]] == [
+        (codes[1], "cancelled", "2026-11-26/KA002")
+    ]
+    go(chromium, page)
+    assert text_of(chromium, "#unit-conflicts") == words
+    save_shot(chromium, tmp_path / "web-admin-unit-conflict-1366.png")
+
+
+def test_a_unit_set_up_for_another_office_is_told_why_on_the_units_page(
+    desk_office: tuple[Office, WebServer], unit_broker: DevBroker, chromium: Any,
+    tmp_path: Path, clock: FakeClock,
+) -> None:  # fmt: skip
+    office, web = desk_office
+    own = web.config.office.id
+    path = unit_toml(tmp_path, unit_broker.port, web.config.broker.port)
+    wrong = path.read_text().replace(f'id = "{own}"', 'id = "tembalang"', 1)
+    unit_config = parse_config(wrong, str(path), path.parent)
+    assert unit_config.office.id == "tembalang"
+    plan = {**MELATI, "day": str(clock().date()), "start": "08:00", "end": "16:00", "id": VISIT}
+    office.ok("admin", "visit_plan", **plan)
+    unit = Office(unit_config, FakeClock(clock())).start()
+    try:
+        unit.ok("admin", "visit_plan", **plan)
+        for _ in range(3):
+            unit.ok("kiosk-1", "issue", service="A")
+        sync = UnitSync(unit_config, clock=clock).start()
+        try:
+            log_in(chromium, web.url, "sri")
+            words = shown(chromium, f"{web.url}/admin/unit/{UNIT}", "#unit-refusal", "tembalang")
+        finally:
+            sync.stop()
+    finally:
+        unit.close()
+    assert f"Unit ini terdaftar untuk kantor tembalang, bukan kantor ini ({own})" in words
+    assert f'ganti id di bagian [office] konfigurasi unit menjadi "{own}"' in words
+    assert "(kode other_office)" in words
+    assert "belum pernah" not in text_of(chromium, "#unit-seen")
+    assert "4 item menunggu" in text_of(chromium, "#unit-waiting")  # kept on the unit
+    assert text_of(chromium, "#unit-unsynced") == VISIT
+    save_shot(chromium, tmp_path / "web-admin-unit-other-office-1366.png")

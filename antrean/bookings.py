@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -207,15 +207,23 @@ class Bookings:
         found = (self.by_code[c] for c in self._by_nik.get(nik_hash, ()))
         return [b for b in found if b.day >= today and b.status is not BookingStatus.CANCELLED]
 
-    def due_to_expire(self, now: datetime) -> list[Booking]:
-        """Bookings still waiting whose window (slot start plus grace) has closed by `now`."""
+    def due_to_expire(self, now: datetime, home: Collection[str] = ()) -> list[Booking]:
+        """Bookings still waiting whose window (slot start plus grace) has closed by `now`.
+
+        A visit's booking waits for its outcome to come home with the unit:
+        it is due once its day is over and its visit is in `home` (closed at
+        the office by the unit's own items, so every redemption is here).
+        """
         zone, grace = self.config.office.timezone, timedelta(minutes=self.settings.grace_minutes)
         local = now.astimezone(zone)
         due = []
         for b in self.by_code.values():
-            if b.status is not BookingStatus.BOOKED or b.day > local.date() or b.visit:
-                continue  # a visit's booking: its outcome comes home with the unit
-            if b.day < local.date() or local > self._starts(b) + grace:
+            if b.status is not BookingStatus.BOOKED or b.day > local.date():
+                continue
+            if b.visit:
+                if b.day < local.date() and b.visit in home:
+                    due.append(b)
+            elif b.day < local.date() or local > self._starts(b) + grace:
                 due.append(b)
         return due
 

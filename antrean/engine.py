@@ -413,13 +413,15 @@ class Engine:
         """Bookings nobody redeemed by their slot's start plus grace: expired (did not come).
 
         The room they held for the day goes back to walk-ins; the slot stays
-        counted, as booked but not come.
+        counted, as booked but not come. A visit's booking, once its visit
+        is closed here (the unit's items are home) and its day is over.
         """
         last = self._expiry_checked
         if last is not None and 0 <= (now - last).total_seconds() < every_s:
             return
         self._expiry_checked = now
-        for b in self.bookings.due_to_expire(now):
+        home = {v.id for v in self.visits.values() if v.status is VisitStatus.CLOSED}
+        for b in self.bookings.due_to_expire(now, home):
             self._put_booking(b.replace(status=BookingStatus.EXPIRED))
 
     # ---- resident actions ------------------------------------------------
@@ -998,6 +1000,9 @@ class Engine:
             self._put_visit(visit.replace(status=VisitStatus.OPEN, opened_at=now))
 
     def _close_visits_before(self, today: date, now: datetime) -> None:
+        if self.unit is None:
+            return  # the office's copy closes when the unit's own close comes home, after
+            # every item of the visit: its unredeemed bookings then count as not come
         for v in list(self.visits.values()):
             if v.status is VisitStatus.OPEN and v.day < today:
                 self._put_visit(v.replace(status=VisitStatus.CLOSED, closed_at=now))

@@ -303,12 +303,16 @@ def booking_figures(db: sqlite3.Connection, start: date, end: date, today: date)
 
     In total, per service and per kelurahan. `booked` is every booking not
     cancelled; one never redeemed did not come once its day is before `today`.
+    A mobile unit's visit booking did not come once it is expired (its day
+    over and the visit's items home); until then the unit may hold its
+    redemption, so it is pending.
     """
     out: dict[str, Any] = {"total": dict.fromkeys(BOOKING_COUNTS, 0), "service": {}}
     out["kelurahan"] = {}
     for service, kelurahan, status, past, n in db.execute(
-        "SELECT service, kelurahan, status, day < ?, COUNT(*) FROM bookings"
-        " WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2",
+        "SELECT service, kelurahan, status,"
+        " CASE WHEN visit IS NULL THEN day < ? ELSE status = 'expired' END, COUNT(*)"
+        " FROM bookings WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2",
         (str(today), str(start), str(end)),
     ):
         outcome = "redeemed" if status == "redeemed" else "not_came" if past else "pending"

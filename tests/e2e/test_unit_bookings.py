@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,12 @@ import pytest
 from antrean.config import Config, parse_config
 from antrean.unitsync import UnitSync
 from antrean_testing.devbroker import DevBroker
+from antrean_tools.figures import booking_figures
 from antrean_tools.sync_cli import carry_bookings, follow_schedule, status
 from tests.e2e.test_unit_sync import unit_toml
 from tests.service.test_booking import BOOKING, nik, wib
 from tests.service.test_visits import MELATI, MOBILE, office_text
+from tests.support.broker_world import wait_for
 from tests.support.helpers import FakeClock, Office
 from tests.support.mqtt_watch import Watcher
 
@@ -152,3 +155,74 @@ def test_a_visits_bookings_are_redeemed_on_the_unit_and_marked_at_the_office_onc
         unit.close()
         office.close()
     assert_home_once(office_cfg, [b["code"] for b in codes])
+
+
+def day_of(office: Office) -> str:
+    """The office's business day (it rolls over on its own tick)."""
+    return str(office.ok("admin", "snapshot")["office"]["day"])
+
+
+def figures_of(config: Config, day: str, today: str) -> dict[str, int]:
+    """The office's booking figures of `day` (`antrean report`'s), read from its store."""
+    with sqlite3.connect(config.store_path) as db:
+        d = date.fromisoformat(day)
+        got = booking_figures(db, d, d, date.fromisoformat(today))["total"]
+    return {k: got[k] for k in ("booked", "redeemed", "not_came", "pending")}
+
+
+def test_a_visit_booking_never_redeemed_is_counted_did_not_come_once_its_visit_is_home(
+    configs: tuple[Config, Config], clock: FakeClock
+) -> None:
+    office_cfg, unit_cfg = configs
+    office = Office(office_cfg, clock).start()  # Thursday 26 November, 09:00 WIB
+    unit_clock = FakeClock(clock())
+    unit = Office(unit_cfg, unit_clock).start()
+
+    def outcome() -> list[str]:
+        found = [office.ok("admin", "find_booking", code=c)["booking"] for c in codes]
+        return [b["status"] for b in found]
+
+    try:
+        plan = {**MELATI, "day": "2026-11-26", "start": "08:00", "end": "16:00", "id": "melati"}
+        office.ok("admin", "visit_plan", **plan)
+        codes = [office.ok("counter-1", "book", nik=nik(900 + n), visit="melati", **RESIDENT)
+                 ["booking"]["code"] for n in range(3)]  # fmt: skip
+        sync_until(unit_cfg, lambda: len(carried(unit_cfg)) == 3)
+        unit_clock.set(wib(26, 10, 5))  # at the visit: the first resident comes
+        unit.ok("kiosk-1", "redeem", code=codes[0])
+        sync_until(unit_cfg, lambda: status(unit_cfg)["complete"])  # a link for a moment
+        unit_clock.set(wib(26, 10, 10))  # offline again: the second comes, the third does not
+        unit.ok("kiosk-1", "redeem", code=codes[1])
+        unit_clock.set(wib(26, 15, 0))
+        unit.ok("counter-1", "visit_close", id="melati")
+
+        # The next day at the office, the unit not yet home: nobody is counted as not come.
+        clock.set(wib(27, 8, 0))
+        wait_for(lambda: day_of(office) == "2026-11-27", 10, "the new day")
+        clock.advance(minutes=1)  # the office's next booking check
+        time.sleep(0.5)
+        assert outcome() == ["redeemed", "booked", "booked"]
+        assert figures_of(office_cfg, "2026-11-26", "2026-11-27") == {
+            "booked": 3, "redeemed": 1, "not_came": 0, "pending": 2
+        }  # fmt: skip
+
+        # Home: the second redemption and the visit's close arrive; the third did not come.
+        sync_until(unit_cfg, lambda: status(unit_cfg)["complete"])
+        clock.advance(minutes=1)
+        wait_for(lambda: outcome() == ["redeemed", "redeemed", "expired"], 10, outcome)
+        assert figures_of(office_cfg, "2026-11-26", "2026-11-27") == {
+            "booked": 3, "redeemed": 2, "not_came": 1, "pending": 0
+        }  # fmt: skip
+        office.restart()
+        assert outcome() == ["redeemed", "redeemed", "expired"]
+
+        # Names and phones go on the office bookings' schedule (erase_after_days = 30).
+        clock.set(wib(27, 8, 0) + timedelta(days=30))
+        wait_for(lambda: day_of(office) == "2026-12-27", 10, "day 31")
+        office.ok("admin", "booking_purge")
+        with sqlite3.connect(office_cfg.store_path) as db:
+            rows = db.execute("SELECT name, phone FROM bookings WHERE visit = 'melati'")
+            assert rows.fetchall() == [(None, None)] * 3
+    finally:
+        unit.close()
+        office.close()

@@ -12,6 +12,7 @@ ticket once, and reports the one it had cancelled (ack and log).
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,10 +22,13 @@ from pathlib import Path
 import pytest
 
 from antrean.config import Config, parse_config
+from antrean.device import DeviceLink
 from antrean.unitsync import UnitSync
 from antrean_testing.devbroker import DevBroker
 from antrean_tools.figures import booking_figures
 from antrean_tools.sync_cli import carry_bookings, follow_schedule, status
+from kiosk.controller import IssueResult, Printed, Refused, TicketController
+from kiosk.printer.sim import SimPrinter
 from tests.e2e.test_unit_sync import unit_toml
 from tests.service.test_booking import BOOKING, nik, wib
 from tests.service.test_visits import MELATI, MOBILE, office_text
@@ -224,5 +228,55 @@ def test_a_visit_booking_never_redeemed_is_counted_did_not_come_once_its_visit_i
             rows = db.execute("SELECT name, phone FROM bookings WHERE visit = 'melati'")
             assert rows.fetchall() == [(None, None)] * 3
     finally:
+        unit.close()
+        office.close()
+
+
+def test_the_units_kiosk_redeems_a_visit_booking_and_prints_the_units_code(
+    configs: tuple[Config, Config], clock: FakeClock
+) -> None:
+    """The kiosk app's own controller on the unit, offline, on the simulated printer."""
+    office_cfg, unit_cfg = configs
+    office = Office(office_cfg, clock).start()
+    unit_clock = FakeClock(clock())
+    unit = Office(unit_cfg, unit_clock).start()
+    printer = SimPrinter(80)
+    outcomes: queue.Queue[IssueResult] = queue.Queue()
+    link = DeviceLink(unit_cfg, "kiosk-1", "kiosk").start()
+    kiosk = TicketController(
+        link, printer, unit_cfg.office.name, unit_cfg.office.timezone,
+        {s.code: s.name for s in unit_cfg.services}, outcomes.put, now=unit_clock,
+    )  # fmt: skip
+    try:
+        plan = {**MELATI, "day": "2026-11-26", "start": "08:00", "end": "16:00", "id": "melati"}
+        office.ok("admin", "visit_plan", **plan)
+        code = office.ok("counter-1", "book", nik=nik(950), visit="melati", **RESIDENT)
+        code = code["booking"]["code"]
+        sync_until(unit_cfg, lambda: len(carried(unit_cfg)) == 1)
+        unit_clock.set(wib(26, 10, 5))
+        wait_for(lambda: link.queue_online, 10, "the unit's queue service")
+
+        assert kiosk.redeem(code)  # the code typed on the kiosk's code screen
+        printed = outcomes.get(timeout=10)
+        assert isinstance(printed, Printed), printed
+        assert (printed.ticket.code, printed.ticket.booking_slot) == ("KA001", "10.00-11.00")
+        assert kiosk.redeem(code)  # the same code again: refused, nothing printed
+        again = outcomes.get(timeout=10)
+        assert isinstance(again, Refused), again
+        assert again.code == "booking_used"
+
+        jobs = printer.complete_jobs()
+        assert len(jobs) == 1
+        data = jobs[0].data
+        for words in (b"KA001\n", b" BOOKING ", b"Jadwal 10.00-11.00"):
+            assert words in data, words  # the unit's code, marked booked for the counter
+        assert code.encode() not in data  # the booking code is not printed
+
+        sync_until(unit_cfg, lambda: status(unit_cfg)["complete"])
+        found = office.ok("admin", "find_booking", code=code)["booking"]
+        assert (found["status"], found["ticket"]) == ("redeemed", "2026-11-26/KA001")
+    finally:
+        kiosk.close()
+        link.stop()
         unit.close()
         office.close()

@@ -96,6 +96,7 @@ class MqttClient:
         max_inflight: int = PAHO_INFLIGHT,
         max_queued: int = MAX_QUEUED_MESSAGES,
         on_callback_error: CallbackErrorHook | None = None,
+        ack_later: bool = False,
     ) -> None:
         """`username` is the login name when the broker asks for one (default: client_id).
 
@@ -103,6 +104,8 @@ class MqttClient:
         paho keeps up to `max_queued` unacknowledged ones in all.
         `on_callback_error` gets each exception a callback raised (after it is
         logged); without one, the default hook (set_default_callback_error_hook).
+        `ack_later`: a received QoS 1 message's PUBACK waits for send_acks()
+        (paho sends it before reading on, a write on the way to the handler).
         """
         self.client_id = client_id
         self.broker = broker
@@ -119,11 +122,14 @@ class MqttClient:
         self._connected_at: float | None = None  # monotonic time of the last CONNACK
         self._quick_losses = 0
         self._partners: list[MqttClient] = []
+        self._ack_later = ack_later
+        self._acks: list[int] = []  # message ids of received QoS 1 messages, ack_later only
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=paho.MQTTv311,  # the contract works over 3.1.1 brokers and bridges
             clean_session=True,  # commands sent while we are away must not fire later
+            manual_ack=ack_later,
         )
         c.max_inflight_messages_set(max_inflight)
         c.max_queued_messages_set(max_queued)
@@ -287,6 +293,16 @@ class MqttClient:
                 time.sleep(0.01)
         return info.is_published()
 
+    def send_acks(self) -> None:
+        """Sends the PUBACKs held back since the last call (ack_later clients).
+
+        The broker sends at most its max_inflight_messages (Mosquitto: 20)
+        unacknowledged messages to a session; the rest wait for these.
+        """
+        acks, self._acks = self._acks, []
+        for mid in acks:
+            self._client.ack(mid, QOS)
+
     def subscribe(
         self, topic_filter: str, handler: MessageHandler, accept_retained: bool = True
     ) -> None:
@@ -315,6 +331,7 @@ class MqttClient:
             return
         log.info("connected to MQTT broker %s:%d", *self._where())
         self._connected_at = time.monotonic()
+        self._acks.clear()  # the ids of the last connection's messages mean nothing now
         # "Connected" means ready: a command sent before our SUBSCRIBE took
         # effect would be lost, so wait for every SUBACK first.
         with self._lock:
@@ -368,6 +385,8 @@ class MqttClient:
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         _debug("in", msg.topic, msg.payload)
+        if self._ack_later and msg.qos:
+            self._acks.append(msg.mid)
         for topic_filter, handler in self._handlers.items():
             if not paho.topic_matches_sub(topic_filter, msg.topic):
                 continue

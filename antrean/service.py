@@ -84,6 +84,9 @@ class Bus(Protocol):
     def poll(self, timeout: float, read: bool = True) -> None:
         """Run the network on the calling thread for up to `timeout` s (read=False: hold input)."""
 
+    def send_acks(self) -> None:
+        """PUBACKs held back for the messages received (MqttClient(ack_later=True))."""
+
     @property
     def connected(self) -> bool:
         """Connected, with every subscription in place."""
@@ -323,6 +326,10 @@ class QueueService:
         if republish:
             self.publish_all_state()
         self._publish(batch)
+        if self.staff_bus is not None:
+            # A counter's command is acknowledged to the broker only now, after
+            # its event: the PUBACK is one more write that need not come first.
+            self.staff_bus.send_acks()
         self._republish_changed_refusals()
 
     def _command(

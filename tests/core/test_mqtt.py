@@ -68,3 +68,37 @@ def test_the_default_hook_sees_errors_of_clients_made_without_one(broker: DevBro
     finally:
         client.stop()
         mqtt.set_default_callback_error_hook(previous)
+
+
+def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
+    # The broker sends at most 20 unacknowledged QoS 1 messages to a session
+    # (Mosquitto's max_inflight_messages): while the client holds its PUBACKs,
+    # 20 of 25 arrive; once it sends them, the other 5 follow.
+    got: list[bytes] = []
+    client = MqttClient("ack-later", BrokerConfig(port=broker.port), ack_later=True)
+    client.subscribe("t/#", lambda _t, payload: got.append(payload))
+    client.open()
+    sender = MqttClient("ack-sender", BrokerConfig(port=broker.port))
+    sender.start()
+
+    def poll_for(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            client.poll(0.05)
+
+    try:
+        deadline = time.monotonic() + 5
+        while not client.connected and time.monotonic() < deadline:
+            client.poll(0.05)
+        assert client.connected
+        assert sender.wait_connected(5)
+        for n in range(25):
+            sender.publish("t/1", str(n).encode())
+        poll_for(1.0)
+        assert len(got) == 20
+        client.send_acks()
+        poll_for(1.0)
+        assert got == [str(n).encode() for n in range(25)]
+    finally:
+        sender.stop()
+        client.close()

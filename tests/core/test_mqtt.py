@@ -70,6 +70,15 @@ def test_the_default_hook_sees_errors_of_clients_made_without_one(broker: DevBro
         mqtt.set_default_callback_error_hook(previous)
 
 
+def _connect_driven(client: MqttClient) -> None:
+    """Opens a client that the test drives with poll() and waits until it is connected."""
+    client.open()
+    deadline = time.monotonic() + 5
+    while not client.connected and time.monotonic() < deadline:
+        client.poll(0.05)
+    assert client.connected
+
+
 def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
     # The broker sends at most 20 unacknowledged QoS 1 messages to a session
     # (Mosquitto's max_inflight_messages): while the client holds its PUBACKs,
@@ -77,7 +86,6 @@ def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
     got: list[bytes] = []
     client = MqttClient("ack-later", BrokerConfig(port=broker.port), ack_later=True)
     client.subscribe("t/#", lambda _t, payload: got.append(payload))
-    client.open()
     sender = MqttClient("ack-sender", BrokerConfig(port=broker.port))
     sender.start()
 
@@ -87,10 +95,7 @@ def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
             client.poll(0.05)
 
     try:
-        deadline = time.monotonic() + 5
-        while not client.connected and time.monotonic() < deadline:
-            client.poll(0.05)
-        assert client.connected
+        _connect_driven(client)
         assert sender.wait_connected(5)
         for n in range(25):
             sender.publish("t/1", str(n).encode())
@@ -101,4 +106,30 @@ def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
         assert got == [str(n).encode() for n in range(25)]
     finally:
         sender.stop()
+        client.close()
+
+
+def test_publishes_inside_corked_leave_together_at_its_end(broker: DevBroker) -> None:
+    # The queue service sends a call's `served` and `called` this way: one
+    # send to the broker at the block's end instead of one each.
+    got: list[bytes] = []
+    receiver = MqttClient("cork-receiver", BrokerConfig(port=broker.port))
+    receiver.subscribe("t/#", lambda _t, payload: got.append(payload))
+    receiver.start()
+    client = MqttClient("corked", BrokerConfig(port=broker.port))
+    try:
+        _connect_driven(client)
+        assert receiver.wait_connected(5)
+        time.sleep(0.2)  # the receiver's SUBACK
+        with client.corked():
+            client.publish("t/1", b"served")
+            client.publish("t/1", b"called")
+            time.sleep(0.05)  # under Linux's 200 ms limit of a cork
+            assert got == []  # written to the socket, held by the kernel
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            client.poll(0.05)
+        assert got == [b"served", b"called"]
+    finally:
+        receiver.stop()
         client.close()

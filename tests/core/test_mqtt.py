@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import time
 
+import paho.mqtt.client as paho
+
 from antrean import mqtt
 from antrean.config import BrokerConfig
 from antrean.mqtt import MqttClient
@@ -133,3 +135,17 @@ def test_publishes_inside_corked_leave_together_at_its_end(broker: DevBroker) ->
     finally:
         receiver.stop()
         client.close()
+
+
+def test_topic_filters_match_as_paho_matches_them() -> None:
+    # Made once per subscription instead of paho's matcher tree per message
+    # and filter; every filter and topic shape below must agree with paho.
+    filters = ["#", "+", "+/+", "a/#", "a/+", "a/+/c", "a/b", "+/b/#", "a/b/c/#", "$SYS/#", "+/#"]
+    filters += ["a/+/#", "/+", "+/", "/#", "a//b", "a/+/+", "antrean/kec-01/cmd/+"]
+    topics = ["", "a", "a/b", "a/b/c", "a/b/c/d", "b", "/a", "a/", "$SYS/x", "$SYS", "a//b"]
+    topics += ["/", "a/x/c", "x/b", "x/b/y", "//", "antrean/kec-01/cmd/counter-4"]
+    for topic_filter in filters:
+        matches = mqtt._matcher(topic_filter)
+        for topic in topics:
+            expected = paho.topic_matches_sub(topic_filter, topic)
+            assert matches(topic) == expected, (topic_filter, topic)

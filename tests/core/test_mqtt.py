@@ -6,6 +6,7 @@ import socket
 import time
 
 import paho.mqtt.client as paho
+import pytest
 
 from antrean import mqtt
 from antrean.config import BrokerConfig
@@ -111,6 +112,7 @@ def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
         client.close()
 
 
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK is Linux's")
 def test_publishes_inside_corked_leave_together_at_its_end(broker: DevBroker) -> None:
     # The queue service sends a call's `served` and `called` this way: one
     # send to the broker at the block's end instead of one each.

@@ -16,7 +16,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,7 @@ class MqttClient:
         max_inflight: int = PAHO_INFLIGHT,
         max_queued: int = MAX_QUEUED_MESSAGES,
         on_callback_error: CallbackErrorHook | None = None,
+        ack_later: bool = False,
     ) -> None:
         """`username` is the login name when the broker asks for one (default: client_id).
 
@@ -103,10 +105,13 @@ class MqttClient:
         paho keeps up to `max_queued` unacknowledged ones in all.
         `on_callback_error` gets each exception a callback raised (after it is
         logged); without one, the default hook (set_default_callback_error_hook).
+        `ack_later`: a received QoS 1 message's PUBACK waits for send_acks()
+        (paho sends it before reading on, a write on the way to the handler).
         """
         self.client_id = client_id
         self.broker = broker
         self._handlers: dict[str, MessageHandler] = {}
+        self._matches: dict[str, Callable[[str], bool]] = {}  # per filter, made once
         self._no_retained: set[str] = set()
         self._unacked: set[int] = set()  # SUBSCRIBE message ids not yet acknowledged
         self._driven = False
@@ -119,11 +124,14 @@ class MqttClient:
         self._connected_at: float | None = None  # monotonic time of the last CONNACK
         self._quick_losses = 0
         self._partners: list[MqttClient] = []
+        self._ack_later = ack_later
+        self._acks: list[int] = []  # message ids of received QoS 1 messages, ack_later only
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=paho.MQTTv311,  # the contract works over 3.1.1 brokers and bridges
             clean_session=True,  # commands sent while we are away must not fire later
+            manual_ack=ack_later,
         )
         c.max_inflight_messages_set(max_inflight)
         c.max_queued_messages_set(max_queued)
@@ -287,6 +295,40 @@ class MqttClient:
                 time.sleep(0.01)
         return info.is_published()
 
+    @contextmanager
+    def corked(self) -> Iterator[None]:
+        """Publishes made inside leave together, in as few TCP segments as fit, at the end.
+
+        Linux's TCP_CORK: each publish otherwise makes its own segment (TCP_NODELAY),
+        and on loopback each send runs the broker side's receive path before the
+        next publish starts. Elsewhere, or without a socket, nothing changes.
+        """
+        sock = self._client.socket()
+        cork = getattr(socket, "TCP_CORK", None)
+        if sock is None or cork is None or not hasattr(sock, "setsockopt"):
+            yield
+            return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, cork, 1)
+        except OSError:
+            yield  # the connection is going; paho notices and reconnects
+            return
+        try:
+            yield
+        finally:
+            with suppress(OSError):  # a lost connection: nothing to send any more
+                sock.setsockopt(socket.IPPROTO_TCP, cork, 0)  # sends what waits, at once
+
+    def send_acks(self) -> None:
+        """Sends the PUBACKs held back since the last call (ack_later clients).
+
+        The broker sends at most its max_inflight_messages (Mosquitto: 20)
+        unacknowledged messages to a session; the rest wait for these.
+        """
+        acks, self._acks = self._acks, []
+        for mid in acks:
+            self._client.ack(mid, QOS)
+
     def subscribe(
         self, topic_filter: str, handler: MessageHandler, accept_retained: bool = True
     ) -> None:
@@ -297,6 +339,7 @@ class MqttClient:
         otherwise run again on every reconnect).
         """
         self._handlers[topic_filter] = handler
+        self._matches[topic_filter] = _matcher(topic_filter)
         if not accept_retained:
             self._no_retained.add(topic_filter)
         if self.connected:
@@ -315,6 +358,7 @@ class MqttClient:
             return
         log.info("connected to MQTT broker %s:%d", *self._where())
         self._connected_at = time.monotonic()
+        self._acks.clear()  # the ids of the last connection's messages mean nothing now
         # "Connected" means ready: a command sent before our SUBSCRIBE took
         # effect would be lost, so wait for every SUBACK first.
         with self._lock:
@@ -368,8 +412,10 @@ class MqttClient:
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         _debug("in", msg.topic, msg.payload)
+        if self._ack_later and msg.qos:
+            self._acks.append(msg.mid)
         for topic_filter, handler in self._handlers.items():
-            if not paho.topic_matches_sub(topic_filter, msg.topic):
+            if not self._matches[topic_filter](msg.topic):
                 continue
             if msg.retain and topic_filter in self._no_retained:
                 log.warning("ignored a retained message on %s (must not be retained)", msg.topic)
@@ -395,6 +441,30 @@ def _debug(direction: str, topic: str, data: bytes) -> None:
     """A message's debug line: its start, with anything that could be a NIK masked first."""
     if log.isEnabledFor(logging.DEBUG):
         log.debug("%s %s %s", direction, topic, _NIK_LIKE.sub(b"****", data[:1000])[:200])
+
+
+def _matcher(topic_filter: str) -> Callable[[str], bool]:
+    """Whether a topic matches the filter, the way paho.topic_matches_sub says.
+
+    That builds a matcher tree at each call (about 7 us); the queue's staff
+    session holds one filter per counter, all tried for every command. A
+    filter without wildcards matches only itself.
+    """
+    if "+" not in topic_filter and "#" not in topic_filter:
+        return topic_filter.__eq__
+    levels = topic_filter.split("/")
+    rest = levels[-1] == "#"  # the last level: any number of levels, none too
+    fixed = levels[:-1] if rest else levels
+
+    def matches(topic: str) -> bool:
+        if topic.startswith("$") and levels[0] in ("+", "#"):
+            return False  # $SYS and the like: never by a leading wildcard
+        parts = topic.split("/")
+        if len(parts) < len(fixed) or (not rest and len(parts) != len(fixed)):
+            return False
+        return all(f in ("+", p) for f, p in zip(fixed, parts, strict=False))
+
+    return matches
 
 
 def _encode(payload: dict[str, Any]) -> bytes:

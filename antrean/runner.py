@@ -173,7 +173,8 @@ def _staff_session(config: Config) -> MqttClient | None:
         log.info("broker.username is set: counters and kiosks share one session")
         return None
     try:
-        return MqttClient(queue_staff_user(config.office.id), config.broker)
+        # Its PUBACKs go after the batch's event (QueueService._handle): off a call's path.
+        return MqttClient(queue_staff_user(config.office.id), config.broker, ack_later=True)
     except ConfigError as err:
         log.warning(
             "no login for the counters' own session (%s); they share the kiosks' session, "

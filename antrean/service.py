@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -83,6 +84,12 @@ class Bus(Protocol):
 
     def poll(self, timeout: float, read: bool = True) -> None:
         """Run the network on the calling thread for up to `timeout` s (read=False: hold input)."""
+
+    def send_acks(self) -> None:
+        """PUBACKs held back for the messages received (MqttClient(ack_later=True))."""
+
+    def corked(self) -> AbstractContextManager[None]:
+        """Publishes made inside go to the broker together at its end (TCP_CORK)."""
 
     @property
     def connected(self) -> bool:
@@ -323,6 +330,10 @@ class QueueService:
         if republish:
             self.publish_all_state()
         self._publish(batch)
+        if self.staff_bus is not None:
+            # A counter's command is acknowledged to the broker only now, after
+            # its event: the PUBACK is one more write that need not come first.
+            self.staff_bus.send_acks()
         self._republish_changed_refusals()
 
     def _command(
@@ -527,8 +538,11 @@ class QueueService:
         bus, office, out, e = self.bus, self.office, batch.changes, self.engine
         if bus is None:
             return
-        for event, (_seq, _day, body) in zip(out.events, batch.events, strict=True):
-            bus.publish(protocol.event_topic(office, event.kind), body.encode())
+        # A call's `served` and `called` in one send: the second need not wait
+        # for the first's trip through the loopback to the broker.
+        with bus.corked():
+            for event, (_seq, _day, body) in zip(out.events, batch.events, strict=True):
+                bus.publish(protocol.event_topic(office, event.kind), body.encode())
         staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
         for device, _id, reply in batch.replies:
             # A staff reply on the staff session: not behind a kiosk burst's refusals.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import socket
 import time
 
+import paho.mqtt.client as paho
+import pytest
+
 from antrean import mqtt
 from antrean.config import BrokerConfig
 from antrean.mqtt import MqttClient
@@ -68,3 +71,83 @@ def test_the_default_hook_sees_errors_of_clients_made_without_one(broker: DevBro
     finally:
         client.stop()
         mqtt.set_default_callback_error_hook(previous)
+
+
+def _connect_driven(client: MqttClient) -> None:
+    """Opens a client that the test drives with poll() and waits until it is connected."""
+    client.open()
+    deadline = time.monotonic() + 5
+    while not client.connected and time.monotonic() < deadline:
+        client.poll(0.05)
+    assert client.connected
+
+
+def test_ack_later_holds_the_pubacks_until_send_acks(broker: DevBroker) -> None:
+    # The broker sends at most 20 unacknowledged QoS 1 messages to a session
+    # (Mosquitto's max_inflight_messages): while the client holds its PUBACKs,
+    # 20 of 25 arrive; once it sends them, the other 5 follow.
+    got: list[bytes] = []
+    client = MqttClient("ack-later", BrokerConfig(port=broker.port), ack_later=True)
+    client.subscribe("t/#", lambda _t, payload: got.append(payload))
+    sender = MqttClient("ack-sender", BrokerConfig(port=broker.port))
+    sender.start()
+
+    def poll_for(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            client.poll(0.05)
+
+    try:
+        _connect_driven(client)
+        assert sender.wait_connected(5)
+        for n in range(25):
+            sender.publish("t/1", str(n).encode())
+        poll_for(1.0)
+        assert len(got) == 20
+        client.send_acks()
+        poll_for(1.0)
+        assert got == [str(n).encode() for n in range(25)]
+    finally:
+        sender.stop()
+        client.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK is Linux's")
+def test_publishes_inside_corked_leave_together_at_its_end(broker: DevBroker) -> None:
+    # The queue service sends a call's `served` and `called` this way: one
+    # send to the broker at the block's end instead of one each.
+    got: list[bytes] = []
+    receiver = MqttClient("cork-receiver", BrokerConfig(port=broker.port))
+    receiver.subscribe("t/#", lambda _t, payload: got.append(payload))
+    receiver.start()
+    client = MqttClient("corked", BrokerConfig(port=broker.port))
+    try:
+        _connect_driven(client)
+        assert receiver.wait_connected(5)
+        time.sleep(0.2)  # the receiver's SUBACK
+        with client.corked():
+            client.publish("t/1", b"served")
+            client.publish("t/1", b"called")
+            time.sleep(0.05)  # under Linux's 200 ms limit of a cork
+            assert got == []  # written to the socket, held by the kernel
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            client.poll(0.05)
+        assert got == [b"served", b"called"]
+    finally:
+        receiver.stop()
+        client.close()
+
+
+def test_topic_filters_match_as_paho_matches_them() -> None:
+    # Made once per subscription instead of paho's matcher tree per message
+    # and filter; every filter and topic shape below must agree with paho.
+    filters = ["#", "+", "+/+", "a/#", "a/+", "a/+/c", "a/b", "+/b/#", "a/b/c/#", "$SYS/#", "+/#"]
+    filters += ["a/+/#", "/+", "+/", "/#", "a//b", "a/+/+", "antrean/kec-01/cmd/+"]
+    topics = ["", "a", "a/b", "a/b/c", "a/b/c/d", "b", "/a", "a/", "$SYS/x", "$SYS", "a//b"]
+    topics += ["/", "a/x/c", "x/b", "x/b/y", "//", "antrean/kec-01/cmd/counter-4"]
+    for topic_filter in filters:
+        matches = mqtt._matcher(topic_filter)
+        for topic in topics:
+            expected = paho.topic_matches_sub(topic_filter, topic)
+            assert matches(topic) == expected, (topic_filter, topic)

@@ -236,7 +236,8 @@ if [ -n "${FIRSTBOOT:-}" ]; then
     ANTREAN_FIRSTBOOT_REBOOT=/root/reboot "${firstboot[@]}" &
   boot1=$!
   for _ in $(seq 1800); do # (3 minutes at most)
-    [ "$(grep -c '^Unpacking ' "$fb_log" 2>/dev/null)" -ge 20 ] && break
+    unpacked=$(grep -cs '^Unpacking ' "$fb_log" || true)
+    [ "${unpacked:-0}" -ge 20 ] && break
     kill -0 "$boot1" 2>/dev/null || break
     sleep 0.1
   done

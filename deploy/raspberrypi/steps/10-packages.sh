@@ -39,11 +39,13 @@ if [ $((${#missing[@]} + ${#newer[@]})) -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   if [ -n "$DEBS_DIR" ]; then
     # The kit's folder is apt's only source (its index, kit_index): apt takes
-    # what the role lacks from there, and cannot reach for the internet.
-    mkdir -p "$TMP/apt/lists/partial" "$TMP/apt/sources"
+    # what the role lacks from there, and cannot reach for the internet. Its
+    # lists and cache stay in $TMP: a cache of the kit alone left in
+    # /var/cache/apt would be rebuilt by the next run's apt-cache (a change).
+    mkdir -p "$TMP/apt/lists/partial" "$TMP/apt/sources" "$TMP/apt/cache/archives/partial"
     echo "deb [trusted=yes] file:$DEBS_DIR ./" >"$TMP/apt/sources/kit.list"
     kit_apt=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$TMP/apt/sources"
-      -o Dir::State::Lists="$TMP/apt/lists")
+      -o Dir::State::Lists="$TMP/apt/lists" -o Dir::Cache="$TMP/apt/cache")
     { apt-get "${kit_apt[@]}" update -q && apt-get "${kit_apt[@]}" install -y -q --no-install-recommends "${missing[@]}" "${newer[@]}"; } ||
       die "installing from the kit's $DEBS_DIR failed (see above): is the kit built for this release? (make kit, on a machine like the Pi)"
   else

@@ -26,7 +26,10 @@ while read -r p; do
   *\?) # where the release has it (Raspberry Pi OS has python3-lgpio already)
     p=${p%\?}
     if has_package "$p"; then continue; fi
-    if { [ -n "$DEBS_DIR" ] && kit_has "$DEBS_DIR" "$p"; } || apt-cache show "$p" >/dev/null 2>&1; then
+    # (apt-cache without writing its cache files: a cache made here would be
+    # stale after this run's install, and the next run would rebuild it)
+    if { [ -n "$DEBS_DIR" ] && kit_has "$DEBS_DIR" "$p"; } ||
+      apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= show "$p" >/dev/null 2>&1; then
       missing+=("$p")
     fi
     ;;

@@ -426,8 +426,8 @@ if [ -n "$kit" ]; then
   update_from=/root/kit-next next=$root/root/kit-next work=$cache/kit-next
   rm -rf "$next" "$work" && cp -a "$root/root/kit" "$next" && mkdir -p "$work/bundle"
   tarball=$(find "$next" -maxdepth 1 -name 'antrean-bundle-*.tar.gz')
-  top=$(tar -tzf "$tarball" | head -n 1 | cut -d/ -f1)
   tar -C "$work/bundle" -xzf "$tarball"
+  top=$(ls "$work/bundle") # (its one folder)
   cp "$wheels"/antrean-0.9.0-*.whl "$wheels"/antrean-0.10.0-*.whl "$work/bundle/$top/wheels/$(basename "$wheels")/"
   tar -C "$work/bundle" -czf "$tarball" "$top"
   deb=$(find "$next/debs/$role" -name 'fake-hwclock_*.deb')

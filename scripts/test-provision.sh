@@ -5,7 +5,7 @@
 # the role's programs there. Slow (minutes), so it is not part of `make test`.
 #
 #   scripts/test-provision.sh BUNDLE.tar.gz     (built with the same ARCH)
-#   env ROLE=portable (default), display or counter
+#   env ROLE=portable (default), hub, display or counter
 #       ARCH=x86_64 (default: this machine) or aarch64: an arm64 root run
 #         through qemu-user-static and binfmt_misc (registered here if missing)
 #       PYTHON=.venv/bin/python (makes the hub's enrollment file for display/counter)
@@ -21,7 +21,7 @@
 #
 # Before the complete run it cuts the power twice (SIGKILL): after step 30,
 # with a package left unpacked but not configured (as a cut during apt does),
-# and, on a portable unit, inside `antrean broker init`.
+# and, on a hub or portable unit, inside `antrean broker init`.
 set -euo pipefail
 
 bundle=$(realpath "${1:?usage: test-provision.sh BUNDLE.tar.gz}")
@@ -128,8 +128,10 @@ tar -C "$root/root/bundle" --strip-components=1 -xzf "$bundle"
 
 in_root() { "${net[@]}" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 role=${ROLE:-portable}
+on_hub="" # the office's broker, queue service and web are on this unit
+case $role in hub | portable) on_hub=1 ;; esac
 python=${PYTHON:-$repo/.venv/bin/python}
-if [ "$role" != portable ]; then
+if [ -z "$on_hub" ]; then
   # A unit off the hub: the hub's LAN listener, and its enrollment file from
   # `antrean broker init` (made here, as on the hub) for --enroll.
   sed -i -e 's|^host = "127.0.0.1"$|host = "antrean-hub.local"|' -e 's|^port = 1883$|port = 8883\ntls_ca = "/etc/antrean/broker/ca.crt"|' \
@@ -147,12 +149,17 @@ if [ "$role" != portable ]; then
   { echo "user root" && sed 's/^persistence true$/persistence false/' "$cache/hub-broker/antrean.conf"; } >"$hub/mosquitto.conf"
 fi
 case $role in
-portable)
+hub | portable)
   # The office web on the LAN: provisioning adds its HTTPS lines and makes
   # its certificate (step 60, broker web-cert --if-needed).
   sed -i 's|^host = "127.0.0.1" *# where it listens.*|host = "0.0.0.0"|' "$root/root/office.toml"
   args=(--role portable --counter 2) imports="evdev, kivy, escpos" groups_wanted="video render input lp dialout"
   enabled=(antrean-queue antrean-kiosk antrean-web antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
+  locals=(--local kiosk-1 --local counter-2 --local web)
+  if [ "$role" = hub ]; then # the office's hub: no counter of its own
+    args=(--role hub) enabled=(antrean-queue antrean-kiosk antrean-web mosquitto)
+    disabled=(antrean-board antrean-counter@2 getty@tty1) locals=(--local kiosk-1 --local web)
+  fi
   ;;
 display)
   args=(--role display --enroll /root/board-1.enroll.toml) device=board-1 unit_args=(--role display) imports="kivy" groups_wanted="video render input audio"
@@ -163,7 +170,7 @@ counter)
   unit_args=(--role counter --counter 2) imports="evdev, gpiozero" groups_wanted="gpio dialout input"
   enabled=(antrean-counter@2) disabled=(antrean-queue antrean-kiosk antrean-board)
   ;;
-*) echo "ROLE must be portable, display or counter" >&2 && exit 2 ;;
+*) echo "ROLE must be portable, hub, display or counter" >&2 && exit 2 ;;
 esac
 [ -n "${device:-}" ] && cp "$cache/hub-broker/enroll/$device.enroll.toml" "$root/root/"
 provision=(/root/bundle/deploy/raspberrypi/provision.sh "${args[@]}" --config /root/office.toml)
@@ -262,7 +269,7 @@ in_root env ANTREAN_TEST_CRASH_AT=step-30 "${provision[@]}" >"$cache/run0.log" 2
 # Unpacked again and not configured: what dpkg shows after a cut during apt.
 in_root sh -c "dpkg --unpack $debs/fake-hwclock_*.deb" >/dev/null 2>&1
 [ -n "$(in_root dpkg --audit)" ] || fail "could not leave a package half installed"
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   echo "==> power cut inside antrean broker init"
   code=0
   in_root env ANTREAN_TEST_CRASH_AT=passwords "${provision[@]}" >"$cache/run0b.log" 2>&1 || code=$?
@@ -277,13 +284,13 @@ fi
 
 echo "==> checks"
 [ -z "$(in_root dpkg --audit)" ] || fail "dpkg still has half installed packages"
-# (on the portable unit by the run cut inside broker init, the first after the cut in apt)
+# (on a hub or portable unit by the run cut inside broker init, the first after the cut in apt)
 # (firstboot.sh runs dpkg --configure -a itself, before provision.sh)
 [ -n "${FIRSTBOOT:-}" ] || grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
   fail "the interrupted dpkg was not repaired"
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   in_root /opt/antrean/venv/bin/antrean broker check --config /etc/antrean/antrean.toml \
-    --local kiosk-1 --local counter-2 --local web || fail "the broker folder is not complete"
+    "${locals[@]}" || fail "the broker folder is not complete"
   grep -q "antrean web adduser NAME --role petugas" "$cache/run1.log" ||
     fail "provisioning did not say how to make the office web's first user"
   if ! grep -q '^tls_cert = "/etc/antrean/broker/web.crt"$' "$root/etc/antrean/antrean.toml" ||
@@ -303,7 +310,7 @@ else
 fi
 # The office's time: the hub serves it (chrony), the other units take it from
 # the hub only (timesyncd); chrony replaced timesyncd on the hub.
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   time_daemon=chrony
   grep -qx "local stratum 10" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: no local stratum"
   grep -qx "allow 192.168.0.0/16" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: the LAN is not allowed"
@@ -362,7 +369,7 @@ if [ -n "${FIRSTBOOT:-}" ]; then
   diff "$cache/after.txt" "$cache/after-boot3.txt" || fail "boot 3 changed files (diff above)"
   echo "    nothing changed, no reboot"
 fi
-if [ "$role" != portable ]; then
+if [ -z "$on_hub" ]; then
   # The unit's program as its unit starts it (its ExecStart and Environment, as
   # the unit's user), against the hub above in a private network namespace
   # (its own loopback, where antrean-hub.local is): the board on SDL's offscreen

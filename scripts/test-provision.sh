@@ -242,11 +242,11 @@ if [ -n "${FIRSTBOOT:-}" ]; then
   setsid "${net[@]}" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     ANTREAN_FIRSTBOOT_REBOOT=/root/reboot "${firstboot[@]}" &
   boot1=$!
-  for _ in $(seq 1800); do # (3 minutes at most)
-    unpacked=$(grep -cs '^Unpacking ' "$fb_log" || true)
-    [ "${unpacked:-0}" -ge 20 ] && break
+  # (at apt's first unpacked package: a counter unit has only a few to install)
+  for _ in $(seq 3600); do # (3 minutes at most)
+    grep -qs '^Unpacking ' "$fb_log" && break
     kill -0 "$boot1" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.05
   done
   kill -KILL -- "-$boot1" 2>/dev/null || fail "boot 1 ended before the cut (log: $fb_log)"
   wait "$boot1" || true

@@ -42,14 +42,16 @@ kit: $(STAMP)
 # each role in ROLES (ROLE=counter: one), then its programs started there.
 # ARCH=aarch64: an arm64 root through qemu-user-static (docs/provisioning.md,
 # "Testing provisioning"); default: this machine's architecture. KIT=1: build
-# the offline kit, then provision from it alone with the network cut.
-ROLES ?= portable display counter
+# the offline kit, then provision from it alone with the network cut;
+# FIRSTBOOT=1 (with KIT=1): through firstboot.sh from the kit on the boot
+# partition, cut in the middle and booted again.
+ROLES ?= hub portable display counter
 TEST_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),$(shell uname -m))
 test-provision: $(STAMP)
 	rm -rf var/provision-cache/bundle-$(TEST_ARCH)
 	ARCH=$(TEST_ARCH) PYTHONS=3.11 deploy/raspberrypi/build-bundle.sh var/provision-cache/bundle-$(TEST_ARCH) $(BIN)/python
 	rc=0; for role in $(or $(ROLE),$(ROLES)); do \
-	  ROLE=$$role ARCH=$(TEST_ARCH) PYTHON=$(BIN)/python KIT=$(KIT) \
+	  ROLE=$$role ARCH=$(TEST_ARCH) PYTHON=$(BIN)/python KIT=$(KIT) FIRSTBOOT=$(FIRSTBOOT) \
 	    scripts/test-provision.sh var/provision-cache/bundle-$(TEST_ARCH)/antrean-bundle-*.tar.gz || rc=1; \
 	done; exit $$rc
 

@@ -5,7 +5,7 @@
 # the role's programs there. Slow (minutes), so it is not part of `make test`.
 #
 #   scripts/test-provision.sh BUNDLE.tar.gz     (built with the same ARCH)
-#   env ROLE=portable (default), display or counter
+#   env ROLE=portable (default), hub, display or counter
 #       ARCH=x86_64 (default: this machine) or aarch64: an arm64 root run
 #         through qemu-user-static and binfmt_misc (registered here if missing)
 #       PYTHON=.venv/bin/python (makes the hub's enrollment file for display/counter)
@@ -14,10 +14,14 @@
 #         that a copy of it with one damaged package is refused; KIT=1: build
 #         the kit first with the bundle's build-kit.sh, in a copy of the base root
 #         (a machine like the Pi, with internet)
+#       FIRSTBOOT=1 (with KIT): provision as a Pi does at boot, by firstboot.sh
+#         from the kit on a boot partition folder, through its reboot (which
+#         is a stand-in here): a power cut in the middle of its apt, the boot
+#         after it that finishes, and a third boot that does nothing
 #
 # Before the complete run it cuts the power twice (SIGKILL): after step 30,
 # with a package left unpacked but not configured (as a cut during apt does),
-# and, on a portable unit, inside `antrean broker init`.
+# and, on a hub or portable unit, inside `antrean broker init`.
 set -euo pipefail
 
 bundle=$(realpath "${1:?usage: test-provision.sh BUNDLE.tar.gz}")
@@ -124,8 +128,10 @@ tar -C "$root/root/bundle" --strip-components=1 -xzf "$bundle"
 
 in_root() { "${net[@]}" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 role=${ROLE:-portable}
+on_hub="" # the office's broker, queue service and web are on this unit
+case $role in hub | portable) on_hub=1 ;; esac
 python=${PYTHON:-$repo/.venv/bin/python}
-if [ "$role" != portable ]; then
+if [ -z "$on_hub" ]; then
   # A unit off the hub: the hub's LAN listener, and its enrollment file from
   # `antrean broker init` (made here, as on the hub) for --enroll.
   sed -i -e 's|^host = "127.0.0.1"$|host = "antrean-hub.local"|' -e 's|^port = 1883$|port = 8883\ntls_ca = "/etc/antrean/broker/ca.crt"|' \
@@ -143,12 +149,17 @@ if [ "$role" != portable ]; then
   { echo "user root" && sed 's/^persistence true$/persistence false/' "$cache/hub-broker/antrean.conf"; } >"$hub/mosquitto.conf"
 fi
 case $role in
-portable)
+hub | portable)
   # The office web on the LAN: provisioning adds its HTTPS lines and makes
   # its certificate (step 60, broker web-cert --if-needed).
   sed -i 's|^host = "127.0.0.1" *# where it listens.*|host = "0.0.0.0"|' "$root/root/office.toml"
   args=(--role portable --counter 2) imports="evdev, kivy, escpos" groups_wanted="video render input lp dialout"
   enabled=(antrean-queue antrean-kiosk antrean-web antrean-counter@2 mosquitto) disabled=(antrean-board getty@tty1)
+  locals=(--local kiosk-1 --local counter-2 --local web)
+  if [ "$role" = hub ]; then # the office's hub: no counter of its own
+    args=(--role hub) enabled=(antrean-queue antrean-kiosk antrean-web mosquitto)
+    disabled=(antrean-board antrean-counter@2 getty@tty1) locals=(--local kiosk-1 --local web)
+  fi
   ;;
 display)
   args=(--role display --enroll /root/board-1.enroll.toml) device=board-1 unit_args=(--role display) imports="kivy" groups_wanted="video render input audio"
@@ -159,7 +170,7 @@ counter)
   unit_args=(--role counter --counter 2) imports="evdev, gpiozero" groups_wanted="gpio dialout input"
   enabled=(antrean-counter@2) disabled=(antrean-queue antrean-kiosk antrean-board)
   ;;
-*) echo "ROLE must be portable, display or counter" >&2 && exit 2 ;;
+*) echo "ROLE must be portable, hub, display or counter" >&2 && exit 2 ;;
 esac
 [ -n "${device:-}" ] && cp "$cache/hub-broker/enroll/$device.enroll.toml" "$root/root/"
 provision=(/root/bundle/deploy/raspberrypi/provision.sh "${args[@]}" --config /root/office.toml)
@@ -207,15 +218,58 @@ else:
 }
 export -f web_login_page # for the network namespace's shell below
 
-echo "==> [$(($(date +%s) - started)) s] power cut after step 30, and in the middle of apt"
 rm -f "$cache"/run*.log
+firstboot=(/usr/local/sbin/antrean-firstboot "$role")
+[[ " ${args[*]} " == *" --counter 2 "* ]] && firstboot+=(2)
+if [ -n "${FIRSTBOOT:-}" ]; then
+  [ -n "$kit" ] || fail "FIRSTBOOT=1 needs KIT (firstboot provisions from the kit on the boot partition)"
+  # As the card comes from the technician's machine and cloud-init (user-data):
+  # the kit, the config and the enrollment on the boot partition; firstboot.sh,
+  # its unit (enabled) and its settings in the root.
+  boot=$root/boot/firmware/antrean && mkdir -p "$boot"
+  cp -a "$kit" "$boot/antrean-kit-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$kit/kit.txt")"
+  cp "$root/root/office.toml" "$boot/antrean.toml"
+  [ -z "${device:-}" ] || cp "$root/root/$device.enroll.toml" "$boot/"
+  install -m 0755 "$repo/deploy/raspberrypi/firstboot.sh" "$root/usr/local/sbin/antrean-firstboot"
+  cp "$repo/deploy/raspberrypi/files/antrean-firstboot.service" "$root/etc/systemd/system/"
+  in_root systemctl enable antrean-firstboot.service 2>/dev/null
+  # The reboot: only after the marker, which must be there by then.
+  printf '#!/bin/sh\n[ -e /var/lib/antrean/.provisioned ] || { echo "reboot before the marker" >&2; exit 1; }\necho reboot >>/root/reboots\n' \
+    >"$root/root/reboot" && chmod +x "$root/root/reboot"
+  fb_log=$root/var/log/antrean-provision.log
+  echo "==> [$(($(date +%s) - started)) s] boot 1: firstboot.sh, the power cut in the middle of its apt"
+  # Its own session: the cut takes firstboot.sh, provision.sh, apt and dpkg at once.
+  setsid "${net[@]}" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    ANTREAN_FIRSTBOOT_REBOOT=/root/reboot "${firstboot[@]}" &
+  boot1=$!
+  # (at apt's first unpacked package: a counter unit has only a few to install)
+  for _ in $(seq 3600); do # (3 minutes at most)
+    grep -qs '^Unpacking ' "$fb_log" && break
+    kill -0 "$boot1" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL -- "-$boot1" 2>/dev/null || fail "boot 1 ended before the cut (log: $fb_log)"
+  wait "$boot1" || true
+  [ ! -e "$root/var/lib/antrean/.provisioned" ] || fail "the marker was written before the end"
+  half=$(in_root dpkg --audit | grep -c '^ [a-z0-9]' || true)
+  echo "    cut after $(grep -c '^Unpacking ' "$fb_log") packages unpacked: dpkg --audit lists $half, no marker"
+  echo "==> [$(($(date +%s) - started)) s] boot 2: firstboot.sh again, to the end"
+  in_root env ANTREAN_FIRSTBOOT_REBOOT=/root/reboot "${firstboot[@]}" || { tail -n 30 "$fb_log"; fail "boot 2"; }
+  cp "$fb_log" "$cache/run1.log" # (the checks below read it as the complete run's log)
+  [ "$(cat "$root/root/reboots")" = reboot ] || fail "boot 2 did not reboot once, after its marker"
+  [ "$(in_root systemctl is-enabled antrean-firstboot.service)" = disabled ] || fail "antrean-firstboot is still enabled"
+  [ -z "${device:-}" ] || [ ! -e "$boot/$device.enroll.toml" ] || fail "the enrollment stayed on the boot partition"
+  grep -c '^==> .* provisioning as' "$fb_log" | grep -qx 2 || fail "firstboot did not run twice"
+  tail -n 2 "$fb_log" | sed 's/^/    /'
+else
+echo "==> [$(($(date +%s) - started)) s] power cut after step 30, and in the middle of apt"
 code=0
 in_root env ANTREAN_TEST_CRASH_AT=step-30 "${provision[@]}" >"$cache/run0.log" 2>&1 || code=$?
 [ "$code" -eq 137 ] || { cat "$cache/run0.log"; fail "the run to cut exited $code, not killed"; }
 # Unpacked again and not configured: what dpkg shows after a cut during apt.
 in_root sh -c "dpkg --unpack $debs/fake-hwclock_*.deb" >/dev/null 2>&1
 [ -n "$(in_root dpkg --audit)" ] || fail "could not leave a package half installed"
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   echo "==> power cut inside antrean broker init"
   code=0
   in_root env ANTREAN_TEST_CRASH_AT=passwords "${provision[@]}" >"$cache/run0b.log" 2>&1 || code=$?
@@ -226,15 +280,17 @@ fi
 echo "==> [$(($(date +%s) - started)) s] first complete run"
 in_root "${provision[@]}" >"$cache/run1.log" 2>&1 || { cat "$cache/run1.log"; exit 1; }
 tail -n 3 "$cache/run1.log"
+fi
 
 echo "==> checks"
 [ -z "$(in_root dpkg --audit)" ] || fail "dpkg still has half installed packages"
-# (on the portable unit by the run cut inside broker init, the first after the cut in apt)
-grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
+# (on a hub or portable unit by the run cut inside broker init, the first after the cut in apt)
+# (firstboot.sh runs dpkg --configure -a itself, before provision.sh)
+[ -n "${FIRSTBOOT:-}" ] || grep -qs "dpkg --configure -a" "$cache/run0b.log" "$cache/run1.log" ||
   fail "the interrupted dpkg was not repaired"
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   in_root /opt/antrean/venv/bin/antrean broker check --config /etc/antrean/antrean.toml \
-    --local kiosk-1 --local counter-2 --local web || fail "the broker folder is not complete"
+    "${locals[@]}" || fail "the broker folder is not complete"
   grep -q "antrean web adduser NAME --role petugas" "$cache/run1.log" ||
     fail "provisioning did not say how to make the office web's first user"
   if ! grep -q '^tls_cert = "/etc/antrean/broker/web.crt"$' "$root/etc/antrean/antrean.toml" ||
@@ -254,7 +310,7 @@ else
 fi
 # The office's time: the hub serves it (chrony), the other units take it from
 # the hub only (timesyncd); chrony replaced timesyncd on the hub.
-if [ "$role" = portable ]; then
+if [ -n "$on_hub" ]; then
   time_daemon=chrony
   grep -qx "local stratum 10" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: no local stratum"
   grep -qx "allow 192.168.0.0/16" "$root/etc/chrony/conf.d/antrean.conf" || fail "chrony: the LAN is not allowed"
@@ -306,7 +362,14 @@ listing >"$cache/after.txt"
 grep -q "done: nothing to change" "$cache/run2.log" || fail "the second run reported changes"
 diff "$cache/before.txt" "$cache/after.txt" || fail "the second run changed files (diff above)"
 echo "    $(wc -l <"$cache/before.txt") entries, identical after the second run"
-if [ "$role" != portable ]; then
+if [ -n "${FIRSTBOOT:-}" ]; then
+  echo "==> boot 3: firstboot.sh finds its marker and does nothing"
+  in_root env ANTREAN_FIRSTBOOT_REBOOT=/root/reboot "${firstboot[@]}" || fail "boot 3 failed"
+  listing >"$cache/after-boot3.txt"
+  diff "$cache/after.txt" "$cache/after-boot3.txt" || fail "boot 3 changed files (diff above)"
+  echo "    nothing changed, no reboot"
+fi
+if [ -z "$on_hub" ]; then
   # The unit's program as its unit starts it (its ExecStart and Environment, as
   # the unit's user), against the hub above in a private network namespace
   # (its own loopback, where antrean-hub.local is): the board on SDL's offscreen
@@ -362,14 +425,45 @@ for v in 0.9.0 0.10.0; do
   SOURCE_DATE_EPOCH=315532800 "$python" -m pip wheel --quiet --no-deps \
     -w "$wheels" "$src" 2>/dev/null
 done
+update_from=/root/bundle
+if [ -n "$kit" ]; then
+  # The next release's kit: its bundle has those wheels too, and one of the
+  # role's packages (fake-hwclock) has a newer version, which the update must
+  # install from the kit, offline.
+  update_from=/root/kit-next next=$root/root/kit-next work=$cache/kit-next
+  rm -rf "$next" "$work" && cp -a "$root/root/kit" "$next" && mkdir -p "$work/bundle"
+  tarball=$(find "$next" -maxdepth 1 -name 'antrean-bundle-*.tar.gz')
+  tar -C "$work/bundle" -xzf "$tarball"
+  top=$(ls "$work/bundle") # (its one folder)
+  cp "$wheels"/antrean-0.9.0-*.whl "$wheels"/antrean-0.10.0-*.whl "$work/bundle/$top/wheels/$(basename "$wheels")/"
+  tar -C "$work/bundle" -czf "$tarball" "$top"
+  deb=$(find "$next/debs/$role" -name 'fake-hwclock_*.deb')
+  hw_new=$(dpkg-deb -f "$deb" Version)+antrean1
+  dpkg-deb -R "$deb" "$work/deb" && rm "$deb"
+  sed -i "s/^Version: .*/Version: $hw_new/" "$work/deb/DEBIAN/control"
+  dpkg-deb -b "$work/deb" "$next/debs/$role/fake-hwclock_${hw_new}_all.deb" >/dev/null
+  # shellcheck disable=SC2016 # (for the inner shell)
+  bash -c '. "$1" && kit_index "$2"' kit "$repo/deploy/raspberrypi/kit.sh" "$next/debs/$role"
+  (cd "$next" && find . -type f ! -name SHA256SUMS -printf '%P\0' | sort -z | xargs -0 sha256sum) >"$work/SHA256SUMS"
+  mv "$work/SHA256SUMS" "$next/SHA256SUMS"
+fi
 before=$(readlink "$root/opt/antrean/venv")
-in_root /root/bundle/deploy/raspberrypi/provision.sh --update /root/bundle >"$cache/update.log" 2>&1 ||
+in_root /root/bundle/deploy/raspberrypi/provision.sh --update "$update_from" >"$cache/update.log" 2>&1 ||
   { cat "$cache/update.log"; fail "--update"; }
 [ "$(readlink "$root/opt/antrean/venv")" = venvs/0.10.0 ] || fail "--update did not switch to 0.10.0"
 [ "$(in_root /usr/local/bin/antrean --version)" = "antrean 0.10.0" ] || fail "antrean --version after the update"
+# shellcheck disable=SC2016 # dpkg-query's own format
+hw_version() { in_root dpkg-query -W -f='${Version}' fake-hwclock; }
+if [ -n "$kit" ]; then
+  [ "$(hw_version)" = "$hw_new" ] || fail "--update from the kit did not upgrade fake-hwclock to $hw_new"
+  grep "upgrading from the kit" "$cache/update.log" | sed 's/^/    /'
+fi
 in_root /root/bundle/deploy/raspberrypi/provision.sh --rollback >"$cache/rollback.log" 2>&1 ||
   { cat "$cache/rollback.log"; fail "--rollback"; }
 [ "$(readlink "$root/opt/antrean/venv")" = "$before" ] || fail "--rollback did not go back to $before"
+# The app goes back; Debian's packages stay upgraded (same release: the old venv runs on them).
+[ "$(in_root /usr/local/bin/antrean --version)" = "antrean ${before#venvs/}" ] || fail "antrean --version after the rollback"
+[ -z "$kit" ] || [ "$(hw_version)" = "$hw_new" ] || fail "the rollback changed Debian's packages"
 echo "    $before -> venvs/0.10.0 -> $before: $(tail -n 1 "$cache/rollback.log")"
 echo "==> [$(($(date +%s) - started)) s] the installed units' programs, running: Mosquitto, the queue service, the web"
 # A private network namespace: its own 127.0.0.1:1883, whatever the host runs.

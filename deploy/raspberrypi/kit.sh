@@ -69,3 +69,17 @@ kit_has() {
   for deb in "$1/$2"_*.deb; do [ -f "$deb" ] && return 0; done
   return 1
 }
+
+# kit_newer FOLDER PACKAGE - prints the highest version of PACKAGE the folder
+# has when that is newer than the installed one (an installed package only):
+# a kit of a newer release upgrades what the role already has, from the kit.
+kit_newer() {
+  local deb have v best=""
+  have=$(dpkg-query -W -f='${Version}' "$2" 2>/dev/null) || return 1
+  for deb in "$1/$2"_*.deb; do
+    [ -f "$deb" ] || continue
+    v=$(dpkg-deb -f "$deb" Version)
+    if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+  done
+  [ -n "$best" ] && dpkg --compare-versions "$best" gt "$have" && echo "$best"
+}

@@ -470,11 +470,12 @@ echo "==> [$(($(date +%s) - started)) s] the installed units' programs, running:
 unshare --net bash -s "$root" <<'LIVE'
 set -euo pipefail
 root=$1
-start() { # UNIT LOG: its program exactly as the unit starts it, as the unit's user
-  local exec_start
-  exec_start=$(sed -n 's/^ExecStart=//p' "$root/etc/systemd/system/$1")
+start() { # UNIT LOG [ENV...]: its program exactly as the unit starts it, as the unit's user
+  local exec_start unit=$1 log=$2
+  shift 2
+  exec_start=$(sed -n 's/^ExecStart=//p' "$root/etc/systemd/system/$unit")
   # shellcheck disable=SC2086 # the unit's command line, split like systemd does
-  in_root runuser -u antrean -- $exec_start >"$root/tmp/$2" 2>&1 &
+  in_root runuser -u antrean -- env "$@" $exec_start >"$root/tmp/$log" 2>&1 &
 }
 ip link set lo up
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
@@ -487,9 +488,28 @@ web=$!
 # (up to a minute: under qemu, ARCH=aarch64, Python starts ten times slower)
 for _ in $(seq 300); do grep -q "queue service for" "$root/tmp/queue.log" && break; sleep 0.2; done
 web_page=$(web_login_page in_root)
-# --as kiosk-1: a login as the hub's kiosk (not running here) to see the queue service.
+# --as kiosk-1: a login as the hub's kiosk to see the queue service.
 in_root /opt/antrean/venv/bin/antrean doctor --timeout 10 --as kiosk-1 | tee "$root/tmp/doctor.txt" || true
-kill "$queue" "$web"; wait "$queue" "$web" || true
+# The kiosk as its unit starts it (its Environment, with SDL's offscreen driver
+# for the DRM screen this root lacks, and no printer plugged in) until its
+# first frame is drawn, and still running 5 s later.
+# shellcheck disable=SC2046 # the unit's Environment lines, split like systemd does
+start antrean-kiosk.service kiosk.log $(sed -n 's/^Environment=//p' "$root/etc/systemd/system/antrean-kiosk.service") \
+  SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy
+kiosk=$!
+for _ in $(seq 300); do
+  grep -q "kiosk: first frame" "$root/tmp/kiosk.log" && break
+  kill -0 "$kiosk" 2>/dev/null || break
+  sleep 1
+done
+sleep 5
+kiosk_alive=$(kill -0 "$kiosk" 2>/dev/null && echo yes || echo no)
+kill "$queue" "$web" "$kiosk" 2>/dev/null || true
+wait "$queue" "$web" "$kiosk" || true
+grep -q "kiosk: first frame" "$root/tmp/kiosk.log" && grep -q "connected to MQTT broker" "$root/tmp/kiosk.log" &&
+  [ "$kiosk_alive" = yes ] ||
+  { echo "FAIL: the kiosk did not draw its first frame, log in and keep running"; tail -n 30 "$root/tmp/kiosk.log"; exit 1; }
+echo "    the kiosk runs, logged in: $(grep "kiosk: first frame" "$root/tmp/kiosk.log" | tail -n 1 | sed 's/.*kiosk: //')"
 [ "$web_page" = 200 ] || { echo "FAIL: the office web does not answer /masuk ($web_page)"; cat "$root/tmp/web.log"; exit 1; }
 echo "    the office web answers /masuk: $web_page"
 kill "$(cat "$root/run/mosquitto/mosquitto.pid")" || true

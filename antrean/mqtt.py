@@ -126,6 +126,9 @@ class MqttClient:
         self._partners: list[MqttClient] = []
         self._ack_later = ack_later
         self._acks: list[int] = []  # message ids of received QoS 1 messages, ack_later only
+        self.received = 0  # messages handed to the handlers (poll(): did a partner bring one?)
+        self._held = False  # poll() left this socket unread once for a partner's message
+        self._last_out: paho.MQTTMessageInfo | None = None  # the last QoS 1 publish (settle())
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -192,7 +195,7 @@ class MqttClient:
         not read (its messages wait in the broker); it still writes and keeps
         alive, and the partners are read.
         """
-        clients = [self, *self._partners]
+        clients = [*self._partners, self]  # the partners first: see the end
         live = [c for c in clients if c._socket_or_reconnect()]
         if not live:
             wait = min(c._next_attempt for c in clients) - time.monotonic()
@@ -213,8 +216,19 @@ class MqttClient:
             )
         except (OSError, TypeError, ValueError):
             r, w = [], []  # a socket closed under us; loop_misc notices the lost connection
+        before = sum(p.received for p in self._partners)
         for c in live:
             readable = c in readers and (socks[c] in r or c._pending())
+            if c is self:
+                # The queue's staff session is the partner, and this session hears
+                # every command topic too: when the partner brought a message, this
+                # socket's copy of it waits for the next poll (after the batch)
+                # instead of being read before it. Once in a row only, so that a
+                # partner's flood cannot leave this socket unread.
+                hold = readable and not self._held
+                hold = hold and sum(p.received for p in self._partners) > before
+                self._held = hold
+                readable = readable and not hold
             c._drive(readable, socks[c] in w)
 
     def _drive(self, readable: bool, writable: bool) -> None:
@@ -282,7 +296,23 @@ class MqttClient:
         data = payload if isinstance(payload, bytes) else _encode(payload)
         _debug("out", topic, data)
         info = self._client.publish(topic, data, qos=qos, retain=retain)
+        if qos:
+            self._last_out = info
         return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def settle(self, timeout: float) -> bool:
+        """Drives the network until the broker has acknowledged the last QoS 1 publish.
+
+        At most `timeout` s, and only in driven mode (open()); True once the
+        PUBACK came. Messages that arrive meanwhile go to their handlers.
+        """
+        info, deadline = self._last_out, time.monotonic() + timeout
+        while info is not None and not info.is_published():
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._driven or not self.connected:
+                return False
+            self.poll(left)
+        return True
 
     def publish_and_wait(self, topic: str, payload: dict[str, Any], timeout: float = 5) -> bool:
         """Publishes and waits for the broker's PUBACK (used before a clean stop)."""
@@ -412,6 +442,7 @@ class MqttClient:
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         _debug("in", msg.topic, msg.payload)
+        self.received += 1
         if self._ack_later and msg.qos:
             self._acks.append(msg.mid)
         for topic_filter, handler in self._handlers.items():

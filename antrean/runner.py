@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -194,6 +195,10 @@ def run_queue_service(config: Config, stop: threading.Event | None = None) -> in
     """Serves the office until SIGTERM/SIGINT (or `stop` is set); the exit status."""
     stop = stop or threading.Event()
     runner = QueueServiceRunner(config, on_rival=stop.set)
+    # The config and the day loaded from the store live as long as the process:
+    # frozen, the collections between batches (antrean.service) skip them.
+    gc.collect()
+    gc.freeze()
     try:
         runner.start()
     except (AnotherQueueService, StoreFull) as exc:

@@ -17,6 +17,7 @@ past it, its commands are refused with `rate_limited` and not remembered.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -64,6 +65,10 @@ REPLAY_MAX = 200
 # sessions, a few ms apart. The second copy is dropped within this window: far
 # more than those ms, far less than a device's 5 s before it sends an id again.
 TWICE_S = 1.0
+# After a call's events, the longest wait for the broker's PUBACK of them
+# before the replies and states follow: a round trip on the hub is about
+# 0.3 ms; a broker that stalls costs a call at most this.
+SETTLE_S = 0.005
 
 
 class Bus(Protocol):
@@ -90,6 +95,9 @@ class Bus(Protocol):
 
     def corked(self) -> AbstractContextManager[None]:
         """Publishes made inside go to the broker together at its end (TCP_CORK)."""
+
+    def settle(self, timeout: float) -> bool:
+        """Runs the network until the broker acknowledged the last publish (at most timeout s)."""
 
     @property
     def connected(self) -> bool:
@@ -275,6 +283,7 @@ class QueueService:
                 return
             if stop:
                 return
+            _collect_garbage_due()
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
                 last_prune = time.monotonic()
                 self._forget_old_commands()
@@ -292,9 +301,11 @@ class QueueService:
         waiting += int(self.sync_desk is not None and self.sync_desk.busy)
         self.bus.poll(0 if waiting else TICK_S, read=self._public.qsize() < BATCH_MAX)
         # paho reads about one packet per poll; keep reading while a burst lasts.
+        # While a staff command waits, only the staff session: the kiosks'
+        # session's copy of it (and kiosk commands) are read after its batch.
         while waiting < (now := self._staff.qsize() + self._public.qsize()) < BATCH_MAX:
             waiting = now
-            self.bus.poll(0)
+            self.bus.poll(0, read=self._staff.empty())
 
     def _handle(self, items: list[object]) -> None:
         batch = _Batch()
@@ -535,7 +546,7 @@ class QueueService:
 
     def _publish(self, batch: _Batch, everything: bool = False) -> None:
         """Events first (boards react to them), then replies, then the retained states."""
-        bus, office, out, e = self.bus, self.office, batch.changes, self.engine
+        bus, office, out = self.bus, self.office, batch.changes
         if bus is None:
             return
         # A call's `served` and `called` in one send: the second need not wait
@@ -543,11 +554,28 @@ class QueueService:
         with bus.corked():
             for event, (_seq, _day, body) in zip(out.events, batch.events, strict=True):
                 bus.publish(protocol.event_topic(office, event.kind), body.encode())
-        staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
-        for device, _id, reply in batch.replies:
-            # A staff reply on the staff session: not behind a kiosk burst's refusals.
-            via = staff if device in self.staff_devices else bus
-            via.publish(protocol.reply_topic(office, device), reply.encode())
+        if batch.calls_changed and self._public.empty() and self._staff.empty():
+            # A call: the rest waits until the broker has taken its events (the
+            # PUBACK, about 0.3 ms), then lets the processes that woke for them
+            # (the broker, a board on this machine) run first. On the hub's few
+            # cores the replies' and states' publishing, and the broker's
+            # fan-out of them, otherwise stand between the events and the
+            # boards: in bench/bench_call_latency.py one call in ten reached
+            # the board about 1 ms later. Not while commands wait (a burst):
+            # the PUBACK is then behind them in the socket, and the cores busy.
+            bus.settle(SETTLE_S)
+            os.sched_yield()
+        with bus.corked():  # the rest in as few sends as fit, as the events
+            staff = self.staff_bus if self.staff_bus and self.staff_bus.connected else bus
+            for device, _id, reply in batch.replies:
+                # A staff reply on the staff session: not behind a kiosk burst's refusals.
+                via = staff if device in self.staff_devices else bus
+                via.publish(protocol.reply_topic(office, device), reply.encode())
+            self._publish_states(bus, batch, everything)
+
+    def _publish_states(self, bus: Bus, batch: _Batch, everything: bool) -> None:
+        """The retained states the batch changed (all of them: `everything`)."""
+        office, out, e = self.office, batch.changes, self.engine
         services = [s.code for s in self.config.services] if everything else sorted(out.services)
         for code in services:
             self._publish_service(code)
@@ -614,6 +642,27 @@ class QueueService:
         pruned = self.store.prune_events(self.engine.day - timedelta(days=EVENT_LOG_DAYS))
         if pruned:
             log.info("pruned %d logged events older than %d days", pruned, EVENT_LOG_DAYS)
+
+
+def _collect_garbage_due() -> None:
+    """The collection the interpreter would start soon, run now, between batches.
+
+    Python collects when allocations pass a threshold, as likely in the middle
+    of a call as anywhere, and a collection of the older generations takes
+    milliseconds. Run here, once a batch is out, no command waits for it.
+    gc.collect(n) moves the counts as the automatic collection does. The full
+    collection is left to the interpreter's own rule (it waits until the heap
+    grew by a quarter) unless the start-up heap is frozen (`antrean queue`
+    does it), which makes a full collection cheap.
+    """
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    if not thresholds[0] or counts[0] < thresholds[0] // 2:
+        return  # automatic collection is off, or not due for a while
+    oldest = 2 if gc.get_freeze_count() else 1
+    generation = 0
+    while generation < oldest and counts[generation + 1] + 1 >= thresholds[generation + 1]:
+        generation += 1
+    gc.collect(generation)
 
 
 def _take(lane: queue.SimpleQueue[object], most: int) -> list[object]:

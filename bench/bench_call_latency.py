@@ -8,19 +8,22 @@ for its own reply, then calls the next. Tickets are issued beforehand.
 Baseline in the same run: bench/relay.py, a separate process that republishes
 what it receives; the same two broker hops (client -> broker -> relay -> broker
 -> subscriber), QoS 1, TCP_NODELAY, the same client class, no engine or store.
+The subscriber at the end of both, the board's place, is bench/latch.py, a
+process of its own as a board is a device of its own.
 And one durable SQLite commit, in this process: a store file with the
 service's schema (WAL, synchronous FULL, checkpointed beside the commits by
 antrean.checkpoint as the service's store is), and per commit the rows a call
 writes (two tickets, a counter, a service, the meta, one remembered reply).
-Service calls, relay messages and commits alternate, so all three see the same
-machine state. The service's physical floor is relay + commit: two broker hops
-and one fsync are what a durable call cannot avoid.
+Service calls, relay messages and commits alternate, each after the same
+idle gap, so all three see the same machine state. The service's physical
+floor is relay + commit: two broker hops and one fsync are what a durable
+call cannot avoid.
 
 Where the probe commits matters: an fsync a few ms after another one has a
 far shorter tail than one after an idle pause (the disk's flush then carries
 whatever the machine wrote meanwhile), and the service's commit always comes
-after a pause. So the floor's commit is made half a pace after the last
-fsync, as the service's is; the same probe right after the service's commit
+after a pause. So the floor's commit is made a gap after the last fsync, as
+the service's is; the same probe right after the service's commit
 (where it was measured until 2026-12-02) is printed beside it.
 
 Targets: p99 <= 15 ms, p99 <= 3x the relay's p99, and
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 import tempfile
 import threading
 import time
@@ -72,31 +76,19 @@ PER_KIOSK = BURST - 10
 # One call per round, paced under the per-device rate (antrean.ratelimit), so
 # that counter-4 is never refused, and each round starts with an idle service.
 PACE_S = 1.2 / RATE_PER_S
+GAP_S = PACE_S / 3  # idle before each of a round's three measurements
 
 
 class Latch:
-    """Timestamps the next message on a topic (one outstanding message at a time)."""
+    """Timestamps the next message on one topic of a LatchProcess (one outstanding at a time)."""
 
-    def __init__(self, port: int, topic_filter: str, name: str) -> None:
+    def __init__(self) -> None:
         self._got = threading.Event()
         self.at = 0.0
         self.payload = b""
-        self.mqtt = MqttClient(f"bench-{name}-{os.getpid()}", broker_config(port))
-        self.mqtt.subscribe(topic_filter, self._on)
 
-    def start(self) -> Latch:
-        self.mqtt.start()
-        if not self.mqtt.wait_connected(10):
-            raise RuntimeError("latch: cannot reach the broker")
-        time.sleep(0.2)  # the SUBACK
-        return self
-
-    def stop(self) -> None:
-        self.mqtt.stop()
-
-    def _on(self, _topic: str, payload: bytes) -> None:
-        self.at = time.perf_counter()
-        self.payload = payload
+    def arrived(self, at: float, payload: bytes) -> None:
+        self.at, self.payload = at, payload
         self._got.set()
 
     def arm(self) -> None:
@@ -106,6 +98,42 @@ class Latch:
         if not self._got.wait(TIMEOUT_S):
             raise TimeoutError("no message within the timeout")
         return self.at
+
+
+class LatchProcess:
+    """bench/latch.py: the board's and the relay sink's subscriber, a process of its own.
+
+    It stamps each message as it arrives; a thread here reads its lines and
+    hands them to the topic's Latch.
+    """
+
+    def __init__(self, port: int, topics: list[str]) -> None:
+        self.latches = {t: Latch() for t in topics}
+        argv = [PYTHON, str(Path(__file__).with_name("latch.py")), "--port", str(port), *topics]
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="latch-reader", daemon=True)
+
+    def start(self) -> LatchProcess:
+        self._reader.start()
+        if not self._ready.wait(15):
+            raise RuntimeError("latch: the process did not reach the broker")
+        time.sleep(0.2)  # the SUBACKs
+        return self
+
+    def stop(self) -> None:
+        stop_process(self._proc)  # type: ignore[arg-type]
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = json.loads(raw)
+            if line.get("ready"):
+                self._ready.set()
+                continue
+            latch = self.latches.get(line["topic"])
+            if latch is not None:
+                latch.arrived(line["at"], line["payload"].encode())
 
 
 class OfficeSeq:
@@ -244,16 +272,16 @@ def measure(
 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """Alternates a service call, a relay message and two commits; returns the four (s).
 
-    A round: the call (its commit), the relay, a commit at once ("right after
-    an fsync"), half a pace of idle, the floor's commit, half a pace of idle.
-    The service's commit and the floor's each come half a pace after the
-    previous fsync of the round.
+    A round: a gap, the relay, a gap, the call (its commit) and a commit at
+    once ("right after an fsync"), a gap, the floor's commit. The service's
+    commit and the floor's each come a gap after the previous fsync.
     """
     counter = QueueClient(OFFICE, COUNTER_DEVICE, broker_config(port)).start()
-    board = Latch(port, topic("event", "called"), "board").start()
+    called = topic("event", "called")
+    latches = LatchProcess(port, [called, RELAY_OUT]).start()
+    board, sink = latches.latches[called], latches.latches[RELAY_OUT]
     sender = MqttClient(f"bench-relay-sender-{os.getpid()}", broker_config(port))
     sender.start()
-    sink = Latch(port, RELAY_OUT, "relay-sink").start()
     office = OfficeSeq(port).start()
     body = {"id": "counter-4-0000000000-1", "action": "call_next", "args": {"counter": 4}}
     payload = json.dumps(body).encode()  # what the relay forwards: a call_next command
@@ -265,11 +293,16 @@ def measure(
     try:
         wait_relay(sender, sink)
         for i in range(warmup + calls):
-            s, r = one_call(counter, board, office), one_relay(sender, sink, payload)
+            # Each measurement starts after the same idle gap: the first thing
+            # after an idle pause is slower (the machine's cores wake, caches are
+            # cold), so whichever came first would pay for both.
+            time.sleep(GAP_S)
+            r = one_relay(sender, sink, payload)
+            time.sleep(GAP_S)
+            s = one_call(counter, board, office)
             a = commit.one()
-            time.sleep(PACE_S / 2)
+            time.sleep(GAP_S)
             c = commit.one()
-            time.sleep(PACE_S / 2)
             if i >= warmup:
                 service_s.append(s)
                 relay_s.append(r)
@@ -277,7 +310,7 @@ def measure(
                 after_fsync_s.append(a)
     finally:
         commit.close()
-        for client in (counter, board, sender, sink, office):
+        for client in (counter, latches, sender, office):
             client.stop()
     return service_s, relay_s, commit_s, after_fsync_s
 

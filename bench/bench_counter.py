@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench_call_latency import issue_tickets  # service C: no quota
+from bench_call_latency import PACE_S, issue_tickets, kiosks_for  # service C: no quota
 from common import (
     OFFICE,
     Result,
@@ -125,6 +125,7 @@ def measure(config_path: Path, port: int, presses: int, warmup: int) -> tuple[li
             time.sleep(0.01)
         buttons.start(agent.press, lambda _source, _status: None)
         for i in range(warmup + presses):
+            time.sleep(PACE_S)  # under the device's rate (antrean.ratelimit), as an officer is
             p, b = one_press(factory, clock), one_request(client)
             if i >= warmup:
                 press_s.append(p)
@@ -141,11 +142,13 @@ def run(quick: bool) -> Result:
     presses, warmup = (200, 20) if quick else (1000, 50)
     with tempfile.TemporaryDirectory(prefix="antrean-bench-") as tmp, DevBroker() as broker:
         folder, port = Path(tmp), broker.port
-        path = write_config(folder, port)
+        tickets = 2 * (presses + warmup) + 1
+        # Enough kiosks for the tickets within each one's rate (as bench_call_latency).
+        path = write_config(folder, port, kiosks=kiosks_for(tickets))
         service = spawn(antrean_command(path), folder / "queue.log")
         try:
             wait_service_online(port)
-            issue_tickets(port, 2 * (presses + warmup) + 1)
+            issue_tickets(port, tickets)
             press_s, bare_s = measure(path, port, presses, warmup)
         finally:
             stop_process(service)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 
@@ -137,6 +138,68 @@ def test_publishes_inside_corked_leave_together_at_its_end(broker: DevBroker) ->
     finally:
         receiver.stop()
         client.close()
+
+
+def test_settle_waits_for_the_brokers_puback_and_no_longer_than_told(broker: DevBroker) -> None:
+    # The queue service settles after a call's events, before its replies and
+    # states. A broker that stalls without dropping (SIGSTOP) costs at most the
+    # timeout, and the message still goes once it wakes.
+    client = MqttClient("settle", BrokerConfig(port=broker.port))
+    try:
+        _connect_driven(client)
+        assert client.settle(1.0)  # nothing published yet: nothing to wait for
+        client.publish("t/1", b"called")
+        assert client.settle(2.0)
+        assert broker._proc is not None
+        broker._proc.send_signal(signal.SIGSTOP)
+        try:
+            client.publish("t/1", b"called again")
+            t0 = time.monotonic()
+            assert not client.settle(0.2)
+            assert 0.2 <= time.monotonic() - t0 < 1.0
+        finally:
+            broker._proc.send_signal(signal.SIGCONT)
+        assert client.settle(5.0)
+    finally:
+        client.close()
+
+
+def test_a_partners_message_is_read_before_this_sessions_copy_of_it(broker: DevBroker) -> None:
+    # The queue's kiosks' session hears every command topic, its staff session
+    # (the partner) the counters' only: both get a counter's command. The
+    # staff copy is read first and this session's copy waits for the next
+    # poll, but only once in a row: a partner's flood cannot leave it unread.
+    main = MqttClient("hold-main", BrokerConfig(port=broker.port))
+    staff = MqttClient("hold-staff", BrokerConfig(port=broker.port))
+    main.subscribe("cmd/+", lambda _t, _p: None)
+    staff.subscribe("cmd/counter-1", lambda _t, _p: None)
+    main.drive_with(staff)
+    sender = MqttClient("hold-sender", BrokerConfig(port=broker.port))
+    sender.start()
+    try:
+        _connect_driven(main)
+        while not staff.connected:
+            main.poll(0.05)
+        assert sender.wait_connected(5)
+        time.sleep(0.2)  # the SUBACKs
+        sender.publish("cmd/counter-1", b"call_next")
+        time.sleep(0.3)  # both copies wait in their sockets
+        main.poll(1.0)
+        assert (staff.received, main.received) == (1, 0)
+        main.poll(1.0)
+        assert (staff.received, main.received) == (1, 1)
+        for n in range(20):  # a flood from one counter
+            sender.publish("cmd/counter-1", str(n).encode())
+        time.sleep(0.3)
+        polls = 0
+        while main.received < 21 and polls < 200:
+            main.poll(0.5)
+            polls += 1
+        assert (main.received, staff.received) == (21, 21)
+        assert polls <= 2 * 20 + 2  # this session read at least every other poll
+    finally:
+        sender.stop()
+        main.close()
 
 
 def test_topic_filters_match_as_paho_matches_them() -> None:

@@ -37,6 +37,7 @@ from antrean.device import NoAnswer
 from antrean.domain import Role
 from antrean_testing.client import QueueClient
 from antrean_tools import booking_slip_print
+from antrean_tools.admin import USER_HELP, user_arg
 
 # Header names accepted for each column (lower case, spaces as "_").
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -59,12 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, help="CSV: nama, nik, no_hp, kelurahan, layanan, tanggal")
     imp.add_argument("--codes", type=Path, help="write the booking codes (no NIK) to this CSV")
     imp.add_argument("--device", help=DEVICE_HELP)
+    imp.add_argument("--user", help=USER_HELP)
     find = sub.add_parser("find", help="look a booking up by its code, or by name and kelurahan")
     find.add_argument("code", nargs="?", help="the 8-digit booking code")
     find.add_argument("--name", help="part of the resident's name (with --kelurahan)")
     find.add_argument("--kelurahan", help="the resident's kelurahan (with --name)")
     cancel = sub.add_parser("cancel", help="cancel a booking")
     cancel.add_argument("code", help="the 8-digit booking code")
+    cancel.add_argument("--user", help=USER_HELP)
     book = sub.add_parser(
         "book", help="book a resident (a phone call): the day's first free slot; asks the NIK"
     )
@@ -124,13 +127,14 @@ def run(args: argparse.Namespace) -> int:
         secret = office_secret(config.booking.secret_file)
         device = _admin_device(config, args.device)
         rows, lines = read_list(config, secret, args.file)
+        user = user_arg(args, "booking import")
     except (SecretError, OSError, ValueError) as exc:
         print(f"antrean booking: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     client = QueueClient(config.office.id, device, config.broker)
     try:
         client.start()
-        summary = send(client, rows, lines)
+        summary = send(client, rows, lines, user.get("user"))
     except (NoAnswer, ConnectionError, RuntimeError) as exc:
         print(f"antrean booking: {exc}; nothing was booked", file=sys.stderr)  # noqa: T201
         return 1
@@ -201,7 +205,9 @@ def _staff_args(args: argparse.Namespace) -> dict[str, Any]:
     command = args.booking_command
     if command == "purge":
         return {}
-    if command == "cancel" or (command == "find" and args.code):
+    if command == "cancel":  # recorded in the office's audit: who cancelled it
+        return {"code": args.code} | user_arg(args, "booking cancel")
+    if command == "find" and args.code:
         return {"code": args.code}
     if command == "find":
         if not (args.name and args.kelurahan):
@@ -336,8 +342,13 @@ def chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return out
 
 
-def send(client: QueueClient, rows: list[dict[str, Any]], lines: dict[int, Line]) -> dict[str, Any]:
-    """Sends the rows in chunks; the last chunk books them. Fills `lines` with the results."""
+def send(
+    client: QueueClient, rows: list[dict[str, Any]], lines: dict[int, Line], user: str | None = None
+) -> dict[str, Any]:
+    """Sends the rows in chunks; the last chunk books them (recorded as `user`).
+
+    Fills `lines` with the results.
+    """
     batch = uuid.uuid4().hex[:16]
     parts = chunks(rows)
     reply: dict[str, Any] = {}
@@ -346,6 +357,8 @@ def send(client: QueueClient, rows: list[dict[str, Any]], lines: dict[int, Line]
         last = i == len(parts) - 1
         if last:
             args["count"] = len(rows)
+            if user:
+                args["user"] = user  # the office's audit: who imported the list
         reply = _ok(client.request("booking_import", args, timeout=FINAL_TIMEOUT_S if last else 10))
     summary, page = reply, reply
     while True:

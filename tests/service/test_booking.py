@@ -25,6 +25,7 @@ from antrean_testing.devbroker import DevBroker
 from antrean_tools import cli
 from tests.support.helpers import FakeClock, Office, example_text
 from tests.support.mqtt_watch import Watcher
+from tests.tools.test_stock_cli import store_rows
 
 # Thursday 2026-11-26 09:00 WIB is the clock's start: Friday 27th has 3 slots
 # (08:00-11:00), Saturday and Sunday are closed, Monday 30th has 7.
@@ -69,7 +70,7 @@ def run_import(
     capsys.readouterr()
     status = cli.main(
         ["booking", "import", "--config", config.source, str(listing), "--codes",
-         str(tmp_path / f"{name}-kode.csv")]
+         str(tmp_path / f"{name}-kode.csv"), "--user", "sri"]
     )  # fmt: skip
     out = capsys.readouterr()
     return status, [*out.out.splitlines(), *out.err.splitlines()]
@@ -531,7 +532,11 @@ def test_staff_find_and_cancel_a_booking_and_its_slot_is_free_again(
 
 
 def test_the_cli_finds_cancels_and_purges(
-    config: Config, office: Office, import_rows: Import, capsys: pytest.CaptureFixture[str]
+    config: Config,
+    office: Office,
+    import_rows: Import,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code = import_rows([f"Sri Lestari;{nik(620)};;Petompon;A;27/11/2026"])[0][0]
     capsys.readouterr()
@@ -540,10 +545,22 @@ def test_the_cli_finds_cancels_and_purges(
         f"{code}  2026-11-27 08.00-09.00  layanan A  booked",
         "Sri Lestari, Petompon, NIK ****0620",
     ]
-    assert cli.main(["booking", "cancel", "--config", config.source, code]) == 0
+    cancel = ["booking", "cancel", "--config", config.source, code]
+    assert cli.main([*cancel, "--user", "sri"]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith("cancelled")
-    assert cli.main(["booking", "cancel", "--config", config.source, code]) == 1
-    assert "tidak bisa dibatalkan" in capsys.readouterr().err
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.setenv("USER", "pi")  # no --user: the login, said on stderr
+    assert cli.main(cancel) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("antrean booking cancel: recorded as pi ($USER); name yourself")
+    assert "tidak bisa dibatalkan" in err
+    # The store's audit names who imported and who cancelled (the refused try: nothing).
+    rows = store_rows(office, "SELECT who, action, subject FROM audit ORDER BY id")
+    assert [(who, action) for who, action, _ in rows] == [
+        ("admin/sri", "booking_import"),
+        ("admin/sri", "cancel_booking"),
+    ]
+    assert rows[1][2] == code
     assert cli.main(["booking", "purge", "--config", config.source]) == 0
     assert capsys.readouterr().out == "names and phones of bookings before 2026-10-27 erased\n"
 

@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import common
-from bench_call_latency import COUNTER_DEVICE, Latch, OfficeSeq, issue_tickets, kiosks_for, one_call
+from bench_call_latency import (
+    COUNTER_DEVICE,
+    InProcessLatch,
+    OfficeSeq,
+    issue_tickets,
+    kiosks_for,
+    one_call,
+)
 from common import OFFICE, Observer, Result, topic
 
 from antrean.ratelimit import RATE_PER_S
@@ -80,7 +87,7 @@ class Office:
         common.wait_service_online(hub.port)
         issue_tickets(hub.port, tickets)
         self.counter = QueueClient(OFFICE, COUNTER_DEVICE, common.broker_config(hub.port)).start()
-        self.board = Latch(hub.port, topic("event", "called"), f"board-{name}").start()
+        self.board = InProcessLatch(hub.port, topic("event", "called"), f"board-{name}").start()
         self.office = OfficeSeq(hub.port).start()
 
     def call(self) -> float:

@@ -100,6 +100,31 @@ class Latch:
         return self.at
 
 
+class InProcessLatch(Latch):
+    """A Latch with its own subscriber in this process (bench_web's and bench_bridge's board).
+
+    Those compare an office with and without the web or a bridge, both measured
+    this way; the call-latency benchmark itself uses LatchProcess.
+    """
+
+    def __init__(self, port: int, topic_filter: str, name: str) -> None:
+        super().__init__()
+        self.mqtt = MqttClient(f"bench-{name}-{os.getpid()}", broker_config(port))
+        self.mqtt.subscribe(
+            topic_filter, lambda _t, payload: self.arrived(time.perf_counter(), payload)
+        )
+
+    def start(self) -> InProcessLatch:
+        self.mqtt.start()
+        if not self.mqtt.wait_connected(10):
+            raise RuntimeError("latch: cannot reach the broker")
+        time.sleep(0.2)  # the SUBACK
+        return self
+
+    def stop(self) -> None:
+        self.mqtt.stop()
+
+
 class LatchProcess:
     """bench/latch.py: the board's and the relay sink's subscriber, a process of its own.
 

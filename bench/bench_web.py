@@ -46,7 +46,7 @@ from bench_call_latency import (
     PACE_S,
     PER_KIOSK,
     SERVICE,
-    Latch,
+    InProcessLatch,
     OfficeSeq,
     kiosks_for,
     one_call,
@@ -337,7 +337,7 @@ def event_to_browser(
     port: int, web_port: int, cookie: str, tokens: list[str], counter: QueueClient, rounds: int
 ) -> tuple[list[float], list[float], list[float]]:
     """Per call: (phone "dipanggil", dashboard fragment, board event/called) after call_next (s)."""
-    board = Latch(port, topic("event", "called"), "web-board").start()
+    board = InProcessLatch(port, topic("event", "called"), "web-board").start()
     office = OfficeSeq(port).start()
     dash = open_streams(web_port, ["/dasbor/live"], cookie)[0][0]
     phone_s: list[float] = []
@@ -365,7 +365,7 @@ def fan_out(
     port: int, phones: list[SseClient], counter: QueueClient, rounds: int
 ) -> tuple[list[float], list[float], list[float]]:
     """Per call: (median page, last page, board event/called), from call_next (s)."""
-    board = Latch(port, topic("event", "called"), "web-fanout").start()
+    board = InProcessLatch(port, topic("event", "called"), "web-fanout").start()
     office = OfficeSeq(port).start()
     median_s: list[float] = []
     last_s: list[float] = []
@@ -387,7 +387,7 @@ def fan_out(
 
 def call_latency(port: int, counter: QueueClient, calls: int) -> list[float]:
     """The queue service's call_next -> event/called, one at a time (s)."""
-    board = Latch(port, topic("event", "called"), "web-calls").start()
+    board = InProcessLatch(port, topic("event", "called"), "web-calls").start()
     office = OfficeSeq(port).start()
     try:
         out = []
